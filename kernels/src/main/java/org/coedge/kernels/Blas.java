@@ -1,0 +1,122 @@
+package org.coedge.kernels;
+
+import java.nio.Buffer;
+
+import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.Loader;
+import org.bytedeco.javacpp.Pointer;
+import org.bytedeco.openblas.global.openblas;
+
+/**
+ * The one bridge to OpenBLAS. Every call checks its matrix extents against the regions before any native code
+ * touches memory, and passes addresses through per-thread re-pointable pointers, so a call allocates nothing.
+ * Callable from any thread.
+ */
+public final class Blas
+{
+    private static final ThreadLocal<Pointers> POINTERS = ThreadLocal.withInitial(Pointers::new);
+
+    static
+    {
+        Loader.load(openblas.class);
+    }
+
+    private Blas()
+    {
+    }
+
+    /**
+     * Sets the number of threads OpenBLAS uses for every later call (process wide).
+     *
+     * @param threads at least 1.
+     */
+    public static void setThreads(final int threads)
+    {
+        if (threads < 1)
+        {
+            throw new IllegalArgumentException("threads must be >= 1: " + threads);
+        }
+        openblas.blas_set_num_threads(threads);
+    }
+
+    /** @return the number of threads OpenBLAS uses now. */
+    public static int threads()
+    {
+        return openblas.blas_get_num_threads();
+    }
+
+    /**
+     * Row-major {@code C = alpha * op(A) * op(B) + beta * C} with {@code op(A)} m x k and {@code op(B)} k x n.
+     *
+     * @throws IndexOutOfBoundsException if a matrix does not fit in its region.
+     * @throws IllegalArgumentException  if a leading dimension is too small.
+     */
+    public static void sgemm(
+        final boolean transA, final boolean transB, final int m, final int n, final int k, final float alpha,
+        final FloatRegion a, final int aOffset, final int lda,
+        final FloatRegion b, final int bOffset, final int ldb,
+        final float beta, final FloatRegion c, final int cOffset, final int ldc)
+    {
+        if (m <= 0 || n <= 0)
+        {
+            return;
+        }
+        if (k <= 0)
+        {
+            throw new IllegalArgumentException("sgemm k must be positive: " + k);
+        }
+        checkMatrix("A", a, aOffset, transA ? k : m, transA ? m : k, lda);
+        checkMatrix("B", b, bOffset, transB ? n : k, transB ? k : n, ldb);
+        checkMatrix("C", c, cOffset, m, n, ldc);
+        final Pointers p = POINTERS.get();
+        openblas.cblas_sgemm(openblas.CblasRowMajor,
+            transA ? openblas.CblasTrans : openblas.CblasNoTrans,
+            transB ? openblas.CblasTrans : openblas.CblasNoTrans,
+            m, n, k, alpha,
+            p.a.at(a.address() + (long)aOffset * Float.BYTES), lda,
+            p.b.at(b.address() + (long)bOffset * Float.BYTES), ldb,
+            beta,
+            p.c.at(c.address() + (long)cOffset * Float.BYTES), ldc);
+    }
+
+    /** @return the native address of a direct buffer's position. */
+    static long addressOf(final Buffer direct)
+    {
+        return new Pointer(direct).address();
+    }
+
+    private static void checkMatrix(
+        final String name, final FloatRegion region, final int offset, final int rows, final int cols, final int ld)
+    {
+        if (ld < cols)
+        {
+            throw new IllegalArgumentException("sgemm " + name + ": leading dimension " + ld + " < " + cols);
+        }
+        region.checkRange(offset, (long)(rows - 1) * ld + cols);
+    }
+
+    private static final class Pointers
+    {
+        final AddressPointer a = new AddressPointer();
+        final AddressPointer b = new AddressPointer();
+        final AddressPointer c = new AddressPointer();
+    }
+
+    /** A float pointer that can be re-pointed at any address without allocating. */
+    private static final class AddressPointer extends FloatPointer
+    {
+        AddressPointer()
+        {
+            super((Pointer)null);
+        }
+
+        AddressPointer at(final long newAddress)
+        {
+            address = newAddress;
+            position = 0;
+            limit = 0;
+            capacity = 0;
+            return this;
+        }
+    }
+}

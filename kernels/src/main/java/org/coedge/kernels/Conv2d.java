@@ -1,0 +1,386 @@
+package org.coedge.kernels;
+
+import java.nio.FloatBuffer;
+import java.util.Objects;
+
+/**
+ * General 2-D convolution over NHWC maps by im2col and {@link Blas#sgemm}, for any groups, strides, dilations and
+ * pads. Owns its packed weights: per group g a row-major {@code [K = kernelH * kernelW * Cin_g, Cout_g]} matrix.
+ * <p>
+ * In NHWC the output of a chunk of output rows is a row-major {@code [rows * outW, Cout]} matrix, so each group's
+ * product {@code im2col[rows * outW, K] x W_g[K, Cout_g]} is written straight into the output view (leading dimension
+ * Cout, column offset {@code g * Cout_g}). The im2col matrix lives in the caller's scratch, one chunk of output rows at
+ * a time so it stays bounded; bias and activation are applied to each chunk right after its product, while it is
+ * still in cache. Pointwise layers (1x1, stride 1, no pads) skip im2col: the input rows are already the left matrix.
+ * <p>
+ * Immutable after construction; {@link #forward} may run on several threads at once given distinct scratch.
+ */
+public final class Conv2d implements ConvKernel
+{
+    /** Default bound on the im2col chunk: 2 MiB, at least one output row. */
+    static final int DEFAULT_SCRATCH_TARGET_FLOATS = 512 * 1024;
+
+    /** Pointwise layers chunk rows only so that the epilogue finds its rows in cache: 1 MiB of output. */
+    private static final int EPILOGUE_TARGET_FLOATS = 256 * 1024;
+
+    /** Below this many floats a plain loop beats the bulk buffer copy's fixed cost. */
+    private static final int BULK_COPY_MIN_FLOATS = 16;
+
+    private final ConvParams params;
+    private final int scratchTargetFloats;
+    private final int inChannelsPerGroup;
+    private final int outChannelsPerGroup;
+    private final int gemmK;
+    private final boolean pointwise;
+    private final boolean contiguousTaps;
+    private final FloatRegion packedWeights; // (groups, K, Cout_g)
+    private final float[] bias; // (Cout) or null
+    private final Activation activation;
+
+    /**
+     * Packs the weights for im2col + sgemm.
+     *
+     * @param params     convolution parameters, not transposed.
+     * @param weights    ONNX layout {@code [outChannels, inChannels / groups, kernelH, kernelW]}; copied.
+     * @param biasOrNull {@code [outChannels]} or {@code null}; copied.
+     * @param fused      activation applied after the bias.
+     */
+    public Conv2d(final ConvParams params, final float[] weights, final float[] biasOrNull, final Activation fused)
+    {
+        this(params, weights, biasOrNull, fused, DEFAULT_SCRATCH_TARGET_FLOATS);
+    }
+
+    /** As {@link #Conv2d(ConvParams, float[], float[], Activation)} with a chosen im2col chunk bound (tests). */
+    Conv2d(
+        final ConvParams params, final float[] weights, final float[] biasOrNull, final Activation fused,
+        final int scratchTargetFloats)
+    {
+        checkPrepare(params, false, weights, biasOrNull, fused);
+        this.params = params;
+        this.scratchTargetFloats = scratchTargetFloats;
+        this.inChannelsPerGroup = params.inChannelsPerGroup();
+        this.outChannelsPerGroup = params.outChannelsPerGroup();
+        this.gemmK = params.kernelH() * params.kernelW() * inChannelsPerGroup;
+        this.pointwise = params.isPointwise();
+        this.contiguousTaps = params.groups() == 1 && params.dilationW() == 1;
+        this.bias = biasOrNull == null ? null : biasOrNull.clone();
+        this.activation = fused;
+        this.packedWeights = pack(params, weights);
+    }
+
+    @Override
+    public ConvParams params()
+    {
+        return params;
+    }
+
+    @Override
+    public int scratchFloats(final int inputWidth)
+    {
+        if (pointwise)
+        {
+            return 0;
+        }
+        final int outW = params.outputWidth(inputWidth);
+        return chunkRows(outW) * outW * gemmK;
+    }
+
+    @Override
+    public void forward(
+        final MapView in, final MapView out, final int h0, final int h1, final FloatRegion scratch,
+        final int scratchOffset)
+    {
+        params.checkCall(in, out, h0, h1);
+        checkScratch(scratchFloats(in.width()), scratch, scratchOffset);
+        if (h0 == h1)
+        {
+            return;
+        }
+        if (pointwise)
+        {
+            forwardPointwise(in, out, h0, h1);
+        }
+        else
+        {
+            forwardIm2col(in, out, h0, h1, scratch, scratchOffset);
+        }
+    }
+
+    private void forwardPointwise(final MapView in, final MapView out, final int h0, final int h1)
+    {
+        final int width = out.width();
+        final int cin = params.inChannels();
+        final int cout = params.outChannels();
+        final boolean epilogue = bias != null || !activation.isIdentity();
+        final int chunkRows = epilogue ? Math.max(1, EPILOGUE_TARGET_FLOATS / (width * cout)) : h1 - h0;
+        for (int r0 = h0; r0 < h1; r0 += chunkRows)
+        {
+            final int r1 = Math.min(h1, r0 + chunkRows);
+            final int m = (r1 - r0) * width;
+            final int aOffset = in.rowOffset(r0);
+            final int cOffset = out.rowOffset(r0);
+            for (int g = 0; g < params.groups(); g++)
+            {
+                Blas.sgemm(false, false, m, outChannelsPerGroup, inChannelsPerGroup, 1f,
+                    in.region(), aOffset + g * inChannelsPerGroup, cin,
+                    packedWeights, g * gemmK * outChannelsPerGroup, outChannelsPerGroup,
+                    0f, out.region(), cOffset + g * outChannelsPerGroup, cout);
+            }
+            addBiasAndActivate(out.region(), cOffset, m, cout, bias, activation);
+        }
+    }
+
+    private void forwardIm2col(
+        final MapView in, final MapView out, final int h0, final int h1, final FloatRegion scratch,
+        final int scratchOffset)
+    {
+        final int outW = out.width();
+        final int cout = params.outChannels();
+        final int chunkRows = chunkRows(outW);
+        for (int r0 = h0; r0 < h1; r0 += chunkRows)
+        {
+            final int r1 = Math.min(h1, r0 + chunkRows);
+            final int m = (r1 - r0) * outW;
+            final int cOffset = out.rowOffset(r0);
+            for (int g = 0; g < params.groups(); g++)
+            {
+                im2col(in, outW, r0, r1, g, scratch.floats(), scratchOffset);
+                Blas.sgemm(false, false, m, outChannelsPerGroup, gemmK, 1f,
+                    scratch, scratchOffset, gemmK,
+                    packedWeights, g * gemmK * outChannelsPerGroup, outChannelsPerGroup,
+                    0f, out.region(), cOffset + g * outChannelsPerGroup, cout);
+            }
+            addBiasAndActivate(out.region(), cOffset, m, cout, bias, activation);
+        }
+    }
+
+    /**
+     * Writes the im2col rows of output rows {@code [r0, r1)} for group {@code g}: one row of K floats per output
+     * pixel, ordered (kernel row, kernel column, channel of the group), zeros for taps in the padding.
+     */
+    private void im2col(
+        final MapView in, final int outW, final int r0, final int r1, final int g, final FloatBuffer dst,
+        final int dstOffset)
+    {
+        final FloatBuffer src = in.region().floats();
+        final int inH = in.height();
+        final int inW = in.width();
+        final int cin = params.inChannels();
+        final int cinG = inChannelsPerGroup;
+        final int kernelH = params.kernelH();
+        final int kernelW = params.kernelW();
+        final int strideH = params.strideH();
+        final int strideW = params.strideW();
+        final int dilationH = params.dilationH();
+        final int dilationW = params.dilationW();
+        final int padTop = params.padTop();
+        final int padLeft = params.padLeft();
+        final int tapRunFloats = kernelW * cinG;
+        final int groupOffset = g * cinG;
+        int d = dstOffset;
+        for (int oh = r0; oh < r1; oh++)
+        {
+            final int ihBase = oh * strideH - padTop;
+            for (int ow = 0; ow < outW; ow++)
+            {
+                final int iwBase = ow * strideW - padLeft;
+                for (int kh = 0; kh < kernelH; kh++)
+                {
+                    final int ih = ihBase + kh * dilationH;
+                    if (ih < 0 || ih >= inH)
+                    {
+                        zero(dst, d, tapRunFloats);
+                    }
+                    else if (contiguousTaps)
+                    {
+                        // One group, unit dilation: the kernel row's taps are adjacent pixels, one contiguous run.
+                        final int before = Math.min(kernelW, Math.max(0, -iwBase));
+                        final int inside = Math.max(0, Math.min(kernelW, inW - iwBase) - before);
+                        zero(dst, d, before * cin);
+                        copy(src, in.rowOffset(ih) + (iwBase + before) * cin, dst, d + before * cin, inside * cin);
+                        zero(dst, d + (before + inside) * cin, (kernelW - before - inside) * cin);
+                    }
+                    else
+                    {
+                        final int rowOffset = in.rowOffset(ih) + groupOffset;
+                        for (int kw = 0; kw < kernelW; kw++)
+                        {
+                            final int iw = iwBase + kw * dilationW;
+                            if (iw < 0 || iw >= inW)
+                            {
+                                zero(dst, d + kw * cinG, cinG);
+                            }
+                            else
+                            {
+                                copy(src, rowOffset + iw * cin, dst, d + kw * cinG, cinG);
+                            }
+                        }
+                    }
+                    d += tapRunFloats;
+                }
+            }
+        }
+    }
+
+    private int chunkRows(final int outW)
+    {
+        return Math.max(1, scratchTargetFloats / (outW * gemmK));
+    }
+
+    private static FloatRegion pack(final ConvParams params, final float[] weights)
+    {
+        final int cinG = params.inChannelsPerGroup();
+        final int coutG = params.outChannelsPerGroup();
+        final int taps = params.kernelH() * params.kernelW();
+        final int k = taps * cinG;
+        final FloatRegion packed = FloatRegion.allocate(weights.length);
+        final FloatBuffer f = packed.floats();
+        for (int co = 0; co < params.outChannels(); co++)
+        {
+            final int g = co / coutG;
+            final int coInGroup = co % coutG;
+            for (int ci = 0; ci < cinG; ci++)
+            {
+                for (int t = 0; t < taps; t++)
+                {
+                    final int row = t * cinG + ci;
+                    f.put(g * k * coutG + row * coutG + coInGroup, weights[(co * cinG + ci) * taps + t]);
+                }
+            }
+        }
+        return packed;
+    }
+
+    /**
+     * Checks what every convolution kernel needs at preparation.
+     *
+     * @throws IllegalArgumentException if the kind of parameters or an array length is wrong.
+     */
+    static void checkPrepare(
+        final ConvParams params, final boolean transposed, final float[] weights, final float[] biasOrNull,
+        final Activation fused)
+    {
+        Objects.requireNonNull(params, "params");
+        Objects.requireNonNull(weights, "weights");
+        Objects.requireNonNull(fused, "fused activation (use Activation.NONE)");
+        if (params.transposed() != transposed)
+        {
+            throw new IllegalArgumentException(params + (transposed ? " is not a ConvTranspose" : " is a " +
+                "ConvTranspose: use ConvKernel.createTranspose"));
+        }
+        final long expected = (long)(transposed ? params.inChannels() : params.outChannels()) *
+            (transposed ? params.outChannelsPerGroup() : params.inChannelsPerGroup()) *
+            params.kernelH() * params.kernelW();
+        if (weights.length != expected)
+        {
+            throw new IllegalArgumentException("weights have " + weights.length + " floats, " + params +
+                " needs " + expected);
+        }
+        if (biasOrNull != null && biasOrNull.length != params.outChannels())
+        {
+            throw new IllegalArgumentException("bias has " + biasOrNull.length + " floats, " + params + " needs " +
+                params.outChannels());
+        }
+    }
+
+    /**
+     * Checks that a call's scratch range holds {@code needed} floats.
+     *
+     * @throws IllegalArgumentException if it does not.
+     */
+    static void checkScratch(final int needed, final FloatRegion scratch, final int scratchOffset)
+    {
+        if (needed == 0)
+        {
+            return;
+        }
+        if (scratch == null || scratchOffset < 0 || (long)scratchOffset + needed > scratch.length())
+        {
+            throw new IllegalArgumentException("scratch needs " + needed + " floats at offset " + scratchOffset +
+                ", region has " + (scratch == null ? "none" : scratch.length() + " floats"));
+        }
+    }
+
+    /**
+     * Adds {@code bias} (if any) per channel and applies {@code activation} in place to {@code pixels} pixels of
+     * {@code channels} floats from {@code offset}: the epilogue of every convolution kernel.
+     */
+    static void addBiasAndActivate(
+        final FloatRegion region, final int offset, final int pixels, final int channels, final float[] bias,
+        final Activation activation)
+    {
+        final int count = pixels * channels;
+        if (bias == null)
+        {
+            activation.applyInPlace(region, offset, count);
+            return;
+        }
+        region.checkRange(offset, count);
+        final FloatBuffer f = region.floats();
+        final int end = offset + count;
+        switch (activation.kind())
+        {
+            case NONE:
+                for (int p = offset; p < end; p += channels)
+                {
+                    for (int c = 0; c < channels; c++)
+                    {
+                        f.put(p + c, f.get(p + c) + bias[c]);
+                    }
+                }
+                break;
+            case RELU:
+                for (int p = offset; p < end; p += channels)
+                {
+                    for (int c = 0; c < channels; c++)
+                    {
+                        f.put(p + c, Math.max(f.get(p + c) + bias[c], 0f));
+                    }
+                }
+                break;
+            case CLIP:
+                final float lo = activation.alpha();
+                final float hi = activation.beta();
+                for (int p = offset; p < end; p += channels)
+                {
+                    for (int c = 0; c < channels; c++)
+                    {
+                        f.put(p + c, Math.min(Math.max(f.get(p + c) + bias[c], lo), hi));
+                    }
+                }
+                break;
+            default:
+                for (int p = offset; p < end; p += channels)
+                {
+                    for (int c = 0; c < channels; c++)
+                    {
+                        f.put(p + c, activation.apply(f.get(p + c) + bias[c]));
+                    }
+                }
+        }
+    }
+
+    private static void copy(
+        final FloatBuffer src, final int srcIndex, final FloatBuffer dst, final int dstIndex, final int length)
+    {
+        if (length >= BULK_COPY_MIN_FLOATS)
+        {
+            dst.put(dstIndex, src, srcIndex, length);
+        }
+        else
+        {
+            for (int i = 0; i < length; i++)
+            {
+                dst.put(dstIndex + i, src.get(srcIndex + i));
+            }
+        }
+    }
+
+    private static void zero(final FloatBuffer dst, final int index, final int length)
+    {
+        for (int i = index, end = index + length; i < end; i++)
+        {
+            dst.put(i, 0f);
+        }
+    }
+}

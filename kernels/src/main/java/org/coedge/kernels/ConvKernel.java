@@ -1,0 +1,73 @@
+package org.coedge.kernels;
+
+import java.util.Objects;
+
+/**
+ * A prepared convolution (or transposed convolution) that computes any range of output rows of an NHWC map from the
+ * input rows that range needs. Weights are packed once at construction; {@link #forward} then only reads them.
+ * <p>
+ * The engine prepares one instance per layer and calls {@link #forward} from several threads at once on disjoint
+ * output row ranges, each thread with its own scratch; implementations keep no mutable state between or during calls.
+ */
+public interface ConvKernel
+{
+    /** @return the parameters this kernel was prepared for. */
+    ConvParams params();
+
+    /**
+     * @param inputWidth columns of the input map.
+     * @return floats of scratch one {@link #forward} call over an input of that width needs, 0 if none.
+     * @throws IllegalArgumentException if the width gives no valid output.
+     */
+    int scratchFloats(int inputWidth);
+
+    /**
+     * Computes output rows {@code [h0, h1)} (full-map coordinates) of {@code out} from {@code in}, adding the bias and
+     * applying the fused activation. Writes nothing outside those output rows and the scratch range.
+     *
+     * @param in            input view holding every input row inside the map that the range needs.
+     * @param out           output view holding rows {@code [h0, h1)}.
+     * @param h0            first output row.
+     * @param h1            one past the last output row; {@code h0 == h1} does nothing.
+     * @param scratch       working memory of at least {@link #scratchFloats(int)} floats from {@code scratchOffset};
+     *                      may be {@code null} when that is 0. Its contents before and after the call mean nothing.
+     * @param scratchOffset first float of the scratch range.
+     * @throws IllegalArgumentException if shapes, views, range or scratch do not fit (checked before any write).
+     */
+    void forward(MapView in, MapView out, int h0, int h1, FloatRegion scratch, int scratchOffset);
+
+    /**
+     * Prepares a convolution, choosing the implementation: {@link DepthwiseConv2d} when every channel is its own group,
+     * {@link Conv2d} (im2col + sgemm, or one sgemm for pointwise layers) otherwise.
+     *
+     * @param params     convolution parameters, not transposed.
+     * @param weights    ONNX layout {@code [outChannels, inChannels / groups, kernelH, kernelW]}; copied.
+     * @param biasOrNull {@code [outChannels]} or {@code null}; copied.
+     * @param fused      activation applied after the bias.
+     * @return the prepared kernel.
+     * @throws IllegalArgumentException if the parameters are transposed or an array has the wrong length.
+     */
+    static ConvKernel create(
+        final ConvParams params, final float[] weights, final float[] biasOrNull, final Activation fused)
+    {
+        Objects.requireNonNull(params, "params");
+        return params.isDepthwise() ?
+            new DepthwiseConv2d(params, weights, biasOrNull, fused) : new Conv2d(params, weights, biasOrNull, fused);
+    }
+
+    /**
+     * Prepares a transposed convolution.
+     *
+     * @param params     transposed convolution parameters.
+     * @param weights    ONNX layout {@code [inChannels, outChannels / groups, kernelH, kernelW]}; copied.
+     * @param biasOrNull {@code [outChannels]} or {@code null}; copied.
+     * @param fused      activation applied after the bias.
+     * @return the prepared kernel.
+     * @throws IllegalArgumentException if the parameters are not transposed or an array has the wrong length.
+     */
+    static ConvKernel createTranspose(
+        final ConvParams params, final float[] weights, final float[] biasOrNull, final Activation fused)
+    {
+        return new ConvTranspose2d(params, weights, biasOrNull, fused);
+    }
+}

@@ -1,0 +1,196 @@
+package org.coedge.kernels;
+
+import java.nio.FloatBuffer;
+
+/**
+ * 2-D transposed convolution (ONNX ConvTranspose) over NHWC maps by sgemm and col2im, for any groups, strides,
+ * dilations, pads and output padding. Owns its packed weights: per group g a row-major
+ * {@code [Cin_g, kernelH * kernelW * Cout_g]} matrix.
+ * <p>
+ * Every input pixel scatters {@code x[Cin_g] x W_g} (one row of the product, ordered kernel row, kernel column,
+ * output channel) onto a kernelH x kernelW window of the output. For output rows {@code [h0, h1)} the kernel multiplies
+ * only the input rows that contribute to them, a bounded chunk of rows at a time into the caller's scratch, and adds
+ * into the output only the products that land inside {@code [h0, h1)}; rows start as the bias and the activation runs
+ * once all contributions are in.
+ * <p>
+ * Immutable after construction; {@link #forward} may run on several threads at once given distinct scratch.
+ */
+public final class ConvTranspose2d implements ConvKernel
+{
+    private final ConvParams params;
+    private final int scratchTargetFloats;
+    private final int inChannelsPerGroup;
+    private final int outChannelsPerGroup;
+    private final int productColumns;
+    private final FloatRegion packedWeights; // (groups, Cin_g, kernelH * kernelW * Cout_g)
+    private final float[] bias; // (Cout) or null
+    private final Activation activation;
+
+    /**
+     * Packs the weights for sgemm.
+     *
+     * @param params     transposed convolution parameters.
+     * @param weights    ONNX layout {@code [inChannels, outChannels / groups, kernelH, kernelW]}; copied.
+     * @param biasOrNull {@code [outChannels]} or {@code null}; copied.
+     * @param fused      activation applied after the bias.
+     */
+    public ConvTranspose2d(
+        final ConvParams params, final float[] weights, final float[] biasOrNull, final Activation fused)
+    {
+        this(params, weights, biasOrNull, fused, Conv2d.DEFAULT_SCRATCH_TARGET_FLOATS);
+    }
+
+    /** As {@link #ConvTranspose2d(ConvParams, float[], float[], Activation)} with a chosen chunk bound (tests). */
+    ConvTranspose2d(
+        final ConvParams params, final float[] weights, final float[] biasOrNull, final Activation fused,
+        final int scratchTargetFloats)
+    {
+        Conv2d.checkPrepare(params, true, weights, biasOrNull, fused);
+        this.params = params;
+        this.scratchTargetFloats = scratchTargetFloats;
+        this.inChannelsPerGroup = params.inChannelsPerGroup();
+        this.outChannelsPerGroup = params.outChannelsPerGroup();
+        this.productColumns = params.kernelH() * params.kernelW() * outChannelsPerGroup;
+        this.bias = biasOrNull == null ? null : biasOrNull.clone();
+        this.activation = fused;
+        this.packedWeights = pack(params, weights, productColumns);
+    }
+
+    @Override
+    public ConvParams params()
+    {
+        return params;
+    }
+
+    @Override
+    public int scratchFloats(final int inputWidth)
+    {
+        params.outputWidth(inputWidth);
+        return chunkRows(inputWidth) * inputWidth * productColumns;
+    }
+
+    @Override
+    public void forward(
+        final MapView in, final MapView out, final int h0, final int h1, final FloatRegion scratch,
+        final int scratchOffset)
+    {
+        params.checkCall(in, out, h0, h1);
+        Conv2d.checkScratch(scratchFloats(in.width()), scratch, scratchOffset);
+        if (h0 == h1)
+        {
+            return;
+        }
+        final int inW = in.width();
+        final int cin = params.inChannels();
+        fillWithBias(out, h0, h1);
+        final int i0 = params.firstInputRowClipped(h0, h1, in.height());
+        final int i1 = params.endInputRowClipped(h0, h1, in.height());
+        final int chunkRows = chunkRows(inW);
+        for (int c0 = i0; c0 < i1; c0 += chunkRows)
+        {
+            final int c1 = Math.min(i1, c0 + chunkRows);
+            final int m = (c1 - c0) * inW;
+            for (int g = 0; g < params.groups(); g++)
+            {
+                Blas.sgemm(false, false, m, productColumns, inChannelsPerGroup, 1f,
+                    in.region(), in.rowOffset(c0) + g * inChannelsPerGroup, cin,
+                    packedWeights, g * inChannelsPerGroup * productColumns, productColumns,
+                    0f, scratch, scratchOffset, productColumns);
+                col2im(scratch.floats(), scratchOffset, inW, c0, c1, g, out, h0, h1);
+            }
+        }
+        activation.applyInPlace(out.region(), out.rowOffset(h0), (h1 - h0) * out.rowStride());
+    }
+
+    private void fillWithBias(final MapView out, final int h0, final int h1)
+    {
+        final int start = out.rowOffset(h0);
+        final int count = (h1 - h0) * out.rowStride();
+        if (bias == null)
+        {
+            out.region().fill(start, count, 0f);
+            return;
+        }
+        final FloatBuffer f = out.region().floats();
+        final int channels = bias.length;
+        for (int p = start, end = start + count; p < end; p += channels)
+        {
+            f.put(p, bias, 0, channels);
+        }
+    }
+
+    /**
+     * Adds the products of input rows {@code [c0, c1)}, group {@code g}, into the output rows of {@code [h0, h1)}
+     * they land on.
+     */
+    private void col2im(
+        final FloatBuffer col, final int colOffset, final int inW, final int c0, final int c1, final int g,
+        final MapView out, final int h0, final int h1)
+    {
+        final FloatBuffer dst = out.region().floats();
+        final int outW = out.width();
+        final int cout = params.outChannels();
+        final int coutG = outChannelsPerGroup;
+        final int kernelH = params.kernelH();
+        final int kernelW = params.kernelW();
+        final int strideW = params.strideW();
+        final int dilationW = params.dilationW();
+        final int padLeft = params.padLeft();
+        for (int ih = c0; ih < c1; ih++)
+        {
+            for (int kh = 0; kh < kernelH; kh++)
+            {
+                final int oh = ih * params.strideH() - params.padTop() + kh * params.dilationH();
+                if (oh < h0 || oh >= h1)
+                {
+                    continue;
+                }
+                final int outRow = out.rowOffset(oh) + g * coutG;
+                final int colRow = colOffset + (ih - c0) * inW * productColumns + kh * kernelW * coutG;
+                for (int iw = 0; iw < inW; iw++)
+                {
+                    final int owBase = iw * strideW - padLeft;
+                    final int colPixel = colRow + iw * productColumns;
+                    for (int kw = 0; kw < kernelW; kw++)
+                    {
+                        final int ow = owBase + kw * dilationW;
+                        if (ow < 0 || ow >= outW)
+                        {
+                            continue;
+                        }
+                        final int o = outRow + ow * cout;
+                        final int s = colPixel + kw * coutG;
+                        for (int j = 0; j < coutG; j++)
+                        {
+                            dst.put(o + j, dst.get(o + j) + col.get(s + j));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    private int chunkRows(final int inputWidth)
+    {
+        return Math.max(1, scratchTargetFloats / (inputWidth * productColumns));
+    }
+
+    private static FloatRegion pack(final ConvParams params, final float[] weights, final int productColumns)
+    {
+        final int coutG = params.outChannelsPerGroup();
+        final int taps = params.kernelH() * params.kernelW();
+        final FloatRegion packed = FloatRegion.allocate(weights.length);
+        final FloatBuffer f = packed.floats();
+        for (int ci = 0; ci < params.inChannels(); ci++)
+        {
+            for (int co = 0; co < coutG; co++)
+            {
+                for (int t = 0; t < taps; t++)
+                {
+                    f.put(ci * productColumns + t * coutG + co, weights[(ci * coutG + co) * taps + t]);
+                }
+            }
+        }
+        return packed;
+    }
+}

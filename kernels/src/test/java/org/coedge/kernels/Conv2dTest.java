@@ -1,0 +1,156 @@
+package org.coedge.kernels;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.SplittableRandom;
+
+import org.junit.jupiter.api.Test;
+
+class Conv2dTest
+{
+    @Test
+    void shouldMatchReferenceOnRandomShapesAndRowRanges()
+    {
+        final SplittableRandom random = new SplittableRandom(21);
+        int cases = 0;
+        while (cases < 300)
+        {
+            final int groups = 1 + random.nextInt(2);
+            final ConvParams p = ConvParams.conv(groups * (1 + random.nextInt(5)), groups * (1 + random.nextInt(5)),
+                1 + random.nextInt(7), 1 + random.nextInt(7))
+                .groups(groups)
+                .stride(1 + random.nextInt(3), 1 + random.nextInt(3))
+                .dilation(1 + random.nextInt(2), 1 + random.nextInt(2))
+                .pads(random.nextInt(4), random.nextInt(4), random.nextInt(4), random.nextInt(4))
+                .build();
+            if (runRandomCase(p, random, false))
+            {
+                cases++;
+            }
+        }
+    }
+
+    @Test
+    void shouldMatchReferenceOnDepthwiseAndMultiplierThroughGroupedPath()
+    {
+        final SplittableRandom random = new SplittableRandom(22);
+        int cases = 0;
+        while (cases < 80)
+        {
+            final int channels = 1 + random.nextInt(6);
+            final int multiplier = 1 + random.nextInt(3);
+            final int k = 1 + random.nextInt(5);
+            final ConvParams p = ConvParams.conv(channels, channels * multiplier, k, k)
+                .groups(channels)
+                .stride(1 + random.nextInt(2), 1 + random.nextInt(2))
+                .pads(random.nextInt(3), random.nextInt(3), random.nextInt(3), random.nextInt(3))
+                .build();
+            if (runRandomCase(p, random, true))
+            {
+                cases++;
+            }
+        }
+    }
+
+    @Test
+    void shouldUsePointwisePathWithoutScratch()
+    {
+        final SplittableRandom random = new SplittableRandom(23);
+        for (int groups = 1; groups <= 2; groups++)
+        {
+            final ConvParams p = ConvParams.conv(6, 8, 1, 1).groups(groups).build();
+            final float[] weights = ConvHarness.randomArray(random, p.outChannels() * p.inChannelsPerGroup());
+            final float[] bias = ConvHarness.randomArray(random, p.outChannels());
+            final Conv2d kernel = new Conv2d(p, weights, bias, Activation.RELU);
+            assertEquals(0, kernel.scratchFloats(9));
+            final ConvHarness.Case c = ConvHarness.conv(kernel, weights, bias, Activation.RELU, 11, 9, random);
+            ConvHarness.runAndCheck(c, 0, 11, random);
+            ConvHarness.runAndCheck(c, 3, 8, random);
+            final MapView in = ConvHarness.minimalInput(c, 2, 5, random);
+            final FloatRegion outRegion = FloatRegion.allocate(11 * 9 * 8);
+            kernel.forward(in, MapView.of(outRegion, 0, 11, 9, 8), 2, 5, null, 0);
+            assertTrue(ConvHarness.relativeError(c.expected, 2 * 9 * 8, outRegion, 2 * 9 * 8, 3 * 9 * 8) <=
+                ConvHarness.TOLERANCE);
+        }
+    }
+
+    @Test
+    void shouldChunkPointwiseEpilogueOverLargeRanges()
+    {
+        final SplittableRandom random = new SplittableRandom(24);
+        final ConvParams p = ConvParams.conv(4, 64, 1, 1).build();
+        final float[] weights = ConvHarness.randomArray(random, 64 * 4);
+        final float[] bias = ConvHarness.randomArray(random, 64);
+        final Activation clip = Activation.clip(0f, 6f);
+        final Conv2d kernel = new Conv2d(p, weights, bias, clip);
+        final ConvHarness.Case c = ConvHarness.conv(kernel, weights, bias, clip, 70, 64, random);
+        ConvHarness.runAndCheck(c, 0, 70, random);
+        ConvHarness.runAndCheck(c, 1, 69, random);
+    }
+
+    @Test
+    void shouldComputeRangesNeedingSeveralIm2colChunks()
+    {
+        final SplittableRandom random = new SplittableRandom(25);
+        final ConvParams p = ConvParams.conv(4, 6, 3, 3).stride(1, 2).pads(1, 2, 0, 1).build();
+        final float[] weights = ConvHarness.randomArray(random, 6 * 4 * 9);
+        final float[] bias = ConvHarness.randomArray(random, 6);
+        final int inW = 9;
+        final int outW = p.outputWidth(inW);
+        final int rowFloats = outW * 9 * 4;
+        for (final int chunkRows : new int[]{ 1, 2, 3 })
+        {
+            final Conv2d kernel = new Conv2d(p, weights, bias, Activation.NONE, chunkRows * rowFloats + rowFloats / 2);
+            assertEquals(chunkRows * rowFloats, kernel.scratchFloats(inW));
+            final ConvHarness.Case c = ConvHarness.conv(kernel, weights, bias, Activation.NONE, 12, inW, random);
+            ConvHarness.runAndCheck(c, 0, c.outH(), random);
+            ConvHarness.runAndCheck(c, 1, c.outH() - 1, random);
+            ConvHarness.runAndCheck(c, 4, 5, random);
+        }
+    }
+
+    @Test
+    void shouldComputeMobileNetLikeStemAndResNetLikeBlock()
+    {
+        final SplittableRandom random = new SplittableRandom(26);
+        final ConvParams stem = ConvParams.conv(3, 16, 3, 3).stride(2, 2).pads(0, 0, 1, 1).build();
+        final ConvParams block = ConvParams.conv(16, 24, 3, 3).pad(1).build();
+        for (final ConvParams p : new ConvParams[]{ stem, block })
+        {
+            final float[] weights = ConvHarness.randomArray(random, p.outChannels() * p.inChannels() * 9);
+            final float[] bias = ConvHarness.randomArray(random, p.outChannels());
+            final ConvKernel kernel = ConvKernel.create(p, weights, bias, Activation.RELU);
+            final ConvHarness.Case c = ConvHarness.conv(kernel, weights, bias, Activation.RELU, 32, 30, random);
+            ConvHarness.runAndCheck(c, 0, c.outH(), random);
+            ConvHarness.runAndCheck(c, 5, 11, random);
+        }
+    }
+
+    /** @return {@code false} if the random input size gives no output (the case is skipped). */
+    private static boolean runRandomCase(final ConvParams p, final SplittableRandom random, final boolean grouped)
+    {
+        final int inH = 1 + random.nextInt(13);
+        final int inW = 1 + random.nextInt(13);
+        final int outH;
+        try
+        {
+            outH = p.outputHeight(inH);
+            p.outputWidth(inW);
+        }
+        catch (final IllegalArgumentException ex)
+        {
+            return false;
+        }
+        final float[] weights = ConvHarness.randomArray(random,
+            p.outChannels() * p.inChannelsPerGroup() * p.kernelH() * p.kernelW());
+        final float[] bias = random.nextBoolean() ? ConvHarness.randomArray(random, p.outChannels()) : null;
+        final Activation activation = ConvHarness.randomActivation(random);
+        final ConvKernel kernel = grouped ? new Conv2d(p, weights, bias, activation) :
+            ConvKernel.create(p, weights, bias, activation);
+        final ConvHarness.Case c = ConvHarness.conv(kernel, weights, bias, activation, inH, inW, random);
+        final int[] range = ConvHarness.randomRange(random, outH);
+        ConvHarness.runAndCheck(c, range[0], range[1], random);
+        return true;
+    }
+}

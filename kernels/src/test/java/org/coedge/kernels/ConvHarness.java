@@ -1,0 +1,190 @@
+package org.coedge.kernels;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.SplittableRandom;
+
+/**
+ * Runs a convolution kernel the way a row-slice executor does: the input view holds only the rows the output range
+ * needs, at a non-zero offset, surrounded by NaN garbage; the output view is a window wider than the range, surrounded
+ * by sentinels; scratch starts at an offset and is full of NaN. Then checks the range against the reference and that
+ * nothing outside it was written.
+ */
+final class ConvHarness
+{
+    static final float TOLERANCE = 1e-5f;
+    static final float SENTINEL = -7777.25f;
+
+    private ConvHarness()
+    {
+    }
+
+    /** A whole input map, its reference output and a kernel to run. */
+    static final class Case
+    {
+        final ConvKernel kernel;
+        final float[] input;
+        final int inH;
+        final int inW;
+        final float[] expected;
+
+        Case(final ConvKernel kernel, final float[] input, final int inH, final int inW, final float[] expected)
+        {
+            this.kernel = kernel;
+            this.input = input;
+            this.inH = inH;
+            this.inW = inW;
+            this.expected = expected;
+        }
+
+        int outH()
+        {
+            return kernel.params().outputHeight(inH);
+        }
+
+        int outW()
+        {
+            return kernel.params().outputWidth(inW);
+        }
+    }
+
+    static Case conv(
+        final ConvKernel kernel, final float[] weights, final float[] bias, final Activation activation,
+        final int inH, final int inW, final SplittableRandom random)
+    {
+        final ConvParams p = kernel.params();
+        final float[] input = randomArray(random, inH * inW * p.inChannels());
+        return new Case(kernel, input, inH, inW,
+            ConvReference.conv(input, inH, inW, p, weights, bias, activation));
+    }
+
+    static Case convTranspose(
+        final ConvKernel kernel, final float[] weights, final float[] bias, final Activation activation,
+        final int inH, final int inW, final SplittableRandom random)
+    {
+        final ConvParams p = kernel.params();
+        final float[] input = randomArray(random, inH * inW * p.inChannels());
+        return new Case(kernel, input, inH, inW,
+            ConvReference.convTranspose(input, inH, inW, p, weights, bias, activation));
+    }
+
+    /**
+     * Computes output rows {@code [h0, h1)} of {@code c} from a minimal input window and checks them.
+     *
+     * @return the largest relative error seen.
+     */
+    static double runAndCheck(final Case c, final int h0, final int h1, final SplittableRandom random)
+    {
+        final ConvParams p = c.kernel.params();
+        final int outH = c.outH();
+        final int outW = c.outW();
+        final int cout = p.outChannels();
+        final MapView in = minimalInput(c, h0, h1, random);
+
+        final int w0 = h0 - random.nextInt(h0 + 1);
+        final int w1 = h1 + random.nextInt(outH - h1 + 1);
+        final int outLead = 1 + random.nextInt(40);
+        final int outRowFloats = outW * cout;
+        final FloatRegion outRegion = FloatRegion.allocate(outLead + (w1 - w0) * outRowFloats + 1 + random.nextInt(40));
+        outRegion.fill(0, outRegion.length(), SENTINEL);
+        final MapView out = new MapView().wrap(outRegion, outLead, outH, outW, cout, w0, w1 - w0);
+        if (h1 > h0)
+        {
+            outRegion.fill(out.rowOffset(h0), (h1 - h0) * outRowFloats, Float.NaN);
+        }
+
+        final int scratchFloats = c.kernel.scratchFloats(c.inW);
+        final int scratchOffset = random.nextInt(17);
+        final FloatRegion scratch = FloatRegion.allocate(scratchOffset + scratchFloats + 1);
+        scratch.fill(0, scratch.length(), Float.NaN);
+
+        c.kernel.forward(in, out, h0, h1, scratch, scratchOffset);
+
+        final int rangeStart = h1 > h0 ? out.rowOffset(h0) : outLead;
+        final int rangeEnd = rangeStart + (h1 - h0) * outRowFloats;
+        for (int i = 0; i < outRegion.length(); i++)
+        {
+            if (i < rangeStart || i >= rangeEnd)
+            {
+                assertEquals(SENTINEL, outRegion.floats().get(i), "float " + i + " outside rows [" + h0 + ", " +
+                    h1 + ") was written, " + p);
+            }
+        }
+        final double error = relativeError(c.expected, h0 * outRowFloats, outRegion, rangeStart,
+            (h1 - h0) * outRowFloats);
+        assertTrue(error <= TOLERANCE, "relative error " + error + " for rows [" + h0 + ", " + h1 + ") of " + outH +
+            ", input " + c.inH + "x" + c.inW + ", " + p);
+        return error;
+    }
+
+    /** An input view holding exactly the clipped input rows that output rows {@code [h0, h1)} need. */
+    static MapView minimalInput(final Case c, final int h0, final int h1, final SplittableRandom random)
+    {
+        final ConvParams p = c.kernel.params();
+        final int i0 = h1 > h0 ? p.firstInputRowClipped(h0, h1, c.inH) : 0;
+        final int i1 = h1 > h0 ? p.endInputRowClipped(h0, h1, c.inH) : 0;
+        final int inRowFloats = c.inW * p.inChannels();
+        final int inLead = 1 + random.nextInt(40);
+        final FloatRegion inRegion = FloatRegion.allocate(inLead + (i1 - i0) * inRowFloats + 1 + random.nextInt(40));
+        inRegion.fill(0, inRegion.length(), Float.NaN);
+        inRegion.floats().put(inLead, c.input, i0 * inRowFloats, (i1 - i0) * inRowFloats);
+        return new MapView().wrap(inRegion, inLead, c.inH, c.inW, p.inChannels(), i0, i1 - i0);
+    }
+
+    /** @return max |actual - expected| / max |expected| over {@code count} floats (max |expected| taken >= 1e-3). */
+    static double relativeError(
+        final float[] expected, final int expectedOffset, final FloatRegion actual, final int actualOffset,
+        final int count)
+    {
+        double maxError = 0;
+        double maxReference = 1e-3;
+        for (int i = 0; i < count; i++)
+        {
+            final double e = expected[expectedOffset + i];
+            final double a = actual.floats().get(actualOffset + i);
+            maxReference = Math.max(maxReference, Math.abs(e));
+            maxError = Double.isNaN(a) ? Double.POSITIVE_INFINITY : Math.max(maxError, Math.abs(a - e));
+        }
+        return maxError / maxReference;
+    }
+
+    static float[] randomArray(final SplittableRandom random, final int length)
+    {
+        final float[] a = new float[length];
+        for (int i = 0; i < length; i++)
+        {
+            a[i] = (float)(random.nextDouble() * 2 - 1);
+        }
+        return a;
+    }
+
+    static Activation randomActivation(final SplittableRandom random)
+    {
+        switch (random.nextInt(5))
+        {
+            case 0:
+                return Activation.NONE;
+            case 1:
+                return Activation.RELU;
+            case 2:
+                return Activation.clip(-0.5f, 0.75f);
+            case 3:
+                return Activation.leakyRelu(0.1f);
+            default:
+                return Activation.of(Activation.Kind.SIGMOID, 0f, 0f);
+        }
+    }
+
+    /** A random output row range, the whole map one time in four. */
+    static int[] randomRange(final SplittableRandom random, final int outH)
+    {
+        if (random.nextInt(4) == 0)
+        {
+            return new int[]{ 0, outH };
+        }
+        final int h0 = random.nextInt(outH);
+        final int h1 = h0 + 1 + random.nextInt(outH - h0);
+        return new int[]{ h0, h1 };
+    }
+}

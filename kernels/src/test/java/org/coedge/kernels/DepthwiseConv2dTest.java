@@ -1,0 +1,88 @@
+package org.coedge.kernels;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import java.util.SplittableRandom;
+
+import org.junit.jupiter.api.Test;
+
+class DepthwiseConv2dTest
+{
+    @Test
+    void shouldBeChosenForDepthwiseParameters()
+    {
+        final ConvParams p = ConvParams.conv(8, 8, 3, 3).groups(8).pad(1).build();
+        final ConvKernel kernel = ConvKernel.create(p, new float[8 * 9], null, Activation.NONE);
+        assertInstanceOf(DepthwiseConv2d.class, kernel);
+        assertEquals(0, kernel.scratchFloats(17));
+        assertInstanceOf(Conv2d.class,
+            ConvKernel.create(ConvParams.conv(8, 16, 3, 3).groups(8).build(), new float[16 * 9], null,
+            Activation.NONE));
+        assertThrows(IllegalArgumentException.class,
+            () -> new DepthwiseConv2d(ConvParams.conv(8, 8, 3, 3).groups(4).build(), new float[8 * 2 * 9], null,
+            Activation.NONE));
+    }
+
+    @Test
+    void shouldMatchReferenceOnRandomShapesAndRowRanges()
+    {
+        final SplittableRandom random = new SplittableRandom(31);
+        int cases = 0;
+        while (cases < 300)
+        {
+            final int channels = 1 + random.nextInt(20);
+            final boolean threeByThree = random.nextInt(3) > 0;
+            final ConvParams p = ConvParams.conv(channels, channels,
+                threeByThree ? 3 : 1 + random.nextInt(7), threeByThree ? 3 : 1 + random.nextInt(7))
+                .groups(channels)
+                .stride(1 + random.nextInt(3), 1 + random.nextInt(3))
+                .dilation(1 + random.nextInt(2), 1 + random.nextInt(2))
+                .pads(random.nextInt(4), random.nextInt(4), random.nextInt(4), random.nextInt(4))
+                .build();
+            final int inH = 1 + random.nextInt(14);
+            final int inW = 1 + random.nextInt(14);
+            final int outH;
+            try
+            {
+                outH = p.outputHeight(inH);
+                p.outputWidth(inW);
+            }
+            catch (final IllegalArgumentException ex)
+            {
+                continue;
+            }
+            final float[] weights = ConvHarness.randomArray(random, channels * p.kernelH() * p.kernelW());
+            final float[] bias = random.nextBoolean() ? ConvHarness.randomArray(random, channels) : null;
+            final Activation activation = ConvHarness.randomActivation(random);
+            final ConvKernel kernel = new DepthwiseConv2d(p, weights, bias, activation);
+            final ConvHarness.Case c = ConvHarness.conv(kernel, weights, bias, activation, inH, inW, random);
+            final int[] range = ConvHarness.randomRange(random, outH);
+            ConvHarness.runAndCheck(c, range[0], range[1], random);
+            cases++;
+        }
+    }
+
+    @Test
+    void shouldMatchReferenceOnMobileNetLikeLayers()
+    {
+        final SplittableRandom random = new SplittableRandom(32);
+        final ConvParams[] layers = {
+            ConvParams.conv(32, 32, 3, 3).groups(32).pad(1).build(),
+            ConvParams.conv(96, 96, 3, 3).groups(96).stride(2, 2).pads(0, 0, 1, 1).build(),
+            ConvParams.conv(40, 40, 5, 5).groups(40).pad(2).build()
+        };
+        for (final ConvParams p : layers)
+        {
+            final int c = p.inChannels();
+            final float[] weights = ConvHarness.randomArray(random, c * p.kernelH() * p.kernelW());
+            final float[] bias = ConvHarness.randomArray(random, c);
+            final Activation relu6 = Activation.clip(0f, 6f);
+            final ConvKernel kernel = ConvKernel.create(p, weights, bias, relu6);
+            final ConvHarness.Case mapCase = ConvHarness.conv(kernel, weights, bias, relu6, 20, 18, random);
+            ConvHarness.runAndCheck(mapCase, 0, mapCase.outH(), random);
+            ConvHarness.runAndCheck(mapCase, 3, 7, random);
+        }
+    }
+}

@@ -75,14 +75,11 @@ public final class Conv2d implements ConvKernel
     }
 
     @Override
-    public int scratchFloats(final int inputWidth)
+    public int scratchFloats(final int inputWidth, final int outputRows)
     {
-        if (pointwise)
-        {
-            return 0;
-        }
+        checkRowCount(outputRows);
         final int outW = params.outputWidth(inputWidth);
-        return chunkRows(outW) * outW * gemmK;
+        return pointwise ? 0 : Math.min(chunkRows(outW), outputRows) * outW * gemmK;
     }
 
     @Override
@@ -91,11 +88,11 @@ public final class Conv2d implements ConvKernel
         final int scratchOffset)
     {
         params.checkCall(in, out, h0, h1);
-        checkScratch(scratchFloats(in.width()), scratch, scratchOffset);
         if (h0 == h1)
         {
             return;
         }
+        checkScratch(scratchFloats(in.width(), h1 - h0), scratch, scratchOffset);
         if (pointwise)
         {
             forwardPointwise(in, out, h0, h1);
@@ -280,6 +277,14 @@ public final class Conv2d implements ConvKernel
         {
             throw new IllegalArgumentException("bias has " + biasOrNull.length + " floats, " + params + " needs " +
                 params.outChannels());
+        }
+    }
+
+    static void checkRowCount(final int outputRows)
+    {
+        if (outputRows < 0)
+        {
+            throw new IllegalArgumentException("output row count must be >= 0: " + outputRows);
         }
     }
 

@@ -16,10 +16,22 @@ public interface ConvKernel
 
     /**
      * @param inputWidth columns of the input map.
-     * @return floats of scratch one {@link #forward} call over an input of that width needs, 0 if none.
+     * @param outputRows most output rows one call computes ({@code h1 - h0}).
+     * @return floats of scratch a {@link #forward} call over that input width and at most that many output rows
+     * needs, 0 if none. Bounded by a fixed chunk size however many rows, at least one output row's worth.
+     * @throws IllegalArgumentException if the width gives no valid output or the row count is negative.
+     */
+    int scratchFloats(int inputWidth, int outputRows);
+
+    /**
+     * @param inputWidth columns of the input map.
+     * @return floats of scratch a {@link #forward} call over that input width needs for any row range.
      * @throws IllegalArgumentException if the width gives no valid output.
      */
-    int scratchFloats(int inputWidth);
+    default int scratchFloats(final int inputWidth)
+    {
+        return scratchFloats(inputWidth, Integer.MAX_VALUE);
+    }
 
     /**
      * Computes output rows {@code [h0, h1)} (full-map coordinates) of {@code out} from {@code in}, adding the bias and
@@ -29,8 +41,9 @@ public interface ConvKernel
      * @param out           output view holding rows {@code [h0, h1)}.
      * @param h0            first output row.
      * @param h1            one past the last output row; {@code h0 == h1} does nothing.
-     * @param scratch       working memory of at least {@link #scratchFloats(int)} floats from {@code scratchOffset};
-     *                      may be {@code null} when that is 0. Its contents before and after the call mean nothing.
+     * @param scratch       working memory of at least {@code scratchFloats(in.width(), h1 - h0)} floats from
+     *                      {@code scratchOffset}; may be {@code null} when that is 0. Its contents before and after
+     *                      the call mean nothing; threads calling at once need disjoint scratch ranges.
      * @param scratchOffset first float of the scratch range.
      * @throws IllegalArgumentException if shapes, views, range or scratch do not fit (checked before any write).
      */

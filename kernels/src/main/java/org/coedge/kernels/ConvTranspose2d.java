@@ -63,10 +63,18 @@ public final class ConvTranspose2d implements ConvKernel
     }
 
     @Override
-    public int scratchFloats(final int inputWidth)
+    public int scratchFloats(final int inputWidth, final int outputRows)
     {
+        Conv2d.checkRowCount(outputRows);
         params.outputWidth(inputWidth);
-        return chunkRows(inputWidth) * inputWidth * productColumns;
+        if (outputRows == 0)
+        {
+            return 0;
+        }
+        // Contributing input rows i have i * strideH within an interval of outputRows - 1 + (kernelH - 1) * dilationH.
+        final long span = (long)outputRows - 1 + (long)(params.kernelH() - 1) * params.dilationH();
+        final long inputRows = span / params.strideH() + 1;
+        return (int)Math.min(chunkRows(inputWidth), inputRows) * inputWidth * productColumns;
     }
 
     @Override
@@ -75,11 +83,11 @@ public final class ConvTranspose2d implements ConvKernel
         final int scratchOffset)
     {
         params.checkCall(in, out, h0, h1);
-        Conv2d.checkScratch(scratchFloats(in.width()), scratch, scratchOffset);
         if (h0 == h1)
         {
             return;
         }
+        Conv2d.checkScratch(scratchFloats(in.width(), h1 - h0), scratch, scratchOffset);
         final int inW = in.width();
         final int cin = params.inChannels();
         fillWithBias(out, h0, h1);

@@ -57,8 +57,9 @@ public final class DepthwiseConv2d implements ConvKernel
     }
 
     @Override
-    public int scratchFloats(final int inputWidth)
+    public int scratchFloats(final int inputWidth, final int outputRows)
     {
+        Conv2d.checkRowCount(outputRows);
         params.outputWidth(inputWidth);
         return 0;
     }

@@ -103,6 +103,8 @@ class Conv2dTest
         {
             final Conv2d kernel = new Conv2d(p, weights, bias, Activation.NONE, chunkRows * rowFloats + rowFloats / 2);
             assertEquals(chunkRows * rowFloats, kernel.scratchFloats(inW));
+            assertEquals(rowFloats, kernel.scratchFloats(inW, 1));
+            assertEquals(0, kernel.scratchFloats(inW, 0));
             final ConvHarness.Case c = ConvHarness.conv(kernel, weights, bias, Activation.NONE, 12, inW, random);
             ConvHarness.runAndCheck(c, 0, c.outH(), random);
             ConvHarness.runAndCheck(c, 1, c.outH() - 1, random);

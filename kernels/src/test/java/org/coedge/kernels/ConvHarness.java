@@ -94,9 +94,9 @@ final class ConvHarness
             outRegion.fill(out.rowOffset(h0), (h1 - h0) * outRowFloats, Float.NaN);
         }
 
-        final int scratchFloats = c.kernel.scratchFloats(c.inW);
+        final int scratchFloats = c.kernel.scratchFloats(c.inW, h1 - h0);
         final int scratchOffset = random.nextInt(17);
-        final FloatRegion scratch = FloatRegion.allocate(scratchOffset + scratchFloats + 1);
+        final FloatRegion scratch = FloatRegion.allocate(Math.max(1, scratchOffset + scratchFloats));
         scratch.fill(0, scratch.length(), Float.NaN);
 
         c.kernel.forward(in, out, h0, h1, scratch, scratchOffset);

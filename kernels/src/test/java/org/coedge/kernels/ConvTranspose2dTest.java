@@ -81,6 +81,7 @@ class ConvTranspose2dTest
             final ConvTranspose2d kernel =
                 new ConvTranspose2d(p, weights, bias, Activation.NONE, chunkRows * rowFloats + rowFloats / 2);
             assertEquals(chunkRows * rowFloats, kernel.scratchFloats(inW));
+            assertEquals(Math.min(chunkRows, 2) * rowFloats, kernel.scratchFloats(inW, 1));
             final ConvHarness.Case c = ConvHarness.convTranspose(kernel, weights, bias, Activation.NONE, 9, inW, random);
             ConvHarness.runAndCheck(c, 0, c.outH(), random);
             ConvHarness.runAndCheck(c, 2, c.outH() - 3, random);

@@ -13,6 +13,7 @@ public final class Concat
 {
     private final int[] inputChannels;
     private final int outputChannels;
+    private final String[] inputNames; // built once so that the checks on the forward path allocate nothing
 
     /**
      * @param inputChannels channels of each input, in order, each at least 1; copied.
@@ -38,6 +39,11 @@ public final class Concat
         }
         this.inputChannels = inputChannels.clone();
         this.outputChannels = (int)sum;
+        this.inputNames = new String[inputChannels.length];
+        for (int i = 0; i < inputChannels.length; i++)
+        {
+            inputNames[i] = "input " + i;
+        }
     }
 
     public int inputCount()
@@ -66,7 +72,7 @@ public final class Concat
         }
         for (int i = 0; i < inputs.length; i++)
         {
-            OpsChecks.checkShape("Concat", "input " + i, inputs[i], out.height(), out.width(), inputChannels[i]);
+            OpsChecks.checkShape("Concat", inputNames[i], inputs[i], out.height(), out.width(), inputChannels[i]);
         }
         OpsChecks.checkShape("Concat", "output", out, out.height(), out.width(), outputChannels);
         OpsChecks.checkOutputRows("Concat", out, h0, h1);
@@ -76,7 +82,7 @@ public final class Concat
         }
         for (int i = 0; i < inputs.length; i++)
         {
-            OpsChecks.checkInputRows("Concat", "input " + i, inputs[i], h0, h1);
+            OpsChecks.checkInputRows("Concat", inputNames[i], inputs[i], h0, h1);
             OpsChecks.checkDisjoint("Concat", inputs[i], out);
         }
 

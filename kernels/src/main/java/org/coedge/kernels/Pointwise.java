@@ -15,11 +15,13 @@ public final class Pointwise
 {
     private final Activation activation;
     private final float[] slope;
+    private final String name;
 
     private Pointwise(final Activation activation, final float[] slope)
     {
         this.activation = activation;
         this.slope = slope;
+        this.name = slope != null ? "PRelu" : "Activation " + activation;
     }
 
     /** A layer applying {@code activation}. */
@@ -65,7 +67,7 @@ public final class Pointwise
      */
     public void forward(final MapView in, final MapView out, final int h0, final int h1)
     {
-        final String op = slope != null ? "PRelu" : "Activation " + activation;
+        final String op = name;
         OpsChecks.checkShape(op, "output", out, in.height(), in.width(), in.channels());
         OpsChecks.checkOutputRows(op, out, h0, h1);
         if (slope != null && slope.length != 1 && slope.length != in.channels())

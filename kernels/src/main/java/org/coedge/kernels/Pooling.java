@@ -178,6 +178,6 @@ public final class Pooling
     @Override
     public String toString()
     {
-        return (kind == Kind.MAX ? "MaxPool" : "AveragePool") + params;
+        return (kind == Kind.MAX ? "MaxPool " : "AveragePool ") + params;
     }
 }

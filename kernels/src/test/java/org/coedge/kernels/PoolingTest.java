@@ -58,6 +58,34 @@ class PoolingTest
     }
 
     @Test
+    void shouldComputeDisjointRowRangesFromSeveralThreadsAtOnce() throws InterruptedException
+    {
+        final SplittableRandom random = new SplittableRandom(12);
+        final int h = 31;
+        final int w = 17;
+        final int c = 8;
+        final PoolParams p = new PoolParams(3, 3, 1, 1, 1, 1, 1, 1, 1, 1, false, true);
+        final Pooling pooling = Pooling.average(p);
+        final float[] x = random(random, h * w * c);
+        final MapView in = window(random, x, h, w, c, 0, h);
+        final MapView out = emptyWindow(random, h, w, c, 0, h);
+        final int[] cuts = {0, 7, 15, 16, 31};
+        final Thread[] threads = new Thread[cuts.length - 1];
+        for (int t = 0; t < threads.length; t++)
+        {
+            final int h0 = cuts[t];
+            final int h1 = cuts[t + 1];
+            threads[t] = new Thread(() -> pooling.forward(in, out, h0, h1));
+            threads[t].start();
+        }
+        for (final Thread thread : threads)
+        {
+            thread.join();
+        }
+        assertRows("threads " + p, OpsReference.pool(Pooling.Kind.AVERAGE, x, h, w, c, p), out, 0, h);
+    }
+
+    @Test
     void shouldMatchOnnxCeilModeExamples()
     {
         final float[] x = new float[16];

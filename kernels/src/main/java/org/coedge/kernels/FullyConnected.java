@@ -1,0 +1,205 @@
+package org.coedge.kernels;
+
+import java.nio.FloatBuffer;
+
+/**
+ * A fully-connected layer {@code y[M, N] = f(x[M, K] * W[K, N] + bias[N])} from ONNX Gemm or MatMul (+ Add), computed
+ * with one {@code cblas_sgemm}.
+ * <p>
+ * The weights are prepared once into off-heap memory as {@code [N, K]} (one contiguous row of K weights per output
+ * feature; Gemm's alpha and beta folded into weights and bias), so that a block of output columns {@code [n0, n1)}
+ * reads one contiguous block of weights: several threads, or devices, can split a batch-1 layer by output features
+ * with {@link #forward(FloatRegion, int, FloatRegion, int, int, int, int)}.
+ * <p>
+ * Immutable after construction; forward calls on disjoint column ranges may run on several threads at once.
+ */
+public final class FullyConnected
+{
+    private final int inputFeatures;
+    private final int outputFeatures;
+    private final FloatRegion weights; // (N, K)
+    private final FloatRegion bias; // (N), or null
+    private final Activation activation;
+
+    private FullyConnected(
+        final int inputFeatures, final int outputFeatures, final FloatRegion weights, final FloatRegion bias,
+        final Activation activation)
+    {
+        this.inputFeatures = inputFeatures;
+        this.outputFeatures = outputFeatures;
+        this.weights = weights;
+        this.bias = bias;
+        this.activation = activation;
+    }
+
+    /**
+     * Prepares ONNX Gemm {@code Y = alpha * X * op(B) + beta * C} for an X of {@code [M, K]}.
+     *
+     * @param b          weights, {@code [K, N]} row-major, or {@code [N, K]} when {@code transB}.
+     * @param k          input features.
+     * @param n          output features.
+     * @param transB     ONNX {@code transB = 1}.
+     * @param alpha      ONNX alpha, folded into the weights.
+     * @param c          bias of N values, or of one value for all, or {@code null}.
+     * @param beta       ONNX beta, folded into the bias.
+     * @param activation fused activation applied to {@code Y}.
+     */
+    public static FullyConnected gemm(
+        final float[] b, final int k, final int n, final boolean transB, final float alpha,
+        final float[] c, final float beta, final Activation activation)
+    {
+        checkShape(b, k, n);
+        final FloatRegion packed = FloatRegion.allocate(n * k);
+        final FloatBuffer w = packed.floats();
+        for (int j = 0; j < n; j++)
+        {
+            for (int p = 0; p < k; p++)
+            {
+                w.put(j * k + p, alpha * (transB ? b[j * k + p] : b[p * n + j]));
+            }
+        }
+        return new FullyConnected(k, n, packed, prepareBias(c, n, beta), checkActivation(activation));
+    }
+
+    /**
+     * Prepares ONNX MatMul {@code Y = X * B}, optionally followed by an Add of a bias vector.
+     *
+     * @param b          weights, {@code [K, N]} row-major.
+     * @param bias       N values, one value for all, or {@code null}.
+     * @param activation fused activation applied to {@code Y}.
+     */
+    public static FullyConnected matMul(
+        final float[] b, final int k, final int n, final float[] bias, final Activation activation)
+    {
+        return gemm(b, k, n, false, 1f, bias, 1f, activation);
+    }
+
+    /** @return K. */
+    public int inputFeatures()
+    {
+        return inputFeatures;
+    }
+
+    /** @return N. */
+    public int outputFeatures()
+    {
+        return outputFeatures;
+    }
+
+    public Activation activation()
+    {
+        return activation;
+    }
+
+    /** Computes all N output features of {@code m} rows: {@code y} at {@code yOffset} is {@code [m, N]}. */
+    public void forward(final FloatRegion x, final int xOffset, final FloatRegion y, final int yOffset, final int m)
+    {
+        forward(x, xOffset, y, yOffset, m, 0, outputFeatures);
+    }
+
+    /**
+     * Computes output columns {@code [n0, n1)} of {@code m} rows; the other columns of {@code y} are not touched.
+     *
+     * @param x  {@code [m, K]} row-major at {@code xOffset}.
+     * @param y  {@code [m, N]} row-major at {@code yOffset} (row stride N, whatever the column range).
+     * @param m  rows (1 for a batch-1 layer).
+     * @param n0 first output column.
+     * @param n1 one past the last output column.
+     * @throws IllegalArgumentException if the row count or column range is invalid, or a matrix does not fit its
+     *                                  region.
+     */
+    public void forward(
+        final FloatRegion x, final int xOffset, final FloatRegion y, final int yOffset,
+        final int m, final int n0, final int n1)
+    {
+        if (m < 1 || n0 < 0 || n1 < n0 || n1 > outputFeatures)
+        {
+            throw new IllegalArgumentException("FullyConnected: rows " + m + " columns [" + n0 + ", " + n1 +
+                ") invalid for " + outputFeatures + " outputs");
+        }
+        checkMatrix("input", x, xOffset, (long)m * inputFeatures);
+        checkMatrix("output", y, yOffset, (long)m * outputFeatures);
+        if (n0 == n1)
+        {
+            return;
+        }
+        final int cols = n1 - n0;
+        if (bias != null)
+        {
+            final FloatBuffer out = y.floats();
+            final FloatBuffer bs = bias.floats();
+            for (int i = 0; i < m; i++)
+            {
+                out.put(yOffset + i * outputFeatures + n0, bs, n0, cols);
+            }
+        }
+        Blas.sgemm(false, true, m, cols, inputFeatures, 1f,
+            x, xOffset, inputFeatures,
+            weights, n0 * inputFeatures, inputFeatures,
+            bias != null ? 1f : 0f, y, yOffset + n0, outputFeatures);
+        if (!activation.isIdentity())
+        {
+            for (int i = 0; i < m; i++)
+            {
+                activation.applyInPlace(y, yOffset + i * outputFeatures + n0, cols);
+            }
+        }
+    }
+
+    private static void checkShape(final float[] b, final int k, final int n)
+    {
+        if (k < 1 || n < 1 || (long)k * n > Integer.MAX_VALUE - FloatRegion.ALIGNMENT_BYTES)
+        {
+            throw new IllegalArgumentException("FullyConnected: bad shape K=" + k + " N=" + n);
+        }
+        if (b == null || b.length != k * n)
+        {
+            throw new IllegalArgumentException("FullyConnected: weights have " + (b == null ? 0 : b.length) +
+                " values, expected K*N = " + (long)k * n);
+        }
+    }
+
+    private static FloatRegion prepareBias(final float[] c, final int n, final float beta)
+    {
+        if (c == null || beta == 0f)
+        {
+            return null;
+        }
+        if (c.length != n && c.length != 1)
+        {
+            throw new IllegalArgumentException("FullyConnected: bias has " + c.length + " values, expected " + n +
+                " or 1");
+        }
+        final FloatRegion region = FloatRegion.allocate(n);
+        for (int j = 0; j < n; j++)
+        {
+            region.floats().put(j, beta * c[c.length == 1 ? 0 : j]);
+        }
+        return region;
+    }
+
+    private static Activation checkActivation(final Activation activation)
+    {
+        if (activation == null)
+        {
+            throw new IllegalArgumentException("FullyConnected: activation is required (Activation.NONE for none)");
+        }
+        return activation;
+    }
+
+    private static void checkMatrix(final String name, final FloatRegion region, final int offset, final long floats)
+    {
+        if (offset < 0 || offset + floats > region.length())
+        {
+            throw new IllegalArgumentException("FullyConnected: " + name + " floats [" + offset + ", " +
+                (offset + floats) + ") outside region of " + region.length());
+        }
+    }
+
+    @Override
+    public String toString()
+    {
+        return "FullyConnected{K " + inputFeatures + ", N " + outputFeatures + (bias != null ? ", bias" : "") +
+            (activation.isIdentity() ? "" : ", " + activation) + "}";
+    }
+}

@@ -1,0 +1,120 @@
+package org.coedge.engine.api;
+
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import org.coedge.engine.exec.Lowering;
+import org.coedge.engine.exec.PreparedModel;
+import org.coedge.engine.graph.Graph;
+import org.coedge.engine.graph.ModelException;
+import org.coedge.engine.onnx.GraphOptimizer;
+import org.coedge.engine.onnx.OnnxImporter;
+import org.coedge.engine.onnx.ShapeInference;
+
+/**
+ * A loaded ONNX model, not yet bound to input shapes. Entry point of the embedding API:
+ * <pre>{@code
+ * Model model = Model.load(Path.of("resnet18.onnx"));
+ * try (Session session = model.newSession(SessionOptions.threads(2)))
+ * {
+ *     session.setInput(0, pixelsNchw);
+ *     session.run();
+ *     session.outputInto(0, logits);
+ * }
+ * }</pre>
+ * Immutable and thread-safe; each session owns its own prepared weights, arena and threads.
+ */
+public final class Model
+{
+    private final Graph graph;
+
+    private Model(final Graph graph)
+    {
+        this.graph = graph;
+    }
+
+    /**
+     * Reads and checks an ONNX file.
+     *
+     * @throws ModelException naming the file and what is wrong with it.
+     */
+    public static Model load(final Path file)
+    {
+        return new Model(OnnxImporter.load(file));
+    }
+
+    /** Reads and checks an ONNX model held in memory; {@code sourceName} appears in error messages. */
+    public static Model load(final byte[] bytes, final String sourceName)
+    {
+        return new Model(OnnxImporter.load(bytes, sourceName));
+    }
+
+    /** @return the graph as the file states it. */
+    public Graph graph()
+    {
+        return graph;
+    }
+
+    public String name()
+    {
+        return graph.name();
+    }
+
+    /** @return the runtime input names in model order. */
+    public List<String> inputNames()
+    {
+        return graph.inputs();
+    }
+
+    public List<String> outputNames()
+    {
+        return graph.outputs();
+    }
+
+    /** @return the dims input {@code name} declares; -1 marks a dynamic dimension. */
+    public long[] declaredDims(final String name)
+    {
+        return graph.shape(name);
+    }
+
+    /**
+     * Folds the model for concrete input dims and prepares it: constant sub-graphs evaluated, shapes inferred,
+     * BatchNormalization folded, activations fused, weights transformed, arena planned.
+     *
+     * @param inputDims NCHW dims per input name; inputs with fully static declared dims may be left out.
+     * @throws ModelException if an operator is unsupported or a shape is wrong.
+     */
+    public PreparedModel prepare(final Map<String, long[]> inputDims)
+    {
+        final Map<String, long[]> dims = new LinkedHashMap<>();
+        for (final String in : graph.inputs())
+        {
+            final long[] given = inputDims.get(in);
+            if (given != null)
+            {
+                dims.put(in, given.clone());
+            }
+            else
+            {
+                final long[] declared = graph.shape(in);
+                if (Arrays.stream(declared).anyMatch(d -> d < 1))
+                {
+                    throw new ModelException("input '" + in + "' has dynamic dims " + Arrays.toString(declared) +
+                        ": give its shape");
+                }
+                dims.put(in, declared);
+            }
+        }
+        final Graph folded = GraphOptimizer.optimize(ShapeInference.fold(graph, dims));
+        return Lowering.lower(folded);
+    }
+
+    /** Prepares the model for the options' input dims and starts a session. */
+    public Session newSession(final SessionOptions options)
+    {
+        return new Session(prepare(options.inputDims()), options.threads());
+    }
+}

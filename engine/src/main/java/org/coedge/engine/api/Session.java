@@ -1,0 +1,137 @@
+package org.coedge.engine.api;
+
+import java.nio.FloatBuffer;
+import java.util.Arrays;
+
+import org.coedge.engine.exec.Layouts;
+import org.coedge.engine.exec.LocalExecutor;
+import org.coedge.engine.exec.MapShape;
+import org.coedge.engine.exec.PreparedModel;
+import org.coedge.engine.exec.Value;
+import org.coedge.kernels.Blas;
+
+/**
+ * A prepared model bound to its own arena and threads, ready to run many times. Inputs and outputs are exchanged in
+ * the model's NCHW layout; {@link #setInput}, {@link #run} and {@link #outputInto} allocate nothing. One caller
+ * thread at a time. Close it to stop its threads.
+ */
+public final class Session implements AutoCloseable
+{
+    private final PreparedModel model;
+    private final LocalExecutor executor;
+
+    Session(final PreparedModel model, final int threads)
+    {
+        this.model = model;
+        // Row splitting gives the parallelism: OpenBLAS running threads of its own would oversubscribe the cores.
+        Blas.setThreads(1);
+        this.executor = new LocalExecutor(model, threads);
+    }
+
+    public PreparedModel prepared()
+    {
+        return model;
+    }
+
+    public int inputCount()
+    {
+        return model.inputs().size();
+    }
+
+    public int outputCount()
+    {
+        return model.outputs().size();
+    }
+
+    public String inputName(final int index)
+    {
+        return model.inputs().get(index).name();
+    }
+
+    public String outputName(final int index)
+    {
+        return model.outputs().get(index).name();
+    }
+
+    public long[] inputDims(final int index)
+    {
+        return model.inputDims(index);
+    }
+
+    public long[] outputDims(final int index)
+    {
+        return model.outputDims(index);
+    }
+
+    /** @return the number of floats of input {@code index}. */
+    public int inputSize(final int index)
+    {
+        return model.inputs().get(index).shape().size();
+    }
+
+    /** @return the number of floats of output {@code index}. */
+    public int outputSize(final int index)
+    {
+        return model.outputs().get(index).shape().size();
+    }
+
+    /**
+     * Copies input {@code index} in (NCHW).
+     *
+     * @throws IllegalArgumentException if {@code nchw} does not hold exactly the input's element count.
+     */
+    public void setInput(final int index, final float[] nchw)
+    {
+        final Value v = model.inputs().get(index);
+        if (nchw.length != v.shape().size())
+        {
+            throw new IllegalArgumentException("input '" + v.name() + "' needs " + v.shape().size() +
+                " floats for dims " + Arrays.toString(model.inputDims(index)) + ", got " + nchw.length);
+        }
+        Layouts.nchwToNhwc(nchw, 0, executor.arena().floats(), v.offset(), v.shape());
+    }
+
+    /** Runs the model once on the inputs set. */
+    public void run()
+    {
+        executor.run();
+    }
+
+    /**
+     * Copies output {@code index} out (NCHW) into {@code nchw}.
+     *
+     * @throws IllegalArgumentException if {@code nchw} does not hold exactly the output's element count.
+     */
+    public void outputInto(final int index, final float[] nchw)
+    {
+        final Value v = model.outputs().get(index);
+        if (nchw.length != v.shape().size())
+        {
+            throw new IllegalArgumentException("output '" + v.name() + "' has " + v.shape().size() +
+                " floats, array holds " + nchw.length);
+        }
+        Layouts.nhwcToNchw(executor.arena().floats(), v.offset(), nchw, 0, v.shape());
+    }
+
+    /** @return a new array with output {@code index} (NCHW); convenience, allocates. */
+    public float[] output(final int index)
+    {
+        final float[] out = new float[outputSize(index)];
+        outputInto(index, out);
+        return out;
+    }
+
+    /** @return the output's NHWC memory, read-only, for zero-copy consumers. */
+    public FloatBuffer outputNhwc(final int index)
+    {
+        final Value v = model.outputs().get(index);
+        final MapShape s = v.shape();
+        return executor.arena().floats().slice(v.offset(), s.size()).asReadOnlyBuffer();
+    }
+
+    @Override
+    public void close()
+    {
+        executor.close();
+    }
+}

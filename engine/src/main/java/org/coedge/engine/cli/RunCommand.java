@@ -1,0 +1,145 @@
+package org.coedge.engine.cli;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+import org.coedge.engine.api.Model;
+import org.coedge.engine.api.Session;
+import org.coedge.engine.api.SessionOptions;
+import org.coedge.engine.io.HostTensor;
+import org.coedge.engine.io.TensorFiles;
+
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code coedge run}: one model on input files, on this machine; prints latency, writes outputs. */
+@Command(name = "run", description = "Run a model on .npy / .pb inputs and write its outputs.")
+final class RunCommand implements Callable<Integer>
+{
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--model", required = true, description = "ONNX model file.")
+    Path model;
+
+    @Option(names = "--input", required = true, description = "Input tensor file (.npy or .pb, NCHW float32); " +
+        "repeat in model input order.")
+    List<Path> inputs;
+
+    @Option(names = "--output", description = "Output tensor file (.npy or .pb); repeat in model output order.")
+    List<Path> outputs;
+
+    @Option(names = "--threads", defaultValue = "1", description = "Worker threads (default ${DEFAULT-VALUE}).")
+    int threads;
+
+    @Option(names = "--repeat", defaultValue = "1", description = "Timed runs after the warm-up (default " +
+        "${DEFAULT-VALUE}: a single run, no warm-up).")
+    int repeat;
+
+    @Option(names = "--warmup", defaultValue = "3", description = "Untimed runs before timing when --repeat > 1 " +
+        "(default ${DEFAULT-VALUE}).")
+    int warmup;
+
+    @Option(names = "--json", description = "Print the result as one JSON object.")
+    boolean json;
+
+    @Override
+    public Integer call() throws Exception
+    {
+        if (repeat < 1 || warmup < 0)
+        {
+            throw new IllegalArgumentException("--repeat must be >= 1 and --warmup >= 0");
+        }
+        final Model m = Model.load(model);
+        final List<String> names = m.inputNames();
+        if (inputs.size() != names.size())
+        {
+            throw new IllegalArgumentException("model has " + names.size() + " input(s) " + names + ", got " +
+                inputs.size() + " --input");
+        }
+        if (outputs != null && outputs.size() > m.outputNames().size())
+        {
+            throw new IllegalArgumentException("model has " + m.outputNames().size() + " output(s), got " +
+                outputs.size() + " --output");
+        }
+        final List<HostTensor> tensors = new ArrayList<>();
+        final SessionOptions options = SessionOptions.threads(threads);
+        for (int i = 0; i < names.size(); i++)
+        {
+            final HostTensor t = TensorFiles.read(inputs.get(i));
+            tensors.add(t);
+            options.withInputDims(names.get(i), t.dims());
+        }
+        final long[] latencyNs = new long[repeat];
+        final Map<String, long[]> outDims = new LinkedHashMap<>();
+        try (Session session = m.newSession(options))
+        {
+            for (int i = 0; i < tensors.size(); i++)
+            {
+                session.setInput(i, tensors.get(i).data());
+            }
+            for (int i = 0; repeat > 1 && i < warmup; i++)
+            {
+                session.run();
+            }
+            for (int i = 0; i < repeat; i++)
+            {
+                final long start = System.nanoTime();
+                session.run();
+                latencyNs[i] = System.nanoTime() - start;
+            }
+            for (int i = 0; i < session.outputCount(); i++)
+            {
+                outDims.put(session.outputName(i), session.outputDims(i));
+                if (outputs != null && i < outputs.size())
+                {
+                    TensorFiles.write(outputs.get(i),
+                        new HostTensor(session.outputName(i), session.outputDims(i), session.output(i)));
+                }
+            }
+        }
+        Arrays.sort(latencyNs);
+        final double minMs = latencyNs[0] / 1e6;
+        final double medianMs = (latencyNs[(repeat - 1) / 2] + latencyNs[repeat / 2]) / 2e6;
+        final var out = spec.commandLine().getOut();
+        if (json)
+        {
+            final StringBuilder sb = new StringBuilder();
+            sb.append(String.format(Locale.ROOT,
+                "{\"model\": \"%s\", \"threads\": %d, \"repeat\": %d, \"latency_ms\": {\"min\": %.4f, " +
+                "\"median\": %.4f}, \"outputs\": [", Json.escape(model.toString()), threads, repeat, minMs,
+                medianMs));
+            int i = 0;
+            for (final Map.Entry<String, long[]> e : outDims.entrySet())
+            {
+                sb.append(i > 0 ? ", " : "").append("{\"name\": \"").append(Json.escape(e.getKey()))
+                    .append("\", \"dims\": ").append(Arrays.toString(e.getValue()));
+                if (outputs != null && i < outputs.size())
+                {
+                    sb.append(", \"file\": \"").append(Json.escape(outputs.get(i).toString())).append('"');
+                }
+                sb.append('}');
+                i++;
+            }
+            out.println(sb.append("]}"));
+        }
+        else
+        {
+            for (final Map.Entry<String, long[]> e : outDims.entrySet())
+            {
+                out.printf("output %s %s%n", e.getKey(), Arrays.toString(e.getValue()));
+            }
+            out.printf(Locale.ROOT, "latency ms: min %.3f median %.3f (%d run%s, %d thread%s)%n", minMs, medianMs,
+                repeat, repeat == 1 ? "" : "s", threads, threads == 1 ? "" : "s");
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,46 @@
+package org.coedge.engine.cli;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+import org.coedge.engine.zoo.ModelZoo;
+
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code coedge zoo}: writes the built-in models (deterministic random weights) as ONNX files. */
+@Command(name = "zoo", description = "Write the built-in zoo models (alexnet, vgg16, resnet18, googlenet, " +
+    "mobilenetv2) as ONNX files with deterministic random weights.")
+final class ZooCommand implements Callable<Integer>
+{
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--out", required = true, description = "Directory to write into (created if missing).")
+    Path out;
+
+    @Option(names = "--name", description = "Only these models (repeatable).")
+    List<String> names;
+
+    @Override
+    public Integer call() throws Exception
+    {
+        Files.createDirectories(out);
+        final List<String> chosen = names == null ? ModelZoo.names() : names;
+        for (final String name : chosen)
+        {
+            if (!ModelZoo.names().contains(name))
+            {
+                throw new IllegalArgumentException("unknown zoo model '" + name + "'; known: " + ModelZoo.names());
+            }
+            final Path file = out.resolve(name + ".onnx");
+            Files.write(file, ModelZoo.build(name));
+            spec.commandLine().getOut().printf("wrote %s (%.1f MiB)%n", file, Files.size(file) / 1048576.0);
+        }
+        return 0;
+    }
+}

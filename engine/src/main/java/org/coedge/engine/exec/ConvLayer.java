@@ -1,0 +1,60 @@
+package org.coedge.engine.exec;
+
+import java.util.List;
+
+import org.coedge.kernels.ConvKernel;
+import org.coedge.kernels.ConvParams;
+import org.coedge.kernels.FloatRegion;
+import org.coedge.kernels.MapView;
+
+/** Conv or ConvTranspose (with bias and fused activation) over output rows. */
+final class ConvLayer extends Layer
+{
+    private final ConvKernel kernel;
+    private MapView in;
+    private MapView out;
+
+    ConvLayer(final String name, final String opType, final ConvKernel kernel, final Value input, final Value output)
+    {
+        super(name, opType, List.of(input), output);
+        this.kernel = kernel;
+    }
+
+    ConvKernel kernel()
+    {
+        return kernel;
+    }
+
+    @Override
+    protected void bind(final FloatRegion arena)
+    {
+        in = inputs.get(0).view(arena);
+        out = output.view(arena);
+    }
+
+    @Override
+    public void run(final int from, final int to, final FloatRegion scratch, final int scratchOffset)
+    {
+        kernel.forward(in, out, from, to, scratch, scratchOffset);
+    }
+
+    @Override
+    public int scratchFloats()
+    {
+        return kernel.scratchFloats(inputs.get(0).shape().width(), output.shape().height());
+    }
+
+    @Override
+    public long flops()
+    {
+        final ConvParams p = kernel.params();
+        final long taps = (long)p.kernelH() * p.kernelW();
+        if (p.transposed())
+        {
+            final MapShape s = inputs.get(0).shape();
+            return 2L * s.height() * s.width() * p.inChannels() * taps * p.outChannelsPerGroup();
+        }
+        final MapShape s = output.shape();
+        return 2L * s.height() * s.width() * p.outChannels() * taps * p.inChannelsPerGroup();
+    }
+}

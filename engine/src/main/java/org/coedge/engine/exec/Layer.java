@@ -1,0 +1,91 @@
+package org.coedge.engine.exec;
+
+import java.util.List;
+
+import org.coedge.kernels.FloatRegion;
+
+/**
+ * One prepared operator of a model: its kernel with weights already transformed, bound to the arena views of its
+ * inputs and output. The executor calls {@link #run} from several threads at once on disjoint unit ranges (output
+ * rows, unless a layer says otherwise), each thread with its own scratch; a layer keeps no mutable state in
+ * {@code run}.
+ */
+public abstract class Layer
+{
+    private final String name;
+    private final String opType;
+    protected final List<Value> inputs;
+    protected final Value output;
+    private Object boundTo;
+
+    protected Layer(final String name, final String opType, final List<Value> inputs, final Value output)
+    {
+        this.name = name;
+        this.opType = opType;
+        this.inputs = List.copyOf(inputs);
+        this.output = output;
+    }
+
+    public String name()
+    {
+        return name;
+    }
+
+    /** @return the operator, with what was fused into it, e.g. {@code Conv+Relu}. */
+    public String opType()
+    {
+        return opType;
+    }
+
+    public List<Value> inputs()
+    {
+        return inputs;
+    }
+
+    public Value output()
+    {
+        return output;
+    }
+
+    /**
+     * Binds this layer to the arena of its one executor.
+     *
+     * @throws IllegalStateException if another executor already bound it.
+     */
+    final void bindTo(final Object executor, final FloatRegion arena)
+    {
+        if (boundTo != null && boundTo != executor)
+        {
+            throw new IllegalStateException("layer '" + name + "' is already bound to another executor");
+        }
+        boundTo = executor;
+        bind(arena);
+    }
+
+    /** Creates views over {@code arena}; called once after the arena is planned. */
+    protected abstract void bind(FloatRegion arena);
+
+    /** @return how many independent units {@link #run} splits: output rows by default. */
+    public int units()
+    {
+        return output.shape().height();
+    }
+
+    /** Computes units {@code [from, to)}. Allocates nothing. */
+    public abstract void run(int from, int to, FloatRegion scratch, int scratchOffset);
+
+    /** @return scratch floats one call of {@link #run} needs per thread. */
+    public int scratchFloats()
+    {
+        return 0;
+    }
+
+    /** @return floating-point operations of one full run (a multiply-add counts 2). */
+    public abstract long flops();
+
+    @Override
+    public String toString()
+    {
+        return opType + " '" + name + "' -> " + output.shape();
+    }
+}

@@ -1,0 +1,441 @@
+package org.coedge.engine.exec;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+
+import org.coedge.engine.graph.ConstTensor;
+import org.coedge.engine.graph.Node;
+import org.coedge.kernels.Activation;
+import org.coedge.kernels.Concat;
+import org.coedge.kernels.ConvKernel;
+import org.coedge.kernels.ConvParams;
+import org.coedge.kernels.Elementwise;
+import org.coedge.kernels.FullyConnected;
+import org.coedge.kernels.GlobalPooling;
+import org.coedge.kernels.Lrn;
+import org.coedge.kernels.MapView;
+import org.coedge.kernels.Pad;
+import org.coedge.kernels.Pointwise;
+import org.coedge.kernels.PoolParams;
+import org.coedge.kernels.Pooling;
+import org.coedge.kernels.Resize;
+import org.coedge.kernels.Softmax;
+
+/**
+ * Maps one normalized node of a folded graph onto a kernel and adds the layer to the lowering. The node forms it
+ * reads (explicit pads, Clip min/max attributes, resolved Reshape shapes, Resize scales and sizes) are those the
+ * shape inference produces. Cold path.
+ */
+final class LayerFactory
+{
+    private LayerFactory()
+    {
+    }
+
+    static void lower(final Lowering l, final Node n)
+    {
+        switch (n.opType())
+        {
+            case "Conv":
+            case "ConvTranspose":
+                conv(l, n);
+                break;
+            case "MaxPool":
+            case "AveragePool":
+                pool(l, n);
+                break;
+            case "GlobalAveragePool":
+            case "GlobalMaxPool":
+                globalPool(l, n);
+                break;
+            case "LRN":
+                rowOp(l, n, n.opType(), new Lrn((int)n.attrInt("size", 0), n.attrFloat("alpha", 1e-4f),
+                    n.attrFloat("beta", 0.75f), n.attrFloat("bias", 1f))::forward, 0);
+                break;
+            case "Relu":
+            case "LeakyRelu":
+            case "Clip":
+            case "Sigmoid":
+            case "HardSigmoid":
+            case "HardSwish":
+            case "Tanh":
+                rowOp(l, n, n.opType(), Pointwise.of(Lowering.activationOf(n))::forward, 0);
+                break;
+            case "PRelu":
+                rowOp(l, n, "PRelu", Pointwise.prelu(l.constant(n.input(1)).floats())::forward, 0);
+                break;
+            case "Add":
+            case "Sub":
+            case "Mul":
+            case "Div":
+                elementwise(l, n);
+                break;
+            case "Concat":
+                concat(l, n);
+                break;
+            case "Gemm":
+            case "MatMul":
+                fullyConnected(l, n);
+                break;
+            case "Softmax":
+                softmax(l, n);
+                break;
+            case "Resize":
+                resize(l, n);
+                break;
+            case "Pad":
+                pad(l, n);
+                break;
+            case "Reshape":
+                reshape(l, n);
+                break;
+            default:
+                throw new IllegalArgumentException("unsupported operator " + n.opType());
+        }
+    }
+
+    private static int[] ints(final Node n, final String attribute, final int count)
+    {
+        final long[] v = n.attrInts(attribute, null);
+        if (v == null || v.length != count)
+        {
+            throw new IllegalArgumentException("attribute " + attribute + " must have " + count + " values, has " +
+                (v == null ? "none" : Arrays.toString(v)));
+        }
+        final int[] out = new int[count];
+        for (int i = 0; i < count; i++)
+        {
+            out[i] = Math.toIntExact(v[i]);
+        }
+        return out;
+    }
+
+    private static void conv(final Lowering l, final Node n)
+    {
+        final boolean transposed = n.opType().equals("ConvTranspose");
+        final Value in = l.value(n.input(0));
+        final ConstTensor w = l.constant(n.input(1));
+        final long[] wd = w.dims();
+        if (wd.length != 4)
+        {
+            throw new IllegalArgumentException("weights must be 4-D, are " + Arrays.toString(wd));
+        }
+        final int group = (int)n.attrInt("group", 1);
+        final int[] k = ints(n, "kernel_shape", 2);
+        final int[] s = ints(n, "strides", 2);
+        final int[] d = ints(n, "dilations", 2);
+        final int[] p = ints(n, "pads", 4);
+        final int inC = in.shape().channels();
+        final int outC = transposed ? (int)wd[1] * group : (int)wd[0];
+        final ConvParams.Builder b = transposed ?
+            ConvParams.transpose(inC, outC, k[0], k[1]) : ConvParams.conv(inC, outC, k[0], k[1]);
+        b.groups(group).stride(s[0], s[1]).dilation(d[0], d[1]).pads(p[0], p[1], p[2], p[3]);
+        if (transposed)
+        {
+            final int[] op = ints(n, "output_padding", 2);
+            b.outputPadding(op[0], op[1]);
+        }
+        final ConvParams params = b.build();
+        final float[] bias = n.input(2).isEmpty() ? null : l.constant(n.input(2)).floats();
+        final Lowering.Fused fused = l.fuseActivation(n);
+        final ConvKernel kernel = transposed ?
+            ConvKernel.createTranspose(params, w.floats(), bias, fused.activation()) :
+            ConvKernel.create(params, w.floats(), bias, fused.activation());
+        final String kind = transposed ? "ConvTranspose" : params.isDepthwise() ? "DepthwiseConv" : "Conv";
+        final Value out = l.newOutput(fused.output());
+        checkShape(n, out, transposed ? params.outputHeight(in.shape().height()) :
+            params.outputHeight(in.shape().height()), params.outputWidth(in.shape().width()), outC);
+        l.add(new ConvLayer(n.name(), kind + fused.suffix(), kernel, in, out), 4L * w.size());
+    }
+
+    private static void checkShape(final Node n, final Value out, final int h, final int w, final int c)
+    {
+        final MapShape s = out.shape();
+        if (s.height() != h || s.width() != w || s.channels() != c)
+        {
+            throw new IllegalArgumentException("kernel computes " + h + "x" + w + "x" + c + " but the graph says " +
+                s);
+        }
+    }
+
+    private static void pool(final Lowering l, final Node n)
+    {
+        final Value in = l.value(n.input(0));
+        final int[] k = ints(n, "kernel_shape", 2);
+        final int[] s = ints(n, "strides", 2);
+        final int[] p = ints(n, "pads", 4);
+        final boolean max = n.opType().equals("MaxPool");
+        final int[] d = max && n.has("dilations") ? ints(n, "dilations", 2) : new int[] {1, 1};
+        if (max && n.outputs().size() > 1 && !n.output(1).isEmpty())
+        {
+            throw new IllegalArgumentException("MaxPool Indices output is not supported");
+        }
+        final PoolParams params = new PoolParams(k[0], k[1], s[0], s[1], d[0], d[1], p[0], p[1], p[2], p[3],
+            n.attrInt("ceil_mode", 0) != 0, n.attrInt("count_include_pad", 0) != 0);
+        final Pooling kernel = max ? Pooling.max(params) : Pooling.average(params);
+        final Value out = l.newOutput(n.output(0));
+        checkShape(n, out, params.outputHeight(in.shape().height()), params.outputWidth(in.shape().width()),
+            in.shape().channels());
+        l.add(new RowLayer(n.name(), n.opType(), kernel::forward, (long)out.shape().size() * k[0] * k[1], in, out),
+            0);
+    }
+
+    private static void globalPool(final Lowering l, final Node n)
+    {
+        final Value in = l.value(n.input(0));
+        final GlobalPooling kernel = new GlobalPooling(n.opType().equals("GlobalMaxPool") ?
+            GlobalPooling.Kind.MAX : GlobalPooling.Kind.AVERAGE);
+        final Value out = l.newOutput(n.output(0));
+        checkShape(n, out, 1, 1, in.shape().channels());
+        l.add(new GlobalPoolLayer(n.name(), n.opType(), kernel, in, out), 0);
+    }
+
+    private static void rowOp(final Lowering l, final Node n, final String opType, final RowLayer.RowKernel kernel,
+        final long flopsPerElement)
+    {
+        final Value in = l.value(n.input(0));
+        final Value out = l.newOutput(n.output(0));
+        l.add(new RowLayer(n.name(), opType, kernel, Math.max(1, flopsPerElement) * out.shape().size(), in, out), 0);
+    }
+
+    private static void elementwise(final Lowering l, final Node n)
+    {
+        final Elementwise.Op op = Elementwise.Op.valueOf(n.opType().toUpperCase(Locale.ROOT));
+        final int rank = l.dims(n.output(0)).length;
+        final String an = n.input(0);
+        final String bn = n.input(1);
+        final Value a = l.isConstant(an) ? null : l.value(an);
+        final Value b = l.isConstant(bn) ? null : l.value(bn);
+        if (a == null && b == null)
+        {
+            throw new IllegalArgumentException("both operands are constants (should have been folded)");
+        }
+        for (final String operand : List.of(an, bn))
+        {
+            if (!l.isConstant(operand) && l.dims(operand).length != rank)
+            {
+                throw new IllegalArgumentException("operand '" + operand + "' of rank " + l.dims(operand).length +
+                    " broadcast to rank " + rank + " is not supported");
+            }
+        }
+        final MapView constA = a == null ? constantView(l, an, rank) : null;
+        final MapView constB = b == null ? constantView(l, bn, rank) : null;
+        final Lowering.Fused fused = l.fuseActivation(n);
+        final Value out = l.newOutput(fused.output());
+        final long constBytes = (constA != null ? 4L * constA.region().length() : 0) +
+            (constB != null ? 4L * constB.region().length() : 0);
+        l.add(new ElementwiseLayer(n.name(), n.opType() + fused.suffix(), new Elementwise(op, fused.activation()),
+            a, constA, b, constB, out), constBytes);
+    }
+
+    private static MapView constantView(final Lowering l, final String name, final int rank)
+    {
+        final Lowering.ConstOperand c = Lowering.nhwcConstant(l.constant(name), rank);
+        return MapView.of(c.region(), 0, c.shape().height(), c.shape().width(), c.shape().channels());
+    }
+
+    private static void concat(final Lowering l, final Node n)
+    {
+        final int rank = l.dims(n.output(0)).length;
+        final long axis = n.attrInt("axis", 1);
+        final long normalized = axis < 0 ? axis + rank : axis;
+        if (normalized != 1 || (rank != 4 && rank != 2))
+        {
+            throw new IllegalArgumentException("Concat only along channels (axis 1 of a rank 4 or 2 tensor), got axis " +
+                axis + " of rank " + rank);
+        }
+        final List<Value> ins = new ArrayList<>();
+        final int[] channels = new int[n.inputs().size()];
+        for (int i = 0; i < channels.length; i++)
+        {
+            final Value v = l.value(n.input(i));
+            ins.add(v);
+            channels[i] = v.shape().channels();
+        }
+        final Value out = l.newOutput(n.output(0));
+        l.add(new ConcatLayer(n.name(), new Concat(channels), ins, out), 0);
+    }
+
+    private static void fullyConnected(final Lowering l, final Node n)
+    {
+        final boolean gemm = n.opType().equals("Gemm");
+        final Value in = l.value(n.input(0));
+        final long[] inDims = l.dims(n.input(0));
+        if (inDims.length != 2 || inDims[0] != 1)
+        {
+            throw new IllegalArgumentException("input must be a [1, K] matrix, is " + Arrays.toString(inDims));
+        }
+        if (gemm && n.attrInt("transA", 0) != 0)
+        {
+            throw new IllegalArgumentException("Gemm transA = 1 is not supported");
+        }
+        final ConstTensor bt = l.constant(n.input(1));
+        final long[] bd = bt.dims();
+        final boolean transB = gemm && n.attrInt("transB", 0) != 0;
+        if (bd.length != 2)
+        {
+            throw new IllegalArgumentException("weights must be 2-D, are " + Arrays.toString(bd));
+        }
+        final int k = (int)(transB ? bd[1] : bd[0]);
+        final int nOut = (int)(transB ? bd[0] : bd[1]);
+        if (k != inDims[1])
+        {
+            throw new IllegalArgumentException("input has " + inDims[1] + " features, weights expect " + k);
+        }
+        float[] weights = bt.floats();
+        final MapShape flattened = l.flattenedFrom(n.input(0));
+        if (flattened != null)
+        {
+            weights = permuteFlattenRows(weights, flattened, nOut, transB);
+        }
+        final Lowering.Fused fused = l.fuseActivation(n);
+        final FullyConnected kernel;
+        if (gemm)
+        {
+            final float[] c = n.input(2).isEmpty() ? null : l.constant(n.input(2)).floats();
+            kernel = FullyConnected.gemm(weights, k, nOut, transB, n.attrFloat("alpha", 1f), c,
+                n.attrFloat("beta", 1f), fused.activation());
+        }
+        else
+        {
+            kernel = FullyConnected.matMul(weights, k, nOut, null, fused.activation());
+        }
+        final Value out = l.newOutput(fused.output());
+        l.add(new FullyConnectedLayer(n.name(), n.opType() + fused.suffix(), kernel, in, out), 4L * k * nOut);
+    }
+
+    /**
+     * The input is a map (H, W, C) held in NHWC order but indexed by the model in NCHW flatten order: move weight row
+     * {@code c*H*W + y*W + x} to row {@code (y*W + x)*C + c} so the layer reads the memory as it is.
+     */
+    private static float[] permuteFlattenRows(final float[] w, final MapShape map, final int n, final boolean transB)
+    {
+        final int h = map.height();
+        final int wd = map.width();
+        final int c = map.channels();
+        final int k = h * wd * c;
+        final float[] out = new float[w.length];
+        for (int ch = 0; ch < c; ch++)
+        {
+            for (int y = 0; y < h; y++)
+            {
+                for (int x = 0; x < wd; x++)
+                {
+                    final int nchw = (ch * h + y) * wd + x;
+                    final int nhwc = (y * wd + x) * c + ch;
+                    if (transB)
+                    {
+                        for (int j = 0; j < n; j++)
+                        {
+                            out[j * k + nhwc] = w[j * k + nchw];
+                        }
+                    }
+                    else
+                    {
+                        System.arraycopy(w, nchw * n, out, nhwc * n, n);
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
+    private static void softmax(final Lowering l, final Node n)
+    {
+        final long[] dims = l.dims(n.input(0));
+        final long axis = n.attrInt("axis", 1);
+        final boolean coerce = n.attrInt("coerce2d", 0) != 0;
+        final Value in = l.value(n.input(0));
+        final MapShape s = in.shape();
+        final boolean overChannels = (dims.length == 2 && axis == 1) ||
+            (dims.length == 4 && axis == 1 && (!coerce || s.height() * s.width() == 1)) ||
+            (dims.length == 1 && axis == 0);
+        if (!overChannels)
+        {
+            throw new IllegalArgumentException("Softmax over axis " + axis + " of " + Arrays.toString(dims) +
+                (coerce ? " (opset < 13 flattening)" : "") + " is not supported; only over channels");
+        }
+        rowOp(l, n, "Softmax", new Softmax()::forward, 3);
+    }
+
+    private static void resize(final Lowering l, final Node n)
+    {
+        final Value in = l.value(n.input(0));
+        final float[] scales = n.attrFloats("scales", null);
+        final long[] sizes = n.attrInts("sizes", null);
+        if (scales == null || sizes == null || scales.length != 4 || sizes.length != 4)
+        {
+            throw new IllegalArgumentException("Resize needs 4 scales and 4 sizes");
+        }
+        final Resize.Mode mode = Resize.Mode.valueOf(n.attrString("mode", "nearest").toUpperCase(Locale.ROOT));
+        final Resize.CoordinateMode coord = Resize.CoordinateMode.valueOf(
+            n.attrString("coordinate_transformation_mode", "half_pixel").toUpperCase(Locale.ROOT));
+        final Resize.NearestMode nearest = Resize.NearestMode.valueOf(
+            n.attrString("nearest_mode", "round_prefer_floor").toUpperCase(Locale.ROOT));
+        final Resize kernel = new Resize(mode, coord, nearest, in.shape().height(), in.shape().width(),
+            (int)sizes[2], (int)sizes[3], scales[2], scales[3]);
+        rowOp(l, n, "Resize", kernel::forward, mode == Resize.Mode.LINEAR ? 4 : 1);
+    }
+
+    private static void pad(final Lowering l, final Node n)
+    {
+        final Value in = l.value(n.input(0));
+        final long[] pads = n.attrInts("pads", null);
+        if (pads == null || pads.length != 8 || pads[0] != 0 || pads[4] != 0)
+        {
+            throw new IllegalArgumentException("Pad needs 8 pads with none on the batch: " + Arrays.toString(pads));
+        }
+        final Pad.Mode mode = Pad.Mode.valueOf(n.attrString("mode", "constant").toUpperCase(Locale.ROOT));
+        final MapShape s = in.shape();
+        final Pad kernel = new Pad(mode, n.attrFloat("value", 0f), s.height(), s.width(), s.channels(),
+            (int)pads[2], (int)pads[3], (int)pads[6], (int)pads[7], (int)pads[1], (int)pads[5]);
+        rowOp(l, n, "Pad", kernel::forward, 0);
+    }
+
+    private static void reshape(final Lowering l, final Node n)
+    {
+        final Value in = l.value(n.input(0));
+        final String outName = n.output(0);
+        final long[] outDims = l.dims(outName);
+        final MapShape outShape = Lowering.toMapShape(outDims, "value '" + outName + "'");
+        final MapShape source = l.flattenedFrom(n.input(0)) != null ? l.flattenedFrom(n.input(0)) : in.shape();
+        if (isChannelOrdered(source) && isChannelOrdered(outShape))
+        {
+            l.alias(outName, in, outShape, null);
+            return;
+        }
+        if (outDims.length <= 2 && allFullyConnected(l, outName))
+        {
+            l.alias(outName, in, outShape, source);
+            return;
+        }
+        final Value out = l.newOutput(outName);
+        l.add(new ReshapeLayer(n.name(), in, source, out), 0);
+    }
+
+    /** NHWC memory order equals NCHW order when the map has one pixel or one channel. */
+    private static boolean isChannelOrdered(final MapShape s)
+    {
+        return s.height() * s.width() == 1 || s.channels() == 1;
+    }
+
+    private static boolean allFullyConnected(final Lowering l, final String value)
+    {
+        final List<Node> readers = l.consumersOf(value);
+        if (readers.isEmpty() || l.isGraphOutput(value))
+        {
+            return false;
+        }
+        for (final Node r : readers)
+        {
+            final boolean fc = r.opType().equals("Gemm") || r.opType().equals("MatMul");
+            if (!fc || !r.input(0).equals(value))
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+}

@@ -1,0 +1,60 @@
+package org.coedge.engine.exec;
+
+import java.nio.FloatBuffer;
+
+/**
+ * Conversions between the model's NCHW layout at its edges and the engine's NHWC layout inside. Called once per
+ * input and output per request; allocation-free.
+ */
+public final class Layouts
+{
+    private Layouts()
+    {
+    }
+
+    /** Copies {@code src[srcOffset..]} (C x H x W) into {@code dst[dstOffset..]} as H x W x C. */
+    public static void nchwToNhwc(
+        final float[] src, final int srcOffset, final FloatBuffer dst, final int dstOffset, final MapShape shape)
+    {
+        final int h = shape.height();
+        final int w = shape.width();
+        final int c = shape.channels();
+        final int plane = h * w;
+        if (c == 1 || plane == 1)
+        {
+            dst.put(dstOffset, src, srcOffset, shape.size());
+            return;
+        }
+        for (int ch = 0; ch < c; ch++)
+        {
+            final int srcBase = srcOffset + ch * plane;
+            for (int p = 0; p < plane; p++)
+            {
+                dst.put(dstOffset + p * c + ch, src[srcBase + p]);
+            }
+        }
+    }
+
+    /** Copies {@code src[srcOffset..]} (H x W x C) into {@code dst[dstOffset..]} as C x H x W. */
+    public static void nhwcToNchw(
+        final FloatBuffer src, final int srcOffset, final float[] dst, final int dstOffset, final MapShape shape)
+    {
+        final int h = shape.height();
+        final int w = shape.width();
+        final int c = shape.channels();
+        final int plane = h * w;
+        if (c == 1 || plane == 1)
+        {
+            src.get(srcOffset, dst, dstOffset, shape.size());
+            return;
+        }
+        for (int p = 0; p < plane; p++)
+        {
+            final int srcBase = srcOffset + p * c;
+            for (int ch = 0; ch < c; ch++)
+            {
+                dst[dstOffset + ch * plane + p] = src.get(srcBase + ch);
+            }
+        }
+    }
+}

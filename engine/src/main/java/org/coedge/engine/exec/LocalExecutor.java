@@ -1,0 +1,86 @@
+package org.coedge.engine.exec;
+
+import org.coedge.kernels.FloatRegion;
+
+/**
+ * Runs a {@link PreparedModel} on this machine: owns the arena (all activations), one scratch region per thread and
+ * the worker pool; each layer's units are split evenly over the threads. One caller thread at a time. After
+ * construction, {@link #run()} allocates nothing.
+ */
+public final class LocalExecutor implements AutoCloseable
+{
+    private final PreparedModel model;
+    private final FloatRegion arena;
+    private final FloatRegion[] scratch;
+    private final WorkerPool pool;
+    private final WorkerPool.Task layerTask = this::runPart;
+    private Layer current;
+
+    public LocalExecutor(final PreparedModel model, final int threads)
+    {
+        this.model = model;
+        this.arena = FloatRegion.allocate(Math.max(1, model.arenaFloats()));
+        this.scratch = new FloatRegion[threads];
+        for (int i = 0; i < threads; i++)
+        {
+            scratch[i] = FloatRegion.allocate(Math.max(1, model.scratchFloats()));
+        }
+        for (final Layer layer : model.layers())
+        {
+            layer.bindTo(this, arena);
+        }
+        this.pool = new WorkerPool(threads, "coedge-worker");
+    }
+
+    public PreparedModel model()
+    {
+        return model;
+    }
+
+    /** @return the arena holding every activation, inputs and outputs included. */
+    public FloatRegion arena()
+    {
+        return arena;
+    }
+
+    public int threads()
+    {
+        return pool.threads();
+    }
+
+    /** Runs every layer in order; inputs must already be in the arena. */
+    public void run()
+    {
+        for (final Layer layer : model.layers())
+        {
+            current = layer;
+            pool.run(layerTask);
+        }
+        current = null;
+    }
+
+    /** Runs one layer on the calling thread only, whole (for tests and profiling). */
+    public void runLayer(final int index)
+    {
+        final Layer layer = model.layers().get(index);
+        layer.run(0, layer.units(), scratch[0], 0);
+    }
+
+    private void runPart(final int part, final int parts)
+    {
+        final Layer layer = current;
+        final int units = layer.units();
+        final int from = (int)((long)units * part / parts);
+        final int to = (int)((long)units * (part + 1) / parts);
+        if (from < to)
+        {
+            layer.run(from, to, scratch[part], 0);
+        }
+    }
+
+    @Override
+    public void close()
+    {
+        pool.close();
+    }
+}

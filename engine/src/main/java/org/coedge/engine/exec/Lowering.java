@@ -1,0 +1,355 @@
+package org.coedge.engine.exec;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+import org.coedge.engine.graph.ConstTensor;
+import org.coedge.engine.graph.Graph;
+import org.coedge.engine.graph.ModelException;
+import org.coedge.engine.graph.Node;
+import org.coedge.kernels.Activation;
+import org.coedge.kernels.FloatRegion;
+
+/**
+ * Turns a folded, optimized {@link Graph} (NCHW, static shapes) into a {@link PreparedModel}: NHWC values, layers
+ * with prepared kernels, activations fused into their producers, reshapes that keep memory order turned into
+ * aliases, and every activation buffer placed in one arena by liveness. Cold path, on the preparing thread.
+ */
+public final class Lowering
+{
+    private static final Set<String> FUSABLE = Set.of(
+        "Relu", "LeakyRelu", "Clip", "Sigmoid", "HardSigmoid", "HardSwish", "Tanh");
+
+    private final Graph graph;
+    private final Map<String, Value> values = new HashMap<>();
+    private final Map<String, List<Node>> consumers = new HashMap<>();
+    private final Set<Node> absorbed = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
+    /** Values that are an NCHW flatten of a map with H*W > 1, aliased without reordering: the source shape. */
+    private final Map<String, MapShape> flattenedFrom = new HashMap<>();
+    private final List<Layer> layers = new ArrayList<>();
+    private final Set<String> graphOutputs;
+    private long weightBytes;
+
+    private Lowering(final Graph graph)
+    {
+        this.graph = graph;
+        this.graphOutputs = new HashSet<>(graph.outputs());
+        for (final Node n : graph.nodes())
+        {
+            for (final String in : n.inputs())
+            {
+                if (!in.isEmpty())
+                {
+                    consumers.computeIfAbsent(in, k -> new ArrayList<>()).add(n);
+                }
+            }
+        }
+    }
+
+    /**
+     * Lowers a folded graph.
+     *
+     * @throws ModelException naming the node when an operator or a shape cannot be executed.
+     */
+    public static PreparedModel lower(final Graph folded)
+    {
+        return new Lowering(folded).build();
+    }
+
+    private PreparedModel build()
+    {
+        final List<Value> inputs = new ArrayList<>();
+        final List<long[]> inputDims = new ArrayList<>();
+        for (final String in : graph.inputs())
+        {
+            final long[] dims = graph.shape(in);
+            final Value v = newValue(in, toMapShape(dims, "input '" + in + "'"));
+            values.put(in, v);
+            inputs.add(v);
+            inputDims.add(dims);
+        }
+        for (final Node node : graph.nodes())
+        {
+            if (!absorbed.contains(node))
+            {
+                try
+                {
+                    LayerFactory.lower(this, node);
+                }
+                catch (final IllegalArgumentException ex)
+                {
+                    throw ModelException.at(node, ex.getMessage());
+                }
+            }
+        }
+        final List<Value> outputs = new ArrayList<>();
+        final List<long[]> outputDims = new ArrayList<>();
+        for (final String out : graph.outputs())
+        {
+            final Value v = values.get(out);
+            if (v == null)
+            {
+                throw new ModelException("output '" + out + "' is a constant or not computed by any node");
+            }
+            v.storage().useAt(layers.size());
+            outputs.add(v);
+            outputDims.add(graph.shape(out));
+        }
+        final ArenaPlanner planner = new ArenaPlanner();
+        final Map<Value.Storage, Integer> ids = new LinkedHashMap<>();
+        for (final Value v : values.values())
+        {
+            ids.computeIfAbsent(v.storage(), s -> planner.add(s.sizeFloats, s.firstStep, s.lastStep));
+        }
+        final long arenaFloats = planner.plan();
+        if (arenaFloats > Integer.MAX_VALUE - 64)
+        {
+            throw new ModelException("activations need " + arenaFloats + " floats, more than one arena can hold");
+        }
+        for (final Map.Entry<Value.Storage, Integer> e : ids.entrySet())
+        {
+            e.getKey().offset = (int)planner.offset(e.getValue());
+        }
+        int scratch = 0;
+        for (final Layer l : layers)
+        {
+            scratch = Math.max(scratch, l.scratchFloats());
+        }
+        return new PreparedModel(graph.name(), layers, inputs, inputDims, outputs, outputDims, (int)arenaFloats,
+            planner.sizeWithoutReuse(), scratch, weightBytes);
+    }
+
+    // ---------------------------------------------------------------- services for LayerFactory
+
+    Graph graph()
+    {
+        return graph;
+    }
+
+    /** @return the runtime value {@code name}, or throws if it is a constant or unknown. */
+    Value value(final String name)
+    {
+        final Value v = values.get(name);
+        if (v == null)
+        {
+            if (graph.isConstant(name))
+            {
+                throw new IllegalArgumentException("input '" + name + "' is a constant where runtime data is needed");
+            }
+            throw new IllegalArgumentException("input '" + name + "' is not computed by any earlier node");
+        }
+        return v;
+    }
+
+    boolean isConstant(final String name)
+    {
+        return graph.isConstant(name);
+    }
+
+    ConstTensor constant(final String name)
+    {
+        final ConstTensor c = graph.constants().get(name);
+        if (c == null)
+        {
+            throw new IllegalArgumentException("input '" + name + "' must be a constant");
+        }
+        return c;
+    }
+
+    long[] dims(final String name)
+    {
+        return graph.shape(name);
+    }
+
+    /** @return the NHWC shape the source of a flatten alias had, or null. */
+    MapShape flattenedFrom(final String name)
+    {
+        return flattenedFrom.get(name);
+    }
+
+    /** Creates the output value of a new layer, in fresh storage. */
+    Value newOutput(final String name)
+    {
+        final Value v = newValue(name, toMapShape(graph.shape(name), "value '" + name + "'"));
+        values.put(name, v);
+        return v;
+    }
+
+    /** Registers {@code name} as another view of {@code source}'s memory with shape {@code shape}. */
+    void alias(final String name, final Value source, final MapShape shape, final MapShape flattenSource)
+    {
+        values.put(name, new Value(name, shape, source.storage()));
+        if (flattenSource != null)
+        {
+            flattenedFrom.put(name, flattenSource);
+        }
+    }
+
+    /** Adds a layer as the next step; records the lifetimes of its values. */
+    void add(final Layer layer, final long layerWeightBytes)
+    {
+        final int step = layers.size();
+        for (final Value v : layer.inputs())
+        {
+            v.storage().useAt(step);
+        }
+        layer.output().storage().useAt(step);
+        layers.add(layer);
+        weightBytes += layerWeightBytes;
+    }
+
+    /** @return the nodes reading {@code value}. */
+    List<Node> consumersOf(final String value)
+    {
+        return consumers.getOrDefault(value, List.of());
+    }
+
+    boolean isGraphOutput(final String value)
+    {
+        return graphOutputs.contains(value);
+    }
+
+    /**
+     * If the only consumer of {@code producer}'s output is a pointwise activation (and the output is not a graph
+     * output), absorbs that node so the producer applies it.
+     *
+     * @return the activation and the name of the value the fused layer writes.
+     */
+    Fused fuseActivation(final Node producer)
+    {
+        final String out = producer.output(0);
+        final List<Node> readers = consumersOf(out);
+        if (readers.size() == 1 && !isGraphOutput(out) && FUSABLE.contains(readers.get(0).opType()))
+        {
+            final Node act = readers.get(0);
+            absorbed.add(act);
+            return new Fused(activationOf(act), act.output(0), "+" + act.opType());
+        }
+        return new Fused(Activation.NONE, out, "");
+    }
+
+    static Activation activationOf(final Node n)
+    {
+        switch (n.opType())
+        {
+            case "Relu":
+                return Activation.RELU;
+            case "LeakyRelu":
+                return Activation.leakyRelu(n.attrFloat("alpha", 0.01f));
+            case "Clip":
+                return Activation.clip(n.attrFloat("min", Float.NEGATIVE_INFINITY),
+                    n.attrFloat("max", Float.POSITIVE_INFINITY));
+            case "Sigmoid":
+                return Activation.of(Activation.Kind.SIGMOID, 0f, 0f);
+            case "HardSigmoid":
+                return Activation.hardSigmoid(n.attrFloat("alpha", 0.2f), n.attrFloat("beta", 0.5f));
+            case "HardSwish":
+                return Activation.of(Activation.Kind.HARD_SWISH, 0f, 0f);
+            case "Tanh":
+                return Activation.of(Activation.Kind.TANH, 0f, 0f);
+            default:
+                throw ModelException.at(n, "not a pointwise activation");
+        }
+    }
+
+    /** An activation absorbed into a producer. */
+    record Fused(Activation activation, String output, String suffix)
+    {
+    }
+
+    // ---------------------------------------------------------------- shapes and constants
+
+    private Value newValue(final String name, final MapShape shape)
+    {
+        return new Value(name, shape, new Value.Storage(shape.size(), layers.size()));
+    }
+
+    /**
+     * Maps NCHW dims of batch 1 to NHWC: {@code [1,C,H,W]} to (H,W,C), {@code [1,N]} and {@code [N]} to (1,1,N).
+     */
+    static MapShape toMapShape(final long[] dims, final String what)
+    {
+        for (final long d : dims)
+        {
+            if (d < 1 || d > Integer.MAX_VALUE)
+            {
+                throw new ModelException(what + " has unusable dims " + Arrays.toString(dims));
+            }
+        }
+        switch (dims.length)
+        {
+            case 4:
+                if (dims[0] != 1)
+                {
+                    throw new ModelException(what + " has batch " + dims[0] + "; the engine runs batch 1");
+                }
+                return new MapShape((int)dims[2], (int)dims[3], (int)dims[1]);
+            case 2:
+                if (dims[0] != 1)
+                {
+                    throw new ModelException(what + " has batch " + dims[0] + "; the engine runs batch 1");
+                }
+                return new MapShape(1, 1, (int)dims[1]);
+            case 1:
+                return new MapShape(1, 1, (int)dims[0]);
+            default:
+                throw new ModelException(what + " has rank " + dims.length + " " + Arrays.toString(dims) +
+                    "; the engine handles NCHW maps (rank 4) and vectors (rank 1-2)");
+        }
+    }
+
+    /**
+     * Lays out a constant operand of a broadcasting binary op in NHWC, aligned to an output of rank
+     * {@code outputRank} per ONNX (numpy) broadcasting.
+     *
+     * @return (region, shape) with each of the shape's H, W, C either the output's or 1.
+     */
+    static ConstOperand nhwcConstant(final ConstTensor c, final int outputRank)
+    {
+        final long[] d = c.dims();
+        if (d.length > outputRank)
+        {
+            throw new IllegalArgumentException("constant of rank " + d.length + " broadcast to rank " + outputRank);
+        }
+        final long[] aligned = new long[outputRank];
+        Arrays.fill(aligned, 1);
+        System.arraycopy(d, 0, aligned, outputRank - d.length, d.length);
+        final long batch = outputRank >= 2 ? aligned[0] : 1;
+        final int ch = (int)(outputRank == 4 ? aligned[1] : aligned[outputRank - 1]);
+        final int h = outputRank == 4 ? (int)aligned[2] : 1;
+        final int w = outputRank == 4 ? (int)aligned[3] : 1;
+        if (batch != 1 || (outputRank != 4 && outputRank != 2 && outputRank != 1))
+        {
+            throw new IllegalArgumentException("constant " + Arrays.toString(d) + " cannot broadcast to a rank " +
+                outputRank + " batch-1 tensor");
+        }
+        final MapShape shape = new MapShape(h, w, ch);
+        final float[] src = c.floats();
+        final float[] nhwc = new float[shape.size()];
+        for (int k = 0; k < ch; k++)
+        {
+            for (int y = 0; y < h; y++)
+            {
+                for (int x = 0; x < w; x++)
+                {
+                    nhwc[(y * w + x) * ch + k] = src[(k * h + y) * w + x];
+                }
+            }
+        }
+        final FloatRegion region = FloatRegion.allocate(nhwc.length);
+        region.put(0, nhwc);
+        return new ConstOperand(region, shape);
+    }
+
+    /** A constant operand in NHWC off-heap memory. */
+    record ConstOperand(FloatRegion region, MapShape shape)
+    {
+    }
+}

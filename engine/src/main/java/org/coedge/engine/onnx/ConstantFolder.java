@@ -101,7 +101,7 @@ final class ConstantFolder
     static ConstTensor shapeOf(final Node node, final long[] dims)
     {
         final int rank = dims.length;
-        int start = (int)clampAxis(node.attrInt("start", 0), rank);
+        final int start = (int)clampAxis(node.attrInt("start", 0), rank);
         int end = (int)clampAxis(node.attrInt("end", rank), rank);
         if (end < start)
         {

@@ -26,7 +26,7 @@ final class Dims
         return ConstTensor.elementCount(dims);
     }
 
-    /** @return the multidirectional (numpy) broadcast of {@code a} and {@code b}, or null when they do not broadcast. */
+    /** @return the multidirectional (numpy) broadcast of {@code a} and {@code b}, or null if they do not broadcast. */
     static long[] broadcast(final long[] a, final long[] b)
     {
         final int rank = Math.max(a.length, b.length);

@@ -189,12 +189,12 @@ public final class ShapeInference
             final Node root, final Map<String, Node> producer, final Set<Node> done, final Set<Node> visiting,
             final List<Node> order)
         {
-            final Deque<Node> stack = new ArrayDeque<>();
-            final Deque<Integer> next = new ArrayDeque<>();
             if (done.contains(root))
             {
                 return;
             }
+            final Deque<Node> stack = new ArrayDeque<>();
+            final Deque<Integer> next = new ArrayDeque<>();
             stack.push(root);
             next.push(0);
             visiting.add(root);

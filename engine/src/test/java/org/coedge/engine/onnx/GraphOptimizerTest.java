@@ -41,7 +41,7 @@ class GraphOptimizerTest
         return v;
     }
 
-    /** Batch-norm parameters (scale, bias, mean, variance) for {@code channels}, registered as bn_s, bn_b, bn_m, bn_v. */
+    /** Batch-norm parameters (scale, bias, mean, variance), registered as bn_s, bn_b, bn_m, bn_v. */
     private float[][] batchNormParams(final ModelBuilder m, final int channels)
     {
         final float[][] p = {random(random, channels), random(random, channels), random(random, channels),

@@ -631,4 +631,21 @@ class ShapeInferenceTest
         assertArrayEquals(new float[]{1, 4}, g.constants().get("c2").floats(), EXACT);
         assertEquals(List.of("c"), List.copyOf(raw.constants().keySet()));
     }
+
+    @Test
+    void shouldSortNodesGivenOutOfOrderAndRejectUndefinedInputs()
+    {
+        final Graph g = new ModelBuilder(13)
+            .input("x", 1, 4).output("y", 1, 4)
+            .node("Sigmoid", "second", List.of("r"), List.of("y"))
+            .node("Relu", "first", List.of("x"), List.of("r"))
+            .fold("x", 1, 4);
+        final ModelBuilder undefined = new ModelBuilder(13)
+            .input("x", 1, 4).output("y", 1, 4)
+            .node("Add", "add", List.of("x", "ghost"), List.of("y"));
+
+        assertEquals(List.of("first", "second"), g.nodes().stream().map(Node::name).toList());
+        assertEquals("Add 'add': input 'ghost' is not produced by any node",
+            error(() -> undefined.fold("x", 1, 4)).getMessage());
+    }
 }

@@ -850,7 +850,8 @@ final class OperatorNormalizer
     private Node reshape(final Node n)
     {
         final long[] x = dims(n, 0);
-        final long[] out = ConstantFolder.reshapedDims(n, x, i -> optionalConstant(n, i, "input " + i), opset);
+        final String operand = "Reshape".equals(n.opType()) ? "the shape" : "the axes";
+        final long[] out = ConstantFolder.reshapedDims(n, x, i -> optionalConstant(n, i, operand), opset);
         return emit(n, "Reshape", List.of(n.input(0)), attrs(Attribute.ofInts("shape", out)), out);
     }
 

@@ -648,4 +648,15 @@ class ShapeInferenceTest
         assertEquals("Add 'add': input 'ghost' is not produced by any node",
             error(() -> undefined.fold("x", 1, 4)).getMessage());
     }
+
+    @Test
+    void shouldRequireConstantReshapeTarget()
+    {
+        final ModelBuilder m = new ModelBuilder(13)
+            .input("x", 1, 4).input("s", 2).output("y", 4, 1)
+            .node("Reshape", "r", List.of("x", "s"), List.of("y"));
+
+        assertEquals("Reshape 'r': the shape (input 1, 's') must be a constant",
+            error(() -> ShapeInference.fold(m.load(), Map.of("s", new long[]{2}))).getMessage());
+    }
 }

@@ -1,0 +1,578 @@
+package org.coedge.engine.onnx;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+import ai.onnx.proto.OnnxMl;
+import com.google.protobuf.InvalidProtocolBufferException;
+import org.coedge.engine.graph.Attribute;
+import org.coedge.engine.graph.ConstTensor;
+import org.coedge.engine.graph.Graph;
+import org.coedge.engine.graph.ModelException;
+import org.coedge.engine.graph.Node;
+
+/**
+ * Reads an ONNX file into a {@link Graph} as the file states it: nodes in file order (with {@code Constant} nodes
+ * turned into constants), initializers and constants decoded, declared dims of inputs, outputs and value_info with
+ * {@code -1} for dynamic dims. Unnamed nodes are named {@code <OpType>_<index>} so that every later error can name
+ * its node. Nothing is inferred or rewritten here; {@link ShapeInference#fold} does that.
+ * <p>
+ * Called once per model load, on the caller's thread; stateless.
+ */
+public final class OnnxImporter
+{
+    /** Lowest and highest default-domain opset accepted; the engine is tested on 9..17. */
+    public static final int MIN_OPSET = 7;
+    public static final int MAX_OPSET = 20;
+
+    private static final String CONSTANT = "Constant";
+
+    private OnnxImporter()
+    {
+    }
+
+    /** @return the graph of the model in {@code file}; throws {@link ModelException} naming the file on any fault. */
+    public static Graph load(final Path file)
+    {
+        final byte[] bytes;
+        try
+        {
+            bytes = Files.readAllBytes(file);
+        }
+        catch (final NoSuchFileException ex)
+        {
+            throw new ModelException(file + ": no such file");
+        }
+        catch (final IOException ex)
+        {
+            throw new ModelException(file + ": cannot read (" + ex + ")", ex);
+        }
+        return load(bytes, file.toString());
+    }
+
+    /** @param sourceName where the bytes came from, used in error messages. */
+    public static Graph load(final byte[] bytes, final String sourceName)
+    {
+        if (bytes.length == 0)
+        {
+            throw invalid(sourceName, "empty file");
+        }
+        final OnnxMl.ModelProto model;
+        try
+        {
+            model = OnnxMl.ModelProto.parseFrom(bytes);
+        }
+        catch (final InvalidProtocolBufferException ex)
+        {
+            throw new ModelException(sourceName + ": not a valid ONNX model (" + ex.getMessage() + ")", ex);
+        }
+        if (!model.hasGraph())
+        {
+            throw invalid(sourceName, "no graph");
+        }
+        final int opset = defaultOpset(model, sourceName);
+        return new Reader(model.getGraph(), sourceName, opset).read();
+    }
+
+    private static ModelException invalid(final String sourceName, final String why)
+    {
+        return new ModelException(sourceName + ": not a valid ONNX model (" + why + ")");
+    }
+
+    private static int defaultOpset(final OnnxMl.ModelProto model, final String sourceName)
+    {
+        long opset = -1;
+        for (final OnnxMl.OperatorSetIdProto id : model.getOpsetImportList())
+        {
+            if (id.getDomain().isEmpty() || "ai.onnx".equals(id.getDomain()))
+            {
+                opset = id.getVersion();
+            }
+        }
+        if (opset < 0)
+        {
+            throw invalid(sourceName, "no opset import for the default domain");
+        }
+        if (opset < MIN_OPSET || opset > MAX_OPSET)
+        {
+            throw new ModelException(sourceName + ": opset " + opset + " is not supported (the engine reads opsets " +
+                MIN_OPSET + ".." + MAX_OPSET + " and is tested on 9..17)");
+        }
+        return (int)opset;
+    }
+
+    /** One graph being read; holds the name bookkeeping of a single load. */
+    private static final class Reader
+    {
+        private final OnnxMl.GraphProto proto;
+        private final String source;
+        private final int opset;
+        private final Set<String> referenced = new HashSet<>();
+
+        Reader(final OnnxMl.GraphProto proto, final String source, final int opset)
+        {
+            this.proto = proto;
+            this.source = source;
+            this.opset = opset;
+        }
+
+        Graph read()
+        {
+            if (proto.getNodeCount() == 0)
+            {
+                throw new ModelException(source + ": the graph has no nodes");
+            }
+            for (final OnnxMl.NodeProto n : proto.getNodeList())
+            {
+                referenced.addAll(n.getInputList());
+            }
+            referenced.addAll(valueNames(proto.getOutputList()));
+
+            final Map<String, ConstTensor> constants = new LinkedHashMap<>();
+            final Set<String> initializers = new HashSet<>();
+            for (final OnnxMl.TensorProto t : proto.getInitializerList())
+            {
+                initializers.add(t.getName());
+                if (referenced.contains(t.getName()))
+                {
+                    constants.put(t.getName(), tensor(t, "initializer '" + t.getName() + "'"));
+                }
+            }
+            for (final OnnxMl.SparseTensorProto t : proto.getSparseInitializerList())
+            {
+                if (referenced.contains(t.getValues().getName()))
+                {
+                    throw new ModelException(source + ": sparse initializer '" + t.getValues().getName() +
+                        "' is not supported");
+                }
+            }
+
+            final List<Node> nodes = readNodes(constants);
+
+            final Map<String, long[]> shapes = new LinkedHashMap<>();
+            final List<String> inputs = new ArrayList<>();
+            for (final OnnxMl.ValueInfoProto v : proto.getInputList())
+            {
+                if (initializers.contains(v.getName()))
+                {
+                    continue;
+                }
+                checkRuntimeInput(v);
+                inputs.add(v.getName());
+                putShape(shapes, v);
+            }
+            for (final OnnxMl.ValueInfoProto v : proto.getValueInfoList())
+            {
+                putShape(shapes, v);
+            }
+            for (final OnnxMl.ValueInfoProto v : proto.getOutputList())
+            {
+                putShape(shapes, v);
+            }
+            return new Graph(proto.getName(), opset, inputs, valueNames(proto.getOutputList()), nodes, constants,
+                shapes);
+        }
+
+        private List<Node> readNodes(final Map<String, ConstTensor> constants)
+        {
+            final Set<String> names = new HashSet<>();
+            for (final OnnxMl.NodeProto n : proto.getNodeList())
+            {
+                if (!n.getName().isEmpty())
+                {
+                    names.add(n.getName());
+                }
+            }
+            final Set<String> given = new HashSet<>();
+            final List<Node> nodes = new ArrayList<>();
+            for (int index = 0; index < proto.getNodeCount(); index++)
+            {
+                final OnnxMl.NodeProto n = proto.getNode(index);
+                final String name = uniqueName(n, index, names, given);
+                final String domain = n.getDomain();
+                if (!domain.isEmpty() && !"ai.onnx".equals(domain))
+                {
+                    throw new ModelException(source + ": node " + n.getOpType() + " '" + name + "' is in domain '" +
+                        domain + "'; only the default ONNX domain is supported");
+                }
+                final Map<String, Attribute> attributes = attributes(n, name);
+                if (CONSTANT.equals(n.getOpType()))
+                {
+                    if (n.getOutputCount() == 1 && referenced.contains(n.getOutput(0)))
+                    {
+                        constants.put(n.getOutput(0), constantValue(n, name, attributes));
+                    }
+                    continue;
+                }
+                nodes.add(new Node(n.getOpType(), name, n.getInputList(), n.getOutputList(), attributes));
+            }
+            return nodes;
+        }
+
+        private String uniqueName(
+            final OnnxMl.NodeProto n, final int index, final Set<String> names, final Set<String> given)
+        {
+            String name = n.getName();
+            if (name.isEmpty() || given.contains(name))
+            {
+                final String base = name.isEmpty() ? n.getOpType() + "_" + index : name;
+                name = base;
+                for (int k = 1; names.contains(name) || given.contains(name); k++)
+                {
+                    name = base + "_" + k;
+                }
+            }
+            given.add(name);
+            names.add(name);
+            return name;
+        }
+
+        private Map<String, Attribute> attributes(final OnnxMl.NodeProto n, final String nodeName)
+        {
+            final Map<String, Attribute> out = new LinkedHashMap<>();
+            for (final OnnxMl.AttributeProto a : n.getAttributeList())
+            {
+                final Attribute converted = attribute(a, n.getOpType(), nodeName);
+                if (converted != null)
+                {
+                    out.put(a.getName(), converted);
+                }
+            }
+            return out;
+        }
+
+        /** @return the attribute, or null for kinds no supported operator reads (graphs, type protos). */
+        private Attribute attribute(final OnnxMl.AttributeProto a, final String opType, final String nodeName)
+        {
+            final String name = a.getName();
+            switch (attributeType(a))
+            {
+                case INT:
+                    return Attribute.ofInt(name, a.getI());
+                case FLOAT:
+                    return Attribute.ofFloat(name, a.getF());
+                case STRING:
+                    return Attribute.ofString(name, a.getS().toString(StandardCharsets.UTF_8));
+                case INTS:
+                    return Attribute.ofInts(name, a.getIntsList().stream().mapToLong(Long::longValue).toArray());
+                case FLOATS:
+                    final float[] floats = new float[a.getFloatsCount()];
+                    for (int i = 0; i < floats.length; i++)
+                    {
+                        floats[i] = a.getFloats(i);
+                    }
+                    return Attribute.ofFloats(name, floats);
+                case TENSOR:
+                    return Attribute.ofTensor(name,
+                        tensor(a.getT(), "attribute '" + name + "' of " + opType + " '" + nodeName + "'"));
+                default:
+                    return null;
+            }
+        }
+
+        private ConstTensor constantValue(
+            final OnnxMl.NodeProto n, final String name, final Map<String, Attribute> attributes)
+        {
+            final String where = "Constant '" + name + "'";
+            if (attributes.size() != 1)
+            {
+                throw new ModelException(source + ": " + where + " must have exactly one value attribute, has " +
+                    n.getAttributeCount());
+            }
+            final Attribute a = attributes.values().iterator().next();
+            switch (a.name())
+            {
+                case "value":
+                    return a.asTensor();
+                case "value_float":
+                    return ConstTensor.ofFloats(new long[0], new float[]{a.asFloat()});
+                case "value_floats":
+                    final float[] fs = a.asFloats();
+                    return ConstTensor.ofFloats(new long[]{fs.length}, fs);
+                case "value_int":
+                    return ConstTensor.ofLongs(new long[0], new long[]{a.asInt()});
+                case "value_ints":
+                    final long[] is = a.asInts();
+                    return ConstTensor.ofLongs(new long[]{is.length}, is);
+                default:
+                    throw new ModelException(source + ": " + where + " has value kind '" + a.name() +
+                        "', which is not supported");
+            }
+        }
+
+        private OnnxMl.AttributeProto.AttributeType attributeType(final OnnxMl.AttributeProto a)
+        {
+            if (a.hasType() && a.getType() != OnnxMl.AttributeProto.AttributeType.UNDEFINED)
+            {
+                return a.getType();
+            }
+            // Files from before IR version 2 leave the type unset; the filled field says it.
+            if (a.hasF())
+            {
+                return OnnxMl.AttributeProto.AttributeType.FLOAT;
+            }
+            if (a.hasI())
+            {
+                return OnnxMl.AttributeProto.AttributeType.INT;
+            }
+            if (a.hasS())
+            {
+                return OnnxMl.AttributeProto.AttributeType.STRING;
+            }
+            if (a.hasT())
+            {
+                return OnnxMl.AttributeProto.AttributeType.TENSOR;
+            }
+            if (a.getIntsCount() > 0)
+            {
+                return OnnxMl.AttributeProto.AttributeType.INTS;
+            }
+            if (a.getFloatsCount() > 0)
+            {
+                return OnnxMl.AttributeProto.AttributeType.FLOATS;
+            }
+            return OnnxMl.AttributeProto.AttributeType.UNDEFINED;
+        }
+
+        private void checkRuntimeInput(final OnnxMl.ValueInfoProto v)
+        {
+            if (!v.hasType() || !v.getType().hasTensorType())
+            {
+                throw new ModelException(source + ": input '" + v.getName() + "' is not a tensor");
+            }
+            final int elemType = v.getType().getTensorType().getElemType();
+            if (elemType != OnnxMl.TensorProto.DataType.FLOAT_VALUE)
+            {
+                throw new ModelException(source + ": input '" + v.getName() + "' has element type " +
+                    typeName(elemType) + "; the engine computes in float32 only");
+            }
+        }
+
+        private void putShape(final Map<String, long[]> shapes, final OnnxMl.ValueInfoProto v)
+        {
+            if (!v.hasType() || !v.getType().hasTensorType() || !v.getType().getTensorType().hasShape())
+            {
+                return;
+            }
+            final OnnxMl.TensorShapeProto shape = v.getType().getTensorType().getShape();
+            final long[] dims = new long[shape.getDimCount()];
+            for (int i = 0; i < dims.length; i++)
+            {
+                final OnnxMl.TensorShapeProto.Dimension d = shape.getDim(i);
+                // A symbolic dim, an unset one and 0 (which some exporters write for "unknown") are all dynamic.
+                dims[i] = d.hasDimValue() && d.getDimValue() > 0 ? d.getDimValue() : -1;
+            }
+            shapes.put(v.getName(), dims);
+        }
+
+        private ConstTensor tensor(final OnnxMl.TensorProto t, final String what)
+        {
+            if (t.getDataLocation() == OnnxMl.TensorProto.DataLocation.EXTERNAL || t.getExternalDataCount() > 0)
+            {
+                throw new ModelException(source + ": " + what + " is stored as external data, which is not " +
+                    "supported; save the model with its weights inside the .onnx file");
+            }
+            if (t.hasSegment())
+            {
+                throw new ModelException(source + ": " + what + " is segmented, which is not supported");
+            }
+            final long[] dims = t.getDimsList().stream().mapToLong(Long::longValue).toArray();
+            for (final long d : dims)
+            {
+                if (d < 0)
+                {
+                    throw new ModelException(source + ": " + what + " has negative dims " + Dims.str(dims));
+                }
+            }
+            final long count = Dims.count(dims);
+            if (count > Integer.MAX_VALUE)
+            {
+                throw new ModelException(source + ": " + what + " is too large (" + count + " elements)");
+            }
+            final int type = t.getDataType();
+            final int n = (int)count;
+            final ByteBuffer raw = t.hasRawData() ? t.getRawData().asReadOnlyByteBuffer()
+                .order(ByteOrder.LITTLE_ENDIAN) : null;
+            final int have;
+            final ConstTensor result;
+            switch (type)
+            {
+                case OnnxMl.TensorProto.DataType.FLOAT_VALUE:
+                {
+                    have = raw != null ? raw.remaining() / Float.BYTES : t.getFloatDataCount();
+                    checkCount(what, dims, n, have, raw, Float.BYTES);
+                    final float[] data = new float[n];
+                    for (int i = 0; i < n; i++)
+                    {
+                        data[i] = raw != null ? raw.getFloat() : t.getFloatData(i);
+                    }
+                    result = ConstTensor.ofFloats(dims, data);
+                    break;
+                }
+                case OnnxMl.TensorProto.DataType.DOUBLE_VALUE:
+                {
+                    have = raw != null ? raw.remaining() / Double.BYTES : t.getDoubleDataCount();
+                    checkCount(what, dims, n, have, raw, Double.BYTES);
+                    final float[] data = new float[n];
+                    for (int i = 0; i < n; i++)
+                    {
+                        data[i] = (float)(raw != null ? raw.getDouble() : t.getDoubleData(i));
+                    }
+                    result = ConstTensor.ofFloats(dims, data);
+                    break;
+                }
+                case OnnxMl.TensorProto.DataType.FLOAT16_VALUE:
+                case OnnxMl.TensorProto.DataType.BFLOAT16_VALUE:
+                {
+                    have = raw != null ? raw.remaining() / Short.BYTES : t.getInt32DataCount();
+                    checkCount(what, dims, n, have, raw, Short.BYTES);
+                    final boolean half = type == OnnxMl.TensorProto.DataType.FLOAT16_VALUE;
+                    final float[] data = new float[n];
+                    for (int i = 0; i < n; i++)
+                    {
+                        final int bits = (raw != null ? raw.getShort() : t.getInt32Data(i)) & 0xFFFF;
+                        data[i] = half ? halfToFloat(bits) : Float.intBitsToFloat(bits << 16);
+                    }
+                    result = ConstTensor.ofFloats(dims, data);
+                    break;
+                }
+                case OnnxMl.TensorProto.DataType.INT64_VALUE:
+                case OnnxMl.TensorProto.DataType.UINT64_VALUE:
+                {
+                    final boolean signed = type == OnnxMl.TensorProto.DataType.INT64_VALUE;
+                    have = raw != null ? raw.remaining() / Long.BYTES :
+                        signed ? t.getInt64DataCount() : t.getUint64DataCount();
+                    checkCount(what, dims, n, have, raw, Long.BYTES);
+                    final long[] data = new long[n];
+                    for (int i = 0; i < n; i++)
+                    {
+                        data[i] = raw != null ? raw.getLong() : signed ? t.getInt64Data(i) : t.getUint64Data(i);
+                    }
+                    result = ConstTensor.ofLongs(dims, data);
+                    break;
+                }
+                case OnnxMl.TensorProto.DataType.UINT32_VALUE:
+                {
+                    have = raw != null ? raw.remaining() / Integer.BYTES : t.getUint64DataCount();
+                    checkCount(what, dims, n, have, raw, Integer.BYTES);
+                    final long[] data = new long[n];
+                    for (int i = 0; i < n; i++)
+                    {
+                        data[i] = raw != null ? raw.getInt() & 0xFFFF_FFFFL : t.getUint64Data(i);
+                    }
+                    result = ConstTensor.ofLongs(dims, data);
+                    break;
+                }
+                case OnnxMl.TensorProto.DataType.INT32_VALUE:
+                case OnnxMl.TensorProto.DataType.INT16_VALUE:
+                case OnnxMl.TensorProto.DataType.UINT16_VALUE:
+                case OnnxMl.TensorProto.DataType.INT8_VALUE:
+                case OnnxMl.TensorProto.DataType.UINT8_VALUE:
+                case OnnxMl.TensorProto.DataType.BOOL_VALUE:
+                {
+                    final int width = elementBytes(type);
+                    have = raw != null ? raw.remaining() / width : t.getInt32DataCount();
+                    checkCount(what, dims, n, have, raw, width);
+                    final long[] data = new long[n];
+                    for (int i = 0; i < n; i++)
+                    {
+                        data[i] = raw != null ? readInt(raw, type) : t.getInt32Data(i);
+                    }
+                    result = ConstTensor.ofLongs(dims, data);
+                    break;
+                }
+                default:
+                    throw new ModelException(source + ": " + what + " has data type " + typeName(type) +
+                        ", which is not supported");
+            }
+            return result;
+        }
+
+        private void checkCount(
+            final String what, final long[] dims, final int n, final int have, final ByteBuffer raw, final int width)
+        {
+            if (have != n || (raw != null && raw.remaining() != (long)n * width))
+            {
+                throw new ModelException(source + ": " + what + " declares dims " + Dims.str(dims) + " (" + n +
+                    " elements) but holds " + (raw != null ? raw.remaining() + " bytes of raw data" :
+                    have + " elements"));
+            }
+        }
+    }
+
+    private static int elementBytes(final int type)
+    {
+        switch (type)
+        {
+            case OnnxMl.TensorProto.DataType.INT32_VALUE:
+                return 4;
+            case OnnxMl.TensorProto.DataType.INT16_VALUE:
+            case OnnxMl.TensorProto.DataType.UINT16_VALUE:
+                return 2;
+            default:
+                return 1;
+        }
+    }
+
+    private static long readInt(final ByteBuffer raw, final int type)
+    {
+        switch (type)
+        {
+            case OnnxMl.TensorProto.DataType.INT32_VALUE:
+                return raw.getInt();
+            case OnnxMl.TensorProto.DataType.INT16_VALUE:
+                return raw.getShort();
+            case OnnxMl.TensorProto.DataType.UINT16_VALUE:
+                return raw.getShort() & 0xFFFF;
+            case OnnxMl.TensorProto.DataType.INT8_VALUE:
+                return raw.get();
+            default:
+                return raw.get() & 0xFF;
+        }
+    }
+
+    /** IEEE 754 binary16 to binary32; exact for every half value, subnormals included. */
+    static float halfToFloat(final int bits)
+    {
+        final int sign = (bits & 0x8000) << 16;
+        final int exponent = (bits >>> 10) & 0x1F;
+        final int mantissa = bits & 0x3FF;
+        if (exponent == 0x1F)
+        {
+            return Float.intBitsToFloat(sign | 0x7F80_0000 | (mantissa << 13));
+        }
+        if (exponent == 0)
+        {
+            final float magnitude = mantissa * 0x1p-24f;
+            return sign != 0 ? -magnitude : magnitude;
+        }
+        return Float.intBitsToFloat(sign | ((exponent + 112) << 23) | (mantissa << 13));
+    }
+
+    static String typeName(final int dataType)
+    {
+        final OnnxMl.TensorProto.DataType t = OnnxMl.TensorProto.DataType.forNumber(dataType);
+        return t != null ? t.name() : "#" + dataType;
+    }
+
+    private static List<String> valueNames(final List<OnnxMl.ValueInfoProto> values)
+    {
+        final List<String> names = new ArrayList<>(values.size());
+        for (final OnnxMl.ValueInfoProto v : values)
+        {
+            names.add(v.getName());
+        }
+        return names;
+    }
+}

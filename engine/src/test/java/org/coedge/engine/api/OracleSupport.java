@@ -30,6 +30,53 @@ final class OracleSupport
         return x;
     }
 
+    /**
+     * A synthetic document page in the PP-OCR input convention (RGB, NCHW, each channel normalized as
+     * {@code (v / 255 - mean) / std} with ImageNet mean and std): light paper with lines of dark, character-sized
+     * strokes, so that text detectors see text and their probability maps span the whole 0..1 range.
+     */
+    static float[] documentImage(final long seed, final int height, final int width)
+    {
+        final SplittableRandom random = new SplittableRandom(seed);
+        final float[] gray = new float[height * width];
+        for (int i = 0; i < gray.length; i++)
+        {
+            gray[i] = 225 + random.nextInt(30);
+        }
+        final int lineHeight = Math.max(6, height / 8);
+        for (int top = lineHeight / 2; top + lineHeight <= height; top += lineHeight * 2)
+        {
+            int x = 2 + random.nextInt(Math.max(1, width / 8));
+            final int end = width - 2 - random.nextInt(Math.max(1, width / 4));
+            while (x < end)
+            {
+                final int glyph = Math.max(2, lineHeight / 2 + random.nextInt(Math.max(1, lineHeight / 2)));
+                for (int y = top; y < top + lineHeight; y++)
+                {
+                    for (int c = x; c < Math.min(end, x + glyph); c++)
+                    {
+                        if (random.nextInt(3) != 0)
+                        {
+                            gray[y * width + c] = 10 + random.nextInt(60);
+                        }
+                    }
+                }
+                x += glyph + 1 + random.nextInt(Math.max(2, glyph / 2));
+            }
+        }
+        final float[] mean = {0.485f, 0.456f, 0.406f};
+        final float[] std = {0.229f, 0.224f, 0.225f};
+        final float[] x = new float[3 * gray.length];
+        for (int c = 0; c < 3; c++)
+        {
+            for (int i = 0; i < gray.length; i++)
+            {
+                x[c * gray.length + i] = (gray[i] / 255f - mean[c]) / std[c];
+            }
+        }
+        return x;
+    }
+
     static long size(final long[] dims)
     {
         long n = 1;
@@ -47,7 +94,12 @@ final class OracleSupport
      */
     static double assertMatchesOrt(final byte[] model, final String name, final long[] dims, final int threads)
     {
-        final float[] input = randomInput(42, (int)size(dims));
+        return assertMatchesOrt(model, name, dims, threads, randomInput(42, (int)size(dims)));
+    }
+
+    static double assertMatchesOrt(
+        final byte[] model, final String name, final long[] dims, final int threads, final float[] input)
+    {
         final OrtReference.Result ref = OrtReference.run(model, List.of(input), List.of(dims), threads);
         final Model m = Model.load(model, name);
         double worst = 0;

@@ -1,0 +1,181 @@
+package org.coedge.engine.cli;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import ai.onnx.proto.OnnxMl;
+import org.coedge.engine.io.HostTensor;
+import org.coedge.engine.io.TensorFiles;
+import org.coedge.engine.testing.OrtReference;
+import org.coedge.engine.zoo.ModelZoo;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class CoEdgeCliTest
+{
+    @TempDir
+    static Path dir;
+    static Path model;
+    static Path input;
+
+    @BeforeAll
+    static void writeZooModel()
+    {
+        final Result r = cli("zoo", "--out", dir.toString(), "--name", "mobilenetv2");
+        assertEquals(0, r.code, r.err);
+        model = dir.resolve("mobilenetv2.onnx");
+        input = dir.resolve("input.npy");
+        assertTrue(Files.exists(model) && Files.exists(input), r.out);
+    }
+
+    @Test
+    void shouldRunModelAndWriteOutputMatchingOnnxRuntime() throws Exception
+    {
+        final Path output = dir.resolve("out.npy");
+        final Result r = cli("run", "--model", model.toString(), "--input", input.toString(), "--output",
+            output.toString(), "--threads", "2");
+        assertEquals(0, r.code, r.err);
+        assertTrue(r.out.contains("latency ms: min"), r.out);
+        final HostTensor in = TensorFiles.read(input);
+        final HostTensor out = TensorFiles.read(output);
+        final OrtReference.Result ref = OrtReference.run(model, List.of(in.data()), List.of(in.dims()), 1);
+        assertArrayEquals(ref.dims(0), out.dims());
+        double maxRef = 0;
+        double maxErr = 0;
+        for (int i = 0; i < out.size(); i++)
+        {
+            maxRef = Math.max(maxRef, Math.abs(ref.data(0)[i]));
+            maxErr = Math.max(maxErr, Math.abs(ref.data(0)[i] - out.get(i)));
+        }
+        assertTrue(maxErr / maxRef <= 1e-4, "relative error " + maxErr / maxRef);
+    }
+
+    @Test
+    void shouldPrintOneJsonObjectWithLatencies() throws Exception
+    {
+        final Path output = dir.resolve("out.pb");
+        final Result r = cli("run", "--model", model.toString(), "--input", input.toString(), "--output",
+            output.toString(), "--repeat", "3", "--warmup", "1", "--json");
+        assertEquals(0, r.code, r.err);
+        final String json = r.out.trim();
+        assertTrue(json.startsWith("{") && json.endsWith("}") && !json.contains("\n"), json);
+        final Matcher m = Pattern.compile("\"latency_ms\": \\{\"min\": ([0-9.]+), \"median\": ([0-9.]+)}")
+            .matcher(json);
+        assertTrue(m.find(), json);
+        assertTrue(Double.parseDouble(m.group(1)) > 0 &&
+            Double.parseDouble(m.group(1)) <= Double.parseDouble(m.group(2)), json);
+        assertTrue(json.contains("\"dims\": [1, 1000]"), json);
+        assertEquals(1000, TensorFiles.read(output).size());
+    }
+
+    @Test
+    void shouldDescribeEveryLayerWithShapeAndFlops()
+    {
+        final Result r = cli("info", "--model", model.toString());
+        assertEquals(0, r.code, r.err);
+        assertTrue(r.out.contains("input  input") && r.out.contains("[1, 3, 224, 224]"), r.out);
+        assertTrue(r.out.contains("DepthwiseConv+Clip"), r.out);
+        assertTrue(r.out.contains("112x112x32"), r.out);
+        final Matcher m = Pattern.compile("total: (\\d+) layers, ([0-9.]+) GFLOPs").matcher(r.out);
+        assertTrue(m.find(), r.out);
+        // MobileNetV2 at 224x224 is about 0.3 G multiply-adds, 0.6 GFLOPs
+        final double gflops = Double.parseDouble(m.group(2));
+        assertTrue(gflops > 0.5 && gflops < 0.7, "GFLOPs " + gflops);
+    }
+
+    @Test
+    void shouldRejectTruncatedModelInOneLine() throws Exception
+    {
+        final byte[] bytes = Files.readAllBytes(model);
+        final Path truncated = dir.resolve("truncated.onnx");
+        Files.write(truncated, Arrays.copyOf(bytes, bytes.length / 2));
+        assertBadInput(cli("run", "--model", truncated.toString(), "--input", input.toString()), "truncated.onnx");
+    }
+
+    @Test
+    void shouldRejectFileThatIsNotOnnx() throws Exception
+    {
+        final Path text = dir.resolve("notes.onnx");
+        Files.writeString(text, "these are not the weights you are looking for\n");
+        assertBadInput(cli("info", "--model", text.toString()), "not a valid ONNX model");
+    }
+
+    @Test
+    void shouldNameUnsupportedOperatorAndItsNode() throws Exception
+    {
+        final OnnxMl.ModelProto.Builder m = OnnxMl.ModelProto.parseFrom(Files.readAllBytes(model)).toBuilder();
+        final OnnxMl.NodeProto.Builder node = m.getGraphBuilder().getNodeBuilder(3);
+        final String name = node.getName();
+        node.setOpType("Einsum");
+        final Path odd = dir.resolve("einsum.onnx");
+        Files.write(odd, m.build().toByteArray());
+        final Result r = cli("run", "--model", odd.toString(), "--input", input.toString());
+        assertBadInput(r, "Einsum");
+        assertTrue(r.err.contains(name), r.err);
+    }
+
+    @Test
+    void shouldRejectInputOfWrongShape() throws Exception
+    {
+        final Path small = dir.resolve("small.npy");
+        TensorFiles.write(small, new HostTensor("x", new long[] {1, 3, 100, 100}, new float[3 * 100 * 100]));
+        assertBadInput(cli("run", "--model", model.toString(), "--input", small.toString()), "input");
+    }
+
+    @Test
+    void shouldRejectInputFileWithWrongElementCount() throws Exception
+    {
+        final Path bad = dir.resolve("short.npy");
+        final byte[] good = Files.readAllBytes(input);
+        Files.write(bad, Arrays.copyOf(good, good.length - 400));
+        assertBadInput(cli("run", "--model", model.toString(), "--input", bad.toString()), "short.npy");
+    }
+
+    @Test
+    void shouldRejectMissingInputFile()
+    {
+        assertBadInput(cli("run", "--model", model.toString(), "--input", dir.resolve("nope.npy").toString()),
+            "nope.npy");
+    }
+
+    @Test
+    void shouldRejectWrongNumberOfInputs()
+    {
+        assertBadInput(cli("run", "--model", model.toString(), "--input", input.toString(), "--input",
+            input.toString()), "1 input");
+    }
+
+    private static void assertBadInput(final Result r, final String mentions)
+    {
+        assertEquals(CoEdgeCli.EXIT_BAD_INPUT, r.code, r.out + r.err);
+        final String err = r.err.trim();
+        assertTrue(err.startsWith("coedge: error: "), err);
+        assertFalse(err.contains("\n"), "more than one line: " + err);
+        assertFalse(err.contains("Exception") || err.contains("\tat "), "stack trace or class name: " + err);
+        assertTrue(err.contains(mentions), "expected mention of '" + mentions + "': " + err);
+    }
+
+    private static Result cli(final String... args)
+    {
+        final StringWriter out = new StringWriter();
+        final StringWriter err = new StringWriter();
+        final int code = CoEdgeCli.execute(args, new PrintWriter(out), new PrintWriter(err));
+        return new Result(code, out.toString(), err.toString());
+    }
+
+    private record Result(int code, String out, String err)
+    {
+    }
+}

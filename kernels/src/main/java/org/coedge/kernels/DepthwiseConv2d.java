@@ -78,7 +78,8 @@ public final class DepthwiseConv2d implements ConvKernel
         {
             final int outRowOffset = out.rowOffset(oh);
             final int ihBase = oh * params.strideH() - params.padTop();
-            final boolean rowsInside = ihBase >= 0 && ihBase + (params.kernelH() - 1) * params.dilationH() < in.height();
+            final boolean rowsInside =
+                ihBase >= 0 && ihBase + (params.kernelH() - 1) * params.dilationH() < in.height();
             for (int ow = 0; ow < outW; ow++)
             {
                 final int iwBase = ow * params.strideW() - params.padLeft();

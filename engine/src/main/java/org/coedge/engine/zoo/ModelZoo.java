@@ -18,8 +18,10 @@ import java.util.SplittableRandom;
  * <p>
  * Weights come from a fixed seed per model, so a model's bytes never change from build to build, and are scaled
  * (He-style uniform initialisation, near-identity batch normalisation, damped residual branches) so that on an input
- * of unit scale the activations neither vanish nor explode through the depth and the logits have a spread of a few
- * units: outputs can be compared with a reference at a relative tolerance.
+ * of unit scale the activations neither vanish nor explode through the depth (AlexNet and GoogLeNet deliberately run
+ * at pixel scale after their first layer, for their LRNs' sake) and the logits have a spread of a few units: outputs
+ * can be compared with a reference at a relative tolerance, and every operator's parameters move them by more than
+ * that tolerance.
  * <p>
  * Stateless; any thread may call it. Used by tests, benchmarks and the command line to produce model files without
  * downloading any.

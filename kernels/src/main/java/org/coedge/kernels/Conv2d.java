@@ -12,8 +12,11 @@ import java.util.Objects;
  * Cout, column offset {@code g * Cout_g}). The im2col matrix lives in the caller's scratch, one chunk of output rows at
  * a time so it stays bounded; bias and activation are applied to each chunk right after its product, while it is
  * still in cache. Pointwise layers (1x1, stride 1, no pads) skip im2col: the input rows are already the left matrix.
+ * sgemm runs with beta 0, which makes OpenBLAS overwrite the output without reading it, so stale values (even NaN)
+ * in the output rows cannot leak into results.
  * <p>
- * Immutable after construction; {@link #forward} may run on several threads at once given distinct scratch.
+ * Immutable after construction; {@link #forward} may run on several threads at once given distinct scratch (the
+ * epilogue's staging array is per thread).
  */
 public final class Conv2d implements ConvKernel
 {
@@ -23,8 +26,8 @@ public final class Conv2d implements ConvKernel
     /** Pointwise layers chunk rows only so that the epilogue finds its rows in cache: 1 MiB of output. */
     private static final int EPILOGUE_TARGET_FLOATS = 256 * 1024;
 
-    /** Below this many floats a plain loop beats the bulk buffer copy's fixed cost. */
-    private static final int BULK_COPY_MIN_FLOATS = 16;
+    /** Never written: the source of bulk zero fills (padding taps, transposed outputs). */
+    private static final FloatRegion ZEROS = FloatRegion.allocate(1024);
 
     private final ConvParams params;
     private final int scratchTargetFloats;
@@ -34,8 +37,7 @@ public final class Conv2d implements ConvKernel
     private final boolean pointwise;
     private final boolean contiguousTaps;
     private final FloatRegion packedWeights; // (groups, K, Cout_g)
-    private final float[] bias; // (Cout) or null
-    private final Activation activation;
+    private final Epilogue epilogue;
 
     /**
      * Packs the weights for im2col + sgemm.
@@ -63,8 +65,7 @@ public final class Conv2d implements ConvKernel
         this.gemmK = params.kernelH() * params.kernelW() * inChannelsPerGroup;
         this.pointwise = params.isPointwise();
         this.contiguousTaps = params.groups() == 1 && params.dilationW() == 1;
-        this.bias = biasOrNull == null ? null : biasOrNull.clone();
-        this.activation = fused;
+        this.epilogue = new Epilogue(biasOrNull, params.outChannels(), fused);
         this.packedWeights = pack(params, weights);
     }
 
@@ -108,8 +109,7 @@ public final class Conv2d implements ConvKernel
         final int width = out.width();
         final int cin = params.inChannels();
         final int cout = params.outChannels();
-        final boolean epilogue = bias != null || !activation.isIdentity();
-        final int chunkRows = epilogue ? Math.max(1, EPILOGUE_TARGET_FLOATS / (width * cout)) : h1 - h0;
+        final int chunkRows = epilogue.isIdentity() ? h1 - h0 : Math.max(1, EPILOGUE_TARGET_FLOATS / (width * cout));
         for (int r0 = h0; r0 < h1; r0 += chunkRows)
         {
             final int r1 = Math.min(h1, r0 + chunkRows);
@@ -123,7 +123,7 @@ public final class Conv2d implements ConvKernel
                     packedWeights, g * gemmK * outChannelsPerGroup, outChannelsPerGroup,
                     0f, out.region(), cOffset + g * outChannelsPerGroup, cout);
             }
-            addBiasAndActivate(out.region(), cOffset, m, cout, bias, activation);
+            epilogue.apply(out.region(), cOffset, m * cout);
         }
     }
 
@@ -147,7 +147,7 @@ public final class Conv2d implements ConvKernel
                     packedWeights, g * gemmK * outChannelsPerGroup, outChannelsPerGroup,
                     0f, out.region(), cOffset + g * outChannelsPerGroup, cout);
             }
-            addBiasAndActivate(out.region(), cOffset, m, cout, bias, activation);
+            epilogue.apply(out.region(), cOffset, m * cout);
         }
     }
 
@@ -306,86 +306,132 @@ public final class Conv2d implements ConvKernel
         }
     }
 
-    /**
-     * Adds {@code bias} (if any) per channel and applies {@code activation} in place to {@code pixels} pixels of
-     * {@code channels} floats from {@code offset}: the epilogue of every convolution kernel.
-     */
-    static void addBiasAndActivate(
-        final FloatRegion region, final int offset, final int pixels, final int channels, final float[] bias,
-        final Activation activation)
-    {
-        final int count = pixels * channels;
-        if (bias == null)
-        {
-            activation.applyInPlace(region, offset, count);
-            return;
-        }
-        region.checkRange(offset, count);
-        final FloatBuffer f = region.floats();
-        final int end = offset + count;
-        switch (activation.kind())
-        {
-            case NONE:
-                for (int p = offset; p < end; p += channels)
-                {
-                    for (int c = 0; c < channels; c++)
-                    {
-                        f.put(p + c, f.get(p + c) + bias[c]);
-                    }
-                }
-                break;
-            case RELU:
-                for (int p = offset; p < end; p += channels)
-                {
-                    for (int c = 0; c < channels; c++)
-                    {
-                        f.put(p + c, Math.max(f.get(p + c) + bias[c], 0f));
-                    }
-                }
-                break;
-            case CLIP:
-                final float lo = activation.alpha();
-                final float hi = activation.beta();
-                for (int p = offset; p < end; p += channels)
-                {
-                    for (int c = 0; c < channels; c++)
-                    {
-                        f.put(p + c, Math.min(Math.max(f.get(p + c) + bias[c], lo), hi));
-                    }
-                }
-                break;
-            default:
-                for (int p = offset; p < end; p += channels)
-                {
-                    for (int c = 0; c < channels; c++)
-                    {
-                        f.put(p + c, activation.apply(f.get(p + c) + bias[c]));
-                    }
-                }
-        }
-    }
-
     private static void copy(
         final FloatBuffer src, final int srcIndex, final FloatBuffer dst, final int dstIndex, final int length)
     {
-        if (length >= BULK_COPY_MIN_FLOATS)
+        // Measured: the bulk copy beats a get/put loop at every length, even 3 floats.
+        if (length > 0)
         {
             dst.put(dstIndex, src, srcIndex, length);
         }
-        else
+    }
+
+    /** Sets floats {@code [index, index + length)} of {@code dst} to zero by bulk copies. */
+    static void zero(final FloatBuffer dst, final int index, final int length)
+    {
+        final FloatBuffer zeros = ZEROS.floats();
+        for (int done = 0; done < length; done += zeros.capacity())
         {
-            for (int i = 0; i < length; i++)
-            {
-                dst.put(dstIndex + i, src.get(srcIndex + i));
-            }
+            dst.put(index + done, zeros, 0, Math.min(zeros.capacity(), length - done));
         }
     }
 
-    private static void zero(final FloatBuffer dst, final int index, final int length)
+    /**
+     * The end of every convolution kernel: adds the bias (if any) per channel and applies the fused activation, in
+     * place, to whole pixels of an NHWC map.
+     * <p>
+     * Loops over direct buffers do not vectorize on JDK 17 (about 0.7 ns a float measured, more than a small-K GEMM
+     * spends per output), loops over heap arrays at offset zero do: so each piece of output is copied into a per-thread
+     * heap array, transformed there against the bias repeated over a whole piece, and copied back (about 0.2 ns a
+     * float). Immutable; the staging array belongs to the calling thread, so one instance serves all threads.
+     */
+    static final class Epilogue
     {
-        for (int i = index, end = index + length; i < end; i++)
+        /** Floats staged at a time: 16 KiB, comfortably inside L1 with its bias pattern. */
+        private static final int STAGING_FLOATS = 4096;
+
+        private static final ThreadLocal<float[]> STAGING = ThreadLocal.withInitial(() -> new float[STAGING_FLOATS]);
+
+        private final Activation activation;
+        private final boolean identity;
+        private final float[] pattern; // (pieceFloats): the bias repeated pixel after pixel, zeros without bias
+        private final int pieceFloats;
+
+        /**
+         * @param biasOrNull {@code [channels]} or {@code null}; copied.
+         * @param channels   floats per pixel.
+         * @param activation applied after the bias.
+         */
+        Epilogue(final float[] biasOrNull, final int channels, final Activation activation)
         {
-            dst.put(i, 0f);
+            this.activation = activation;
+            this.identity = biasOrNull == null && activation.isIdentity();
+            this.pieceFloats = Math.max(1, STAGING_FLOATS / channels) * channels;
+            this.pattern = new float[pieceFloats];
+            if (biasOrNull != null)
+            {
+                for (int i = 0; i < pieceFloats; i++)
+                {
+                    pattern[i] = biasOrNull[i % channels];
+                }
+            }
+        }
+
+        /** @return {@code true} if {@link #apply} changes nothing. */
+        boolean isIdentity()
+        {
+            return identity;
+        }
+
+        /**
+         * Applies bias and activation to floats {@code [offset, offset + count)}, which start at a pixel's first
+         * channel and cover whole pixels.
+         */
+        void apply(final FloatRegion region, final int offset, final int count)
+        {
+            if (identity)
+            {
+                return;
+            }
+            region.checkRange(offset, count);
+            float[] staging = STAGING.get();
+            if (staging.length < pieceFloats)
+            {
+                // Only layers with more than STAGING_FLOATS channels get here, once per thread.
+                staging = new float[pieceFloats];
+                STAGING.set(staging);
+            }
+            final FloatBuffer f = region.floats();
+            for (int start = offset, end = offset + count; start < end; start += pieceFloats)
+            {
+                final int length = Math.min(pieceFloats, end - start);
+                f.get(start, staging, 0, length);
+                transform(staging, length);
+                f.put(start, staging, 0, length);
+            }
+        }
+
+        private void transform(final float[] x, final int length)
+        {
+            final float[] b = pattern;
+            switch (activation.kind())
+            {
+                case NONE:
+                    for (int i = 0; i < length; i++)
+                    {
+                        x[i] += b[i];
+                    }
+                    break;
+                case RELU:
+                    for (int i = 0; i < length; i++)
+                    {
+                        x[i] = Math.max(x[i] + b[i], 0f);
+                    }
+                    break;
+                case CLIP:
+                    final float lo = activation.alpha();
+                    final float hi = activation.beta();
+                    for (int i = 0; i < length; i++)
+                    {
+                        x[i] = Math.min(Math.max(x[i] + b[i], lo), hi);
+                    }
+                    break;
+                default:
+                    for (int i = 0; i < length; i++)
+                    {
+                        x[i] = activation.apply(x[i] + b[i]);
+                    }
+            }
         }
     }
 }

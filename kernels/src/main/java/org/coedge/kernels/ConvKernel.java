@@ -7,7 +7,8 @@ import java.util.Objects;
  * input rows that range needs. Weights are packed once at construction; {@link #forward} then only reads them.
  * <p>
  * The engine prepares one instance per layer and calls {@link #forward} from several threads at once on disjoint
- * output row ranges, each thread with its own scratch; implementations keep no mutable state between or during calls.
+ * output row ranges, each thread with its own scratch; implementations keep no mutable instance state, only a small
+ * heap staging array per thread (allocated on a thread's first call, 16 KiB unless a layer has more channels).
  */
 public interface ConvKernel
 {

@@ -327,8 +327,8 @@ public final class ConvParams
         }
         if (h0 < out.firstRow() || h1 > out.endRow())
         {
-            throw new IllegalArgumentException("output rows [" + h0 + ", " + h1 + ") requested but output view holds [" +
-                out.firstRow() + ", " + out.endRow() + ")");
+            throw new IllegalArgumentException("output rows [" + h0 + ", " + h1 + ") requested but output view " +
+                "holds [" + out.firstRow() + ", " + out.endRow() + ")");
         }
         final int i0 = firstInputRowClipped(h0, h1, in.height());
         final int i1 = endInputRowClipped(h0, h1, in.height());

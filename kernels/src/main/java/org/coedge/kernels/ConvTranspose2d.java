@@ -10,7 +10,7 @@ import java.nio.FloatBuffer;
  * Every input pixel scatters {@code x[Cin_g] x W_g} (one row of the product, ordered kernel row, kernel column,
  * output channel) onto a kernelH x kernelW window of the output. For output rows {@code [h0, h1)} the kernel multiplies
  * only the input rows that contribute to them, a bounded chunk of rows at a time into the caller's scratch, and adds
- * into the output only the products that land inside {@code [h0, h1)}; rows start as the bias and the activation runs
+ * into the output only the products that land inside {@code [h0, h1)}; rows start at zero, and bias and activation run
  * once all contributions are in.
  * <p>
  * Immutable after construction; {@link #forward} may run on several threads at once given distinct scratch.
@@ -23,8 +23,7 @@ public final class ConvTranspose2d implements ConvKernel
     private final int outChannelsPerGroup;
     private final int productColumns;
     private final FloatRegion packedWeights; // (groups, Cin_g, kernelH * kernelW * Cout_g)
-    private final float[] bias; // (Cout) or null
-    private final Activation activation;
+    private final Conv2d.Epilogue epilogue;
 
     /**
      * Packs the weights for sgemm.
@@ -51,8 +50,7 @@ public final class ConvTranspose2d implements ConvKernel
         this.inChannelsPerGroup = params.inChannelsPerGroup();
         this.outChannelsPerGroup = params.outChannelsPerGroup();
         this.productColumns = params.kernelH() * params.kernelW() * outChannelsPerGroup;
-        this.bias = biasOrNull == null ? null : biasOrNull.clone();
-        this.activation = fused;
+        this.epilogue = new Conv2d.Epilogue(biasOrNull, params.outChannels(), fused);
         this.packedWeights = pack(params, weights, productColumns);
     }
 
@@ -90,7 +88,7 @@ public final class ConvTranspose2d implements ConvKernel
         Conv2d.checkScratch(scratchFloats(in.width(), h1 - h0), scratch, scratchOffset);
         final int inW = in.width();
         final int cin = params.inChannels();
-        fillWithBias(out, h0, h1);
+        Conv2d.zero(out.region().floats(), out.rowOffset(h0), (h1 - h0) * out.rowStride());
         final int i0 = params.firstInputRowClipped(h0, h1, in.height());
         final int i1 = params.endInputRowClipped(h0, h1, in.height());
         final int chunkRows = chunkRows(inW);
@@ -107,24 +105,7 @@ public final class ConvTranspose2d implements ConvKernel
                 col2im(scratch.floats(), scratchOffset, inW, c0, c1, g, out, h0, h1);
             }
         }
-        activation.applyInPlace(out.region(), out.rowOffset(h0), (h1 - h0) * out.rowStride());
-    }
-
-    private void fillWithBias(final MapView out, final int h0, final int h1)
-    {
-        final int start = out.rowOffset(h0);
-        final int count = (h1 - h0) * out.rowStride();
-        if (bias == null)
-        {
-            out.region().fill(start, count, 0f);
-            return;
-        }
-        final FloatBuffer f = out.region().floats();
-        final int channels = bias.length;
-        for (int p = start, end = start + count; p < end; p += channels)
-        {
-            f.put(p, bias, 0, channels);
-        }
+        epilogue.apply(out.region(), out.rowOffset(h0), (h1 - h0) * out.rowStride());
     }
 
     /**

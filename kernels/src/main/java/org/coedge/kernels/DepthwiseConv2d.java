@@ -9,15 +9,17 @@ import java.nio.FloatBuffer;
  * output alike. A 3x3 kernel whose taps all fall inside the map (nearly every pixel) sums its nine taps per channel
  * in registers and stores once; other pixels accumulate tap by tap in the output.
  * <p>
- * Reads and writes the maps in place (off-heap loops measured as fast as loops over staged heap arrays), so it needs
- * no scratch and keeps no mutable state: {@link #forward} may run on several threads at once.
+ * Reads and writes the maps in place: with a channel count known only at run time, JDK 17 vectorizes neither these
+ * loops nor the same loops over heap copies (measured equal), so staging would only add copies. It needs no scratch
+ * and keeps no mutable state (the activation's staging array is per thread): {@link #forward} may run on several
+ * threads at once.
  */
 public final class DepthwiseConv2d implements ConvKernel
 {
     private final ConvParams params;
     private final float[] weights; // (kernelH, kernelW, C)
     private final float[] bias; // (C), zeros when the layer has none
-    private final Activation activation;
+    private final Conv2d.Epilogue epilogue; // activation only: the bias is summed with the taps
 
     /**
      * Repacks the weights.
@@ -47,7 +49,7 @@ public final class DepthwiseConv2d implements ConvKernel
             }
         }
         this.bias = biasOrNull == null ? new float[channels] : biasOrNull.clone();
-        this.activation = fused;
+        this.epilogue = new Conv2d.Epilogue(null, channels, fused);
     }
 
     @Override
@@ -76,7 +78,8 @@ public final class DepthwiseConv2d implements ConvKernel
         {
             final int outRowOffset = out.rowOffset(oh);
             final int ihBase = oh * params.strideH() - params.padTop();
-            final boolean rowsInside = ihBase >= 0 && ihBase + (params.kernelH() - 1) * params.dilationH() < in.height();
+            final boolean rowsInside =
+                ihBase >= 0 && ihBase + (params.kernelH() - 1) * params.dilationH() < in.height();
             for (int ow = 0; ow < outW; ow++)
             {
                 final int iwBase = ow * params.strideW() - params.padLeft();
@@ -91,7 +94,7 @@ public final class DepthwiseConv2d implements ConvKernel
                     pixel(in, ihBase, iwBase, out.region().floats(), outRowOffset + ow * out.channels());
                 }
             }
-            activation.applyInPlace(out.region(), outRowOffset, rowFloats);
+            epilogue.apply(out.region(), outRowOffset, rowFloats);
         }
     }
 

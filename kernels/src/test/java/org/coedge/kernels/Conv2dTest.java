@@ -129,6 +129,36 @@ class Conv2dTest
         }
     }
 
+    @Test
+    void shouldApplyEpilogueAcrossStagingPiecesAndWideLayers()
+    {
+        final SplittableRandom random = new SplittableRandom(27);
+        final Activation[] activations = {
+            Activation.NONE, Activation.RELU, Activation.clip(-0.3f, 0.4f), Activation.leakyRelu(0.2f) };
+        for (final int channels : new int[]{ 1, 7, 4096, 5000 })
+        {
+            for (final Activation activation : activations)
+            {
+                final float[] bias = random.nextBoolean() ? ConvHarness.randomArray(random, channels) : null;
+                final Conv2d.Epilogue epilogue = new Conv2d.Epilogue(bias, channels, activation);
+                final int pixels = 3 * 4096 / channels + 2;
+                final int offset = channels * random.nextInt(3);
+                final float[] x = ConvHarness.randomArray(random, offset + pixels * channels + 5);
+                final FloatRegion region = FloatRegion.allocate(x.length);
+                region.put(0, x);
+                epilogue.apply(region, offset, pixels * channels);
+                for (int i = 0; i < x.length; i++)
+                {
+                    final boolean inside = i >= offset && i < offset + pixels * channels;
+                    final float expected = inside ?
+                        activation.apply(x[i] + (bias == null ? 0f : bias[(i - offset) % channels])) : x[i];
+                    assertEquals(expected, region.floats().get(i), 1e-7f, "float " + i + " of " + channels +
+                        " channels, " + activation);
+                }
+            }
+        }
+    }
+
     /** @return {@code false} if the random input size gives no output (the case is skipped). */
     private static boolean runRandomCase(final ConvParams p, final SplittableRandom random, final boolean grouped)
     {

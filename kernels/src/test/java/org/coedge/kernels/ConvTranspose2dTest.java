@@ -26,7 +26,8 @@ class ConvTranspose2dTest
                 .stride(strideH, strideW)
                 .dilation(dilationH, dilationW)
                 .pads(random.nextInt(3), random.nextInt(3), random.nextInt(3), random.nextInt(3))
-                .outputPadding(random.nextInt(Math.max(strideH, dilationH)), random.nextInt(Math.max(strideW, dilationW)))
+                .outputPadding(
+                    random.nextInt(Math.max(strideH, dilationH)), random.nextInt(Math.max(strideW, dilationW)))
                 .build();
             final int inH = 1 + random.nextInt(8);
             final int inW = 1 + random.nextInt(8);
@@ -82,7 +83,8 @@ class ConvTranspose2dTest
                 new ConvTranspose2d(p, weights, bias, Activation.NONE, chunkRows * rowFloats + rowFloats / 2);
             assertEquals(chunkRows * rowFloats, kernel.scratchFloats(inW));
             assertEquals(Math.min(chunkRows, 2) * rowFloats, kernel.scratchFloats(inW, 1));
-            final ConvHarness.Case c = ConvHarness.convTranspose(kernel, weights, bias, Activation.NONE, 9, inW, random);
+            final ConvHarness.Case c =
+                ConvHarness.convTranspose(kernel, weights, bias, Activation.NONE, 9, inW, random);
             ConvHarness.runAndCheck(c, 0, c.outH(), random);
             ConvHarness.runAndCheck(c, 2, c.outH() - 3, random);
             ConvHarness.runAndCheck(c, 5, 6, random);

@@ -16,6 +16,13 @@ final class GoogLeNet
     private static final int LRN_SIZE = 5;
     private static final float LRN_ALPHA = 1e-4f;
     private static final float LRN_BETA = 0.75f;
+    /**
+     * Extra gain of the first convolution. The original model takes mean-subtracted pixels (about +-128), so the
+     * activations reaching its LRNs are large enough for the squared-sum term to matter; this puts an input in
+     * [-1, 1) on a comparable scale, where that term changes the logits by several percent (AlexNet) to tens of
+     * percent (GoogLeNet) instead of less than the comparison tolerance.
+     */
+    private static final double PIXEL_SCALE = 30.0;
     private static final float LRN_BIAS = 1.0f;
 
     private GoogLeNet()
@@ -25,7 +32,8 @@ final class GoogLeNet
     static ModelProto define(final ZooGraphBuilder b, final double headGain)
     {
         Act x = b.input(3, 224, 224);
-        x = convRelu(b, "conv1", x, 64, 7, 2, 3);
+        x = b.relu("conv1.relu",
+            b.conv("conv1", x, 64, 7, 2, 3, 1, true, ZooGraphBuilder.RELU_GAIN * PIXEL_SCALE));
         x = b.maxPool("pool1", x, 3, 2, 0, true);
         x = b.lrn("pool1.lrn", x, LRN_SIZE, LRN_ALPHA, LRN_BETA, LRN_BIAS);
         x = convRelu(b, "conv2_reduce", x, 64, 1, 1, 0);

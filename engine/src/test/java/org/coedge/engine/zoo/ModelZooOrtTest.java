@@ -1,9 +1,17 @@
 package org.coedge.engine.zoo;
 
+import ai.onnx.proto.OnnxMl.AttributeProto;
+import ai.onnx.proto.OnnxMl.ModelProto;
+import ai.onnx.proto.OnnxMl.NodeProto;
+import ai.onnx.proto.OnnxMl.TensorProto;
+import com.google.protobuf.ByteString;
 import org.coedge.engine.testing.OrtReference;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -62,5 +70,60 @@ class ModelZooOrtTest
         // to 20% (AlexNet) of their spread.
         assertTrue(differenceRms > 0.01 * std, name + " input changes logits by rms " + differenceRms);
         assertArrayEquals(logits, again.data(0), name + " is not deterministic in ONNX Runtime");
+    }
+
+    @Test
+    void shouldMakeTheLrnSquaredSumMatterBeyondTheTolerance()
+    {
+        final ModelProto model = ModelZoo.model("googlenet");
+        final ModelProto.Builder weakened = model.toBuilder();
+        for (final NodeProto.Builder node : weakened.getGraphBuilder().getNodeBuilderList())
+        {
+            for (final AttributeProto.Builder attribute : node.getAttributeBuilderList())
+            {
+                if (node.getOpType().equals("LRN") && attribute.getName().equals("alpha"))
+                {
+                    // ONNX Runtime insists on alpha > 0; this small a value drops the squared-sum term.
+                    attribute.setF(1e-12f);
+                }
+            }
+        }
+
+        // An engine that got the squared sum wrong would fail the 1e-4 comparison by a wide margin.
+        assertTrue(relativeChange(model, weakened.build()) > 1e-2);
+    }
+
+    @Test
+    void shouldMakeTheReluSixUpperBoundMatterBeyondTheTolerance()
+    {
+        final ModelProto model = ModelZoo.model("mobilenetv2");
+        final ModelProto.Builder unbounded = model.toBuilder();
+        for (final TensorProto.Builder initializer : unbounded.getGraphBuilder().getInitializerBuilderList())
+        {
+            if (initializer.getName().equals("relu6.max"))
+            {
+                final ByteBuffer huge = ByteBuffer.allocate(Float.BYTES).order(ByteOrder.LITTLE_ENDIAN).putFloat(1e30f);
+                initializer.setRawData(ByteString.copyFrom(huge.array()));
+            }
+        }
+
+        assertTrue(relativeChange(model, unbounded.build()) > 1e-2);
+    }
+
+    /** @return max |a - b| / max |a| over the logits of the two models on the same input. */
+    private static double relativeChange(final ModelProto a, final ModelProto b)
+    {
+        final List<float[]> input = List.of(ModelZoo.randomInput(1));
+        final List<long[]> dims = List.of(ModelZoo.inputDims());
+        final float[] expected = OrtReference.run(a.toByteArray(), input, dims, THREADS).data(0);
+        final float[] actual = OrtReference.run(b.toByteArray(), input, dims, THREADS).data(0);
+        double maxError = 0;
+        double maxReference = 0;
+        for (int i = 0; i < expected.length; i++)
+        {
+            maxError = Math.max(maxError, Math.abs(expected[i] - actual[i]));
+            maxReference = Math.max(maxReference, Math.abs(expected[i]));
+        }
+        return maxError / maxReference;
     }
 }

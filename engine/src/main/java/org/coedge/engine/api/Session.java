@@ -98,6 +98,15 @@ public final class Session implements AutoCloseable
     }
 
     /**
+     * Runs the model once and adds each layer's wall time to {@code layerNanos} (one slot per layer of
+     * {@link #prepared()}).
+     */
+    public void run(final long[] layerNanos)
+    {
+        executor.run(layerNanos);
+    }
+
+    /**
      * Copies output {@code index} out (NCHW) into {@code nchw}.
      *
      * @throws IllegalArgumentException if {@code nchw} does not hold exactly the output's element count.

@@ -51,6 +51,9 @@ final class RunCommand implements Callable<Integer>
     @Option(names = "--json", description = "Print the result as one JSON object.")
     boolean json;
 
+    @Option(names = "--profile", description = "Also print the time of every layer, summed over the timed runs.")
+    boolean profile;
+
     @Override
     public Integer call() throws Exception
     {
@@ -80,8 +83,10 @@ final class RunCommand implements Callable<Integer>
         }
         final long[] latencyNs = new long[repeat];
         final Map<String, long[]> outDims = new LinkedHashMap<>();
+        final var out = spec.commandLine().getOut();
         try (Session session = m.newSession(options))
         {
+            final long[] layerNanos = new long[session.prepared().layers().size()];
             for (int i = 0; i < tensors.size(); i++)
             {
                 session.setInput(i, tensors.get(i).data());
@@ -93,8 +98,19 @@ final class RunCommand implements Callable<Integer>
             for (int i = 0; i < repeat; i++)
             {
                 final long start = System.nanoTime();
-                session.run();
+                if (profile)
+                {
+                    session.run(layerNanos);
+                }
+                else
+                {
+                    session.run();
+                }
                 latencyNs[i] = System.nanoTime() - start;
+            }
+            if (profile)
+            {
+                printProfile(out, session, layerNanos);
             }
             for (int i = 0; i < session.outputCount(); i++)
             {
@@ -109,7 +125,6 @@ final class RunCommand implements Callable<Integer>
         Arrays.sort(latencyNs);
         final double minMs = latencyNs[0] / 1e6;
         final double medianMs = (latencyNs[(repeat - 1) / 2] + latencyNs[repeat / 2]) / 2e6;
-        final var out = spec.commandLine().getOut();
         if (json)
         {
             final StringBuilder sb = new StringBuilder();
@@ -141,5 +156,24 @@ final class RunCommand implements Callable<Integer>
                 repeat, repeat == 1 ? "" : "s", threads, threads == 1 ? "" : "s");
         }
         return 0;
+    }
+
+    private void printProfile(final java.io.PrintWriter out, final Session session, final long[] layerNanos)
+    {
+        final List<org.coedge.engine.exec.Layer> layers = session.prepared().layers();
+        long total = 0;
+        for (final long t : layerNanos)
+        {
+            total += t;
+        }
+        out.printf("%-4s %-22s %-34s %-14s %10s %6s %9s%n", "#", "op", "name", "output", "ms/run", "%", "GFLOP/s");
+        for (int i = 0; i < layers.size(); i++)
+        {
+            final org.coedge.engine.exec.Layer l = layers.get(i);
+            final double ms = layerNanos[i] / 1e6 / repeat;
+            out.printf(Locale.ROOT, "%-4d %-22s %-34s %-14s %10.3f %6.1f %9.2f%n", i, l.opType(),
+                l.name().length() > 34 ? l.name().substring(l.name().length() - 34) : l.name(), l.output().shape(), ms,
+                100.0 * layerNanos[i] / Math.max(1, total), ms > 0 ? l.flops() / (ms * 1e6) : 0.0);
+        }
     }
 }

@@ -59,6 +59,28 @@ public final class LocalExecutor implements AutoCloseable
         current = null;
     }
 
+    /**
+     * Runs every layer in order and adds each layer's wall time to {@code layerNanos[i]} (profiling).
+     *
+     * @param layerNanos one slot per layer.
+     */
+    public void run(final long[] layerNanos)
+    {
+        final java.util.List<Layer> layers = model.layers();
+        if (layerNanos.length < layers.size())
+        {
+            throw new IllegalArgumentException("need " + layers.size() + " slots, have " + layerNanos.length);
+        }
+        for (int i = 0, n = layers.size(); i < n; i++)
+        {
+            current = layers.get(i);
+            final long start = System.nanoTime();
+            pool.run(layerTask);
+            layerNanos[i] += System.nanoTime() - start;
+        }
+        current = null;
+    }
+
     /** Runs one layer on the calling thread only, whole (for tests and profiling). */
     public void runLayer(final int index)
     {

@@ -11,6 +11,8 @@ import java.nio.FloatBuffer;
  */
 public final class Concat
 {
+    private static final ThreadLocal<float[]> STAGING = ThreadLocal.withInitial(() -> new float[0]);
+
     private final int[] inputChannels;
     private final int outputChannels;
     private final String[] inputNames; // built once so that the checks on the forward path allocate nothing
@@ -87,21 +89,37 @@ public final class Concat
         }
 
         final FloatBuffer dst = out.region().floats();
-        final int pixels = (h1 - h0) * out.width();
-        final int dstStart = out.rowOffset(h0);
+        final int width = out.width();
         int channelBase = 0;
         for (int i = 0; i < inputs.length; i++)
         {
             final MapView in = inputs[i];
             final FloatBuffer src = in.region().floats();
             final int channels = inputChannels[i];
-            final int srcStart = in.rowOffset(h0);
-            for (int p = 0; p < pixels; p++)
+            final float[] row = stagingRow(width * channels);
+            for (int h = h0; h < h1; h++)
             {
-                dst.put(dstStart + p * outputChannels + channelBase, src, srcStart + p * channels, channels);
+                // Buffer-to-buffer put allocates on JDK 17; heap-array bulk copies do not.
+                src.get(in.rowOffset(h), row, 0, width * channels);
+                final int dstRow = out.rowOffset(h) + channelBase;
+                for (int p = 0; p < width; p++)
+                {
+                    dst.put(dstRow + p * outputChannels, row, p * channels, channels);
+                }
             }
             channelBase += channels;
         }
+    }
+
+    private static float[] stagingRow(final int floats)
+    {
+        float[] row = STAGING.get();
+        if (row.length < floats)
+        {
+            row = new float[floats];
+            STAGING.set(row);
+        }
+        return row;
     }
 
     @Override

@@ -103,7 +103,7 @@ public final class Model
                 if (Arrays.stream(declared).anyMatch(d -> d < 1))
                 {
                     throw new ModelException("input '" + in + "' has dynamic dims " + Arrays.toString(declared) +
-                        ": give its shape");
+                        ": pass concrete dims (command line: --shape " + in + "=1x3xHxW)");
                 }
                 dims.put(in, declared);
             }

@@ -14,6 +14,7 @@ public final class LocalExecutor implements AutoCloseable
     private final FloatRegion[] scratch;
     private final WorkerPool pool;
     private final WorkerPool.Task layerTask = this::runPart;
+    private final Layer[] layers; // an array, not the list: iterating a list allocates an iterator per run
     private Layer current;
 
     public LocalExecutor(final PreparedModel model, final int threads)
@@ -25,7 +26,8 @@ public final class LocalExecutor implements AutoCloseable
         {
             scratch[i] = FloatRegion.allocate(Math.max(1, model.scratchFloats()));
         }
-        for (final Layer layer : model.layers())
+        this.layers = model.layers().toArray(new Layer[0]);
+        for (final Layer layer : layers)
         {
             layer.bindTo(this, arena);
         }
@@ -51,7 +53,7 @@ public final class LocalExecutor implements AutoCloseable
     /** Runs every layer in order; inputs must already be in the arena. */
     public void run()
     {
-        for (final Layer layer : model.layers())
+        for (final Layer layer : layers)
         {
             current = layer;
             pool.run(layerTask);
@@ -66,14 +68,13 @@ public final class LocalExecutor implements AutoCloseable
      */
     public void run(final long[] layerNanos)
     {
-        final java.util.List<Layer> layers = model.layers();
-        if (layerNanos.length < layers.size())
+        if (layerNanos.length < layers.length)
         {
-            throw new IllegalArgumentException("need " + layers.size() + " slots, have " + layerNanos.length);
+            throw new IllegalArgumentException("need " + layers.length + " slots, have " + layerNanos.length);
         }
-        for (int i = 0, n = layers.size(); i < n; i++)
+        for (int i = 0; i < layers.length; i++)
         {
-            current = layers.get(i);
+            current = layers[i];
             final long start = System.nanoTime();
             pool.run(layerTask);
             layerNanos[i] += System.nanoTime() - start;
@@ -84,7 +85,7 @@ public final class LocalExecutor implements AutoCloseable
     /** Runs one layer on the calling thread only, whole (for tests and profiling). */
     public void runLayer(final int index)
     {
-        final Layer layer = model.layers().get(index);
+        final Layer layer = layers[index];
         layer.run(0, layer.units(), scratch[0], 0);
     }
 

@@ -370,13 +370,51 @@ final class LayerFactory
             throw new IllegalArgumentException("Resize needs 4 scales and 4 sizes");
         }
         final Resize.Mode mode = Resize.Mode.valueOf(n.attrString("mode", "nearest").toUpperCase(Locale.ROOT));
-        final Resize.CoordinateMode coord = Resize.CoordinateMode.valueOf(
-            n.attrString("coordinate_transformation_mode", "half_pixel").toUpperCase(Locale.ROOT));
-        final Resize.NearestMode nearest = Resize.NearestMode.valueOf(
-            n.attrString("nearest_mode", "round_prefer_floor").toUpperCase(Locale.ROOT));
+        final Resize.CoordinateMode coord = coordinateMode(n.attrString("coordinate_transformation_mode",
+            "half_pixel"));
+        final Resize.NearestMode nearest = nearestMode(n.attrString("nearest_mode", "round_prefer_floor"));
         final Resize kernel = new Resize(mode, coord, nearest, in.shape().height(), in.shape().width(),
             (int)sizes[2], (int)sizes[3], scales[2], scales[3]);
         rowOp(l, n, "Resize", kernel::forward, mode == Resize.Mode.LINEAR ? 4 : 1);
+    }
+
+    /** @return the kernel's mode for an ONNX {@code coordinate_transformation_mode}. */
+    private static Resize.CoordinateMode coordinateMode(final String onnxName)
+    {
+        switch (onnxName)
+        {
+            case "half_pixel":
+                return Resize.CoordinateMode.HALF_PIXEL;
+            case "pytorch_half_pixel":
+                return Resize.CoordinateMode.PYTORCH_HALF_PIXEL;
+            case "align_corners":
+                return Resize.CoordinateMode.ALIGN_CORNERS;
+            case "asymmetric":
+                return Resize.CoordinateMode.ASYMMETRIC;
+            case "tf_half_pixel_for_nn":
+                return Resize.CoordinateMode.TF_HALF_PIXEL_FOR_NEAREST;
+            default:
+                throw new IllegalArgumentException("coordinate_transformation_mode '" + onnxName +
+                    "' is not supported");
+        }
+    }
+
+    /** @return the kernel's mode for an ONNX {@code nearest_mode}. */
+    private static Resize.NearestMode nearestMode(final String onnxName)
+    {
+        switch (onnxName)
+        {
+            case "round_prefer_floor":
+                return Resize.NearestMode.ROUND_PREFER_FLOOR;
+            case "round_prefer_ceil":
+                return Resize.NearestMode.ROUND_PREFER_CEIL;
+            case "floor":
+                return Resize.NearestMode.FLOOR;
+            case "ceil":
+                return Resize.NearestMode.CEIL;
+            default:
+                throw new IllegalArgumentException("nearest_mode '" + onnxName + "' is not supported");
+        }
     }
 
     private static void pad(final Lowering l, final Node n)

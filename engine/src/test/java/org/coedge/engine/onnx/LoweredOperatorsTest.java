@@ -7,6 +7,7 @@ import org.coedge.engine.api.Session;
 import org.coedge.engine.api.SessionOptions;
 import org.junit.jupiter.api.Test;
 
+import static org.coedge.engine.onnx.ModelBuilder.intsAttr;
 import static org.coedge.engine.onnx.ModelBuilder.stringAttr;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 
@@ -36,5 +37,19 @@ class LoweredOperatorsTest
                 stringAttr("coordinate_transformation_mode", "tf_half_pixel_for_nn"));
 
         assertArrayEquals(new float[]{2, 4}, run(model, new float[]{1, 2, 3, 4}), TOLERANCE);
+    }
+
+    @Test
+    void shouldLeaveConvTransposeRowsBeyondComputedToBias()
+    {
+        // A 1x1 kernel of 2 over 2x2 computes 2x2; output_shape 3x3 adds a row and a column that only get the bias.
+        final ModelBuilder model = new ModelBuilder(13)
+            .input("x", 1, 1, 2, 2).output("y", 1, 1, 3, 3)
+            .weights("w", new long[]{1, 1, 1, 1}, new float[]{2})
+            .weights("b", new long[]{1}, new float[]{0.5f})
+            .node("ConvTranspose", "deconv", List.of("x", "w", "b"), List.of("y"), intsAttr("output_shape", 3, 3));
+
+        assertArrayEquals(new float[]{2.5f, 4.5f, 0.5f, 6.5f, 8.5f, 0.5f, 0.5f, 0.5f, 0.5f},
+            run(model, new float[]{1, 2, 3, 4}), TOLERANCE);
     }
 }

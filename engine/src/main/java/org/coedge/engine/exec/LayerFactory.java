@@ -64,7 +64,7 @@ final class LayerFactory
                 rowOp(l, n, n.opType(), Pointwise.of(Lowering.activationOf(n))::forward, 0);
                 break;
             case "PRelu":
-                rowOp(l, n, "PRelu", Pointwise.prelu(l.constant(n.input(1)).floats())::forward, 0);
+                rowOp(l, n, "PRelu", Pointwise.prelu(preluSlope(l, n))::forward, 0);
                 break;
             case "Add":
             case "Sub":
@@ -198,6 +198,28 @@ final class LayerFactory
         final Value in = l.value(n.input(0));
         final Value out = l.newOutput(n.output(0));
         l.add(new RowLayer(n.name(), opType, kernel, Math.max(1, flopsPerElement) * out.shape().size(), in, out), 0);
+    }
+
+    /**
+     * @return the slope per channel, or one value for all. ONNX broadcasts the slope against the input from the
+     * right (numpy), so a slope of dims {@code [C]} on an NCHW map runs along W, not along the channels.
+     */
+    private static float[] preluSlope(final Lowering l, final Node n)
+    {
+        final ConstTensor slope = l.constant(n.input(1));
+        final long[] x = l.dims(n.input(0));
+        final long[] d = slope.dims();
+        final int channelAxis = x.length == 4 ? 1 : x.length - 1;
+        for (int i = 0; i < d.length; i++)
+        {
+            final int axis = i + x.length - d.length;
+            if (d[i] != 1 && axis != channelAxis)
+            {
+                throw new IllegalArgumentException("slope " + Arrays.toString(d) + " varies along axis " + axis +
+                    " of input " + Arrays.toString(x) + "; only a per-channel or single slope is supported");
+            }
+        }
+        return slope.floats();
     }
 
     private static void elementwise(final Lowering l, final Node n)

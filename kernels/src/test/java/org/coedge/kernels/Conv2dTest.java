@@ -54,7 +54,7 @@ class Conv2dTest
     }
 
     @Test
-    void shouldUsePointwisePathWithoutScratch()
+    void shouldUsePointwisePathWithScratchOnlyForTheFlippedProduct()
     {
         final SplittableRandom random = new SplittableRandom(23);
         for (int groups = 1; groups <= 2; groups++)
@@ -63,13 +63,15 @@ class Conv2dTest
             final float[] weights = ConvHarness.randomArray(random, p.outChannels() * p.inChannelsPerGroup());
             final float[] bias = ConvHarness.randomArray(random, p.outChannels());
             final Conv2d kernel = new Conv2d(p, weights, bias, Activation.RELU);
-            assertEquals(0, kernel.scratchFloats(9));
+            assertEquals(Conv2d.FLIP_MAX_PIXELS * p.outChannelsPerGroup(), kernel.scratchFloats(9));
+            assertEquals(3 * 9 * p.outChannelsPerGroup(), kernel.scratchFloats(9, 3));
             final ConvHarness.Case c = ConvHarness.conv(kernel, weights, bias, Activation.RELU, 11, 9, random);
             ConvHarness.runAndCheck(c, 0, 11, random);
             ConvHarness.runAndCheck(c, 3, 8, random);
             final MapView in = ConvHarness.minimalInput(c, 2, 5, random);
             final FloatRegion outRegion = FloatRegion.allocate(11 * 9 * 8);
-            kernel.forward(in, MapView.of(outRegion, 0, 11, 9, 8), 2, 5, null, 0);
+            final FloatRegion scratch = FloatRegion.allocate(kernel.scratchFloats(9, 3));
+            kernel.forward(in, MapView.of(outRegion, 0, 11, 9, 8), 2, 5, scratch, 0);
             assertTrue(ConvHarness.relativeError(c.expected, 2 * 9 * 8, outRegion, 2 * 9 * 8, 3 * 9 * 8) <=
                 ConvHarness.TOLERANCE);
         }
@@ -102,8 +104,10 @@ class Conv2dTest
         for (final int chunkRows : new int[]{ 1, 2, 3 })
         {
             final Conv2d kernel = new Conv2d(p, weights, bias, Activation.NONE, chunkRows * rowFloats + rowFloats / 2);
-            assertEquals(chunkRows * rowFloats, kernel.scratchFloats(inW));
-            assertEquals(rowFloats, kernel.scratchFloats(inW, 1));
+            // the im2col chunk, then room for the flipped product of up to FLIP_MAX_PIXELS pixels x 6 channels
+            assertEquals(chunkRows * rowFloats + Math.min(Conv2d.FLIP_MAX_PIXELS, chunkRows * outW) * 6,
+                kernel.scratchFloats(inW));
+            assertEquals(rowFloats + outW * 6, kernel.scratchFloats(inW, 1));
             assertEquals(0, kernel.scratchFloats(inW, 0));
             final ConvHarness.Case c = ConvHarness.conv(kernel, weights, bias, Activation.NONE, 12, inW, random);
             ConvHarness.runAndCheck(c, 0, c.outH(), random);

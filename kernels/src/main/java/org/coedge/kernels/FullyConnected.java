@@ -130,13 +130,24 @@ public final class FullyConnected
             final FloatBuffer bs = bias.floats();
             for (int i = 0; i < m; i++)
             {
-                out.put(yOffset + i * outputFeatures + n0, bs, n0, cols);
+                for (int j = n0; j < n1; j++)
+                {
+                    out.put(yOffset + i * outputFeatures + j, bs.get(j));
+                }
             }
         }
-        Blas.sgemm(false, true, m, cols, inputFeatures, 1f,
-            x, xOffset, inputFeatures,
-            weights, n0 * inputFeatures, inputFeatures,
-            bias != null ? 1f : 0f, y, yOffset + n0, outputFeatures);
+        if (m == 1)
+        {
+            Blas.sgemv(cols, inputFeatures, 1f, weights, n0 * inputFeatures, inputFeatures,
+                x, xOffset, bias != null ? 1f : 0f, y, yOffset + n0);
+        }
+        else
+        {
+            Blas.sgemm(false, true, m, cols, inputFeatures, 1f,
+                x, xOffset, inputFeatures,
+                weights, n0 * inputFeatures, inputFeatures,
+                bias != null ? 1f : 0f, y, yOffset + n0, outputFeatures);
+        }
         if (!activation.isIdentity())
         {
             for (int i = 0; i < m; i++)

@@ -50,6 +50,39 @@ class BlasTest
     }
 
     @Test
+    void shouldMatchNaiveMatrixVectorProductAtOffsets()
+    {
+        final SplittableRandom random = new SplittableRandom(8);
+        for (int trial = 0; trial < 30; trial++)
+        {
+            final int m = 1 + random.nextInt(40);
+            final int n = 1 + random.nextInt(70);
+            final int lda = n + random.nextInt(3);
+            final int aOff = random.nextInt(5);
+            final int xOff = random.nextInt(5);
+            final int yOff = random.nextInt(5);
+            final FloatRegion a = random(random, aOff + m * lda);
+            final FloatRegion x = random(random, xOff + n);
+            final FloatRegion y = random(random, yOff + m);
+            final float[] before = y.toArray(0, y.length());
+            Blas.sgemv(m, n, 0.5f, a, aOff, lda, x, xOff, 2f, y, yOff);
+            for (int i = 0; i < m; i++)
+            {
+                double sum = 0;
+                for (int j = 0; j < n; j++)
+                {
+                    sum += (double)a.floats().get(aOff + i * lda + j) * x.floats().get(xOff + j);
+                }
+                final double expected = 0.5 * sum + 2.0 * before[yOff + i];
+                assertEquals(expected, y.floats().get(yOff + i), 1e-4 * (1 + Math.abs(expected)));
+            }
+        }
+        final FloatRegion small = FloatRegion.allocate(8);
+        assertThrows(IndexOutOfBoundsException.class,
+            () -> Blas.sgemv(4, 4, 1f, small, 0, 4, small, 0, 0f, small, 0));
+    }
+
+    @Test
     void shouldRefuseMatrixOutsideRegion()
     {
         final FloatRegion small = FloatRegion.allocate(10);

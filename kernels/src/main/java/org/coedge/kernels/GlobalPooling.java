@@ -15,6 +15,11 @@ import java.nio.FloatBuffer;
  */
 public final class GlobalPooling
 {
+    /** Floats staged at a time. */
+    private static final int TILE_FLOATS = 4096;
+
+    private static final ThreadLocal<Staging> STAGING = ThreadLocal.withInitial(Staging::new);
+
     /** Which reduction over the map. */
     public enum Kind
     {
@@ -86,27 +91,59 @@ public final class GlobalPooling
         final FloatBuffer a = acc.floats();
         final int pixels = (r1 - r0) * in.width();
         final int start = in.rowOffset(r0);
-        if (kind == Kind.AVERAGE)
+        final boolean average = kind == Kind.AVERAGE;
+        // A wide accumulator of whole pixel tiles: the folding loop then runs over heap arrays at offset 0, which
+        // C2 vectorizes; the tile slots are folded into the C accumulators at the end.
+        final int tilePixels = Math.max(1, TILE_FLOATS / channels);
+        final int tileFloats = tilePixels * channels;
+        final Staging staging = STAGING.get().ensure(tileFloats);
+        final float[] wide = staging.wide;
+        final float[] x = staging.x;
+        java.util.Arrays.fill(wide, 0, tileFloats, average ? 0f : Float.NEGATIVE_INFINITY);
+        for (int p0 = 0; p0 < pixels; p0 += tilePixels)
         {
-            for (int p = 0; p < pixels; p++)
+            final int length = Math.min(tilePixels, pixels - p0) * channels;
+            src.get(start + p0 * channels, x, 0, length);
+            if (average)
             {
-                final int s = start + p * channels;
-                for (int c = 0; c < channels; c++)
+                for (int i = 0; i < length; i++)
                 {
-                    a.put(accOffset + c, a.get(accOffset + c) + src.get(s + c));
+                    wide[i] += x[i];
+                }
+            }
+            else
+            {
+                for (int i = 0; i < length; i++)
+                {
+                    wide[i] = Math.max(wide[i], x[i]);
                 }
             }
         }
-        else
+        for (int c = 0; c < channels; c++)
         {
-            for (int p = 0; p < pixels; p++)
+            float folded = a.get(accOffset + c);
+            for (int slot = c; slot < tileFloats; slot += channels)
             {
-                final int s = start + p * channels;
-                for (int c = 0; c < channels; c++)
-                {
-                    a.put(accOffset + c, Math.max(a.get(accOffset + c), src.get(s + c)));
-                }
+                folded = average ? folded + wide[slot] : Math.max(folded, wide[slot]);
             }
+            a.put(accOffset + c, folded);
+        }
+    }
+
+    /** One thread's staging arrays; grown when a layer needs more, never shrunk. */
+    private static final class Staging
+    {
+        float[] wide = new float[0];
+        float[] x = new float[0];
+
+        Staging ensure(final int floats)
+        {
+            if (wide.length < floats)
+            {
+                wide = new float[floats];
+                x = new float[floats];
+            }
+            return this;
         }
     }
 

@@ -32,11 +32,13 @@ import org.openjdk.jmh.runner.options.VerboseMode;
  * a ratio is taken within one group of one round, and the table shows its median over rounds. Besides the ratio of
  * means it shows the ratio of best iterations, the least disturbed estimate when the machine is noisy.
  * <pre>
- * java -cp jmh/target/benchmarks.jar org.coedge.jmh.BenchmarkReport [quick] [conv] [models] [rounds=N]
+ * java -cp jmh/target/benchmarks.jar org.coedge.jmh.BenchmarkReport [quick] [conv] [models] [rounds=N] \
+ *     [layer=a,b] [model=a,b] [threads=1,2]
  * </pre>
  * {@code quick} measures a few layers and two models briefly (a smoke test, minutes); without it every layer and
  * model of the benchmarks' {@code @Param} lists is measured with the benchmarks' own iteration settings. {@code conv}
- * or {@code models} picks one of the two suites (both by default); {@code rounds} defaults to 1. Single-threaded
+ * or {@code models} picks one of the two suites (both by default); {@code rounds} defaults to 1; {@code layer},
+ * {@code model} and {@code threads} replace a parameter's list. Single-threaded
  * command-line tool.
  */
 public final class BenchmarkReport
@@ -56,12 +58,14 @@ public final class BenchmarkReport
 
     private final boolean quick;
     private final int rounds;
+    private final Map<String, String[]> overrides;
     private final PrintStream log = System.out;
 
-    private BenchmarkReport(final boolean quick, final int rounds)
+    private BenchmarkReport(final boolean quick, final int rounds, final Map<String, String[]> overrides)
     {
         this.quick = quick;
         this.rounds = rounds;
+        this.overrides = overrides;
     }
 
     public static void main(final String[] args) throws RunnerException
@@ -70,6 +74,7 @@ public final class BenchmarkReport
         boolean conv = false;
         boolean models = false;
         int rounds = 1;
+        final Map<String, String[]> overrides = new LinkedHashMap<>();
         for (final String arg : args)
         {
             if ("quick".equals(arg))
@@ -88,9 +93,15 @@ public final class BenchmarkReport
             {
                 rounds = Integer.parseInt(arg.substring("rounds=".length()));
             }
+            else if (arg.matches("(layer|model|threads)=[^=]+"))
+            {
+                final int eq = arg.indexOf('=');
+                overrides.put(arg.substring(0, eq), arg.substring(eq + 1).split(","));
+            }
             else
             {
-                System.err.println("usage: BenchmarkReport [quick] [conv] [models] [rounds=N]; unknown argument '" +
+                System.err.println("usage: BenchmarkReport [quick] [conv] [models] [rounds=N] [layer=a,b] [model=a,b] " +
+                    "[threads=1,2]; unknown argument '" +
                     arg + "'");
                 System.exit(2);
             }
@@ -101,7 +112,7 @@ public final class BenchmarkReport
             models = true;
         }
 
-        final BenchmarkReport report = new BenchmarkReport(quick, Math.max(1, rounds));
+        final BenchmarkReport report = new BenchmarkReport(quick, Math.max(1, rounds), overrides);
         final List<String> tables = new ArrayList<>();
         if (conv)
         {
@@ -118,7 +129,8 @@ public final class BenchmarkReport
     /** @return per layer, per method, one measure per round. */
     private Map<String, Map<String, List<Measure>>> measureConv() throws RunnerException
     {
-        final String[] layers = quick ? QUICK_LAYERS : params(ConvVsSgemmBenchmark.LayerState.class, "layer");
+        final String[] layers = overrides.getOrDefault("layer",
+            quick ? QUICK_LAYERS : params(ConvVsSgemmBenchmark.LayerState.class, "layer"));
         final Map<String, Map<String, List<Measure>>> table = new LinkedHashMap<>();
         for (int round = 0; round < rounds; round++)
         {
@@ -139,8 +151,10 @@ public final class BenchmarkReport
     /** @return per "model threads", per method, one measure per round. */
     private Map<String, Map<String, List<Measure>>> measureModels() throws RunnerException
     {
-        final String[] models = quick ? QUICK_MODELS : params(ModelLatencyBenchmark.ModelState.class, "model");
-        final String[] threads = params(ModelLatencyBenchmark.ModelState.class, "threads");
+        final String[] models = overrides.getOrDefault("model",
+            quick ? QUICK_MODELS : params(ModelLatencyBenchmark.ModelState.class, "model"));
+        final String[] threads = overrides.getOrDefault("threads",
+            params(ModelLatencyBenchmark.ModelState.class, "threads"));
         final Map<String, Map<String, List<Measure>>> table = new LinkedHashMap<>();
         for (int round = 0; round < rounds; round++)
         {

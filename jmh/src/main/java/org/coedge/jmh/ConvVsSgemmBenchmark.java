@@ -49,7 +49,7 @@ public class ConvVsSgemmBenchmark
 
     private static final long SEED = 0xC0DE_C0F5L;
 
-    /** The layer under test; every state of this benchmark draws the same data for it. */
+    /** The layer under test and a random stream seeded by its name, so every run draws the same data. */
     @State(Scope.Thread)
     public abstract static class LayerState
     {

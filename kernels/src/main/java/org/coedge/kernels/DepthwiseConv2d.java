@@ -114,7 +114,8 @@ public final class DepthwiseConv2d implements ConvKernel
                 staging.rowUsed[kh] = inside;
                 if (inside)
                 {
-                    stageRow(in, src, ih, stagedColumns, staging.rows[kh]);
+                    Staged.stageRow(src, in.rowOffset(ih), in.width(), channels, params.padLeft(), stagedColumns,
+                        staging.rows[kh], 0f);
                     rowsUsed++;
                 }
             }
@@ -133,41 +134,14 @@ public final class DepthwiseConv2d implements ConvKernel
                     final float[] row = staging.rows[kh];
                     for (int kw = 0; kw < kernelW; kw++)
                     {
-                        final int column = x0 * strideW + kw * dilationW;
-                        if (strideW == 1)
-                        {
-                            System.arraycopy(row, column * channels, x, 0, length);
-                        }
-                        else
-                        {
-                            for (int p = 0; p < pixels; p++)
-                            {
-                                System.arraycopy(row, (column + p * strideW) * channels, x, p * channels, channels);
-                            }
-                        }
+                        Staged.gatherTap(row, x0 * strideW + kw * dilationW, strideW, pixels, channels, x);
                         multiplyAdd(acc, x, tapWeights[kh * kernelW + kw], length);
                     }
                 }
-                activate(acc, length);
+                Staged.activate(activation, acc, length);
                 dst.put(outRow + x0 * channels, acc, 0, length);
             }
         }
-    }
-
-    /** Copies input row {@code ih} into {@code row} as staged columns, zero where a column is padding. */
-    private void stageRow(
-        final MapView in, final FloatBuffer src, final int ih, final int stagedColumns, final float[] row)
-    {
-        final int padLeft = params.padLeft();
-        final int firstInside = Math.min(padLeft, stagedColumns);
-        final int endInside = Math.min(stagedColumns, padLeft + in.width());
-        java.util.Arrays.fill(row, 0, firstInside * channels, 0f);
-        if (endInside > firstInside)
-        {
-            src.get(in.index(ih, firstInside - padLeft, 0), row, firstInside * channels,
-                (endInside - firstInside) * channels);
-        }
-        java.util.Arrays.fill(row, Math.max(endInside, firstInside) * channels, stagedColumns * channels, 0f);
     }
 
     private static void multiplyAdd(final float[] acc, final float[] x, final float[] w, final int length)
@@ -175,34 +149,6 @@ public final class DepthwiseConv2d implements ConvKernel
         for (int i = 0; i < length; i++)
         {
             acc[i] += x[i] * w[i];
-        }
-    }
-
-    private void activate(final float[] acc, final int length)
-    {
-        switch (activation.kind())
-        {
-            case NONE:
-                break;
-            case RELU:
-                for (int i = 0; i < length; i++)
-                {
-                    acc[i] = Math.max(acc[i], 0f);
-                }
-                break;
-            case CLIP:
-                final float lo = activation.alpha();
-                final float hi = activation.beta();
-                for (int i = 0; i < length; i++)
-                {
-                    acc[i] = Math.min(Math.max(acc[i], lo), hi);
-                }
-                break;
-            default:
-                for (int i = 0; i < length; i++)
-                {
-                    acc[i] = activation.apply(acc[i]);
-                }
         }
     }
 

@@ -103,7 +103,7 @@ public final class Elementwise
                 stage(a, aRow, x0, pixels, outW, outC, x, staging.vector);
                 stage(b, bRow, x0, pixels, outW, outC, y, staging.vector);
                 combine(x, y, length);
-                activate(x, length);
+                Staged.activate(activation, x, length);
                 fo.put(oRow + x0 * outC, x, 0, length);
             }
         }
@@ -172,34 +172,6 @@ public final class Elementwise
                 for (int i = 0; i < length; i++)
                 {
                     x[i] /= y[i];
-                }
-        }
-    }
-
-    private void activate(final float[] x, final int length)
-    {
-        switch (activation.kind())
-        {
-            case NONE:
-                break;
-            case RELU:
-                for (int i = 0; i < length; i++)
-                {
-                    x[i] = Math.max(x[i], 0f);
-                }
-                break;
-            case CLIP:
-                final float lo = activation.alpha();
-                final float hi = activation.beta();
-                for (int i = 0; i < length; i++)
-                {
-                    x[i] = Math.min(Math.max(x[i], lo), hi);
-                }
-                break;
-            default:
-                for (int i = 0; i < length; i++)
-                {
-                    x[i] = activation.apply(x[i]);
                 }
         }
     }

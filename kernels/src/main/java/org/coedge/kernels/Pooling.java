@@ -113,7 +113,8 @@ public final class Pooling
             final int padTapsH = paddedTaps(hStart, dH, kH, inH + params.padBottom());
             for (int kh = khBegin; kh < khEnd; kh++)
             {
-                stageRow(in, src, hStart + kh * dH, stagedColumns, staging.rows[kh], padValue);
+                Staged.stageRow(src, in.rowOffset(hStart + kh * dH), inW, channels, params.padLeft(), stagedColumns,
+                    staging.rows[kh], padValue);
             }
             final int outRow = out.rowOffset(oh);
             for (int x0 = 0; x0 < outW; x0 += tilePixels)
@@ -126,18 +127,7 @@ public final class Pooling
                     final float[] row = staging.rows[kh];
                     for (int kw = 0; kw < kW; kw++)
                     {
-                        final int column = x0 * sW + kw * dW;
-                        if (sW == 1)
-                        {
-                            System.arraycopy(row, column * channels, x, 0, length);
-                        }
-                        else
-                        {
-                            for (int p = 0; p < pixels; p++)
-                            {
-                                System.arraycopy(row, (column + p * sW) * channels, x, p * channels, channels);
-                            }
-                        }
+                        Staged.gatherTap(row, x0 * sW + kw * dW, sW, pixels, channels, x);
                         if (max)
                         {
                             maxInto(acc, x, length);
@@ -165,24 +155,6 @@ public final class Pooling
                 dst.put(outRow + x0 * channels, acc, 0, length);
             }
         }
-    }
-
-    /** Copies input row {@code ih} into {@code row} as staged columns, {@code padValue} where a column is padding. */
-    private void stageRow(
-        final MapView in, final FloatBuffer src, final int ih, final int stagedColumns, final float[] row,
-        final float padValue)
-    {
-        final int channels = in.channels();
-        final int padLeft = params.padLeft();
-        final int firstInside = Math.min(padLeft, stagedColumns);
-        final int endInside = Math.min(stagedColumns, padLeft + in.width());
-        java.util.Arrays.fill(row, 0, firstInside * channels, padValue);
-        if (endInside > firstInside)
-        {
-            src.get(in.index(ih, firstInside - padLeft, 0), row, firstInside * channels,
-                (endInside - firstInside) * channels);
-        }
-        java.util.Arrays.fill(row, Math.max(endInside, firstInside) * channels, stagedColumns * channels, padValue);
     }
 
     private static void maxInto(final float[] acc, final float[] x, final int length)

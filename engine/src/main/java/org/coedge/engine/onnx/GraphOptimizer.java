@@ -22,6 +22,9 @@ import org.coedge.engine.graph.Node;
  *   weights and bias, repeatedly, so that chains such as {@code Conv -> Add(bias) -> BatchNormalization} collapse;</li>
  *   <li>every remaining BatchNormalization becomes a Mul and an Add by per-channel constants of shape
  *   {@code [1, C, 1, ...]};</li>
+ *   <li>HardSwish spelled out as {@code Div(Mul(x, Clip(Add(x, 3), 0, 6)), 6)} (as PaddlePaddle exports it, 18-24
+ *   times per PP-OCR model) becomes one HardSwish node, which the lowering then fuses into the producing conv: four
+ *   passes over a large map become none;</li>
  *   <li>constants no longer referenced are dropped.</li>
  * </ul>
  * Folded weights are written to new constants (named after the conv node), so a weight shared with another node is
@@ -71,6 +74,7 @@ public final class GraphOptimizer
             {
                 continue;
             }
+            fuseHardSwishes();
             splitBatchNorms();
             final Set<String> referenced = new HashSet<>(graph.outputs());
             for (final Node n : nodes)
@@ -104,6 +108,79 @@ public final class GraphOptimizer
                 }
             }
             return out;
+        }
+
+        /** Replaces every {@code Div(Mul(x, Clip(Add(x, 3), 0, 6)), 6)} whose inner values feed nothing else. */
+        private void fuseHardSwishes()
+        {
+            final Map<String, List<Node>> consumers = consumers();
+            final Map<String, Node> producers = new HashMap<>();
+            for (final Node n : nodes)
+            {
+                for (final String out : n.outputs())
+                {
+                    producers.put(out, n);
+                }
+            }
+            for (int i = 0; i < nodes.size(); i++)
+            {
+                final Node div = nodes.get(i);
+                if (!"Div".equals(div.opType()) || !isScalar(div.input(1), 6.0))
+                {
+                    continue;
+                }
+                final Node mul = soleProducer(div.input(0), "Mul", producers, consumers);
+                if (mul == null)
+                {
+                    continue;
+                }
+                for (int side = 0; side < 2; side++)
+                {
+                    final String x = mul.input(side);
+                    final Node clip = soleProducer(mul.input(1 - side), "Clip", producers, consumers);
+                    if (clip == null || clip.attrFloat("min", Float.NaN) != 0f || clip.attrFloat("max", Float.NaN) != 6f)
+                    {
+                        continue;
+                    }
+                    final Node add = soleProducer(clip.input(0), "Add", producers, consumers);
+                    if (add == null || !(add.input(0).equals(x) && isScalar(add.input(1), 3.0) ||
+                        add.input(1).equals(x) && isScalar(add.input(0), 3.0)))
+                    {
+                        continue;
+                    }
+                    final Node hardSwish = new Node("HardSwish", fresh(div.name() + "_hardswish"), List.of(x),
+                        List.of(div.output(0)), Map.of());
+                    nodes.set(i, hardSwish);
+                    for (final Node gone : List.of(add, clip, mul))
+                    {
+                        nodes.remove(gone);
+                        shapes.remove(gone.output(0));
+                    }
+                    i = nodes.indexOf(hardSwish);
+                    break;
+                }
+            }
+        }
+
+        /** @return the node of type {@code opType} producing {@code value}, if that value feeds only one node. */
+        private Node soleProducer(
+            final String value, final String opType, final Map<String, Node> producers,
+            final Map<String, List<Node>> consumers)
+        {
+            final Node n = producers.get(value);
+            final List<Node> readers = consumers.get(value);
+            if (n == null || !opType.equals(n.opType()) || graph.outputs().contains(value) || readers == null ||
+                readers.size() != 1 || !nodes.contains(n))
+            {
+                return null;
+            }
+            return n;
+        }
+
+        private boolean isScalar(final String value, final double expected)
+        {
+            final ConstTensor c = constants.get(value);
+            return c != null && c.size() == 1 && c.floats()[0] == expected;
         }
 
         /** @return whether a node was folded into a conv; the graph is then changed. */

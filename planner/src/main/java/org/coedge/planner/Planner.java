@@ -23,6 +23,14 @@ public final class Planner
      */
     public static Plan uniform(final LayerGraph graph, final double[] shares, final int fuseDepth)
     {
+        return uniform(graph, shares, fuseDepth, 0);
+    }
+
+    /**
+     * As {@link #uniform(LayerGraph, double[], int)}, with the plan's epoch.
+     */
+    public static Plan uniform(final LayerGraph graph, final double[] shares, final int fuseDepth, final long epoch)
+    {
         if (fuseDepth < 1)
         {
             throw new IllegalArgumentException("fuseDepth must be >= 1: " + fuseDepth);
@@ -63,7 +71,7 @@ public final class Planner
             rows[0] = RowRange.of(0, graph.layer(graph.layerCount() - 1).heightRows());
             stages.add(new Stage(spatialEnd, graph.layerCount() - 1, Mode.SINGLE_DEVICE, rows));
         }
-        return new Plan(0, stages).validate(graph);
+        return new Plan(epoch, stages).validate(graph);
     }
 
     /**

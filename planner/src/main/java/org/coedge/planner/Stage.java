@@ -3,7 +3,9 @@ package org.coedge.planner;
 /**
  * A contiguous run of layers {@code [firstLayer, lastLayer]}, a {@link Mode}, and per device the rows of the last
  * layer it outputs. The device ranges are checked here to be contiguous, disjoint and in device order (empty ranges
- * allowed anywhere); {@link Plan#validate(LayerGraph)} checks them against the graph.
+ * allowed anywhere); {@link Plan#validate(LayerGraph)} checks them against the graph. A PER_LAYER stage's earlier
+ * layers are split in proportion to these last-layer rows ({@link StageRows}), so a stage ending in a very short
+ * layer should be cut before it.
  * <p>
  * Built by {@link Planner}; immutable, so safe on any thread.
  */

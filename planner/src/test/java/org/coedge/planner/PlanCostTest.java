@@ -144,6 +144,8 @@ class PlanCostTest
                     {
                         if (!held[d][in][row])
                         {
+                            assertTrue(stage.mode() != Mode.FUSED || in < stage.firstLayer(),
+                                "fused block exchanges rows of its own layer " + in);
                             haloRows++;
                             haloBytes += graph.layer(in).bytesPerRow();
                             int e = 0;

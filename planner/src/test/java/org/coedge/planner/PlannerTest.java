@@ -127,6 +127,42 @@ class PlannerTest
     }
 
     @Test
+    void shouldKeepInceptionBlockInOneFusedStage()
+    {
+        final LayerGraph.Builder b = LayerGraph.builder();
+        final int in = b.addSource("in", 32, 32, 3);
+        final int stem = b.addLayer("stem", new int[]{ in }, new RowMap[]{ RowMap.window(3, 1, 1, 1, 32, 32) }, 32, 32,
+            8, 100, 10);
+        final int b1 = b.addLayer("1x1", new int[]{ stem }, new RowMap[]{ RowMap.identity(32) }, 32, 32, 8, 10, 10);
+        final int b2a = b.addLayer("3x3a", new int[]{ stem }, new RowMap[]{ RowMap.window(3, 1, 1, 1, 32, 32) }, 32,
+            32, 8, 100, 10);
+        final int b2b = b.addLayer("3x3b", new int[]{ b2a }, new RowMap[]{ RowMap.window(3, 1, 1, 1, 32, 32) }, 32,
+            32, 8, 100, 10);
+        final int cat = b.addLayer("cat", new int[]{ b1, b2b },
+            new RowMap[]{ RowMap.identity(32), RowMap.identity(32) }, 32, 32, 16, 1, 20);
+        b.addLayer("pool", new int[]{ cat }, new RowMap[]{ RowMap.window(2, 2, 1, 0, 32, 16) }, 16, 16, 16, 5, 20);
+        final LayerGraph g = RandomGraphs.withHead(b.build());
+
+        final Plan plan = Planner.uniform(g, new double[]{ 1, 2, 1 }, 2, 9);
+        assertEquals(9, plan.epoch());
+        // cuts after in, after stem (all branches read stem), after cat; none inside the branches
+        assertEquals(0, plan.stages().get(0).firstLayer());
+        assertEquals(stem, plan.stages().get(0).lastLayer());
+        assertEquals(b1, plan.stages().get(1).firstLayer());
+        assertEquals(cat, plan.stages().get(1).lastLayer());
+        final PlanCost cost = PlanCost.of(g, plan);
+        // the middle device needs its cat rows [8, 24) of stem widened by the two 3x3 layers of the widest branch,
+        // [6, 26), and computed stem rows [8, 24) itself: 4 halo rows from its two neighbours
+        final RowRange catRows = plan.stages().get(1).deviceRows(1);
+        assertEquals(RowRange.of(8, 24), catRows);
+        assertEquals(4, cost.stage(1).haloRows(1));
+        assertEquals(40, cost.stage(1).haloBytes(1));
+        assertEquals(2, cost.stage(1).messages(1));
+        assertEquals(catRows, cost.stage(1).computedRows(1, b1 - b1));
+        assertEquals(RowRange.of(catRows.start() - 1, catRows.end() + 1), cost.stage(1).computedRows(1, b2a - b1));
+    }
+
+    @Test
     void shouldRejectFuseDepthBelowOne()
     {
         assertThrows(IllegalArgumentException.class, () -> Planner.uniform(vggLike(8, 2), new double[]{ 1 }, 0));

@@ -48,6 +48,10 @@ public final class Apportion
             minimumSum += minimum[i];
             shareSum += shares[i];
         }
+        if (Double.isInfinite(shareSum))
+        {
+            throw new IllegalArgumentException("shares overflow when summed; scale them down");
+        }
         if (shareSum == 0)
         {
             throw new IllegalArgumentException("all shares are 0");

@@ -92,6 +92,10 @@ class ApportionTest
         assertThrows(IllegalArgumentException.class,
             () -> Apportion.largestRemainder(new double[]{ 0, 0 }, 3, new int[2]));
         assertThrows(IllegalArgumentException.class,
+            () -> Apportion.largestRemainder(new double[]{ Double.MAX_VALUE, Double.MAX_VALUE }, 3, new int[2]));
+        assertThrows(IllegalArgumentException.class,
+            () -> Apportion.largestRemainder(new double[]{ 1, Double.POSITIVE_INFINITY }, 3, new int[2]));
+        assertThrows(IllegalArgumentException.class,
             () -> Apportion.largestRemainder(new double[]{ 1 }, 3, new int[2]));
     }
 

@@ -1,0 +1,102 @@
+package org.coedge.planner;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+
+/**
+ * A partition of one inference: stages covering the layers in order, each with per-device row ranges, and the
+ * epoch that orders plans (a new plan takes over with epoch + 1 at a request boundary).
+ * <p>
+ * Built by {@link Planner}, sent by the engine's coordinator to every device; immutable, so safe on any thread.
+ */
+public final class Plan
+{
+    private final long epoch;
+    private final List<Stage> stages;
+
+    public Plan(final long epoch, final List<Stage> stages)
+    {
+        if (stages.isEmpty())
+        {
+            throw new IllegalArgumentException("plan has no stages");
+        }
+        int next = 0;
+        final int devices = stages.get(0).deviceCount();
+        for (int i = 0; i < stages.size(); i++)
+        {
+            final Stage s = stages.get(i);
+            if (s.firstLayer() != next)
+            {
+                throw new IllegalArgumentException("stage " + i + " starts at layer " + s.firstLayer() +
+                    " but layer " + next + " is next (gap or overlap)");
+            }
+            if (s.deviceCount() != devices)
+            {
+                throw new IllegalArgumentException("stage " + i + " has " + s.deviceCount() + " devices, stage 0 has " +
+                    devices);
+            }
+            next = s.lastLayer() + 1;
+        }
+        this.epoch = epoch;
+        this.stages = Collections.unmodifiableList(new ArrayList<>(stages));
+    }
+
+    public long epoch()
+    {
+        return epoch;
+    }
+
+    public List<Stage> stages()
+    {
+        return stages;
+    }
+
+    public int deviceCount()
+    {
+        return stages.get(0).deviceCount();
+    }
+
+    /**
+     * Checks the plan against {@code graph}: stages end at the last layer, each stage's device ranges cover
+     * {@code [0, height)} of its last layer, and GLOBAL layers sit only in SINGLE_DEVICE stages or at a stage's end.
+     *
+     * @return this plan, for chaining.
+     */
+    public Plan validate(final LayerGraph graph)
+    {
+        final Stage lastStage = stages.get(stages.size() - 1);
+        if (lastStage.lastLayer() != graph.layerCount() - 1)
+        {
+            throw new IllegalArgumentException("plan ends at layer " + lastStage.lastLayer() + " but graph has " +
+                graph.layerCount() + " layers");
+        }
+        for (int i = 0; i < stages.size(); i++)
+        {
+            final Stage s = stages.get(i);
+            final int height = graph.layer(s.lastLayer()).heightRows();
+            if (s.coveredRows() != height)
+            {
+                throw new IllegalArgumentException("stage " + i + " covers rows [0, " + s.coveredRows() +
+                    ") of layer " + s.lastLayer() + " with height " + height);
+            }
+            if (s.mode() != Mode.SINGLE_DEVICE)
+            {
+                for (int id = s.firstLayer(); id < s.lastLayer(); id++)
+                {
+                    if (graph.layer(id).isGlobal())
+                    {
+                        throw new IllegalArgumentException("stage " + i + " (" + s.mode() + ") has GLOBAL layer " +
+                            id + " (" + graph.layer(id).name() + ") before its end");
+                    }
+                }
+            }
+        }
+        return this;
+    }
+
+    public String toString()
+    {
+        return "Plan{epoch=" + epoch + " " + stages + "}";
+    }
+}

@@ -1,0 +1,102 @@
+package org.coedge.planner;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Builds {@link Plan}s. {@link #uniform} splits every spatial layer by fixed shares: either one PER_LAYER stage over
+ * all spatial layers, or FUSED blocks of up to {@code fuseDepth} layers cut only where a single layer's output
+ * crosses the cut; the first GLOBAL layer and everything after it run as one SINGLE_DEVICE stage on device 0.
+ * <p>
+ * Called by the engine's coordinator when devices join or estimates drift; stateless, any thread.
+ */
+public final class Planner
+{
+    private Planner()
+    {
+    }
+
+    /**
+     * @param shares    relative throughput per device ({@link Apportion#largestRemainder} rules; 0 gives no rows).
+     * @param fuseDepth 1 for PER_LAYER exchange after every layer; N > 1 for FUSED blocks of up to N layers (a block
+     *                  is longer when no valid cut comes sooner, e.g. inside an Inception or residual block).
+     */
+    public static Plan uniform(final LayerGraph graph, final double[] shares, final int fuseDepth)
+    {
+        return uniform(graph, shares, fuseDepth, 0);
+    }
+
+    /**
+     * As {@link #uniform(LayerGraph, double[], int)}, with the plan's epoch.
+     */
+    public static Plan uniform(final LayerGraph graph, final double[] shares, final int fuseDepth, final long epoch)
+    {
+        if (fuseDepth < 1)
+        {
+            throw new IllegalArgumentException("fuseDepth must be >= 1: " + fuseDepth);
+        }
+        final int devices = shares.length;
+        final int spatialEnd = graph.firstGlobalLayer();
+        final List<Stage> stages = new ArrayList<>();
+        if (fuseDepth == 1)
+        {
+            stages.add(new Stage(0, spatialEnd - 1, Mode.PER_LAYER, split(graph, spatialEnd - 1, shares)));
+        }
+        else
+        {
+            int start = 0;
+            while (start < spatialEnd)
+            {
+                int end = -1;
+                for (int b = start; b < spatialEnd; b++)
+                {
+                    final boolean cut = b == spatialEnd - 1 || isSingleLayerCut(graph, b);
+                    if (cut && (end < 0 || b - start < fuseDepth))
+                    {
+                        end = b;
+                    }
+                    if (end >= 0 && b - start + 1 >= fuseDepth)
+                    {
+                        break;
+                    }
+                }
+                stages.add(new Stage(start, end, Mode.FUSED, split(graph, end, shares)));
+                start = end + 1;
+            }
+        }
+        if (spatialEnd < graph.layerCount())
+        {
+            final RowRange[] rows = new RowRange[devices];
+            java.util.Arrays.fill(rows, RowRange.EMPTY);
+            rows[0] = RowRange.of(0, graph.layer(graph.layerCount() - 1).heightRows());
+            stages.add(new Stage(spatialEnd, graph.layerCount() - 1, Mode.SINGLE_DEVICE, rows));
+        }
+        return new Plan(epoch, stages).validate(graph);
+    }
+
+    /**
+     * @return true if every edge from a layer {@code <= b} to a layer {@code > b} leaves layer {@code b} itself, so
+     * a block ending at {@code b} hands exactly one feature map to what follows.
+     */
+    public static boolean isSingleLayerCut(final LayerGraph graph, final int b)
+    {
+        for (int v = b + 1; v < graph.layerCount(); v++)
+        {
+            final Layer layer = graph.layer(v);
+            for (int j = 0; j < layer.inputCount(); j++)
+            {
+                if (layer.inputId(j) < b)
+                {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
+    private static RowRange[] split(final LayerGraph graph, final int layer, final double[] shares)
+    {
+        return Apportion.rowRanges(
+            Apportion.largestRemainder(shares, graph.layer(layer).heightRows(), new int[shares.length]));
+    }
+}

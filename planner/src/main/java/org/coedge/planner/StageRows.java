@@ -1,0 +1,93 @@
+package org.coedge.planner;
+
+/**
+ * The rows each device computes of each layer of a {@link Stage}: for PER_LAYER every layer's height is apportioned
+ * in proportion to the devices' shares of the last layer; for FUSED the rows chain back from each device's range of
+ * the last layer ({@link RowRanges#backward}); for SINGLE_DEVICE the one device computes every row.
+ * <p>
+ * Pure function shared by {@link PlanCost} and the engine's plan compiler, so both agree; any thread.
+ */
+public final class StageRows
+{
+    private StageRows()
+    {
+    }
+
+    /**
+     * @return {@code rows[device][layer - stage.firstLayer()]}.
+     */
+    public static RowRange[][] computed(final LayerGraph graph, final Stage stage)
+    {
+        final int devices = stage.deviceCount();
+        final int layers = stage.layerCount();
+        final RowRange[][] rows = new RowRange[devices][layers];
+        final int lastHeight = graph.layer(stage.lastLayer()).heightRows();
+        switch (stage.mode())
+        {
+            case SINGLE_DEVICE:
+            {
+                final int owner = stage.firstDeviceWithRows();
+                for (int d = 0; d < devices; d++)
+                {
+                    for (int l = 0; l < layers; l++)
+                    {
+                        rows[d][l] = d == owner ?
+                            RowRange.of(0, graph.layer(stage.firstLayer() + l).heightRows()) : RowRange.EMPTY;
+                    }
+                }
+                break;
+            }
+            case PER_LAYER:
+            {
+                final double[] shares = new double[devices];
+                for (int d = 0; d < devices; d++)
+                {
+                    shares[d] = stage.deviceRows(d).rows();
+                }
+                if (stage.coveredRows() != lastHeight)
+                {
+                    throw new IllegalArgumentException(stage + " does not cover height " + lastHeight);
+                }
+                for (int l = 0; l < layers; l++)
+                {
+                    final int id = stage.firstLayer() + l;
+                    final RowRange[] ranges = id == stage.lastLayer() ?
+                        lastRanges(stage) :
+                        Apportion.rowRanges(
+                        Apportion.largestRemainder(shares, graph.layer(id).heightRows(), new int[devices]));
+                    for (int d = 0; d < devices; d++)
+                    {
+                        rows[d][l] = ranges[d];
+                    }
+                }
+                break;
+            }
+            case FUSED:
+            {
+                for (int d = 0; d < devices; d++)
+                {
+                    final RowRange[] needed = RowRanges.backward(
+                        graph, stage.firstLayer(), stage.lastLayer(), stage.deviceRows(d));
+                    for (int l = 0; l < layers; l++)
+                    {
+                        rows[d][l] = needed[stage.firstLayer() + l];
+                    }
+                }
+                break;
+            }
+            default:
+                throw new IllegalStateException("unknown mode " + stage.mode());
+        }
+        return rows;
+    }
+
+    private static RowRange[] lastRanges(final Stage stage)
+    {
+        final RowRange[] ranges = new RowRange[stage.deviceCount()];
+        for (int d = 0; d < ranges.length; d++)
+        {
+            ranges[d] = stage.deviceRows(d);
+        }
+        return ranges;
+    }
+}

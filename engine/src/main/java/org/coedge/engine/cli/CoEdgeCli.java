@@ -20,7 +20,8 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     version = "coedge 0.1.0",
     description = "Cooperative CNN inference engine for edge devices.",
-    subcommands = {InfoCommand.class, RunCommand.class, ZooCommand.class, CommandLine.HelpCommand.class})
+    subcommands = {InfoCommand.class, RunCommand.class, PlanCommand.class, ZooCommand.class,
+        CommandLine.HelpCommand.class})
 public final class CoEdgeCli
 {
     /** Exit code for bad input: model, tensor file, shape or argument. */

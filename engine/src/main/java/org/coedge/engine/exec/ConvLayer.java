@@ -6,6 +6,7 @@ import org.coedge.kernels.ConvKernel;
 import org.coedge.kernels.ConvParams;
 import org.coedge.kernels.FloatRegion;
 import org.coedge.kernels.MapView;
+import org.coedge.planner.RowRange;
 
 /** Conv or ConvTranspose (with bias and fused activation) over output rows. */
 final class ConvLayer extends Layer
@@ -36,6 +37,19 @@ final class ConvLayer extends Layer
     public void run(final int from, final int to, final FloatRegion scratch, final int scratchOffset)
     {
         kernel.forward(in, out, from, to, scratch, scratchOffset);
+    }
+
+    @Override
+    public RowRange inputRows(final int inputIndex, final RowRange out)
+    {
+        if (out.isEmpty())
+        {
+            return RowRange.EMPTY;
+        }
+        final int height = inputs.get(0).shape().height();
+        final ConvParams p = kernel.params();
+        return RowRange.of(p.firstInputRowClipped(out.start(), out.end(), height),
+            p.endInputRowClipped(out.start(), out.end(), height));
     }
 
     @Override

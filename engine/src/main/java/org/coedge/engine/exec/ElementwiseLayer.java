@@ -6,6 +6,7 @@ import java.util.List;
 import org.coedge.kernels.Elementwise;
 import org.coedge.kernels.FloatRegion;
 import org.coedge.kernels.MapView;
+import org.coedge.planner.RowRange;
 
 /** A broadcasting binary op; each operand is a runtime value or an NHWC constant. */
 final class ElementwiseLayer extends Layer
@@ -56,6 +57,17 @@ final class ElementwiseLayer extends Layer
     public void run(final int from, final int to, final FloatRegion scratch, final int scratchOffset)
     {
         kernel.forward(viewA, viewB, out, from, to);
+    }
+
+    @Override
+    public RowRange inputRows(final int inputIndex, final RowRange out)
+    {
+        // an operand of height 1 (a per-channel vector) is read at its row 0 for every output row
+        if (!out.isEmpty() && inputs.get(inputIndex).shape().height() == 1)
+        {
+            return RowRange.of(0, 1);
+        }
+        return super.inputRows(inputIndex, out);
     }
 
     @Override

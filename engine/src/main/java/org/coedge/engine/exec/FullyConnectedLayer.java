@@ -41,6 +41,12 @@ final class FullyConnectedLayer extends Layer
     }
 
     @Override
+    public boolean isGlobal()
+    {
+        return true;
+    }
+
+    @Override
     public long flops()
     {
         return 2L * kernel.inputFeatures() * kernel.outputFeatures();

@@ -34,6 +34,12 @@ final class GlobalPoolLayer extends Layer
     }
 
     @Override
+    public boolean isGlobal()
+    {
+        return true;
+    }
+
+    @Override
     public long flops()
     {
         return inputs.get(0).shape().size();

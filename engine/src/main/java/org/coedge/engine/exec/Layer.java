@@ -3,6 +3,7 @@ package org.coedge.engine.exec;
 import java.util.List;
 
 import org.coedge.kernels.FloatRegion;
+import org.coedge.planner.RowRange;
 
 /**
  * One prepared operator of a model: its kernel with weights already transformed, bound to the arena views of its
@@ -78,6 +79,22 @@ public abstract class Layer
     public int scratchFloats()
     {
         return 0;
+    }
+
+    /**
+     * The halo function: the rows of input {@code inputIndex} that output rows {@code out} need, clipped to the input.
+     * Pointwise by default (the same rows); window operators override it with their kernel's own arithmetic.
+     */
+    public RowRange inputRows(final int inputIndex, final RowRange out)
+    {
+        final int height = inputs.get(inputIndex).shape().height();
+        return out.isEmpty() ? RowRange.EMPTY : RowRange.of(Math.min(out.start(), height), Math.min(out.end(), height));
+    }
+
+    /** @return whether every output row needs every input row (global pooling, fully-connected, reordering reshape). */
+    public boolean isGlobal()
+    {
+        return false;
     }
 
     /** @return floating-point operations of one full run (a multiply-add counts 2). */

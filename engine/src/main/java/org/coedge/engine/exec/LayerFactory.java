@@ -22,6 +22,7 @@ import org.coedge.kernels.PoolParams;
 import org.coedge.kernels.Pooling;
 import org.coedge.kernels.Resize;
 import org.coedge.kernels.Softmax;
+import org.coedge.planner.RowRange;
 
 /**
  * Maps one normalized node of a folded graph onto a kernel and adds the layer to the lowering. The node forms it
@@ -178,8 +179,10 @@ final class LayerFactory
         final Value out = l.newOutput(n.output(0));
         checkShape(n, out, params.outputHeight(in.shape().height()), params.outputWidth(in.shape().width()),
             in.shape().channels());
-        l.add(new RowLayer(n.name(), n.opType(), kernel::forward, (long)out.shape().size() * k[0] * k[1], in, out),
-            0);
+        final int inH = in.shape().height();
+        l.add(new RowLayer(n.name(), n.opType(), kernel::forward,
+            (o0, o1) -> RowRange.of(params.firstInputRowClipped(o0, o1, inH), params.endInputRowClipped(o0, o1, inH)),
+            (long)out.shape().size() * k[0] * k[1], in, out), 0);
     }
 
     private static void globalPool(final Lowering l, final Node n)
@@ -195,9 +198,16 @@ final class LayerFactory
     private static void rowOp(final Lowering l, final Node n, final String opType, final RowLayer.RowKernel kernel,
         final long flopsPerElement)
     {
+        rowOp(l, n, opType, kernel, null, flopsPerElement);
+    }
+
+    private static void rowOp(final Lowering l, final Node n, final String opType, final RowLayer.RowKernel kernel,
+        final RowLayer.RowSpan span, final long flopsPerElement)
+    {
         final Value in = l.value(n.input(0));
         final Value out = l.newOutput(n.output(0));
-        l.add(new RowLayer(n.name(), opType, kernel, Math.max(1, flopsPerElement) * out.shape().size(), in, out), 0);
+        l.add(new RowLayer(n.name(), opType, kernel, span, Math.max(1, flopsPerElement) * out.shape().size(), in, out),
+            0);
     }
 
     /**
@@ -397,7 +407,9 @@ final class LayerFactory
         final Resize.NearestMode nearest = nearestMode(n.attrString("nearest_mode", "round_prefer_floor"));
         final Resize kernel = new Resize(mode, coord, nearest, in.shape().height(), in.shape().width(),
             (int)sizes[2], (int)sizes[3], scales[2], scales[3]);
-        rowOp(l, n, "Resize", kernel::forward, mode == Resize.Mode.LINEAR ? 4 : 1);
+        rowOp(l, n, "Resize", kernel::forward,
+            (o0, o1) -> RowRange.of(kernel.firstInputRow(o0, o1), kernel.endInputRow(o0, o1)),
+            mode == Resize.Mode.LINEAR ? 4 : 1);
     }
 
     /** @return the kernel's mode for an ONNX {@code coordinate_transformation_mode}. */
@@ -451,7 +463,8 @@ final class LayerFactory
         final MapShape s = in.shape();
         final Pad kernel = new Pad(mode, n.attrFloat("value", 0f), s.height(), s.width(), s.channels(),
             (int)pads[2], (int)pads[3], (int)pads[6], (int)pads[7], (int)pads[1], (int)pads[5]);
-        rowOp(l, n, "Pad", kernel::forward, 0);
+        rowOp(l, n, "Pad", kernel::forward,
+            (o0, o1) -> RowRange.of(kernel.firstInputRow(o0, o1), kernel.endInputRow(o0, o1)), 0);
     }
 
     private static void reshape(final Lowering l, final Node n)

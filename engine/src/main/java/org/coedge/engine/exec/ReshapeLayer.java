@@ -68,6 +68,12 @@ final class ReshapeLayer extends Layer
     }
 
     @Override
+    public boolean isGlobal()
+    {
+        return true;
+    }
+
+    @Override
     public long flops()
     {
         return 0;

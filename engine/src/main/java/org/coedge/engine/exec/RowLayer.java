@@ -4,6 +4,7 @@ import java.util.List;
 
 import org.coedge.kernels.FloatRegion;
 import org.coedge.kernels.MapView;
+import org.coedge.planner.RowRange;
 
 /**
  * A one-input kernel that computes output rows from input rows (pooling, LRN, pointwise, softmax, resize, pad).
@@ -17,17 +18,39 @@ final class RowLayer extends Layer
         void forward(MapView in, MapView out, int h0, int h1);
     }
 
+    /** The kernel's halo function: input rows needed for output rows {@code [o0, o1)}, clipped to the input. */
+    @FunctionalInterface
+    interface RowSpan
+    {
+        RowRange inputRows(int o0, int o1);
+    }
+
     private final RowKernel kernel;
+    private final RowSpan span;
     private final long flops;
     private MapView in;
     private MapView out;
 
-    RowLayer(final String name, final String opType, final RowKernel kernel, final long flops, final Value input,
-        final Value output)
+    /**
+     * @param span the kernel's halo function, or null for a pointwise kernel (output rows need the same input rows).
+     */
+    RowLayer(final String name, final String opType, final RowKernel kernel, final RowSpan span, final long flops,
+        final Value input, final Value output)
     {
         super(name, opType, List.of(input), output);
         this.kernel = kernel;
+        this.span = span;
         this.flops = flops;
+    }
+
+    @Override
+    public RowRange inputRows(final int inputIndex, final RowRange out)
+    {
+        if (span == null || out.isEmpty())
+        {
+            return super.inputRows(inputIndex, out);
+        }
+        return span.inputRows(out.start(), out.end());
     }
 
     @Override

@@ -96,6 +96,35 @@ class CoEdgeCliTest
     }
 
     @Test
+    void shouldPrintPlanWithHaloAndRedundantFlopsPerDevice()
+    {
+        final Result r = cli("plan", "--model", model.toString(), "--split", "0.5,0.3,0.2", "--fuse", "3");
+        assertEquals(0, r.code, r.err);
+        assertTrue(r.out.contains("3 devices, fuse 3"), r.out);
+        assertTrue(r.out.contains("FUSED") && r.out.contains("SINGLE_DEVICE"), r.out);
+        assertTrue(r.out.contains("  device 2: rows ["), r.out);
+        final Matcher m = Pattern.compile("total: halo ([0-9.]+) KiB in (\\d+) messages, redundant ([0-9.]+) GFLOPs")
+            .matcher(r.out);
+        assertTrue(m.find(), r.out);
+        assertTrue(Double.parseDouble(m.group(1)) > 0 && Double.parseDouble(m.group(3)) > 0, r.out);
+    }
+
+    @Test
+    void shouldPlanNoHaloForOneDevice()
+    {
+        final Result r = cli("plan", "--model", model.toString(), "--split", "1");
+        assertEquals(0, r.code, r.err);
+        assertTrue(r.out.contains("total: halo 0.0 KiB in 0 messages, redundant 0.000 GFLOPs"), r.out);
+    }
+
+    @Test
+    void shouldRejectBadSplitAndFuse()
+    {
+        assertBadInput(cli("plan", "--model", model.toString(), "--split", "0.5,-1"), "share");
+        assertBadInput(cli("plan", "--model", model.toString(), "--split", "1,1", "--fuse", "0"), "--fuse");
+    }
+
+    @Test
     void shouldRejectTruncatedModelInOneLine() throws Exception
     {
         final byte[] bytes = Files.readAllBytes(model);

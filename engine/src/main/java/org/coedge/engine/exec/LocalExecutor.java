@@ -82,6 +82,12 @@ public final class LocalExecutor implements AutoCloseable
         current = null;
     }
 
+    /** Runs units {@code [from, to)} of layer {@code index} on the calling thread only (split execution). */
+    public void runLayer(final int index, final int from, final int to)
+    {
+        layers[index].run(from, to, scratch[0], 0);
+    }
+
     /** Runs one layer on the calling thread only, whole (for tests and profiling). */
     public void runLayer(final int index)
     {

@@ -1,0 +1,277 @@
+package org.coedge.engine.exec;
+
+import java.nio.FloatBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.BrokenBarrierException;
+import java.util.concurrent.CyclicBarrier;
+
+import org.coedge.planner.LayerGraph;
+import org.coedge.planner.Plan;
+import org.coedge.planner.RowRange;
+import org.coedge.planner.Stage;
+import org.coedge.planner.StageRows;
+
+/**
+ * Runs one inference split by rows over simulated devices in this process: one thread and one arena (a
+ * {@link LocalExecutor} over the device's own prepared copy of the model) per device. Each device computes the rows
+ * the {@link Plan} gives it, layer by layer; before a layer it takes the input rows it needs but did not compute
+ * itself (halo rows, or whole maps for a single-device stage) from the arenas of the devices that did. All devices
+ * pass a barrier after every layer, so a row is only read once its producer has written it, and the liveness of
+ * every device's arena (the same schedule as unsplit) keeps a value intact until its last reader has run.
+ * <p>
+ * This is the in-process form of the exchange: the transport issue replaces the arena-to-arena copy with Aeron.
+ * First version: every device's arena is as large as the unsplit one (it holds only its rows plus halos, but at full
+ * size), the barrier allocates, and the model input is given whole to every device. One caller thread at a time.
+ */
+public final class SplitExecutor implements AutoCloseable
+{
+    private final PreparedModel[] models;
+    private final LocalExecutor[] devices;
+    private final LayerGraph graph;
+    private final Plan plan;
+    private final int sources;
+    private final int[][] producers; // (layer)(input): planner id of the layer that wrote each input
+    private final RowRange[][] held; // (device)(planner id): rows of that layer's output valid in the device's arena
+    private final RowRange[][][] computed; // (stage)(device)(layer in stage)
+
+    /**
+     * @param models one prepared copy of the same model per device (each device owns its weights and arena).
+     * @param graph  the planner's view of the model ({@link PlanGraphs#of}).
+     * @param plan   a plan over {@code models.length} devices, validated against {@code graph}.
+     */
+    public SplitExecutor(final List<PreparedModel> models, final LayerGraph graph, final Plan plan)
+    {
+        plan.validate(graph);
+        if (plan.deviceCount() != models.size())
+        {
+            throw new IllegalArgumentException("plan has " + plan.deviceCount() + " devices, " + models.size() +
+                " models given");
+        }
+        this.models = models.toArray(new PreparedModel[0]);
+        this.graph = graph;
+        this.plan = plan;
+        this.sources = this.models[0].inputs().size();
+        this.devices = new LocalExecutor[this.models.length];
+        for (int d = 0; d < devices.length; d++)
+        {
+            devices[d] = new LocalExecutor(this.models[d], 1);
+        }
+        final List<Layer> layers = this.models[0].layers();
+        this.producers = new int[layers.size()][];
+        for (int i = 0; i < layers.size(); i++)
+        {
+            final org.coedge.planner.Layer planned = graph.layer(sources + i);
+            producers[i] = new int[planned.inputCount()];
+            for (int j = 0; j < producers[i].length; j++)
+            {
+                producers[i][j] = planned.inputId(j);
+            }
+        }
+        this.held = new RowRange[devices.length][graph.layerCount()];
+        this.computed = new RowRange[plan.stages().size()][][];
+        for (int s = 0; s < computed.length; s++)
+        {
+            computed[s] = StageRows.computed(graph, plan.stages().get(s));
+        }
+    }
+
+    public int deviceCount()
+    {
+        return devices.length;
+    }
+
+    /** Gives input {@code index} (NCHW) to every device. */
+    public void setInput(final int index, final float[] nchw)
+    {
+        for (int d = 0; d < devices.length; d++)
+        {
+            final Value v = models[d].inputs().get(index);
+            if (nchw.length != v.shape().size())
+            {
+                throw new IllegalArgumentException("input '" + v.name() + "' needs " + v.shape().size() +
+                    " floats, got " + nchw.length);
+            }
+            Layouts.nchwToNhwc(nchw, 0, devices[d].arena().floats(), v.offset(), v.shape());
+        }
+    }
+
+    /** Runs the plan once; the outputs are then gathered on device 0. */
+    public void run()
+    {
+        for (final RowRange[] rows : held)
+        {
+            java.util.Arrays.fill(rows, RowRange.EMPTY);
+            for (int i = 0; i < sources; i++)
+            {
+                rows[i] = RowRange.of(0, graph.layer(i).heightRows());
+            }
+        }
+        final CyclicBarrier barrier = new CyclicBarrier(devices.length);
+        final Throwable[] failure = new Throwable[1];
+        final List<Thread> threads = new ArrayList<>();
+        for (int d = 0; d < devices.length; d++)
+        {
+            final int device = d;
+            final Thread t = new Thread(() ->
+            {
+                try
+                {
+                    runDevice(device, barrier);
+                }
+                catch (final Throwable ex)
+                {
+                    synchronized (failure)
+                    {
+                        if (failure[0] == null)
+                        {
+                            failure[0] = ex;
+                        }
+                    }
+                    barrier.reset();
+                }
+            }, "coedge-device-" + d);
+            threads.add(t);
+            t.start();
+        }
+        for (final Thread t : threads)
+        {
+            try
+            {
+                t.join();
+            }
+            catch (final InterruptedException ex)
+            {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while waiting for device threads", ex);
+            }
+        }
+        if (failure[0] != null)
+        {
+            throw new IllegalStateException("split run failed: " + failure[0], failure[0]);
+        }
+        for (final Value out : models[0].outputs())
+        {
+            final int id = producerOf(out);
+            final Value written = outputOf(0, id);
+            fetch(0, id, written, RowRange.of(0, written.shape().height()));
+        }
+    }
+
+    private void runDevice(final int d, final CyclicBarrier barrier)
+        throws InterruptedException, BrokenBarrierException
+    {
+        final List<Layer> layers = models[d].layers();
+        for (int s = 0; s < plan.stages().size(); s++)
+        {
+            final Stage stage = plan.stages().get(s);
+            for (int id = stage.firstLayer(); id <= stage.lastLayer(); id++)
+            {
+                if (id >= sources)
+                {
+                    final RowRange rows = computed[s][d][id - stage.firstLayer()];
+                    final int index = id - sources;
+                    final Layer layer = layers.get(index);
+                    if (!rows.isEmpty())
+                    {
+                        for (int j = 0; j < producers[index].length; j++)
+                        {
+                            final int producer = producers[index][j];
+                            final Value written = outputOf(d, producer);
+                            // a global reader (FC after a flatten alias) needs every row of the producer's map
+                            final RowRange needed = layer.isGlobal() ?
+                                RowRange.of(0, written.shape().height()) : layer.inputRows(j, rows);
+                            fetch(d, producer, written, needed);
+                        }
+                        final boolean whole = rows.start() == 0 && rows.end() == layer.output().shape().height();
+                        devices[d].runLayer(index, whole ? 0 : rows.start(), whole ? layer.units() : rows.end());
+                    }
+                    held[d][id] = rows;
+                }
+                barrier.await();
+            }
+        }
+    }
+
+    /**
+     * Makes rows {@code needed} of layer {@code id}'s output (read by device {@code d} as value {@code v}) valid in
+     * device {@code d}'s arena, copying the rows it lacks from the devices that computed them.
+     */
+    private void fetch(final int d, final int id, final Value v, final RowRange needed)
+    {
+        final RowRange have = held[d][id];
+        if (needed.isEmpty() || (have.start() <= needed.start() && needed.end() <= have.end()))
+        {
+            return;
+        }
+        final int rowFloats = v.shape().rowStride();
+        final FloatBuffer dst = devices[d].arena().floats();
+        for (int row = needed.start(); row < needed.end(); row++)
+        {
+            if (row >= have.start() && row < have.end())
+            {
+                continue;
+            }
+            // every device lowered the same model the same way, so the value sits at the same offset in each arena
+            final int source = holderOf(id, row, d);
+            dst.put(v.offset() + row * rowFloats, devices[source].arena().floats(), v.offset() + row * rowFloats,
+                rowFloats);
+        }
+        held[d][id] = have.isEmpty() ? needed : RowRange.of(Math.min(have.start(), needed.start()),
+            Math.max(have.end(), needed.end()));
+    }
+
+    /** @return device {@code d}'s value written by planner layer {@code id} (a model input for a source). */
+    private Value outputOf(final int d, final int id)
+    {
+        return id < sources ? models[d].inputs().get(id) : models[d].layers().get(id - sources).output();
+    }
+
+    private int holderOf(final int id, final int row, final int except)
+    {
+        for (int e = 0; e < devices.length; e++)
+        {
+            final RowRange r = held[e][id];
+            if (e != except && row >= r.start() && row < r.end())
+            {
+                return e;
+            }
+        }
+        throw new IllegalStateException("no device holds row " + row + " of " + graph.layer(id).name());
+    }
+
+    private int producerOf(final Value v)
+    {
+        for (int i = models[0].layers().size() - 1; i >= 0; i--)
+        {
+            if (models[0].layers().get(i).output().storage() == v.storage())
+            {
+                return sources + i;
+            }
+        }
+        for (int i = 0; i < sources; i++)
+        {
+            if (models[0].inputs().get(i).storage() == v.storage())
+            {
+                return i;
+            }
+        }
+        throw new IllegalStateException("no producer for output " + v.name());
+    }
+
+    /** Copies output {@code index} (NCHW) out of device 0. */
+    public void outputInto(final int index, final float[] nchw)
+    {
+        final Value v = models[0].outputs().get(index);
+        Layouts.nhwcToNchw(devices[0].arena().floats(), v.offset(), nchw, 0, v.shape());
+    }
+
+    @Override
+    public void close()
+    {
+        for (final LocalExecutor e : devices)
+        {
+            e.close();
+        }
+    }
+}

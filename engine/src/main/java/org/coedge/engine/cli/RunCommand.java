@@ -54,6 +54,14 @@ final class RunCommand implements Callable<Integer>
     @Option(names = "--profile", description = "Also print the time of every layer, summed over the timed runs.")
     boolean profile;
 
+    @Option(names = "--split", split = ",", description = "Split every feature map's rows over simulated devices " +
+        "in this process by these shares, e.g. 0.5,0.3,0.2 (one thread per device; --threads is then ignored).")
+    double[] split;
+
+    @Option(names = "--fuse", defaultValue = "1", description = "With --split: layers per fused block (1: halo " +
+        "exchange after every layer).")
+    int fuse;
+
     @Override
     public Integer call() throws Exception
     {
@@ -80,6 +88,10 @@ final class RunCommand implements Callable<Integer>
             final HostTensor t = TensorFiles.read(inputs.get(i));
             tensors.add(t);
             options.withInputDims(names.get(i), t.dims());
+        }
+        if (split != null)
+        {
+            return runSplit(m, options, tensors);
         }
         final long[] latencyNs = new long[repeat];
         final Map<String, long[]> outDims = new LinkedHashMap<>();
@@ -155,6 +167,62 @@ final class RunCommand implements Callable<Integer>
             out.printf(Locale.ROOT, "latency ms: min %.3f median %.3f (%d run%s, %d thread%s)%n", minMs, medianMs,
                 repeat, repeat == 1 ? "" : "s", threads, threads == 1 ? "" : "s");
         }
+        return 0;
+    }
+
+    /** Runs the model split over simulated devices with the in-process exchange. */
+    private int runSplit(final Model m, final SessionOptions options, final List<HostTensor> tensors) throws Exception
+    {
+        if (profile)
+        {
+            throw new IllegalArgumentException("--profile is not supported with --split yet");
+        }
+        if (fuse < 1)
+        {
+            throw new IllegalArgumentException("--fuse must be >= 1: " + fuse);
+        }
+        final List<org.coedge.engine.exec.PreparedModel> copies = new java.util.ArrayList<>();
+        for (int d = 0; d < split.length; d++)
+        {
+            copies.add(m.prepare(options.inputDims()));
+        }
+        final org.coedge.planner.LayerGraph graph = org.coedge.engine.exec.PlanGraphs.of(copies.get(0));
+        final org.coedge.planner.Plan plan = org.coedge.planner.Planner.uniform(graph, split, fuse);
+        final long[] latencyNs = new long[repeat];
+        final var out = spec.commandLine().getOut();
+        try (org.coedge.engine.exec.SplitExecutor executor =
+            new org.coedge.engine.exec.SplitExecutor(copies, graph, plan))
+        {
+            for (int i = 0; i < tensors.size(); i++)
+            {
+                executor.setInput(i, tensors.get(i).data());
+            }
+            for (int i = 0; repeat > 1 && i < warmup; i++)
+            {
+                executor.run();
+            }
+            for (int i = 0; i < repeat; i++)
+            {
+                final long start = System.nanoTime();
+                executor.run();
+                latencyNs[i] = System.nanoTime() - start;
+            }
+            final org.coedge.engine.exec.PreparedModel p = executor.model();
+            for (int i = 0; i < p.outputs().size(); i++)
+            {
+                final float[] data = new float[p.outputs().get(i).shape().size()];
+                executor.outputInto(i, data);
+                out.printf("output %s %s%n", p.outputs().get(i).name(), Arrays.toString(p.outputDims(i)));
+                if (outputs != null && i < outputs.size())
+                {
+                    TensorFiles.write(outputs.get(i), new HostTensor(p.outputs().get(i).name(), p.outputDims(i), data));
+                }
+            }
+        }
+        Arrays.sort(latencyNs);
+        out.printf(Locale.ROOT, "latency ms: min %.3f median %.3f (%d run%s, split over %d simulated devices, " +
+            "fuse %d, %d stages)%n", latencyNs[0] / 1e6, (latencyNs[(repeat - 1) / 2] + latencyNs[repeat / 2]) / 2e6,
+            repeat, repeat == 1 ? "" : "s", split.length, fuse, plan.stages().size());
         return 0;
     }
 

@@ -76,6 +76,12 @@ public final class SplitExecutor implements AutoCloseable
         }
     }
 
+    /** @return device 0's prepared model (all devices hold the same). */
+    public PreparedModel model()
+    {
+        return models[0];
+    }
+
     public int deviceCount()
     {
         return devices.length;

@@ -110,6 +110,29 @@ class CoEdgeCliTest
     }
 
     @Test
+    void shouldRunSplitOverSimulatedDevicesWithTheUnsplitResult() throws Exception
+    {
+        final Path whole = dir.resolve("whole.npy");
+        final Path split = dir.resolve("split.npy");
+        assertEquals(0, cli("run", "--model", model.toString(), "--input", input.toString(), "--output",
+            whole.toString()).code);
+        final Result r = cli("run", "--model", model.toString(), "--input", input.toString(), "--output",
+            split.toString(), "--split", "0.5,0.3,0.2", "--fuse", "2");
+        assertEquals(0, r.code, r.err);
+        assertTrue(r.out.contains("split over 3 simulated devices, fuse 2"), r.out);
+        final HostTensor a = TensorFiles.read(whole);
+        final HostTensor b = TensorFiles.read(split);
+        double maxRef = 0;
+        double maxErr = 0;
+        for (int i = 0; i < a.size(); i++)
+        {
+            maxRef = Math.max(maxRef, Math.abs(a.get(i)));
+            maxErr = Math.max(maxErr, Math.abs(a.get(i) - b.get(i)));
+        }
+        assertTrue(maxErr <= 1e-5 * maxRef, "split vs unsplit: " + maxErr + " / " + maxRef);
+    }
+
+    @Test
     void shouldPlanNoHaloForOneDevice()
     {
         final Result r = cli("plan", "--model", model.toString(), "--split", "1");

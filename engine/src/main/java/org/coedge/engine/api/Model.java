@@ -89,6 +89,14 @@ public final class Model
      */
     public PreparedModel prepare(final Map<String, long[]> inputDims)
     {
+        return prepare(inputDims, Lowering.RowWindows.FULL);
+    }
+
+    /**
+     * As {@link #prepare(Map)}, for one device of a split that holds only the rows {@code windows} gives each value.
+     */
+    public PreparedModel prepare(final Map<String, long[]> inputDims, final Lowering.RowWindows windows)
+    {
         final Map<String, long[]> dims = new LinkedHashMap<>();
         for (final String in : graph.inputs())
         {
@@ -109,7 +117,7 @@ public final class Model
             }
         }
         final Graph folded = GraphOptimizer.optimize(ShapeInference.fold(graph, dims));
-        return Lowering.lower(folded);
+        return Lowering.lower(folded, windows);
     }
 
     /** Prepares the model for the options' input dims and starts a session. */

@@ -181,18 +181,19 @@ final class RunCommand implements Callable<Integer>
         {
             throw new IllegalArgumentException("--fuse must be >= 1: " + fuse);
         }
-        final List<org.coedge.engine.exec.PreparedModel> copies = new java.util.ArrayList<>();
-        for (int d = 0; d < split.length; d++)
-        {
-            copies.add(m.prepare(options.inputDims()));
-        }
-        final org.coedge.planner.LayerGraph graph = org.coedge.engine.exec.PlanGraphs.of(copies.get(0));
+        final org.coedge.engine.exec.PreparedModel whole = m.prepare(options.inputDims());
+        final org.coedge.planner.LayerGraph graph = org.coedge.engine.exec.PlanGraphs.of(whole);
         final org.coedge.planner.Plan plan = org.coedge.planner.Planner.uniform(graph, split, fuse);
         final long[] latencyNs = new long[repeat];
         final var out = spec.commandLine().getOut();
         try (org.coedge.engine.exec.SplitExecutor executor =
-            new org.coedge.engine.exec.SplitExecutor(copies, graph, plan))
+            org.coedge.engine.exec.SplitExecutor.create(m, options.inputDims(), whole, graph, plan))
         {
+            for (int d = 0; d < split.length; d++)
+            {
+                out.printf(Locale.ROOT, "device %d: activation arena %.1f MiB (unsplit %.1f MiB)%n", d,
+                    executor.arenaBytes(d) / 1048576.0, whole.arenaFloats() * 4.0 / 1048576.0);
+            }
             for (int i = 0; i < tensors.size(); i++)
             {
                 executor.setInput(i, tensors.get(i).data());

@@ -23,7 +23,7 @@ public final class ArenaPlanner
      */
     public int add(final long sizeFloats, final int firstStep, final int lastStep)
     {
-        if (sizeFloats < 1 || firstStep > lastStep)
+        if (sizeFloats < 0 || firstStep > lastStep)
         {
             throw new IllegalArgumentException("bad buffer " + sizeFloats + " floats, steps " + firstStep + ".." +
                 lastStep);

@@ -35,6 +35,31 @@ public final class Layouts
         }
     }
 
+    /**
+     * Copies rows {@code [firstRow, firstRow + rowCount)} of the NCHW map {@code src} into {@code dst[dstOffset..]}
+     * as NHWC rows (a device's share of a split input).
+     */
+    public static void nchwRowsToNhwc(
+        final float[] src, final FloatBuffer dst, final int dstOffset, final MapShape shape, final int firstRow,
+        final int rowCount)
+    {
+        final int h = shape.height();
+        final int w = shape.width();
+        final int c = shape.channels();
+        for (int y = firstRow; y < firstRow + rowCount; y++)
+        {
+            final int rowBase = dstOffset + (y - firstRow) * w * c;
+            for (int ch = 0; ch < c; ch++)
+            {
+                final int srcBase = (ch * h + y) * w;
+                for (int x = 0; x < w; x++)
+                {
+                    dst.put(rowBase + x * c + ch, src[srcBase + x]);
+                }
+            }
+        }
+    }
+
     /** Copies {@code src[srcOffset..]} (H x W x C) into {@code dst[dstOffset..]} as C x H x W. */
     public static void nhwcToNchw(
         final FloatBuffer src, final int srcOffset, final float[] dst, final int dstOffset, final MapShape shape)

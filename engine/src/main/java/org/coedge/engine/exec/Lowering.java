@@ -27,7 +27,21 @@ public final class Lowering
     private static final Set<String> FUSABLE = Set.of(
         "Relu", "LeakyRelu", "Clip", "Sigmoid", "HardSigmoid", "HardSwish", "Tanh");
 
+    /**
+     * The rows of each value one device holds, for a model prepared for one device of a split: value ids are those of
+     * {@link PlanGraphs} (model input {@code i} is {@code i}, layer {@code j}'s output is {@code inputs + j}).
+     */
+    @FunctionalInterface
+    public interface RowWindows
+    {
+        /** Every row of every value: the unsplit model. */
+        RowWindows FULL = (id, height) -> org.coedge.planner.RowRange.of(0, height);
+
+        org.coedge.planner.RowRange rows(int valueId, int height);
+    }
+
     private final Graph graph;
+    private final RowWindows windows;
     private final Map<String, Value> values = new HashMap<>();
     private final Map<String, List<Node>> consumers = new HashMap<>();
     private final Set<Node> absorbed = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
@@ -37,9 +51,10 @@ public final class Lowering
     private final Set<String> graphOutputs;
     private long weightBytes;
 
-    private Lowering(final Graph graph)
+    private Lowering(final Graph graph, final RowWindows windows)
     {
         this.graph = graph;
+        this.windows = windows;
         this.graphOutputs = new HashSet<>(graph.outputs());
         for (final Node n : graph.nodes())
         {
@@ -60,7 +75,16 @@ public final class Lowering
      */
     public static PreparedModel lower(final Graph folded)
     {
-        return new Lowering(folded).build();
+        return new Lowering(folded, RowWindows.FULL).build();
+    }
+
+    /**
+     * Lowers a folded graph for one device of a split: each value holds only the rows {@code windows} gives it, so
+     * the arena is planned for those rows alone.
+     */
+    public static PreparedModel lower(final Graph folded, final RowWindows windows)
+    {
+        return new Lowering(folded, windows).build();
     }
 
     private PreparedModel build()
@@ -70,7 +94,7 @@ public final class Lowering
         for (final String in : graph.inputs())
         {
             final long[] dims = graph.shape(in);
-            final Value v = newValue(in, toMapShape(dims, "input '" + in + "'"));
+            final Value v = newValue(in, toMapShape(dims, "input '" + in + "'"), inputs.size());
             values.put(in, v);
             inputs.add(v);
             inputDims.add(dims);
@@ -177,7 +201,8 @@ public final class Lowering
     /** Creates the output value of a new layer, in fresh storage. */
     Value newOutput(final String name)
     {
-        final Value v = newValue(name, toMapShape(graph.shape(name), "value '" + name + "'"));
+        final Value v = newValue(name, toMapShape(graph.shape(name), "value '" + name + "'"),
+            graph.inputs().size() + layers.size());
         values.put(name, v);
         return v;
     }
@@ -185,7 +210,10 @@ public final class Lowering
     /** Registers {@code name} as another view of {@code source}'s memory with shape {@code shape}. */
     void alias(final String name, final Value source, final MapShape shape, final MapShape flattenSource)
     {
-        values.put(name, new Value(name, shape, source.storage()));
+        final boolean sameRows = shape.height() == source.shape().height();
+        final boolean whole = source.firstRow() == 0 && source.rowCount() == source.shape().height();
+        values.put(name, sameRows ? new Value(name, shape, source.storage(), source.firstRow(), source.rowCount()) :
+            new Value(name, shape, source.storage(), 0, whole ? shape.height() : 0));
         if (flattenSource != null)
         {
             flattenedFrom.put(name, flattenSource);
@@ -266,9 +294,11 @@ public final class Lowering
 
     // ---------------------------------------------------------------- shapes and constants
 
-    private Value newValue(final String name, final MapShape shape)
+    private Value newValue(final String name, final MapShape shape, final int valueId)
     {
-        return new Value(name, shape, new Value.Storage(shape.size(), layers.size()));
+        final org.coedge.planner.RowRange rows = windows.rows(valueId, shape.height());
+        return new Value(name, shape, new Value.Storage(rows.rows() * shape.rowStride(), layers.size()),
+            rows.start(), rows.rows());
     }
 
     /**

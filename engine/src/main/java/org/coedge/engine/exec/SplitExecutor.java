@@ -20,9 +20,10 @@ import org.coedge.planner.StageRows;
  * pass a barrier after every layer, so a row is only read once its producer has written it, and the liveness of
  * every device's arena (the same schedule as unsplit) keeps a value intact until its last reader has run.
  * <p>
- * This is the in-process form of the exchange: the transport issue replaces the arena-to-arena copy with Aeron.
- * First version: every device's arena is as large as the unsplit one (it holds only its rows plus halos, but at full
- * size), the barrier allocates, and the model input is given whole to every device. One caller thread at a time.
+ * Each device's copy of the model is prepared with row windows ({@link Lowering.RowWindows}) so that its arena holds,
+ * for every value, only the rows it computes or reads (its share plus halos); the model input is scattered the same
+ * way. This is the in-process form of the exchange: the transport issue replaces the arena-to-arena copy with Aeron.
+ * The barrier still allocates. One caller thread at a time.
  */
 public final class SplitExecutor implements AutoCloseable
 {
@@ -34,13 +35,74 @@ public final class SplitExecutor implements AutoCloseable
     private final int[][] producers; // (layer)(input): planner id of the layer that wrote each input
     private final RowRange[][] held; // (device)(planner id): rows of that layer's output valid in the device's arena
     private final RowRange[][][] computed; // (stage)(device)(layer in stage)
+    private final RowRange[][] windows; // (device)(planner id): rows the device's arena holds
 
     /**
-     * @param models one prepared copy of the same model per device (each device owns its weights and arena).
-     * @param graph  the planner's view of the model ({@link PlanGraphs#of}).
-     * @param plan   a plan over {@code models.length} devices, validated against {@code graph}.
+     * Prepares one copy of {@code model} per device, each holding only its rows, for {@code plan}.
+     *
+     * @param whole the model prepared unsplit (its layers give the halo functions).
+     * @param graph the planner's view of it ({@link PlanGraphs#of}).
+     * @param plan  a plan over the devices, validated against {@code graph}.
      */
-    public SplitExecutor(final List<PreparedModel> models, final LayerGraph graph, final Plan plan)
+    public static SplitExecutor create(
+        final org.coedge.engine.api.Model model, final java.util.Map<String, long[]> inputDims,
+        final PreparedModel whole, final LayerGraph graph, final Plan plan)
+    {
+        plan.validate(graph);
+        final RowRange[][] windows = windows(whole, graph, plan);
+        final List<PreparedModel> copies = new ArrayList<>();
+        for (int d = 0; d < plan.deviceCount(); d++)
+        {
+            final RowRange[] rows = windows[d];
+            copies.add(model.prepare(inputDims, (id, height) -> rows[id]));
+        }
+        return new SplitExecutor(copies, graph, plan, windows);
+    }
+
+    /** @return per device and value id, the rows the device computes or reads. */
+    static RowRange[][] windows(final PreparedModel whole, final LayerGraph graph, final Plan plan)
+    {
+        final int sources = whole.inputs().size();
+        final RowRange[][] windows = new RowRange[plan.deviceCount()][graph.layerCount()];
+        for (final RowRange[] w : windows)
+        {
+            java.util.Arrays.fill(w, RowRange.EMPTY);
+        }
+        for (final Stage stage : plan.stages())
+        {
+            final RowRange[][] rows = StageRows.computed(graph, stage);
+            for (int d = 0; d < windows.length; d++)
+            {
+                for (int id = Math.max(stage.firstLayer(), sources); id <= stage.lastLayer(); id++)
+                {
+                    final RowRange r = rows[d][id - stage.firstLayer()];
+                    if (r.isEmpty())
+                    {
+                        continue;
+                    }
+                    windows[d][id] = windows[d][id].hull(r);
+                    final Layer layer = whole.layers().get(id - sources);
+                    final org.coedge.planner.Layer planned = graph.layer(id);
+                    for (int j = 0; j < planned.inputCount(); j++)
+                    {
+                        final int p = planned.inputId(j);
+                        final RowRange need = layer.isGlobal() ?
+                            RowRange.of(0, graph.layer(p).heightRows()) : layer.inputRows(j, r);
+                        windows[d][p] = windows[d][p].hull(need);
+                    }
+                }
+            }
+        }
+        for (int i = 0; i < whole.outputs().size(); i++)
+        {
+            final int id = producerOf(whole, whole.outputs().get(i));
+            windows[0][id] = RowRange.of(0, graph.layer(id).heightRows());
+        }
+        return windows;
+    }
+
+    private SplitExecutor(
+        final List<PreparedModel> models, final LayerGraph graph, final Plan plan, final RowRange[][] windows)
     {
         plan.validate(graph);
         if (plan.deviceCount() != models.size())
@@ -69,6 +131,7 @@ public final class SplitExecutor implements AutoCloseable
             }
         }
         this.held = new RowRange[devices.length][graph.layerCount()];
+        this.windows = windows;
         this.computed = new RowRange[plan.stages().size()][][];
         for (int s = 0; s < computed.length; s++)
         {
@@ -98,19 +161,20 @@ public final class SplitExecutor implements AutoCloseable
                 throw new IllegalArgumentException("input '" + v.name() + "' needs " + v.shape().size() +
                     " floats, got " + nchw.length);
             }
-            Layouts.nchwToNhwc(nchw, 0, devices[d].arena().floats(), v.offset(), v.shape());
+            Layouts.nchwRowsToNhwc(nchw, devices[d].arena().floats(), v.offset(), v.shape(), v.firstRow(),
+                v.rowCount());
         }
     }
 
     /** Runs the plan once; the outputs are then gathered on device 0. */
     public void run()
     {
-        for (final RowRange[] rows : held)
+        for (int d = 0; d < held.length; d++)
         {
-            java.util.Arrays.fill(rows, RowRange.EMPTY);
+            java.util.Arrays.fill(held[d], RowRange.EMPTY);
             for (int i = 0; i < sources; i++)
             {
-                rows[i] = RowRange.of(0, graph.layer(i).heightRows());
+                held[d][i] = windows[d][i];
             }
         }
         final CyclicBarrier barrier = new CyclicBarrier(devices.length);
@@ -158,7 +222,7 @@ public final class SplitExecutor implements AutoCloseable
         }
         for (final Value out : models[0].outputs())
         {
-            final int id = producerOf(out);
+            final int id = producerOf(models[0], out);
             final Value written = outputOf(0, id);
             fetch(0, id, written, RowRange.of(0, written.shape().height()));
         }
@@ -218,9 +282,8 @@ public final class SplitExecutor implements AutoCloseable
             {
                 continue;
             }
-            // every device lowered the same model the same way, so the value sits at the same offset in each arena
             final int source = holderOf(id, row, d);
-            dst.put(v.offset() + row * rowFloats, devices[source].arena().floats(), v.offset() + row * rowFloats,
+            dst.put(v.rowOffset(row), devices[source].arena().floats(), outputOf(source, id).rowOffset(row),
                 rowFloats);
         }
         held[d][id] = have.isEmpty() ? needed : RowRange.of(Math.min(have.start(), needed.start()),
@@ -246,23 +309,30 @@ public final class SplitExecutor implements AutoCloseable
         throw new IllegalStateException("no device holds row " + row + " of " + graph.layer(id).name());
     }
 
-    private int producerOf(final Value v)
+    private static int producerOf(final PreparedModel model, final Value v)
     {
-        for (int i = models[0].layers().size() - 1; i >= 0; i--)
+        final int sources = model.inputs().size();
+        for (int i = model.layers().size() - 1; i >= 0; i--)
         {
-            if (models[0].layers().get(i).output().storage() == v.storage())
+            if (model.layers().get(i).output().storage() == v.storage())
             {
                 return sources + i;
             }
         }
         for (int i = 0; i < sources; i++)
         {
-            if (models[0].inputs().get(i).storage() == v.storage())
+            if (model.inputs().get(i).storage() == v.storage())
             {
                 return i;
             }
         }
         throw new IllegalStateException("no producer for output " + v.name());
+    }
+
+    /** @return bytes of device {@code d}'s activation arena (its rows plus halos of every value, with reuse). */
+    public long arenaBytes(final int d)
+    {
+        return (long)models[d].arenaFloats() * Float.BYTES;
     }
 
     /** Copies output {@code index} (NCHW) out of device 0. */

@@ -13,16 +13,54 @@ public final class Value
     private final String name;
     private final MapShape shape;
     private final Storage storage;
+    private final int firstRow;
+    private final int rowCount;
 
     Value(final String name, final MapShape shape, final Storage storage)
     {
-        if (shape.size() > storage.sizeFloats)
+        this(name, shape, storage, 0, shape.height());
+    }
+
+    /** A value of which this device holds only rows {@code [firstRow, firstRow + rowCount)} (split execution). */
+    Value(final String name, final MapShape shape, final Storage storage, final int firstRow, final int rowCount)
+    {
+        if (firstRow < 0 || rowCount < 0 || firstRow + rowCount > shape.height())
+        {
+            throw new IllegalArgumentException("value " + name + ": rows [" + firstRow + ", " +
+                (firstRow + rowCount) + ") outside " + shape);
+        }
+        if ((long)rowCount * shape.rowStride() > storage.sizeFloats)
         {
             throw new IllegalArgumentException("value " + name + " larger than its storage");
         }
         this.name = name;
         this.shape = shape;
         this.storage = storage;
+        this.firstRow = firstRow;
+        this.rowCount = rowCount;
+    }
+
+    /** @return the first row held (0 unless the model was prepared for one device of a split). */
+    public int firstRow()
+    {
+        return firstRow;
+    }
+
+    /** @return rows held (the height unless the model was prepared for one device of a split). */
+    public int rowCount()
+    {
+        return rowCount;
+    }
+
+    /** @return the region offset of full-map row {@code row}, which must be held. */
+    public int rowOffset(final int row)
+    {
+        if (row < firstRow || row >= firstRow + rowCount)
+        {
+            throw new IllegalArgumentException("value " + name + ": row " + row + " not held (rows [" + firstRow +
+                ", " + (firstRow + rowCount) + "))");
+        }
+        return offset() + (row - firstRow) * shape.rowStride();
     }
 
     public String name()
@@ -40,16 +78,17 @@ public final class Value
         return storage;
     }
 
-    /** @return the region offset of this value's first float, once the arena is planned. */
+    /** @return the region offset of this value's first held float, once the arena is planned. */
     public int offset()
     {
         return storage.offset();
     }
 
-    /** @return a view of the whole map over {@code arena}. */
+    /** @return a view of the rows held over {@code arena}. */
     public MapView view(final FloatRegion arena)
     {
-        return MapView.of(arena, offset(), shape.height(), shape.width(), shape.channels());
+        return new MapView().wrap(arena, offset(), shape.height(), shape.width(), shape.channels(), firstRow,
+            rowCount);
     }
 
     @Override

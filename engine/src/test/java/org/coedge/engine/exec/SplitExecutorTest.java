@@ -2,9 +2,7 @@ package org.coedge.engine.exec;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 
@@ -31,6 +29,25 @@ class SplitExecutorTest
     void shouldEqualUnsplitResultForRandomSplits(final String name)
     {
         assertSplitsEqualUnsplit(Model.load(ModelZoo.build(name), name), name, Map.of(), 3 * 224 * 224);
+    }
+
+    @org.junit.jupiter.api.Test
+    void shouldHoldOnlyOwnRowsPlusHalosPerDevice()
+    {
+        final Model model = Model.load(ModelZoo.build("resnet18"), "resnet18");
+        final PreparedModel whole = model.prepare(Map.of());
+        final LayerGraph graph = PlanGraphs.of(whole);
+        final Plan plan = Planner.uniform(graph, new double[] {1, 1, 1, 1}, 1);
+        try (SplitExecutor split = SplitExecutor.create(model, Map.of(), whole, graph, plan))
+        {
+            final long unsplit = (long)whole.arenaFloats() * Float.BYTES;
+            for (int d = 0; d < 4; d++)
+            {
+                // a quarter of the rows plus halos: well under the whole arena, and more than nothing
+                assertTrue(split.arenaBytes(d) < 0.6 * unsplit && split.arenaBytes(d) > 0.1 * unsplit,
+                    "device " + d + ": " + split.arenaBytes(d) + " of " + unsplit + " bytes");
+            }
+        }
     }
 
     @ParameterizedTest
@@ -74,15 +91,11 @@ class SplitExecutorTest
             }
             shares[random.nextInt(devices)] = 1.0;
             final int fuse = 1 + random.nextInt(4);
-            final List<PreparedModel> copies = new ArrayList<>();
-            for (int d = 0; d < devices; d++)
-            {
-                copies.add(model.prepare(dims));
-            }
-            final LayerGraph graph = PlanGraphs.of(copies.get(0));
+            final PreparedModel whole = model.prepare(dims);
+            final LayerGraph graph = PlanGraphs.of(whole);
             final Plan plan = Planner.uniform(graph, shares, fuse);
             final float[] actual = new float[expected.length];
-            try (SplitExecutor split = new SplitExecutor(copies, graph, plan))
+            try (SplitExecutor split = SplitExecutor.create(model, dims, whole, graph, plan))
             {
                 split.setInput(0, input);
                 split.run();

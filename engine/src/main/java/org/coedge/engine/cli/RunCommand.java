@@ -10,6 +10,11 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 
 import org.coedge.engine.api.Model;
+import org.coedge.engine.exec.PlanGraphs;
+import org.coedge.engine.exec.PreparedModel;
+import org.coedge.engine.exec.SplitExecutor;
+import org.coedge.planner.LayerGraph;
+import org.coedge.planner.Planner;
 import org.coedge.engine.api.Session;
 import org.coedge.engine.api.SessionOptions;
 import org.coedge.engine.io.HostTensor;
@@ -89,48 +94,47 @@ final class RunCommand implements Callable<Integer>
             tensors.add(t);
             options.withInputDims(names.get(i), t.dims());
         }
-        if (split != null)
-        {
-            return runSplit(m, options, tensors);
-        }
         final long[] latencyNs = new long[repeat];
         final Map<String, long[]> outDims = new LinkedHashMap<>();
         final var out = spec.commandLine().getOut();
-        try (Session session = m.newSession(options))
+        final StringBuilder deviceArenasMiB = new StringBuilder();
+        try (Runner runner = split == null ? sessionRunner(m.newSession(options)) : splitRunner(m, options))
         {
-            final long[] layerNanos = new long[session.prepared().layers().size()];
+            if (split != null)
+            {
+                for (int d = 0; d < split.length; d++)
+                {
+                    deviceArenasMiB.append(d > 0 ? ", " : "").append(String.format(Locale.ROOT, "%.2f",
+                        runner.splitExecutor().arenaBytes(d) / 1048576.0));
+                }
+            }
+            final long[] layerNanos = new long[runner.layerCount()];
             for (int i = 0; i < tensors.size(); i++)
             {
-                session.setInput(i, tensors.get(i).data());
+                runner.setInput(i, tensors.get(i).data());
             }
             for (int i = 0; repeat > 1 && i < warmup; i++)
             {
-                session.run();
+                runner.run(null);
             }
             for (int i = 0; i < repeat; i++)
             {
                 final long start = System.nanoTime();
-                if (profile)
-                {
-                    session.run(layerNanos);
-                }
-                else
-                {
-                    session.run();
-                }
+                runner.run(profile ? layerNanos : null);
                 latencyNs[i] = System.nanoTime() - start;
             }
             if (profile)
             {
-                printProfile(out, session, layerNanos);
+                printProfile(out, runner.prepared(), layerNanos);
             }
-            for (int i = 0; i < session.outputCount(); i++)
+            for (int i = 0; i < runner.outputCount(); i++)
             {
-                outDims.put(session.outputName(i), session.outputDims(i));
+                final PreparedModel p = runner.prepared();
+                final String name = p.outputs().get(i).name();
+                outDims.put(name, p.outputDims(i));
                 if (outputs != null && i < outputs.size())
                 {
-                    TensorFiles.write(outputs.get(i),
-                        new HostTensor(session.outputName(i), session.outputDims(i), session.output(i)));
+                    TensorFiles.write(outputs.get(i), new HostTensor(name, p.outputDims(i), runner.output(i)));
                 }
             }
         }
@@ -142,8 +146,13 @@ final class RunCommand implements Callable<Integer>
             final StringBuilder sb = new StringBuilder();
             sb.append(String.format(Locale.ROOT,
                 "{\"model\": \"%s\", \"threads\": %d, \"repeat\": %d, \"latency_ms\": {\"min\": %.4f, " +
-                "\"median\": %.4f}, \"outputs\": [", Json.escape(model.toString()), threads, repeat, minMs,
-                medianMs));
+                "\"median\": %.4f}, ", Json.escape(model.toString()), threads, repeat, minMs, medianMs));
+            if (split != null)
+            {
+                sb.append("\"split\": ").append(Arrays.toString(split)).append(", \"fuse\": ").append(fuse)
+                    .append(", \"device_arena_mib\": [").append(deviceArenasMiB).append("], ");
+            }
+            sb.append("\"outputs\": [");
             int i = 0;
             for (final Map.Entry<String, long[]> e : outDims.entrySet())
             {
@@ -164,14 +173,93 @@ final class RunCommand implements Callable<Integer>
             {
                 out.printf("output %s %s%n", e.getKey(), Arrays.toString(e.getValue()));
             }
-            out.printf(Locale.ROOT, "latency ms: min %.3f median %.3f (%d run%s, %d thread%s)%n", minMs, medianMs,
-                repeat, repeat == 1 ? "" : "s", threads, threads == 1 ? "" : "s");
+            if (split != null)
+            {
+                out.printf("device activation arenas MiB: [%s]%n", deviceArenasMiB);
+            }
+            out.printf(Locale.ROOT, "latency ms: min %.3f median %.3f (%d run%s, %s)%n", minMs, medianMs, repeat,
+                repeat == 1 ? "" : "s", split == null ? threads + " thread" + (threads == 1 ? "" : "s") :
+                "split over " + split.length + " simulated devices, fuse " + fuse);
         }
         return 0;
     }
 
-    /** Runs the model split over simulated devices with the in-process exchange. */
-    private int runSplit(final Model m, final SessionOptions options, final List<HostTensor> tensors) throws Exception
+    /** What the timing loop drives: a local session or a split over simulated devices. */
+    private interface Runner extends AutoCloseable
+    {
+        PreparedModel prepared();
+
+        int layerCount();
+
+        void setInput(int index, float[] nchw);
+
+        /** Runs once; adds per-layer times to {@code layerNanos} when it is not null. */
+        void run(long[] layerNanos);
+
+        int outputCount();
+
+        float[] output(int index);
+
+        SplitExecutor splitExecutor();
+
+        @Override
+        void close();
+    }
+
+    private static Runner sessionRunner(final Session session)
+    {
+        return new Runner()
+        {
+            public PreparedModel prepared()
+            {
+                return session.prepared();
+            }
+
+            public int layerCount()
+            {
+                return session.prepared().layers().size();
+            }
+
+            public void setInput(final int index, final float[] nchw)
+            {
+                session.setInput(index, nchw);
+            }
+
+            public void run(final long[] layerNanos)
+            {
+                if (layerNanos == null)
+                {
+                    session.run();
+                }
+                else
+                {
+                    session.run(layerNanos);
+                }
+            }
+
+            public int outputCount()
+            {
+                return session.outputCount();
+            }
+
+            public float[] output(final int index)
+            {
+                return session.output(index);
+            }
+
+            public SplitExecutor splitExecutor()
+            {
+                throw new IllegalStateException("not a split run");
+            }
+
+            public void close()
+            {
+                session.close();
+            }
+        };
+    }
+
+    private Runner splitRunner(final Model m, final SessionOptions options)
     {
         if (profile)
         {
@@ -181,55 +269,59 @@ final class RunCommand implements Callable<Integer>
         {
             throw new IllegalArgumentException("--fuse must be >= 1: " + fuse);
         }
-        final org.coedge.engine.exec.PreparedModel whole = m.prepare(options.inputDims());
-        final org.coedge.planner.LayerGraph graph = org.coedge.engine.exec.PlanGraphs.of(whole);
-        final org.coedge.planner.Plan plan = org.coedge.planner.Planner.uniform(graph, split, fuse);
-        final long[] latencyNs = new long[repeat];
-        final var out = spec.commandLine().getOut();
-        try (org.coedge.engine.exec.SplitExecutor executor =
-            org.coedge.engine.exec.SplitExecutor.create(m, options.inputDims(), whole, graph, plan))
+        final PreparedModel whole = m.prepare(options.inputDims());
+        final LayerGraph graph = PlanGraphs.of(whole);
+        final SplitExecutor executor = SplitExecutor.create(m, options.inputDims(), whole, graph,
+            Planner.uniform(graph, split, fuse));
+        return new Runner()
         {
-            for (int d = 0; d < split.length; d++)
+            public PreparedModel prepared()
             {
-                out.printf(Locale.ROOT, "device %d: activation arena %.1f MiB (unsplit %.1f MiB)%n", d,
-                    executor.arenaBytes(d) / 1048576.0, whole.arenaFloats() * 4.0 / 1048576.0);
+                return executor.model();
             }
-            for (int i = 0; i < tensors.size(); i++)
+
+            public int layerCount()
             {
-                executor.setInput(i, tensors.get(i).data());
+                return 0;
             }
-            for (int i = 0; repeat > 1 && i < warmup; i++)
+
+            public void setInput(final int index, final float[] nchw)
+            {
+                executor.setInput(index, nchw);
+            }
+
+            public void run(final long[] layerNanos)
             {
                 executor.run();
             }
-            for (int i = 0; i < repeat; i++)
+
+            public int outputCount()
             {
-                final long start = System.nanoTime();
-                executor.run();
-                latencyNs[i] = System.nanoTime() - start;
+                return executor.model().outputs().size();
             }
-            final org.coedge.engine.exec.PreparedModel p = executor.model();
-            for (int i = 0; i < p.outputs().size(); i++)
+
+            public float[] output(final int index)
             {
-                final float[] data = new float[p.outputs().get(i).shape().size()];
-                executor.outputInto(i, data);
-                out.printf("output %s %s%n", p.outputs().get(i).name(), Arrays.toString(p.outputDims(i)));
-                if (outputs != null && i < outputs.size())
-                {
-                    TensorFiles.write(outputs.get(i), new HostTensor(p.outputs().get(i).name(), p.outputDims(i), data));
-                }
+                final float[] data = new float[executor.model().outputs().get(index).shape().size()];
+                executor.outputInto(index, data);
+                return data;
             }
-        }
-        Arrays.sort(latencyNs);
-        out.printf(Locale.ROOT, "latency ms: min %.3f median %.3f (%d run%s, split over %d simulated devices, " +
-            "fuse %d, %d stages)%n", latencyNs[0] / 1e6, (latencyNs[(repeat - 1) / 2] + latencyNs[repeat / 2]) / 2e6,
-            repeat, repeat == 1 ? "" : "s", split.length, fuse, plan.stages().size());
-        return 0;
+
+            public SplitExecutor splitExecutor()
+            {
+                return executor;
+            }
+
+            public void close()
+            {
+                executor.close();
+            }
+        };
     }
 
-    private void printProfile(final java.io.PrintWriter out, final Session session, final long[] layerNanos)
+    private void printProfile(final java.io.PrintWriter out, final PreparedModel prepared, final long[] layerNanos)
     {
-        final List<org.coedge.engine.exec.Layer> layers = session.prepared().layers();
+        final List<org.coedge.engine.exec.Layer> layers = prepared.layers();
         long total = 0;
         for (final long t : layerNanos)
         {

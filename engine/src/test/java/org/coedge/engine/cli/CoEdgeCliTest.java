@@ -130,6 +130,11 @@ class CoEdgeCliTest
             maxErr = Math.max(maxErr, Math.abs(a.get(i) - b.get(i)));
         }
         assertTrue(maxErr <= 1e-5 * maxRef, "split vs unsplit: " + maxErr + " / " + maxRef);
+        final Result j = cli("run", "--model", model.toString(), "--input", input.toString(), "--split", "1,1",
+            "--json");
+        assertEquals(0, j.code, j.err);
+        assertTrue(j.out.trim().startsWith("{") && j.out.contains("\"device_arena_mib\": [") &&
+            j.out.contains("\"latency_ms\""), j.out);
     }
 
     @Test

@@ -106,10 +106,9 @@ public final class Conv2d implements ConvKernel
     {
         checkRowCount(outputRows);
         final int outW = params.outputWidth(inputWidth);
-        final int rows = Math.min(pointwise ? Integer.MAX_VALUE : chunkRows(outW), outputRows);
-        final int im2colFloats = pointwise ? 0 : rows * outW * gemmK;
-        final int flipFloats = (int)Math.min(FLIP_MAX_PIXELS, (long)rows * outW) * outChannelsPerGroup;
-        return im2colFloats + flipFloats;
+        final int flipFloats = (int)Math.min(FLIP_MAX_PIXELS, (long)rowsPerChunk(outW, outputRows) * outW) *
+            outChannelsPerGroup;
+        return im2colFloats(inputWidth, outputRows) + flipFloats;
     }
 
     @Override
@@ -141,7 +140,13 @@ public final class Conv2d implements ConvKernel
     private int im2colFloats(final int inputWidth, final int outputRows)
     {
         final int outW = params.outputWidth(inputWidth);
-        return pointwise ? 0 : Math.min(chunkRows(outW), outputRows) * outW * gemmK;
+        return pointwise ? 0 : rowsPerChunk(outW, outputRows) * outW * gemmK;
+    }
+
+    /** @return output rows one product covers: the whole range for pointwise layers, else an im2col chunk. */
+    private int rowsPerChunk(final int outW, final int outputRows)
+    {
+        return pointwise ? outputRows : Math.min(chunkRows(outW), outputRows);
     }
 
     /**

@@ -23,7 +23,8 @@ import org.coedge.planner.StageRows;
  * Each device's copy of the model is prepared with row windows ({@link Lowering.RowWindows}) so that its arena holds,
  * for every value, only the rows it computes or reads (its share plus halos); the model input is scattered the same
  * way. This is the in-process form of the exchange: the transport issue replaces the arena-to-arena copy with Aeron.
- * The barrier still allocates. One caller thread at a time.
+ * The devices run on an owned worker pool (the caller is device 0); the barrier still allocates. One caller thread at
+ * a time.
  */
 public final class SplitExecutor implements AutoCloseable
 {
@@ -36,6 +37,10 @@ public final class SplitExecutor implements AutoCloseable
     private final RowRange[][] held; // (device)(planner id): rows of that layer's output valid in the device's arena
     private final RowRange[][][] computed; // (stage)(device)(layer in stage)
     private final RowRange[][] windows; // (device)(planner id): rows the device's arena holds
+    private final CyclicBarrier barrier;
+    private final WorkerPool pool; // one owned thread per device (the caller is device 0), reused across runs
+    private final WorkerPool.Task deviceTask = this::runDeviceOrFail;
+    private volatile Throwable rootFailure;
 
     /**
      * Prepares one copy of {@code model} per device, each holding only its rows, for {@code plan}.
@@ -101,7 +106,7 @@ public final class SplitExecutor implements AutoCloseable
         return windows;
     }
 
-    private SplitExecutor(
+    SplitExecutor(
         final List<PreparedModel> models, final LayerGraph graph, final Plan plan, final RowRange[][] windows)
     {
         plan.validate(graph);
@@ -132,6 +137,8 @@ public final class SplitExecutor implements AutoCloseable
         }
         this.held = new RowRange[devices.length][graph.layerCount()];
         this.windows = windows;
+        this.barrier = new CyclicBarrier(devices.length);
+        this.pool = new WorkerPool(devices.length, "coedge-device");
         this.computed = new RowRange[plan.stages().size()][][];
         for (int s = 0; s < computed.length; s++)
         {
@@ -177,48 +184,11 @@ public final class SplitExecutor implements AutoCloseable
                 held[d][i] = windows[d][i];
             }
         }
-        final CyclicBarrier barrier = new CyclicBarrier(devices.length);
-        final Throwable[] failure = new Throwable[1];
-        final List<Thread> threads = new ArrayList<>();
-        for (int d = 0; d < devices.length; d++)
+        rootFailure = null;
+        pool.run(deviceTask);
+        if (rootFailure != null)
         {
-            final int device = d;
-            final Thread t = new Thread(() ->
-            {
-                try
-                {
-                    runDevice(device, barrier);
-                }
-                catch (final Throwable ex)
-                {
-                    synchronized (failure)
-                    {
-                        if (failure[0] == null)
-                        {
-                            failure[0] = ex;
-                        }
-                    }
-                    barrier.reset();
-                }
-            }, "coedge-device-" + d);
-            threads.add(t);
-            t.start();
-        }
-        for (final Thread t : threads)
-        {
-            try
-            {
-                t.join();
-            }
-            catch (final InterruptedException ex)
-            {
-                Thread.currentThread().interrupt();
-                throw new IllegalStateException("interrupted while waiting for device threads", ex);
-            }
-        }
-        if (failure[0] != null)
-        {
-            throw new IllegalStateException("split run failed: " + failure[0], failure[0]);
+            throw new IllegalStateException("split run failed: " + rootFailure, rootFailure);
         }
         for (final Value out : models[0].outputs())
         {
@@ -228,8 +198,38 @@ public final class SplitExecutor implements AutoCloseable
         }
     }
 
-    private void runDevice(final int d, final CyclicBarrier barrier)
-        throws InterruptedException, BrokenBarrierException
+    private void runDeviceOrFail(final int d, final int devicesCount)
+    {
+        try
+        {
+            runDevice(d);
+        }
+        catch (final BrokenBarrierException | InterruptedException ex)
+        {
+            if (ex instanceof InterruptedException)
+            {
+                Thread.currentThread().interrupt();
+            }
+            recordFailure(ex);
+        }
+    }
+
+    private void recordFailure(final Throwable ex)
+    {
+        synchronized (barrier)
+        {
+            if (rootFailure == null)
+            {
+                rootFailure = ex;
+            }
+        }
+    }
+
+    /**
+     * Computes device {@code d}'s rows layer by layer. Once any device has failed, no device computes further, but
+     * every device still passes every remaining barrier, so all of them finish and none waits for a party that left.
+     */
+    private void runDevice(final int d) throws InterruptedException, BrokenBarrierException
     {
         final List<Layer> layers = models[d].layers();
         for (int s = 0; s < plan.stages().size(); s++)
@@ -237,30 +237,42 @@ public final class SplitExecutor implements AutoCloseable
             final Stage stage = plan.stages().get(s);
             for (int id = stage.firstLayer(); id <= stage.lastLayer(); id++)
             {
-                if (id >= sources)
+                if (id >= sources && rootFailure == null)
                 {
-                    final RowRange rows = computed[s][d][id - stage.firstLayer()];
-                    final int index = id - sources;
-                    final Layer layer = layers.get(index);
-                    if (!rows.isEmpty())
+                    try
                     {
-                        for (int j = 0; j < producers[index].length; j++)
-                        {
-                            final int producer = producers[index][j];
-                            final Value written = outputOf(d, producer);
-                            // a global reader (FC after a flatten alias) needs every row of the producer's map
-                            final RowRange needed = layer.isGlobal() ?
-                                RowRange.of(0, written.shape().height()) : layer.inputRows(j, rows);
-                            fetch(d, producer, written, needed);
-                        }
-                        final boolean whole = rows.start() == 0 && rows.end() == layer.output().shape().height();
-                        devices[d].runLayer(index, whole ? 0 : rows.start(), whole ? layer.units() : rows.end());
+                        computeLayer(d, s, stage, id, layers);
                     }
-                    held[d][id] = rows;
+                    catch (final RuntimeException | Error ex)
+                    {
+                        recordFailure(ex);
+                    }
                 }
                 barrier.await();
             }
         }
+    }
+
+    private void computeLayer(final int d, final int s, final Stage stage, final int id, final List<Layer> layers)
+    {
+        final RowRange rows = computed[s][d][id - stage.firstLayer()];
+        final int index = id - sources;
+        final Layer layer = layers.get(index);
+        if (!rows.isEmpty())
+        {
+            for (int j = 0; j < producers[index].length; j++)
+            {
+                final int producer = producers[index][j];
+                final Value written = outputOf(d, producer);
+                // a global reader (FC after a flatten alias) needs every row of the producer's map
+                final RowRange needed = layer.isGlobal() ?
+                    RowRange.of(0, written.shape().height()) : layer.inputRows(j, rows);
+                fetch(d, producer, written, needed);
+            }
+            final boolean whole = rows.start() == 0 && rows.end() == layer.output().shape().height();
+            devices[d].runLayer(index, whole ? 0 : rows.start(), whole ? layer.units() : rows.end());
+        }
+        held[d][id] = rows;
     }
 
     /**
@@ -345,6 +357,7 @@ public final class SplitExecutor implements AutoCloseable
     @Override
     public void close()
     {
+        pool.close();
         for (final LocalExecutor e : devices)
         {
             e.close();

@@ -50,6 +50,39 @@ class SplitExecutorTest
         }
     }
 
+    @org.junit.jupiter.api.Test
+    void shouldFailCleanlyWhenADeviceLacksARow()
+    {
+        final Model model = Model.load(ModelZoo.build("mobilenetv2"), "mobilenetv2");
+        final PreparedModel whole = model.prepare(Map.of());
+        final LayerGraph graph = PlanGraphs.of(whole);
+        final Plan plan = Planner.uniform(graph, new double[] {1, 1, 1}, 1);
+        final org.coedge.planner.RowRange[][] windows = SplitExecutor.windows(whole, graph, plan);
+        // device 1 loses the last row of the input window its stem conv reads
+        final org.coedge.planner.RowRange in = windows[1][0];
+        windows[1][0] = org.coedge.planner.RowRange.of(in.start(), in.end() - 1);
+        final java.util.List<PreparedModel> copies = new java.util.ArrayList<>();
+        for (int d = 0; d < 3; d++)
+        {
+            final org.coedge.planner.RowRange[] rows = windows[d];
+            copies.add(model.prepare(Map.of(), (id, height) -> rows[id]));
+        }
+        final float[] input = new float[3 * 224 * 224];
+        org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(60), () ->
+        {
+            try (SplitExecutor split = new SplitExecutor(copies, graph, plan, windows))
+            {
+                split.setInput(0, input);
+                final IllegalStateException ex =
+                    org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class, split::run);
+                assertTrue(ex.getCause() instanceof IllegalArgumentException, String.valueOf(ex.getCause()));
+                assertTrue(ex.getMessage().contains("rows"), ex.getMessage());
+                // the same executor fails the same way again: no device was left waiting at a barrier
+                org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class, split::run);
+            }
+        });
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"ch_PP-OCRv3_det_infer.onnx", "ch_PP-OCRv4_det_infer.onnx"})
     void shouldEqualUnsplitResultOnRealDetectorAtOddSize(final String file) throws Exception

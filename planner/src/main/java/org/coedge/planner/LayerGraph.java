@@ -107,13 +107,14 @@ public final class LayerGraph
         private final List<Layer> layers = new ArrayList<>();
 
         /**
-         * Adds a model input (a source node with no inputs and no cost).
+         * Adds a model input (a source node with no inputs and no FLOPs; rows of 32-bit floats).
          *
          * @return the new layer's id.
          */
         public int addSource(final String name, final int heightRows, final int width, final int channels)
         {
-            return addLayer(name, new int[0], new RowMap[0], heightRows, width, channels, 0, 0);
+            return addLayer(name, new int[0], new RowMap[0], heightRows, width, channels, 0,
+                (long)width * channels * Float.BYTES);
         }
 
         /**

@@ -1,0 +1,232 @@
+package org.coedge.planner;
+
+import java.util.ArrayDeque;
+import java.util.List;
+import java.util.Random;
+
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+class StepCompilerTest
+{
+    @Test
+    void shouldRunEveryRandomPlanToCompletionWithEveryRowValidWhenRead()
+    {
+        final Random random = new Random(7);
+        long moved = 0;
+        for (int trial = 0; trial < 400; trial++)
+        {
+            final LayerGraph spatial = random.nextBoolean() ?
+                RandomGraphs.chain(random, 1 + random.nextInt(7)) : RandomGraphs.branchy(random, 1 + random.nextInt(4));
+            final LayerGraph graph = random.nextBoolean() ? RandomGraphs.withHead(spatial) : spatial;
+            final int devices = 1 + random.nextInt(8);
+            final Plan plan = Planner.uniform(graph, ApportionTest.randomShares(random, devices),
+                1 + random.nextInt(5));
+            final int[] outputs = { graph.layerCount() - 1 };
+            final List<DeviceProgram> programs = StepCompiler.compile(graph, plan, outputs);
+            moved += simulate(graph, plan, programs, outputs, random);
+        }
+        assertTrue(moved > 0, "random plans move rows");
+    }
+
+    @Test
+    void shouldExchangeOneHaloRowEachWayForTwoThreeByThreeConvs()
+    {
+        final LayerGraph.Builder b = LayerGraph.builder();
+        final int in = b.addSource("in", 8, 4, 1);
+        final int c1 = b.addLayer("c1", new int[]{ in }, new RowMap[]{ RowMap.window(3, 1, 1, 1, 8, 8) }, 8, 4, 1,
+            100, 16);
+        b.addLayer("c2", new int[]{ c1 }, new RowMap[]{ RowMap.window(3, 1, 1, 1, 8, 8) }, 8, 4, 1, 100, 16);
+        final LayerGraph g = b.build();
+        final Plan plan = new Plan(0, List.of(new Stage(0, 2, Mode.PER_LAYER,
+            new RowRange[]{ RowRange.of(0, 4), RowRange.of(4, 8) })));
+
+        final List<DeviceProgram> p = StepCompiler.compile(g, plan, new int[]{ 2 });
+
+        assertEquals(List.of(
+            "SEND SCATTER layer 0 rows [3, 8) to 1 #0 (80 B)",
+            "COMPUTE layer 1 rows [0, 4)",
+            "SEND HALO layer 1 rows [3, 4) to 1 #1 (16 B)",
+            "AWAIT HALO layer 1 rows [4, 5) from 1 #0 (16 B)",
+            "COMPUTE layer 2 rows [0, 4)",
+            "AWAIT GATHER layer 2 rows [4, 8) from 1 #1 (64 B)"), strings(p.get(0)));
+        assertEquals(List.of(
+            "AWAIT SCATTER layer 0 rows [3, 8) from 0 #0 (80 B)",
+            "COMPUTE layer 1 rows [4, 8)",
+            "SEND HALO layer 1 rows [4, 5) to 0 #0 (16 B)",
+            "AWAIT HALO layer 1 rows [3, 4) from 0 #1 (16 B)",
+            "COMPUTE layer 2 rows [4, 8)",
+            "SEND GATHER layer 2 rows [4, 8) to 0 #1 (64 B)"), strings(p.get(1)));
+        assertEquals(RowRange.of(3, 8), p.get(1).window(1));
+        assertEquals(RowRange.of(0, 8), p.get(0).window(2));
+        assertTrue(p.get(1).computes(2));
+    }
+
+    @Test
+    void shouldRefuseAPlanThatLeavesANeededRowUncomputed()
+    {
+        final LayerGraph.Builder b = LayerGraph.builder();
+        final int in = b.addSource("in", 8, 4, 1);
+        final int c1 = b.addLayer("c1", new int[]{ in }, new RowMap[]{ RowMap.window(3, 1, 1, 1, 8, 8) }, 8, 4, 1,
+            100, 16);
+        b.addLayer("c2", new int[]{ c1 }, new RowMap[]{ RowMap.window(3, 1, 1, 1, 8, 8) }, 8, 4, 1, 100, 16);
+        final LayerGraph g = b.build();
+        // a fused stage computes c1 only where c2 needs it; reading all of c1 as an output is not in the plan
+        final Plan plan = new Plan(0, List.of(new Stage(0, 2, Mode.FUSED,
+            new RowRange[]{ RowRange.of(0, 2), RowRange.EMPTY })));
+        final IllegalArgumentException ex = assertThrows(IllegalArgumentException.class,
+            () -> StepCompiler.compile(g, new Plan(0, List.of(new Stage(0, 2, Mode.FUSED,
+                new RowRange[]{ RowRange.of(0, 8), RowRange.EMPTY }))), new int[]{ 1, 9 }));
+        assertTrue(ex.getMessage().contains("output layer 9"), ex.getMessage());
+        assertTrue(plan.stages().size() == 1);
+    }
+
+    private static List<String> strings(final DeviceProgram p)
+    {
+        return p.steps().stream().map(Step::toString).toList();
+    }
+
+    /**
+     * Executes the programs row by row with FIFO streams, interleaving devices at random: every AWAIT must find its
+     * message at the head of its stream, every read row must be valid, no device may be left waiting, and the
+     * coordinator must end with every output row.
+     *
+     * @return payload bytes moved.
+     */
+    private static long simulate(
+        final LayerGraph graph, final Plan plan, final List<DeviceProgram> programs, final int[] outputs,
+        final Random random)
+    {
+        final int devices = plan.deviceCount();
+        final int layers = graph.layerCount();
+        final boolean[][][] valid = new boolean[devices][layers][];
+        for (int d = 0; d < devices; d++)
+        {
+            for (int id = 0; id < layers; id++)
+            {
+                valid[d][id] = new boolean[graph.layer(id).heightRows()];
+                if (graph.layer(id).isSource() && d == StepCompiler.COORDINATOR)
+                {
+                    java.util.Arrays.fill(valid[d][id], true);
+                }
+            }
+        }
+        @SuppressWarnings("unchecked")
+        final ArrayDeque<Step>[][] streams = new ArrayDeque[devices][devices];
+        for (int s = 0; s < devices; s++)
+        {
+            for (int r = 0; r < devices; r++)
+            {
+                streams[s][r] = new ArrayDeque<>();
+            }
+        }
+        final int[] pc = new int[devices];
+        long moved = 0;
+        int done = 0;
+        while (done < devices)
+        {
+            boolean progressed = false;
+            done = 0;
+            final int first = random.nextInt(devices);
+            for (int k = 0; k < devices; k++)
+            {
+                final int d = (first + k) % devices;
+                final List<Step> steps = programs.get(d).steps();
+                if (pc[d] == steps.size())
+                {
+                    continue;
+                }
+                final Step step = steps.get(pc[d]);
+                final String where = "device " + d + " step " + pc[d] + " " + step + " of " + plan;
+                switch (step.kind())
+                {
+                    case COMPUTE:
+                    {
+                        final Layer layer = graph.layer(step.layer());
+                        for (int j = 0; j < layer.inputCount(); j++)
+                        {
+                            final RowRange need = RowRanges.inputRows(layer, j, step.rows());
+                            for (int row = need.start(); row < need.end(); row++)
+                            {
+                                assertTrue(valid[d][layer.inputId(j)][row], "reads invalid row " + row + " at " +
+                                    where);
+                            }
+                            assertTrue(programs.get(d).window(layer.inputId(j)).hull(need)
+                                .equals(programs.get(d).window(layer.inputId(j))), "window misses input at " + where);
+                        }
+                        mark(valid[d][step.layer()], step.rows());
+                        break;
+                    }
+                    case SEND:
+                    {
+                        for (int row = step.rows().start(); row < step.rows().end(); row++)
+                        {
+                            assertTrue(valid[d][step.layer()][row], "sends invalid row " + row + " at " + where);
+                        }
+                        streams[d][step.peer()].addLast(step);
+                        break;
+                    }
+                    case AWAIT:
+                    {
+                        final Step head = streams[step.peer()][d].peekFirst();
+                        if (head == null)
+                        {
+                            continue; // waits
+                        }
+                        streams[step.peer()][d].removeFirst();
+                        if (head.layer() != step.layer() || !head.rows().equals(step.rows()) ||
+                            head.sequence() != step.sequence() || head.bytes() != step.bytes())
+                        {
+                            fail("stream out of order: got " + head + " at " + where);
+                        }
+                        assertTrue(step.layer() < layers, where);
+                        final RowRange w = programs.get(d).window(step.layer());
+                        assertEquals(w, w.hull(step.rows()), "window misses received rows at " + where);
+                        mark(valid[d][step.layer()], step.rows());
+                        moved += step.bytes();
+                        break;
+                    }
+                    default:
+                        fail("unknown step " + step);
+                }
+                pc[d]++;
+                progressed = true;
+            }
+            for (int d = 0; d < devices; d++)
+            {
+                done += pc[d] == programs.get(d).steps().size() ? 1 : 0;
+            }
+            if (!progressed && done < devices)
+            {
+                fail("deadlock: program counters " + java.util.Arrays.toString(pc) + " of " + plan);
+            }
+        }
+        for (int s = 0; s < devices; s++)
+        {
+            for (int r = 0; r < devices; r++)
+            {
+                assertTrue(streams[s][r].isEmpty(), "unread message from " + s + " to " + r);
+            }
+        }
+        for (final int out : outputs)
+        {
+            for (int row = 0; row < graph.layer(out).heightRows(); row++)
+            {
+                assertTrue(valid[StepCompiler.COORDINATOR][out][row], "output row " + row + " missing");
+            }
+        }
+        return moved;
+    }
+
+    private static void mark(final boolean[] rows, final RowRange r)
+    {
+        for (int row = r.start(); row < r.end(); row++)
+        {
+            rows[row] = true;
+        }
+    }
+}

@@ -71,18 +71,22 @@ class StepCompilerTest
     {
         final LayerGraph.Builder b = LayerGraph.builder();
         final int in = b.addSource("in", 8, 4, 1);
-        final int c1 = b.addLayer("c1", new int[]{ in }, new RowMap[]{ RowMap.window(3, 1, 1, 1, 8, 8) }, 8, 4, 1,
-            100, 16);
-        b.addLayer("c2", new int[]{ c1 }, new RowMap[]{ RowMap.window(3, 1, 1, 1, 8, 8) }, 8, 4, 1, 100, 16);
+        final int c1 = b.addLayer("c1", new int[]{ in }, new RowMap[]{ RowMap.identity(8) }, 8, 4, 1, 10, 16);
+        b.addLayer("c2", new int[]{ c1 }, new RowMap[]{ RowMap.window(1, 2, 1, 0, 8, 4) }, 4, 4, 1, 10, 16);
+        b.addLayer("skip", new int[]{ c1 }, new RowMap[]{ RowMap.identity(8) }, 8, 4, 1, 10, 16);
         final LayerGraph g = b.build();
-        // a fused stage computes c1 only where c2 needs it; reading all of c1 as an output is not in the plan
-        final Plan plan = new Plan(0, List.of(new Stage(0, 2, Mode.FUSED,
-            new RowRange[]{ RowRange.of(0, 2), RowRange.EMPTY })));
+        // the fused block computes c1 only where the stride-2 c2 reads it (rows 0..6), but a later stage reads row 7
+        final Plan plan = new Plan(0, List.of(
+            new Stage(0, 2, Mode.FUSED, new RowRange[]{ RowRange.of(0, 4) }),
+            new Stage(3, 3, Mode.PER_LAYER, new RowRange[]{ RowRange.of(0, 8) })));
+
         final IllegalArgumentException ex = assertThrows(IllegalArgumentException.class,
-            () -> StepCompiler.compile(g, new Plan(0, List.of(new Stage(0, 2, Mode.FUSED,
-                new RowRange[]{ RowRange.of(0, 8), RowRange.EMPTY }))), new int[]{ 1, 9 }));
-        assertTrue(ex.getMessage().contains("output layer 9"), ex.getMessage());
-        assertTrue(plan.stages().size() == 1);
+            () -> StepCompiler.compile(g, plan, new int[]{ 3 }));
+        assertTrue(ex.getMessage().contains("row 7 of layer 1 (c1) uncomputed"), ex.getMessage());
+
+        final IllegalArgumentException badOutput = assertThrows(IllegalArgumentException.class,
+            () -> StepCompiler.compile(g, Planner.uniform(g, new double[]{ 1 }, 1), new int[]{ 9 }));
+        assertTrue(badOutput.getMessage().contains("output layer 9"), badOutput.getMessage());
     }
 
     private static List<String> strings(final DeviceProgram p)

@@ -110,6 +110,15 @@ public final class DeviceProgram
         return sum;
     }
 
+    /**
+     * @return a program for the same device and windows with {@code newSteps} instead (for tests that plant ordering
+     * bugs, and for tools).
+     */
+    public DeviceProgram withSteps(final List<Step> newSteps)
+    {
+        return new DeviceProgram(device, bytesToPeer.length, new java.util.ArrayList<>(newSteps), windows);
+    }
+
     @Override
     public String toString()
     {

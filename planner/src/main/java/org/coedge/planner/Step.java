@@ -51,6 +51,14 @@ public final class Step
         this.bytes = bytes;
     }
 
+    /** @return a step as given, unchecked (for tests that plant bugs, and for tools); the compiler builds the rest. */
+    public static Step of(
+        final Kind kind, final Purpose purpose, final int layer, final RowRange rows, final int peer,
+        final int sequence, final long bytes)
+    {
+        return new Step(kind, purpose, layer, rows, peer, sequence, bytes);
+    }
+
     public Kind kind()
     {
         return kind;

@@ -61,14 +61,18 @@ final class ConvLayer extends Layer
     @Override
     public long flops()
     {
-        final ConvParams p = kernel.params();
+        return flops(kernel.params(), inputs.get(0).shape(), output.shape());
+    }
+
+    /** @return floating-point operations of a full conv with {@code p} from {@code in} to {@code out}. */
+    static long flops(final ConvParams p, final MapShape in, final MapShape out)
+    {
         final long taps = (long)p.kernelH() * p.kernelW();
         if (p.transposed())
         {
-            final MapShape s = inputs.get(0).shape();
-            return 2L * s.height() * s.width() * p.inChannels() * taps * p.outChannelsPerGroup();
+            return 2L * in.height() * in.width() * p.inChannels() * taps * p.outChannelsPerGroup();
         }
-        final MapShape s = output.shape();
+        final MapShape s = out;
         return 2L * s.height() * s.width() * p.outChannels() * taps * p.inChannelsPerGroup();
     }
 }

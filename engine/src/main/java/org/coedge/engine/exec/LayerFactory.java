@@ -141,10 +141,17 @@ final class LayerFactory
         final ConvParams params = b.build();
         final float[] bias = n.input(2).isEmpty() ? null : l.constant(n.input(2)).floats();
         final Lowering.Fused fused = l.fuseActivation(n);
+        final String kind = transposed ? "ConvTranspose" : params.isDepthwise() ? "DepthwiseConv" : "Conv";
+        if (!l.runsNextLayer())
+        {
+            final Value out = l.newOutput(fused.output());
+            l.add(new IdleLayer(n.name(), kind + fused.suffix(), List.of(in), out,
+                ConvLayer.flops(params, in.shape(), out.shape())), 0);
+            return;
+        }
         final ConvKernel kernel = transposed ?
             ConvKernel.createTranspose(params, w.floats(), bias, fused.activation()) :
             ConvKernel.create(params, w.floats(), bias, fused.activation());
-        final String kind = transposed ? "ConvTranspose" : params.isDepthwise() ? "DepthwiseConv" : "Conv";
         final Value out = l.newOutput(fused.output());
         checkShape(n, out, transposed ? params.outputHeight(in.shape().height()) :
             params.outputHeight(in.shape().height()), params.outputWidth(in.shape().width()), outC);
@@ -315,6 +322,13 @@ final class LayerFactory
         if (k != inDims[1])
         {
             throw new IllegalArgumentException("input has " + inDims[1] + " features, weights expect " + k);
+        }
+        if (!l.runsNextLayer())
+        {
+            final Lowering.Fused fused = l.fuseActivation(n);
+            l.add(new IdleLayer(n.name(), n.opType() + fused.suffix(), List.of(in), l.newOutput(fused.output()),
+                2L * k * nOut), 0);
+            return;
         }
         float[] weights = bt.floats();
         final MapShape flattened = l.flattenedFrom(n.input(0));

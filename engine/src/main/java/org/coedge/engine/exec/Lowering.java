@@ -38,6 +38,15 @@ public final class Lowering
         RowWindows FULL = (id, height) -> org.coedge.planner.RowRange.of(0, height);
 
         org.coedge.planner.RowRange rows(int valueId, int height);
+
+        /**
+         * @return whether this device computes any rows of layer {@code layerIndex} (an index into
+         * {@link PreparedModel#layers()}); a layer it never computes is lowered without its weights.
+         */
+        default boolean runsLayer(final int layerIndex)
+        {
+            return true;
+        }
     }
 
     private final Graph graph;
@@ -220,17 +229,29 @@ public final class Lowering
         }
     }
 
-    /** Adds a layer as the next step; records the lifetimes of its values. */
-    void add(final Layer layer, final long layerWeightBytes)
+    /** @return whether the layer lowered next runs on this device (else it is added as an {@link IdleLayer}). */
+    boolean runsNextLayer()
+    {
+        return windows.runsLayer(layers.size());
+    }
+
+    /**
+     * Adds a layer as the next step; records the lifetimes of its values. A layer this device never runs is replaced
+     * by an {@link IdleLayer} and its weights are dropped.
+     */
+    void add(final Layer built, final long layerWeightBytes)
     {
         final int step = layers.size();
+        final boolean runs = windows.runsLayer(step);
+        final Layer layer = runs || built instanceof IdleLayer ? built :
+            new IdleLayer(built.name(), built.opType(), built.inputs(), built.output(), built.flops());
         for (final Value v : layer.inputs())
         {
             v.storage().useAt(step);
         }
         layer.output().storage().useAt(step);
         layers.add(layer);
-        weightBytes += layerWeightBytes;
+        weightBytes += runs ? layerWeightBytes : 0;
     }
 
     /** @return the nodes reading {@code value}. */

@@ -1,152 +1,109 @@
 package org.coedge.engine.exec;
 
-import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.BrokenBarrierException;
-import java.util.concurrent.CyclicBarrier;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
 
+import org.coedge.engine.api.Model;
+import org.coedge.planner.DeviceProgram;
 import org.coedge.planner.LayerGraph;
 import org.coedge.planner.Plan;
-import org.coedge.planner.RowRange;
-import org.coedge.planner.Stage;
-import org.coedge.planner.StageRows;
+import org.coedge.planner.StepCompiler;
 
 /**
- * Runs one inference split by rows over simulated devices in this process: one thread and one arena (a
- * {@link LocalExecutor} over the device's own prepared copy of the model) per device. Each device computes the rows
- * the {@link Plan} gives it, layer by layer; before a layer it takes the input rows it needs but did not compute
- * itself (halo rows, or whole maps for a single-device stage) from the arenas of the devices that did. All devices
- * pass a barrier after every layer, so a row is only read once its producer has written it, and the liveness of
- * every device's arena (the same schedule as unsplit) keeps a value intact until its last reader has run.
+ * Runs one inference split by rows over simulated devices in this process. The {@link Plan} is compiled into one
+ * {@link DeviceProgram} per device ({@link StepCompiler}); each device owns a copy of the model prepared for its
+ * program (an arena holding only its rows plus halos, weights only of the layers it computes), a {@link StepRunner},
+ * and an endpoint of a {@link LocalExchange}, through which every row that crosses devices travels as a message.
+ * Device 0 is the coordinator: it takes the inputs, scatters their rows, and gathers the outputs.
  * <p>
- * Each device's copy of the model is prepared with row windows ({@link Lowering.RowWindows}) so that its arena holds,
- * for every value, only the rows it computes or reads (its share plus halos); the model input is scattered the same
- * way. This is the in-process form of the exchange: the transport issue replaces the arena-to-arena copy with Aeron.
- * The devices run on an owned worker pool (the caller is device 0); the barrier still allocates. One caller thread at
- * a time.
+ * The devices run on an owned worker pool, one thread each (the caller is device 0). When a device fails, it aborts
+ * the exchange so that no other device waits for it, and {@link #run()} throws with the failing step named. One
+ * caller thread at a time; after construction a run allocates nothing but the pool's hand-off.
  */
 public final class SplitExecutor implements AutoCloseable
 {
+    /** How long a device waits for a message before the run fails, unless told otherwise. */
+    public static final long DEFAULT_TIMEOUT_NS = TimeUnit.SECONDS.toNanos(60);
+
+    private final List<DeviceProgram> programs;
     private final PreparedModel[] models;
-    private final LocalExecutor[] devices;
-    private final LayerGraph graph;
-    private final Plan plan;
-    private final int sources;
-    private final int[][] producers; // (layer)(input): planner id of the layer that wrote each input
-    private final RowRange[][] held; // (device)(planner id): rows of that layer's output valid in the device's arena
-    private final RowRange[][][] computed; // (stage)(device)(layer in stage)
-    private final RowRange[][] windows; // (device)(planner id): rows the device's arena holds
-    private final CyclicBarrier barrier;
-    private final WorkerPool pool; // one owned thread per device (the caller is device 0), reused across runs
-    private final WorkerPool.Task deviceTask = this::runDeviceOrFail;
-    private volatile Throwable rootFailure;
+    private final LocalExecutor[] executors;
+    private final StepRunner[] runners;
+    private final int[] codes;
+    private final LocalExchange exchange;
+    private final WorkerPool pool;
+    private final WorkerPool.Task deviceTask = this::runDevice;
+    private long request;
 
     /**
-     * Prepares one copy of {@code model} per device, each holding only its rows, for {@code plan}.
+     * Compiles {@code plan} and prepares one copy of {@code model} per device for its program.
      *
-     * @param whole the model prepared unsplit (its layers give the halo functions).
+     * @param whole the model prepared unsplit (its outputs name what to gather).
      * @param graph the planner's view of it ({@link PlanGraphs#of}).
-     * @param plan  a plan over the devices, validated against {@code graph}.
      */
     public static SplitExecutor create(
-        final org.coedge.engine.api.Model model, final java.util.Map<String, long[]> inputDims,
-        final PreparedModel whole, final LayerGraph graph, final Plan plan)
+        final Model model, final Map<String, long[]> inputDims, final PreparedModel whole, final LayerGraph graph,
+        final Plan plan)
     {
-        plan.validate(graph);
-        final RowRange[][] windows = windows(whole, graph, plan);
+        return create(model, inputDims, compile(whole, graph, plan), DEFAULT_TIMEOUT_NS);
+    }
+
+    /** @return every device's program for {@code plan}, gathering {@code whole}'s outputs on device 0. */
+    public static List<DeviceProgram> compile(final PreparedModel whole, final LayerGraph graph, final Plan plan)
+    {
+        final int[] outputs = new int[whole.outputs().size()];
+        for (int i = 0; i < outputs.length; i++)
+        {
+            outputs[i] = producerOf(whole, whole.outputs().get(i));
+        }
+        return StepCompiler.compile(graph, plan, outputs);
+    }
+
+    /** Prepares one copy of {@code model} per program; a send or await waits at most {@code timeoutNs}. */
+    public static SplitExecutor create(
+        final Model model, final Map<String, long[]> inputDims, final List<DeviceProgram> programs,
+        final long timeoutNs)
+    {
         final List<PreparedModel> copies = new ArrayList<>();
-        for (int d = 0; d < plan.deviceCount(); d++)
+        final int sources = model.inputNames().size();
+        for (final DeviceProgram program : programs)
         {
-            final RowRange[] rows = windows[d];
-            copies.add(model.prepare(inputDims, (id, height) -> rows[id]));
-        }
-        return new SplitExecutor(copies, graph, plan, windows);
-    }
-
-    /** @return per device and value id, the rows the device computes or reads. */
-    static RowRange[][] windows(final PreparedModel whole, final LayerGraph graph, final Plan plan)
-    {
-        final int sources = whole.inputs().size();
-        final RowRange[][] windows = new RowRange[plan.deviceCount()][graph.layerCount()];
-        for (final RowRange[] w : windows)
-        {
-            java.util.Arrays.fill(w, RowRange.EMPTY);
-        }
-        for (final Stage stage : plan.stages())
-        {
-            final RowRange[][] rows = StageRows.computed(graph, stage);
-            for (int d = 0; d < windows.length; d++)
+            copies.add(model.prepare(inputDims, new Lowering.RowWindows()
             {
-                for (int id = Math.max(stage.firstLayer(), sources); id <= stage.lastLayer(); id++)
+                public org.coedge.planner.RowRange rows(final int valueId, final int height)
                 {
-                    final RowRange r = rows[d][id - stage.firstLayer()];
-                    if (r.isEmpty())
-                    {
-                        continue;
-                    }
-                    windows[d][id] = windows[d][id].hull(r);
-                    final Layer layer = whole.layers().get(id - sources);
-                    final org.coedge.planner.Layer planned = graph.layer(id);
-                    for (int j = 0; j < planned.inputCount(); j++)
-                    {
-                        final int p = planned.inputId(j);
-                        final RowRange need = layer.isGlobal() ?
-                            RowRange.of(0, graph.layer(p).heightRows()) : layer.inputRows(j, r);
-                        windows[d][p] = windows[d][p].hull(need);
-                    }
+                    return program.window(valueId);
                 }
-            }
+
+                public boolean runsLayer(final int layerIndex)
+                {
+                    return program.computes(sources + layerIndex);
+                }
+            }));
         }
-        for (int i = 0; i < whole.outputs().size(); i++)
-        {
-            final int id = producerOf(whole, whole.outputs().get(i));
-            windows[0][id] = RowRange.of(0, graph.layer(id).heightRows());
-        }
-        return windows;
+        return new SplitExecutor(copies, programs, timeoutNs);
     }
 
-    SplitExecutor(
-        final List<PreparedModel> models, final LayerGraph graph, final Plan plan, final RowRange[][] windows)
+    private SplitExecutor(final List<PreparedModel> models, final List<DeviceProgram> programs, final long timeoutNs)
     {
-        plan.validate(graph);
-        if (plan.deviceCount() != models.size())
-        {
-            throw new IllegalArgumentException("plan has " + plan.deviceCount() + " devices, " + models.size() +
-                " models given");
-        }
+        this.programs = List.copyOf(programs);
         this.models = models.toArray(new PreparedModel[0]);
-        this.graph = graph;
-        this.plan = plan;
-        this.sources = this.models[0].inputs().size();
-        this.devices = new LocalExecutor[this.models.length];
-        for (int d = 0; d < devices.length; d++)
+        final int devices = this.models.length;
+        this.exchange = new LocalExchange(programs, timeoutNs);
+        this.executors = new LocalExecutor[devices];
+        this.runners = new StepRunner[devices];
+        this.codes = new int[devices];
+        for (int d = 0; d < devices; d++)
         {
-            devices[d] = new LocalExecutor(this.models[d], 1);
+            executors[d] = new LocalExecutor(this.models[d], 1);
+            runners[d] = new StepRunner(programs.get(d), this.models[d], executors[d], exchange.endpoint(d));
         }
-        final List<Layer> layers = this.models[0].layers();
-        this.producers = new int[layers.size()][];
-        for (int i = 0; i < layers.size(); i++)
-        {
-            final org.coedge.planner.Layer planned = graph.layer(sources + i);
-            producers[i] = new int[planned.inputCount()];
-            for (int j = 0; j < producers[i].length; j++)
-            {
-                producers[i][j] = planned.inputId(j);
-            }
-        }
-        this.held = new RowRange[devices.length][graph.layerCount()];
-        this.windows = windows;
-        this.barrier = new CyclicBarrier(devices.length);
-        this.pool = new WorkerPool(devices.length, "coedge-device");
-        this.computed = new RowRange[plan.stages().size()][][];
-        for (int s = 0; s < computed.length; s++)
-        {
-            computed[s] = StageRows.computed(graph, plan.stages().get(s));
-        }
+        this.pool = new WorkerPool(devices, "coedge-device");
     }
 
-    /** @return device 0's prepared model (all devices hold the same). */
+    /** @return the coordinator's prepared model (every device has the same values, with other windows). */
     public PreparedModel model()
     {
         return models[0];
@@ -154,174 +111,105 @@ public final class SplitExecutor implements AutoCloseable
 
     public int deviceCount()
     {
-        return devices.length;
+        return models.length;
     }
 
-    /** Gives input {@code index} (NCHW) to every device. */
+    public List<DeviceProgram> programs()
+    {
+        return programs;
+    }
+
+    /** @return device {@code d}'s runner (its compute, send and wait times). */
+    public StepRunner runner(final int d)
+    {
+        return runners[d];
+    }
+
+    /** Gives input {@code index} (NCHW) to the coordinator, which scatters its rows when the plan runs. */
     public void setInput(final int index, final float[] nchw)
     {
-        for (int d = 0; d < devices.length; d++)
+        final Value v = models[0].inputs().get(index);
+        if (nchw.length != v.shape().size())
         {
-            final Value v = models[d].inputs().get(index);
-            if (nchw.length != v.shape().size())
-            {
-                throw new IllegalArgumentException("input '" + v.name() + "' needs " + v.shape().size() +
-                    " floats, got " + nchw.length);
-            }
-            Layouts.nchwRowsToNhwc(nchw, devices[d].arena().floats(), v.offset(), v.shape(), v.firstRow(),
-                v.rowCount());
+            throw new IllegalArgumentException("input '" + v.name() + "' needs " + v.shape().size() +
+                " floats, got " + nchw.length);
         }
+        Layouts.nchwRowsToNhwc(nchw, executors[0].arena().floats(), v.offset(), v.shape(), v.firstRow(),
+            v.rowCount());
     }
 
-    /** Runs the plan once; the outputs are then gathered on device 0. */
+    /**
+     * Runs every device's program once; the outputs are then on device 0.
+     *
+     * @throws IllegalStateException naming the device and step that failed first.
+     */
     public void run()
     {
-        for (int d = 0; d < held.length; d++)
-        {
-            java.util.Arrays.fill(held[d], RowRange.EMPTY);
-            for (int i = 0; i < sources; i++)
-            {
-                held[d][i] = windows[d][i];
-            }
-        }
-        rootFailure = null;
+        exchange.reset();
+        request++;
         pool.run(deviceTask);
-        if (rootFailure != null)
+        for (int d = 0; d < runners.length; d++)
         {
-            throw new IllegalStateException("split run failed: " + rootFailure, rootFailure);
+            if (codes[d] != RowExchange.OK && runners[d].failedFirst())
+            {
+                throw new IllegalStateException("split run failed: " + runners[d].failure(),
+                    runners[d].failureCause());
+            }
         }
-        for (final Value out : models[0].outputs())
+        for (int d = 0; d < runners.length; d++)
         {
-            final int id = producerOf(models[0], out);
-            final Value written = outputOf(0, id);
-            fetch(0, id, written, RowRange.of(0, written.shape().height()));
+            if (codes[d] != RowExchange.OK)
+            {
+                throw new IllegalStateException("split run failed: " + runners[d].failure());
+            }
         }
     }
 
-    private void runDeviceOrFail(final int d, final int devicesCount)
+    private void runDevice(final int d, final int devices)
     {
-        try
+        codes[d] = runners[d].run(request);
+        if (codes[d] != RowExchange.OK)
         {
-            runDevice(d);
-        }
-        catch (final BrokenBarrierException | InterruptedException ex)
-        {
-            if (ex instanceof InterruptedException)
-            {
-                Thread.currentThread().interrupt();
-            }
-            recordFailure(ex);
+            exchange.abort();
         }
     }
 
-    private void recordFailure(final Throwable ex)
+    /** @return bytes of device {@code d}'s activation arena (its rows plus halos of every value, with reuse). */
+    public long arenaBytes(final int d)
     {
-        synchronized (barrier)
-        {
-            if (rootFailure == null)
-            {
-                rootFailure = ex;
-            }
-        }
+        return (long)models[d].arenaFloats() * Float.BYTES;
+    }
+
+    /** @return bytes of prepared weights and constants of the layers device {@code d} computes. */
+    public long weightBytes(final int d)
+    {
+        return models[d].weightBytes();
     }
 
     /**
-     * Computes device {@code d}'s rows layer by layer. Once any device has failed, no device computes further, but
-     * every device still passes every remaining barrier, so all of them finish and none waits for a party that left.
+     * @return device {@code d}'s peak memory for activations, weights, kernel scratch and receive buffers: all of it
+     * allocated when the executor is built and held for its life, so peak and steady state are the same.
      */
-    private void runDevice(final int d) throws InterruptedException, BrokenBarrierException
+    public long memoryBytes(final int d)
     {
-        final List<Layer> layers = models[d].layers();
-        for (int s = 0; s < plan.stages().size(); s++)
-        {
-            final Stage stage = plan.stages().get(s);
-            for (int id = stage.firstLayer(); id <= stage.lastLayer(); id++)
-            {
-                if (id >= sources && rootFailure == null)
-                {
-                    try
-                    {
-                        computeLayer(d, s, stage, id, layers);
-                    }
-                    catch (final RuntimeException | Error ex)
-                    {
-                        recordFailure(ex);
-                    }
-                }
-                barrier.await();
-            }
-        }
+        return arenaBytes(d) + weightBytes(d) + (long)Math.max(1, models[d].scratchFloats()) * Float.BYTES +
+            exchange.receiveBufferBytes(d);
     }
 
-    private void computeLayer(final int d, final int s, final Stage stage, final int id, final List<Layer> layers)
+    /** @return bytes of device {@code d}'s receive buffers. */
+    public long receiveBufferBytes(final int d)
     {
-        final RowRange rows = computed[s][d][id - stage.firstLayer()];
-        final int index = id - sources;
-        final Layer layer = layers.get(index);
-        if (!rows.isEmpty())
-        {
-            for (int j = 0; j < producers[index].length; j++)
-            {
-                final int producer = producers[index][j];
-                final Value written = outputOf(d, producer);
-                // a global reader (FC after a flatten alias) needs every row of the producer's map
-                final RowRange needed = layer.isGlobal() ?
-                    RowRange.of(0, written.shape().height()) : layer.inputRows(j, rows);
-                fetch(d, producer, written, needed);
-            }
-            final boolean whole = rows.start() == 0 && rows.end() == layer.output().shape().height();
-            devices[d].runLayer(index, whole ? 0 : rows.start(), whole ? layer.units() : rows.end());
-        }
-        held[d][id] = rows;
+        return exchange.receiveBufferBytes(d);
     }
 
-    /**
-     * Makes rows {@code needed} of layer {@code id}'s output (read by device {@code d} as value {@code v}) valid in
-     * device {@code d}'s arena, copying the rows it lacks from the devices that computed them.
-     */
-    private void fetch(final int d, final int id, final Value v, final RowRange needed)
+    /** Copies output {@code index} (NCHW) out of device 0. */
+    public void outputInto(final int index, final float[] nchw)
     {
-        final RowRange have = held[d][id];
-        if (needed.isEmpty() || (have.start() <= needed.start() && needed.end() <= have.end()))
-        {
-            return;
-        }
-        final int rowFloats = v.shape().rowStride();
-        final FloatBuffer dst = devices[d].arena().floats();
-        for (int row = needed.start(); row < needed.end(); row++)
-        {
-            if (row >= have.start() && row < have.end())
-            {
-                continue;
-            }
-            final int source = holderOf(id, row, d);
-            dst.put(v.rowOffset(row), devices[source].arena().floats(), outputOf(source, id).rowOffset(row),
-                rowFloats);
-        }
-        held[d][id] = have.isEmpty() ? needed : RowRange.of(Math.min(have.start(), needed.start()),
-            Math.max(have.end(), needed.end()));
+        final Value v = models[0].outputs().get(index);
+        Layouts.nhwcToNchw(executors[0].arena().floats(), v.offset(), nchw, 0, v.shape());
     }
 
-    /** @return device {@code d}'s value written by planner layer {@code id} (a model input for a source). */
-    private Value outputOf(final int d, final int id)
-    {
-        return id < sources ? models[d].inputs().get(id) : models[d].layers().get(id - sources).output();
-    }
-
-    private int holderOf(final int id, final int row, final int except)
-    {
-        for (int e = 0; e < devices.length; e++)
-        {
-            final RowRange r = held[e][id];
-            if (e != except && row >= r.start() && row < r.end())
-            {
-                return e;
-            }
-        }
-        throw new IllegalStateException("no device holds row " + row + " of " + graph.layer(id).name());
-    }
-
-    private static int producerOf(final PreparedModel model, final Value v)
+    static int producerOf(final PreparedModel model, final Value v)
     {
         final int sources = model.inputs().size();
         for (int i = model.layers().size() - 1; i >= 0; i--)
@@ -341,24 +229,11 @@ public final class SplitExecutor implements AutoCloseable
         throw new IllegalStateException("no producer for output " + v.name());
     }
 
-    /** @return bytes of device {@code d}'s activation arena (its rows plus halos of every value, with reuse). */
-    public long arenaBytes(final int d)
-    {
-        return (long)models[d].arenaFloats() * Float.BYTES;
-    }
-
-    /** Copies output {@code index} (NCHW) out of device 0. */
-    public void outputInto(final int index, final float[] nchw)
-    {
-        final Value v = models[0].outputs().get(index);
-        Layouts.nhwcToNchw(devices[0].arena().floats(), v.offset(), nchw, 0, v.shape());
-    }
-
     @Override
     public void close()
     {
         pool.close();
-        for (final LocalExecutor e : devices)
+        for (final LocalExecutor e : executors)
         {
             e.close();
         }

@@ -15,7 +15,7 @@ package org.coedge.planner;
  * Compute and exchange do not overlap, devices receive in parallel on independent links, and the coordinator's
  * scatter of the input is free (as in {@link PlanCost}). The model ranks plans; it does not predict wall-clock time.
  * <p>
- * Built by the engine's coordinator and by tests; cold path; immutable, so safe on any thread.
+ * Built by {@link Planner#autoFuse}, the engine's coordinator and tests; cold path; immutable, so safe on any thread.
  */
 public final class PlanEstimate
 {

@@ -7,6 +7,8 @@ import java.util.List;
  * Builds {@link Plan}s. {@link #uniform} splits every spatial layer by fixed shares: either one PER_LAYER stage over
  * all spatial layers, or FUSED blocks of up to {@code fuseDepth} layers cut only where a single layer's output
  * crosses the cut; the first GLOBAL layer and everything after it run as one SINGLE_DEVICE stage on device 0.
+ * {@link #autoFuse} picks the fuse depth whose uniform plan has the lowest {@link PlanEstimate} on a
+ * {@link ClusterModel}.
  * <p>
  * Called by the engine's coordinator when devices join or estimates drift; stateless, any thread.
  */
@@ -72,6 +74,57 @@ public final class Planner
             stages.add(new Stage(spatialEnd, graph.layerCount() - 1, Mode.SINGLE_DEVICE, rows));
         }
         return new Plan(epoch, stages).validate(graph);
+    }
+
+    /**
+     * As {@link #autoFuse(LayerGraph, double[], ClusterModel, int, long)} with epoch 0.
+     */
+    public static FuseChoice autoFuse(
+        final LayerGraph graph, final double[] shares, final ClusterModel cluster, final int maxDepth)
+    {
+        return autoFuse(graph, shares, cluster, maxDepth, 0);
+    }
+
+    /**
+     * Chooses the fusion depth for {@code --fuse auto}: builds {@link #uniform} plans for {@code fuseDepth} 1 to
+     * {@code maxDepth} and keeps the one with the lowest {@link PlanEstimate}. Ties go to the smaller depth, so the
+     * same inputs always give the same plan. Deeper fusion trades redundant FLOPs for fewer, larger exchanges, so a
+     * slow or high-latency link favours deeper blocks and a fast one favours PER_LAYER.
+     *
+     * @param shares   relative throughput per device, as for {@link #uniform}; one per device of {@code cluster}.
+     * @param maxDepth deepest fusion to try, {@code >= 1}; depths beyond the spatial layers give the same plan as
+     *                 fusing them all and are not built again.
+     * @throws IllegalArgumentException if {@code maxDepth < 1} or the device counts of shares and cluster differ.
+     */
+    public static FuseChoice autoFuse(
+        final LayerGraph graph,
+        final double[] shares,
+        final ClusterModel cluster,
+        final int maxDepth,
+        final long epoch)
+    {
+        if (maxDepth < 1)
+        {
+            throw new IllegalArgumentException("maxDepth must be >= 1: " + maxDepth);
+        }
+        if (shares.length != cluster.deviceCount())
+        {
+            throw new IllegalArgumentException(shares.length + " shares but cluster has " + cluster.deviceCount() +
+                " devices");
+        }
+        // a depth of at least the spatial layer count already fuses them into one block, so deeper is the same plan
+        final int lastDepth = Math.min(maxDepth, Math.max(2, graph.firstGlobalLayer()));
+        FuseChoice best = null;
+        for (int depth = 1; depth <= lastDepth; depth++)
+        {
+            final Plan plan = uniform(graph, shares, depth, epoch);
+            final PlanEstimate estimate = PlanEstimate.of(graph, plan, cluster);
+            if (best == null || estimate.totalNs() < best.estimate().totalNs())
+            {
+                best = new FuseChoice(plan, depth, estimate);
+            }
+        }
+        return best;
     }
 
     /**

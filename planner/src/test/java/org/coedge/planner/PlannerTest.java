@@ -10,7 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class PlannerTest
 {
-    private static LayerGraph vggLike(final int heightRows, final int convs)
+    static LayerGraph vggLike(final int heightRows, final int convs)
     {
         final LayerGraph.Builder b = LayerGraph.builder();
         int last = b.addSource("in", heightRows, 32, 3);

@@ -41,6 +41,18 @@ public final class Conv2d implements ConvKernel
     /** Chunks of at most this many output pixels use the flipped product. */
     static final int FLIP_MAX_PIXELS = 128;
 
+    /**
+     * OpenBLAS computes a product with {@code M*N*K} at most this by a small-matrix kernel (SkylakeX and Zen 4 builds)
+     * whose rounding differs from its blocked kernel's. A row slice of a split map (or of a thread's share) makes such
+     * small products where the whole map did not, so the same output pixel came out different by a few ulps (seen as
+     * 1e-5 relative at the end of PP-OCR det). Small products are therefore padded with zero pixels past this size:
+     * every pixel is then computed by the blocked kernel, in the same order, however the rows are split.
+     */
+    static final double SMALL_GEMM_MNK = 1e6;
+
+    /** Most scratch floats a layer reserves for padding small products (a layer needing more is not padded). */
+    private static final int MAX_PAD_FLOATS = 1_250_000;
+
     private static final ThreadLocal<float[]> TRANSPOSE_STAGING = ThreadLocal.withInitial(() -> new float[0]);
 
     /** Never written: the source of bulk zero fills (padding taps, transposed outputs). */
@@ -105,10 +117,14 @@ public final class Conv2d implements ConvKernel
     public int scratchFloats(final int inputWidth, final int outputRows)
     {
         checkRowCount(outputRows);
+        if (outputRows == 0)
+        {
+            return 0;
+        }
         final int outW = params.outputWidth(inputWidth);
         final int flipFloats = (int)Math.min(FLIP_MAX_PIXELS, (long)rowsPerChunk(outW, outputRows) * outW) *
             outChannelsPerGroup;
-        return im2colFloats(inputWidth, outputRows) + flipFloats;
+        return im2colFloats(inputWidth, outputRows) + Math.max(flipFloats, padFloats());
     }
 
     @Override
@@ -137,6 +153,19 @@ public final class Conv2d implements ConvKernel
         }
     }
 
+    /** @return pixels a small product is padded to: the least {@code M} past {@link #SMALL_GEMM_MNK}. */
+    private int paddedPixels()
+    {
+        return (int)Math.min(Integer.MAX_VALUE / 2, (long)(SMALL_GEMM_MNK / ((double)outChannelsPerGroup * gemmK)) + 1);
+    }
+
+    /** @return scratch for a padded small product (its A and C^T), or 0 when it would exceed the bound. */
+    int padFloats()
+    {
+        final long floats = (long)paddedPixels() * (gemmK + outChannelsPerGroup);
+        return floats <= MAX_PAD_FLOATS ? (int)floats : 0;
+    }
+
     private int im2colFloats(final int inputWidth, final int outputRows)
     {
         final int outW = params.outputWidth(inputWidth);
@@ -161,10 +190,24 @@ public final class Conv2d implements ConvKernel
         final int k = gemmK;
         final int n = outChannelsPerGroup;
         final int wOffset = g * n * k;
-        if (m <= FLIP_MAX_PIXELS && (long)m * n <= flipRoom)
+        final int mPad = paddedPixels();
+        if ((double)m * n * k <= SMALL_GEMM_MNK && (long)mPad * (k + n) <= flipRoom)
+        {
+            // A's m rows then zero rows up to mPad, contiguous; C^T = W_g x A^T of mPad columns after it
+            final int cTOffset = flipOffset + mPad * k;
+            for (int i = 0; i < m; i++)
+            {
+                scratch.floats().put(flipOffset + i * k, a.floats(), aOffset + i * lda, k);
+            }
+            scratch.fill(flipOffset + m * k, (mPad - m) * k, 0f);
+            Blas.sgemm(false, true, n, mPad, k, 1f, packedWeights, wOffset, k, scratch, flipOffset, k, 0f, scratch,
+                cTOffset, mPad);
+            transposeInto(scratch, cTOffset, n, m, mPad, c, cOffset + g * n, cout);
+        }
+        else if (m <= FLIP_MAX_PIXELS && (long)m * n <= flipRoom)
         {
             Blas.sgemm(false, true, n, m, k, 1f, packedWeights, wOffset, k, a, aOffset, lda, 0f, scratch, flipOffset, m);
-            transposeInto(scratch, flipOffset, n, m, c, cOffset + g * n, cout);
+            transposeInto(scratch, flipOffset, n, m, m, c, cOffset + g * n, cout);
         }
         else
         {
@@ -172,12 +215,15 @@ public final class Conv2d implements ConvKernel
         }
     }
 
-    /** Writes {@code src[rows, cols]} transposed: column j of src becomes row j of dst (row stride {@code ldd}). */
+    /**
+     * Writes {@code src[rows, cols]} (row stride {@code lds}) transposed: column j of src becomes row j of dst (row
+     * stride {@code ldd}).
+     */
     private static void transposeInto(
-        final FloatRegion src, final int srcOffset, final int rows, final int cols,
+        final FloatRegion src, final int srcOffset, final int rows, final int cols, final int lds,
         final FloatRegion dst, final int dstOffset, final int ldd)
     {
-        src.checkRange(srcOffset, (long)rows * cols);
+        src.checkRange(srcOffset, (long)(rows - 1) * lds + cols);
         dst.checkRange(dstOffset, (long)(cols - 1) * ldd + rows);
         final int total = rows * cols;
         float[] staging = TRANSPOSE_STAGING.get();
@@ -186,7 +232,11 @@ public final class Conv2d implements ConvKernel
             staging = new float[total + rows];
             TRANSPOSE_STAGING.set(staging);
         }
-        src.floats().get(srcOffset, staging, 0, total);
+        final FloatBuffer from = src.floats();
+        for (int i = 0; i < rows; i++)
+        {
+            from.get(srcOffset + i * lds, staging, i * cols, cols);
+        }
         final FloatBuffer d = dst.floats();
         for (int j = 0; j < cols; j++)
         {

@@ -12,7 +12,9 @@ import org.coedge.engine.exec.PreparedModel;
 import org.coedge.planner.LayerGraph;
 import org.coedge.planner.Plan;
 import org.coedge.planner.PlanCost;
-import org.coedge.planner.Planner;
+import org.coedge.planner.DeviceProgram;
+import org.coedge.planner.Step;
+import org.coedge.engine.exec.SplitExecutor;
 import org.coedge.planner.RowRange;
 import org.coedge.planner.Stage;
 
@@ -29,6 +31,16 @@ import picocli.CommandLine.Spec;
     "and bytes exchanged, and redundant FLOPs.")
 final class PlanCommand implements Callable<Integer>
 {
+    private static long total(final DeviceProgram p)
+    {
+        long sum = 0;
+        for (final Step.Purpose purpose : Step.Purpose.values())
+        {
+            sum += p.bytesReceived(purpose);
+        }
+        return sum;
+    }
+
     @Spec
     CommandSpec spec;
 
@@ -42,9 +54,11 @@ final class PlanCommand implements Callable<Integer>
         "0.5,0.3,0.2 (normalized).")
     double[] split;
 
-    @Option(names = "--fuse", defaultValue = "1", description = "Layers per fused block: 1 exchanges halos after " +
-        "every layer (default); N > 1 computes blocks of up to N layers on a wider input without exchange.")
-    int fuse;
+    @picocli.CommandLine.Mixin
+    FuseOptions fuseOptions = new FuseOptions();
+
+    @Option(names = "--steps", description = "Also print every device's compiled step program.")
+    boolean steps;
 
     @Override
     public Integer call()
@@ -53,19 +67,16 @@ final class PlanCommand implements Callable<Integer>
         {
             throw new IllegalArgumentException("--split needs 1 to 64 shares, got " + split.length);
         }
-        if (fuse < 1)
-        {
-            throw new IllegalArgumentException("--fuse must be >= 1: " + fuse);
-        }
         final Model m = Model.load(model);
         final Map<String, long[]> dims = Shapes.parse(shapes, m.inputNames(), m);
         final PreparedModel prepared = m.prepare(dims);
         final LayerGraph graph = PlanGraphs.of(prepared);
-        final Plan plan = Planner.uniform(graph, split, fuse);
+        final FuseOptions.Chosen chosen = fuseOptions.choose(graph, split);
+        final Plan plan = chosen.plan();
         final PlanCost cost = PlanCost.of(graph, plan);
         final var out = spec.commandLine().getOut();
-        out.printf(Locale.ROOT, "model %s: %d layers, %.3f GFLOPs; %d devices, fuse %d, %d stages%n", model,
-            prepared.layers().size(), prepared.flops() / 1e9, split.length, fuse, plan.stages().size());
+        out.printf(Locale.ROOT, "model %s: %d layers, %.3f GFLOPs; %d devices, %s, %d stages%n", model,
+            prepared.layers().size(), prepared.flops() / 1e9, split.length, chosen.describe(), plan.stages().size());
         for (int s = 0; s < plan.stages().size(); s++)
         {
             final Stage stage = plan.stages().get(s);
@@ -84,6 +95,29 @@ final class PlanCommand implements Callable<Integer>
         out.printf(Locale.ROOT, "total: halo %.1f KiB in %d messages, redundant %.3f GFLOPs (%.1f%% of the model)%n",
             cost.totalHaloBytes() / 1024.0, cost.totalMessages(), cost.totalRedundantFlops() / 1e9,
             100.0 * cost.totalRedundantFlops() / Math.max(1, prepared.flops()));
+        final List<DeviceProgram> programs = SplitExecutor.compile(prepared, graph, plan);
+        for (final DeviceProgram p : programs)
+        {
+            long sent = 0;
+            int messages = 0;
+            for (int e = 0; e < programs.size(); e++)
+            {
+                sent += p.bytesTo(e);
+                messages += p.messagesTo(e);
+            }
+            out.printf(Locale.ROOT, "device %d program: %d steps; receives %.1f KiB (scatter %.1f, halo %.1f, " +
+                "redistribute %.1f, gather %.1f); sends %.1f KiB in %d messages%n", p.device(), p.steps().size(),
+                total(p) / 1024.0, p.bytesReceived(Step.Purpose.SCATTER) / 1024.0,
+                p.bytesReceived(Step.Purpose.HALO) / 1024.0, p.bytesReceived(Step.Purpose.REDISTRIBUTE) / 1024.0,
+                p.bytesReceived(Step.Purpose.GATHER) / 1024.0, sent / 1024.0, messages);
+            if (steps)
+            {
+                for (final Step step : p.steps())
+                {
+                    out.printf("    %s%n", step);
+                }
+            }
+        }
         return 0;
     }
 }

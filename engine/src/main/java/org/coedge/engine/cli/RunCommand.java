@@ -63,9 +63,14 @@ final class RunCommand implements Callable<Integer>
         "in this process by these shares, e.g. 0.5,0.3,0.2 (one thread per device; --threads is then ignored).")
     double[] split;
 
-    @Option(names = "--fuse", defaultValue = "1", description = "With --split: layers per fused block (1: halo " +
-        "exchange after every layer).")
-    int fuse;
+    @picocli.CommandLine.Mixin
+    FuseOptions fuseOptions = new FuseOptions();
+
+    /** The fusion actually used by a split run, for the report. */
+    private String fuseUsed = "";
+
+    /** What one device running the model alone holds: arena, weights and one thread's scratch. */
+    private long unsplitBytes;
 
     @Override
     public Integer call() throws Exception
@@ -97,17 +102,10 @@ final class RunCommand implements Callable<Integer>
         final long[] latencyNs = new long[repeat];
         final Map<String, long[]> outDims = new LinkedHashMap<>();
         final var out = spec.commandLine().getOut();
-        final StringBuilder deviceArenasMiB = new StringBuilder();
+        final StringBuilder devicesJson = new StringBuilder();
+        final StringBuilder devicesText = new StringBuilder();
         try (Runner runner = split == null ? sessionRunner(m.newSession(options)) : splitRunner(m, options))
         {
-            if (split != null)
-            {
-                for (int d = 0; d < split.length; d++)
-                {
-                    deviceArenasMiB.append(d > 0 ? ", " : "").append(String.format(Locale.ROOT, "%.2f",
-                        runner.splitExecutor().arenaBytes(d) / 1048576.0));
-                }
-            }
             final long[] layerNanos = new long[runner.layerCount()];
             for (int i = 0; i < tensors.size(); i++)
             {
@@ -116,6 +114,13 @@ final class RunCommand implements Callable<Integer>
             for (int i = 0; repeat > 1 && i < warmup; i++)
             {
                 runner.run(null);
+            }
+            if (split != null)
+            {
+                for (int d = 0; d < split.length; d++)
+                {
+                    runner.splitExecutor().runner(d).resetTimes();
+                }
             }
             for (int i = 0; i < repeat; i++)
             {
@@ -126,6 +131,10 @@ final class RunCommand implements Callable<Integer>
             if (profile)
             {
                 printProfile(out, runner.prepared(), layerNanos);
+            }
+            if (split != null)
+            {
+                describeDevices(runner.splitExecutor(), devicesText, devicesJson);
             }
             for (int i = 0; i < runner.outputCount(); i++)
             {
@@ -149,8 +158,9 @@ final class RunCommand implements Callable<Integer>
                 "\"median\": %.4f}, ", Json.escape(model.toString()), threads, repeat, minMs, medianMs));
             if (split != null)
             {
-                sb.append("\"split\": ").append(Arrays.toString(split)).append(", \"fuse\": ").append(fuse)
-                    .append(", \"device_arena_mib\": [").append(deviceArenasMiB).append("], ");
+                sb.append("\"split\": ").append(Arrays.toString(split)).append(", \"fuse\": \"")
+                    .append(Json.escape(fuseUsed)).append("\", \"unsplit_memory_bytes\": ").append(unsplitBytes)
+                    .append(", \"devices\": [").append(devicesJson).append("], ");
             }
             sb.append("\"outputs\": [");
             int i = 0;
@@ -175,11 +185,12 @@ final class RunCommand implements Callable<Integer>
             }
             if (split != null)
             {
-                out.printf("device activation arenas MiB: [%s]%n", deviceArenasMiB);
+                out.print(devicesText);
+                out.printf(Locale.ROOT, "one device alone would hold %.2f MiB%n", unsplitBytes / 1048576.0);
             }
             out.printf(Locale.ROOT, "latency ms: min %.3f median %.3f (%d run%s, %s)%n", minMs, medianMs, repeat,
                 repeat == 1 ? "" : "s", split == null ? threads + " thread" + (threads == 1 ? "" : "s") :
-                "split over " + split.length + " simulated devices, fuse " + fuse);
+                "split over " + split.length + " simulated devices, " + fuseUsed);
         }
         return 0;
     }
@@ -265,14 +276,13 @@ final class RunCommand implements Callable<Integer>
         {
             throw new IllegalArgumentException("--profile is not supported with --split yet");
         }
-        if (fuse < 1)
-        {
-            throw new IllegalArgumentException("--fuse must be >= 1: " + fuse);
-        }
         final PreparedModel whole = m.prepare(options.inputDims());
         final LayerGraph graph = PlanGraphs.of(whole);
-        final SplitExecutor executor = SplitExecutor.create(m, options.inputDims(), whole, graph,
-            Planner.uniform(graph, split, fuse));
+        final FuseOptions.Chosen chosen = fuseOptions.choose(graph, split);
+        fuseUsed = chosen.describe();
+        unsplitBytes = (long)whole.arenaFloats() * Float.BYTES + whole.weightBytes() +
+            (long)Math.max(1, whole.scratchFloats()) * Float.BYTES;
+        final SplitExecutor executor = SplitExecutor.create(m, options.inputDims(), whole, graph, chosen.plan());
         return new Runner()
         {
             public PreparedModel prepared()
@@ -317,6 +327,27 @@ final class RunCommand implements Callable<Integer>
                 executor.close();
             }
         };
+    }
+
+    /** Per device: memory held (arena, weights, scratch, receive buffers) and time per run by kind of step. */
+    private void describeDevices(final SplitExecutor executor, final StringBuilder text, final StringBuilder json)
+    {
+        text.append(String.format(Locale.ROOT, "%-7s %6s %10s %10s %10s %10s %10s %10s %10s%n", "device", "steps",
+            "arena MiB", "weights", "buffers", "total MiB", "compute ms", "send ms", "wait ms"));
+        for (int d = 0; d < executor.deviceCount(); d++)
+        {
+            final org.coedge.engine.exec.StepRunner r = executor.runner(d);
+            final long buffers = executor.memoryBytes(d) - executor.arenaBytes(d) - executor.weightBytes(d);
+            text.append(String.format(Locale.ROOT, "%-7d %6d %10.2f %10.2f %10.2f %10.2f %10.3f %10.3f %10.3f%n", d,
+                r.stepCount(), executor.arenaBytes(d) / 1048576.0, executor.weightBytes(d) / 1048576.0,
+                buffers / 1048576.0, executor.memoryBytes(d) / 1048576.0, r.computeNs() / 1e6 / repeat,
+                r.sendNs() / 1e6 / repeat, r.awaitNs() / 1e6 / repeat));
+            json.append(d > 0 ? ", " : "").append(String.format(Locale.ROOT, "{\"device\": %d, \"steps\": %d, " +
+                "\"arena_bytes\": %d, \"weight_bytes\": %d, \"memory_bytes\": %d, \"compute_ms\": %.4f, " +
+                "\"send_ms\": %.4f, \"wait_ms\": %.4f}", d, r.stepCount(), executor.arenaBytes(d),
+                executor.weightBytes(d), executor.memoryBytes(d), r.computeNs() / 1e6 / repeat,
+                r.sendNs() / 1e6 / repeat, r.awaitNs() / 1e6 / repeat));
+        }
     }
 
     private void printProfile(final java.io.PrintWriter out, final PreparedModel prepared, final long[] layerNanos)

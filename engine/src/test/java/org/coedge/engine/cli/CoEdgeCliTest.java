@@ -107,6 +107,29 @@ class CoEdgeCliTest
             .matcher(r.out);
         assertTrue(m.find(), r.out);
         assertTrue(Double.parseDouble(m.group(1)) > 0 && Double.parseDouble(m.group(3)) > 0, r.out);
+        assertTrue(r.out.contains("device 2 program: "), r.out);
+    }
+
+    @Test
+    void shouldPickFusionDepthFromTheLinkWithFuseAuto()
+    {
+        final Result slow = cli("plan", "--model", model.toString(), "--split", "1,1", "--fuse", "auto",
+            "--link-mbps", "1", "--link-latency-us", "100000");
+        assertEquals(0, slow.code, slow.err);
+        final Matcher depth = Pattern.compile("fuse auto -> (\\d+) \\(estimated ").matcher(slow.out);
+        assertTrue(depth.find(), slow.out);
+        assertTrue(Integer.parseInt(depth.group(1)) > 1, "a slow link fuses: " + slow.out);
+
+        final Result fast = cli("plan", "--model", model.toString(), "--split", "1,1", "--fuse", "auto",
+            "--link-mbps", "1000000", "--link-latency-us", "0", "--steps");
+        assertEquals(0, fast.code, fast.err);
+        final Matcher fastDepth = Pattern.compile("fuse auto -> (\\d+) \\(estimated ([0-9.]+) ms").matcher(fast.out);
+        final Matcher slowDepth = Pattern.compile("fuse auto -> (\\d+) \\(estimated ([0-9.]+) ms").matcher(slow.out);
+        assertTrue(fastDepth.find() && slowDepth.find(), fast.out);
+        // a free link costs only compute; the slow one fuses at least as deep to save messages
+        assertTrue(Double.parseDouble(fastDepth.group(2)) < Double.parseDouble(slowDepth.group(2)), fast.out);
+        assertTrue(Integer.parseInt(slowDepth.group(1)) >= Integer.parseInt(fastDepth.group(1)), slow.out);
+        assertTrue(fast.out.contains("    COMPUTE layer ") && fast.out.contains("    AWAIT "), fast.out);
     }
 
     @Test
@@ -119,6 +142,7 @@ class CoEdgeCliTest
         final Result r = cli("run", "--model", model.toString(), "--input", input.toString(), "--output",
             split.toString(), "--split", "0.5,0.3,0.2", "--fuse", "2");
         assertEquals(0, r.code, r.err);
+        assertTrue(r.out.contains("one device alone would hold"), r.out);
         assertTrue(r.out.contains("split over 3 simulated devices, fuse 2"), r.out);
         final HostTensor a = TensorFiles.read(whole);
         final HostTensor b = TensorFiles.read(split);
@@ -131,9 +155,10 @@ class CoEdgeCliTest
         }
         assertTrue(maxErr <= 1e-5 * maxRef, "split vs unsplit: " + maxErr + " / " + maxRef);
         final Result j = cli("run", "--model", model.toString(), "--input", input.toString(), "--split", "1,1",
-            "--json");
+            "--fuse", "auto", "--json");
         assertEquals(0, j.code, j.err);
-        assertTrue(j.out.trim().startsWith("{") && j.out.contains("\"device_arena_mib\": [") &&
+        assertTrue(j.out.trim().startsWith("{") && j.out.contains("\"devices\": [{\"device\": 0, ") &&
+            j.out.contains("\"memory_bytes\": ") && j.out.contains("\"fuse\": \"fuse auto -> ") &&
             j.out.contains("\"latency_ms\""), j.out);
     }
 
@@ -150,6 +175,9 @@ class CoEdgeCliTest
     {
         assertBadInput(cli("plan", "--model", model.toString(), "--split", "0.5,-1"), "share");
         assertBadInput(cli("plan", "--model", model.toString(), "--split", "1,1", "--fuse", "0"), "--fuse");
+        assertBadInput(cli("plan", "--model", model.toString(), "--split", "1,1", "--fuse", "deep"), "--fuse");
+        assertBadInput(cli("plan", "--model", model.toString(), "--split", "1,1", "--fuse", "auto",
+            "--link-mbps", "0"), "--link-mbps");
     }
 
     @Test

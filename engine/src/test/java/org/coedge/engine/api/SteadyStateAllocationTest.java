@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 import org.coedge.engine.zoo.ModelZoo;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -31,60 +32,96 @@ class SteadyStateAllocationTest
         {
             final float[] input = OracleSupport.randomInput(3, session.inputSize(0));
             final float[] output = new float[session.outputSize(0)];
-            for (int i = 0; i < WARMUP_RUNS; i++)
+            assertSomeWindowAllocatesNothing(name, threads, () ->
             {
                 session.setInput(0, input);
                 session.run();
                 session.outputInto(0, output);
-            }
-            final List<Long> workers = workerIds();
-            final long[] ids = new long[workers.size() + 1];
-            for (int i = 0; i < workers.size(); i++)
-            {
-                ids[i] = workers.get(i);
-            }
-            ids[workers.size()] = Thread.currentThread().getId();
-            final long[] before = new long[ids.length];
-            final long[] after = new long[ids.length];
-            long allocatedInWindow = -1;
-            final StringBuilder history = new StringBuilder();
-            // Steady state: some window of 5 inferences must allocate nothing on any thread. A real per-inference
-            // allocation would show in every window; JIT warm-up (late C2 compiles on a loaded machine) only in the
-            // first ones.
-            for (int window = 0; window < MAX_WINDOWS && allocatedInWindow != 0; window++)
-            {
-                allocated(threads, ids, before);
-                for (int i = 0; i < 5; i++)
-                {
-                    session.setInput(0, input);
-                    session.run();
-                    session.outputInto(0, output);
-                }
-                allocated(threads, ids, after);
-                allocatedInWindow = 0;
-                for (int i = 0; i < ids.length; i++)
-                {
-                    allocatedInWindow += after[i] - before[i];
-                }
-                history.append(allocatedInWindow).append(' ');
-            }
-            assertEquals(0, allocatedInWindow, name + ": bytes allocated per 5-inference window: " + history);
+            }, "coedge-worker");
         }
     }
 
-    private static List<Long> workerIds()
+    @Test
+    void shouldAllocateNothingPerSplitInference()
+    {
+        final com.sun.management.ThreadMXBean threads =
+            (com.sun.management.ThreadMXBean)ManagementFactory.getThreadMXBean();
+        assumeTrue(threads.isThreadAllocatedMemorySupported(), "no per-thread allocation counter on this JVM");
+        threads.setThreadAllocatedMemoryEnabled(true);
+        final Model model = Model.load(ModelZoo.build("resnet18"), "resnet18");
+        final org.coedge.engine.exec.PreparedModel whole = model.prepare(java.util.Map.of());
+        final org.coedge.planner.LayerGraph graph = org.coedge.engine.exec.PlanGraphs.of(whole);
+        final org.coedge.planner.Plan plan = org.coedge.planner.Planner.uniform(graph, new double[] {1, 1, 2}, 2);
+        try (org.coedge.engine.exec.SplitExecutor split =
+            org.coedge.engine.exec.SplitExecutor.create(model, java.util.Map.of(), whole, graph, plan))
+        {
+            final float[] input = OracleSupport.randomInput(3, 3 * 224 * 224);
+            final float[] output = new float[1000];
+            assertSomeWindowAllocatesNothing("resnet18 split", threads, () ->
+            {
+                split.setInput(0, input);
+                split.run();
+                split.outputInto(0, output);
+            }, "coedge-device", "coedge-worker");
+        }
+    }
+
+    private static void assertSomeWindowAllocatesNothing(
+        final String name, final com.sun.management.ThreadMXBean threads, final Runnable inference,
+        final String... threadPrefixes)
+    {
+        for (int i = 0; i < WARMUP_RUNS; i++)
+        {
+            inference.run();
+        }
+        final List<Long> workers = workerIds(threadPrefixes);
+        final long[] ids = new long[workers.size() + 1];
+        for (int i = 0; i < workers.size(); i++)
+        {
+            ids[i] = workers.get(i);
+        }
+        ids[workers.size()] = Thread.currentThread().getId();
+        final long[] before = new long[ids.length];
+        final long[] after = new long[ids.length];
+        long allocatedInWindow = -1;
+        final StringBuilder history = new StringBuilder();
+        // Steady state: some window of 5 inferences must allocate nothing on any thread. A real per-inference
+        // allocation would show in every window; JIT warm-up (late C2 compiles on a loaded machine) only in the
+        // first ones.
+        for (int window = 0; window < MAX_WINDOWS && allocatedInWindow != 0; window++)
+        {
+            allocated(threads, ids, before);
+            for (int i = 0; i < 5; i++)
+            {
+                inference.run();
+            }
+            allocated(threads, ids, after);
+            allocatedInWindow = 0;
+            for (int i = 0; i < ids.length; i++)
+            {
+                allocatedInWindow += after[i] - before[i];
+            }
+            history.append(allocatedInWindow).append(' ');
+        }
+        assertEquals(0, allocatedInWindow, name + ": bytes allocated per 5-inference window on " + ids.length +
+            " threads: " + history);
+    }
+
+    private static List<Long> workerIds(final String... prefixes)
     {
         final List<Long> ids = new ArrayList<>();
         for (final Thread t : Thread.getAllStackTraces().keySet())
         {
-            if (t.getName().startsWith("coedge-worker"))
+            for (final String prefix : prefixes)
             {
-                ids.add(t.getId());
+                if (t.getName().startsWith(prefix))
+                {
+                    ids.add(t.getId());
+                }
             }
         }
         return ids;
     }
-
     private static void allocated(final com.sun.management.ThreadMXBean threads, final long[] ids, final long[] bytes)
     {
         for (int i = 0; i < ids.length; i++)

@@ -131,10 +131,12 @@ public final class LocalExchange
             {
                 if (ring != null)
                 {
-                    while (ring.controlledRead(discard) > 0)
+                    int drained;
+                    do
                     {
-                        ring.size();
+                        drained = ring.controlledRead(discard);
                     }
+                    while (drained > 0);
                 }
             }
         }

@@ -14,16 +14,19 @@ import org.coedge.engine.exec.PreparedModel;
 import org.coedge.engine.exec.SplitExecutor;
 import org.coedge.engine.testing.OrtReference;
 import org.coedge.engine.zoo.ModelZoo;
+import org.coedge.planner.Apportion;
 import org.coedge.planner.LayerGraph;
+import org.coedge.planner.Mode;
 import org.coedge.planner.Plan;
 import org.coedge.planner.Planner;
+import org.coedge.planner.Stage;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Property test of split execution in one process: over random device counts (1-8), random shares (devices with no
- * rows, a device with exactly one row) and random fusion depths, the split output equals the unsplit engine's on the
+ * rows, a device with exactly one row; in some plans new shares at every stage) and random fusion depths, the split output equals the unsplit engine's on the
  * same input within max abs error / max |unsplit| <= 1e-5, on every zoo model and on the PP-OCR models at
  * non-square sizes; on PP-OCR one split is also checked against ONNX Runtime (<= 1e-4, as the unsplit engine is).
  */
@@ -112,7 +115,9 @@ class SplitMatchesUnsplitTest
                 shares[random.nextInt(devices)] = 1.0;
                 fuse = 1 + random.nextInt(6);
             }
-            final Plan plan = Planner.uniform(graph, shares, fuse);
+            final boolean reshare = trial >= 2 && trial % 2 == 0;
+            final Plan plan = reshare ? reshared(graph, Planner.uniform(graph, shares, fuse), random) :
+                Planner.uniform(graph, shares, fuse);
             if (trial == 1 && lastHeight > 1)
             {
                 assertEquals(1, plan.stages().get(0).deviceRows(2).rows(), "device 2 has one row: " + plan);
@@ -133,11 +138,35 @@ class SplitMatchesUnsplitTest
             worst = Math.max(worst, rel);
             assertTrue(rel <= TOLERANCE, name + " split " + Arrays.toString(shares) + " fuse " + fuse +
                 ": max abs error / max |unsplit| = " + rel);
-            done.add(shares.length + "x" + fuse);
+            done.add(shares.length + "x" + fuse + (reshare ? "r" : ""));
         }
         System.out.printf("%s: %d splits (devices x fuse: %s), worst max abs error / max |unsplit| = %.3g%n", name,
             trials, done, worst);
         return actual;
+    }
+
+    /** @return {@code plan} with new random shares in every split stage, so rows are redistributed between stages. */
+    private static Plan reshared(final LayerGraph graph, final Plan plan, final SplittableRandom random)
+    {
+        final List<Stage> stages = new ArrayList<>();
+        for (final Stage stage : plan.stages())
+        {
+            if (stage.mode() == Mode.SINGLE_DEVICE)
+            {
+                stages.add(stage);
+                continue;
+            }
+            final double[] shares = new double[stage.deviceCount()];
+            for (int d = 0; d < shares.length; d++)
+            {
+                shares[d] = random.nextInt(4) == 0 ? 0 : random.nextDouble();
+            }
+            shares[random.nextInt(shares.length)] = 1;
+            final int height = graph.layer(stage.lastLayer()).heightRows();
+            stages.add(new Stage(stage.firstLayer(), stage.lastLayer(), stage.mode(),
+                Apportion.rowRanges(Apportion.largestRemainder(shares, height, new int[shares.length]))));
+        }
+        return new Plan(plan.epoch(), stages).validate(graph);
     }
 
     private static double relativeError(final float[] expected, final float[] actual)

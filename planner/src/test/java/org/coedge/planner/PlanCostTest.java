@@ -18,12 +18,8 @@ class PlanCostTest
         long redundantFlops = 0;
         for (int trial = 0; trial < 300; trial++)
         {
-            final LayerGraph spatial = random.nextBoolean() ?
-                RandomGraphs.chain(random, 1 + random.nextInt(7)) : RandomGraphs.branchy(random, 1 + random.nextInt(4));
-            final LayerGraph graph = random.nextBoolean() ? RandomGraphs.withHead(spatial) : spatial;
-            final int devices = 1 + random.nextInt(8);
-            final Plan plan = Planner.uniform(graph, ApportionTest.randomShares(random, devices),
-                1 + random.nextInt(5));
+            final LayerGraph graph = RandomGraphs.any(random);
+            final Plan plan = RandomGraphs.uniformPlan(random, graph);
             checkAgainstOracle(graph, plan);
             haloBytes += PlanCost.of(graph, plan).totalHaloBytes();
             redundantFlops += PlanCost.of(graph, plan).totalRedundantFlops();

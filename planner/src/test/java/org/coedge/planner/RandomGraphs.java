@@ -117,6 +117,21 @@ final class RandomGraphs
         return b.build().layer(id).heightRows();
     }
 
+    /** @return a chain of 1-7 or a branchy graph of 1-4 blocks, with or without a head. */
+    static LayerGraph any(final Random random)
+    {
+        final LayerGraph spatial = random.nextBoolean() ?
+            chain(random, 1 + random.nextInt(7)) : branchy(random, 1 + random.nextInt(4));
+        return random.nextBoolean() ? withHead(spatial) : spatial;
+    }
+
+    /** @return a uniform plan over 1-8 devices with random shares (some zero) and fusion depth 1-5. */
+    static Plan uniformPlan(final Random random, final LayerGraph graph)
+    {
+        final int devices = 1 + random.nextInt(8);
+        return Planner.uniform(graph, ApportionTest.randomShares(random, devices), 1 + random.nextInt(5));
+    }
+
     /**
      * Appends a global pooling layer and a fully-connected layer after the last layer.
      */

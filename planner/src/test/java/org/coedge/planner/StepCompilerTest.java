@@ -20,12 +20,8 @@ class StepCompilerTest
         long moved = 0;
         for (int trial = 0; trial < 400; trial++)
         {
-            final LayerGraph spatial = random.nextBoolean() ?
-                RandomGraphs.chain(random, 1 + random.nextInt(7)) : RandomGraphs.branchy(random, 1 + random.nextInt(4));
-            final LayerGraph graph = random.nextBoolean() ? RandomGraphs.withHead(spatial) : spatial;
-            final int devices = 1 + random.nextInt(8);
-            final Plan plan = Planner.uniform(graph, ApportionTest.randomShares(random, devices),
-                1 + random.nextInt(5));
+            final LayerGraph graph = RandomGraphs.any(random);
+            final Plan plan = RandomGraphs.uniformPlan(random, graph);
             final int[] outputs = { graph.layerCount() - 1 };
             final List<DeviceProgram> programs = StepCompiler.compile(graph, plan, outputs);
             moved += simulate(graph, plan, programs, outputs, random);

@@ -31,15 +31,6 @@ import picocli.CommandLine.Spec;
     "and bytes exchanged, and redundant FLOPs.")
 final class PlanCommand implements Callable<Integer>
 {
-    private static long total(final DeviceProgram p)
-    {
-        long sum = 0;
-        for (final Step.Purpose purpose : Step.Purpose.values())
-        {
-            sum += p.bytesReceived(purpose);
-        }
-        return sum;
-    }
 
     @Spec
     CommandSpec spec;
@@ -99,15 +90,17 @@ final class PlanCommand implements Callable<Integer>
         for (final DeviceProgram p : programs)
         {
             long sent = 0;
+            long received = 0;
             int messages = 0;
             for (int e = 0; e < programs.size(); e++)
             {
                 sent += p.bytesTo(e);
+                received += p.bytesFrom(e);
                 messages += p.messagesTo(e);
             }
             out.printf(Locale.ROOT, "device %d program: %d steps; receives %.1f KiB (scatter %.1f, halo %.1f, " +
                 "redistribute %.1f, gather %.1f); sends %.1f KiB in %d messages%n", p.device(), p.steps().size(),
-                total(p) / 1024.0, p.bytesReceived(Step.Purpose.SCATTER) / 1024.0,
+                received / 1024.0, p.bytesReceived(Step.Purpose.SCATTER) / 1024.0,
                 p.bytesReceived(Step.Purpose.HALO) / 1024.0, p.bytesReceived(Step.Purpose.REDISTRIBUTE) / 1024.0,
                 p.bytesReceived(Step.Purpose.GATHER) / 1024.0, sent / 1024.0, messages);
             if (steps)

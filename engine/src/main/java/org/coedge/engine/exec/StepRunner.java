@@ -226,9 +226,4 @@ public final class StepRunner
         sendNs = 0;
         awaitNs = 0;
     }
-
-    public LocalExecutor executor()
-    {
-        return executor;
-    }
 }

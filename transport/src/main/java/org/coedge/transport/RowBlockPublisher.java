@@ -1,0 +1,134 @@
+package org.coedge.transport;
+
+import java.util.concurrent.TimeUnit;
+
+import io.aeron.ExclusivePublication;
+import io.aeron.Publication;
+import io.aeron.logbuffer.BufferClaim;
+import org.agrona.DirectBuffer;
+import org.agrona.MutableDirectBuffer;
+import org.agrona.concurrent.BackoffIdleStrategy;
+import org.agrona.concurrent.IdleStrategy;
+import org.coedge.transport.sbe.MessageHeaderEncoder;
+import org.coedge.transport.sbe.RowBlockEncoder;
+
+/**
+ * Sends blocks of rows to one peer over an exclusive Aeron publication. A block is cut into chunks that each fit one
+ * frame; each chunk is claimed in the publication's term buffer, its {@code RowBlock} header written there by the SBE
+ * flyweight, and its bytes copied there straight from the caller's memory (the sender's arena): no staging buffer,
+ * no allocation. Back-pressure and a not-yet-connected peer are retried until the timeout, never dropped.
+ * <p>
+ * Owned by one thread (the device thread that runs the steps).
+ */
+public final class RowBlockPublisher implements AutoCloseable
+{
+    /** Bytes of the SBE header and fixed fields in front of a chunk's payload. */
+    public static final int CHUNK_OVERHEAD_BYTES =
+        MessageHeaderEncoder.ENCODED_LENGTH + RowBlockEncoder.BLOCK_LENGTH + RowBlockEncoder.payloadHeaderLength();
+
+    private final ExclusivePublication publication;
+    private final BufferClaim claim = new BufferClaim();
+    private final MessageHeaderEncoder header = new MessageHeaderEncoder();
+    private final RowBlockEncoder encoder = new RowBlockEncoder();
+    private final IdleStrategy idle = new BackoffIdleStrategy(
+        100, 10, TimeUnit.MICROSECONDS.toNanos(1), TimeUnit.MICROSECONDS.toNanos(20));
+    private final int chunkBytes;
+    private long backPressureEvents;
+    private long lastResult;
+
+    public RowBlockPublisher(final ExclusivePublication publication)
+    {
+        this.publication = publication;
+        this.chunkBytes = publication.maxPayloadLength() - CHUNK_OVERHEAD_BYTES;
+    }
+
+    /** @return payload bytes per chunk (frame payload less the header). */
+    public int chunkBytes()
+    {
+        return chunkBytes;
+    }
+
+    public ExclusivePublication publication()
+    {
+        return publication;
+    }
+
+    /** @return how many times a claim was refused for back-pressure or lack of a connection (then retried). */
+    public long backPressureEvents()
+    {
+        return backPressureEvents;
+    }
+
+    /** @return Aeron's result of the last claim refused, for error messages. */
+    public long lastResult()
+    {
+        return lastResult;
+    }
+
+    /**
+     * Sends {@code lengthBytes} bytes at {@code srcOffset} in {@code src} as one block.
+     *
+     * @return {@link TransportCodes#OK}, or {@link TransportCodes#TIMED_OUT} / {@link TransportCodes#ABORTED} /
+     * {@link TransportCodes#CLOSED} / {@link TransportCodes#BAD_RANGE}.
+     */
+    public int send(
+        final long sessionToken, final long epoch, final long requestId, final int sequence, final int layer,
+        final int firstRow, final int rowCount, final DirectBuffer src, final int srcOffset, final int lengthBytes,
+        final long timeoutNs, final WaitHook hook)
+    {
+        if (srcOffset < 0 || lengthBytes < 0 || (long)srcOffset + lengthBytes > src.capacity())
+        {
+            return TransportCodes.BAD_RANGE;
+        }
+        final long deadline = System.nanoTime() + timeoutNs;
+        int chunkOffset = 0;
+        do
+        {
+            final int bytes = Math.min(chunkBytes, lengthBytes - chunkOffset);
+            final int length = CHUNK_OVERHEAD_BYTES + bytes;
+            idle.reset();
+            long result;
+            while ((result = publication.tryClaim(length, claim)) < 0)
+            {
+                if (result == Publication.CLOSED || result == Publication.MAX_POSITION_EXCEEDED)
+                {
+                    lastResult = result;
+                    return TransportCodes.CLOSED;
+                }
+                backPressureEvents++;
+                lastResult = result;
+                if (!hook.keepWaiting())
+                {
+                    return TransportCodes.ABORTED;
+                }
+                if (System.nanoTime() > deadline)
+                {
+                    return TransportCodes.TIMED_OUT;
+                }
+                idle.idle();
+            }
+            final MutableDirectBuffer buffer = claim.buffer();
+            encoder.wrapAndApplyHeader(buffer, claim.offset(), header)
+                .sessionToken(sessionToken)
+                .epoch(epoch)
+                .requestId(requestId)
+                .sequence(sequence)
+                .layer(layer)
+                .firstRow(firstRow)
+                .rowCount(rowCount)
+                .chunkOffset(chunkOffset)
+                .totalBytes(lengthBytes)
+                .putPayload(src, srcOffset + chunkOffset, bytes);
+            claim.commit();
+            chunkOffset += bytes;
+        }
+        while (chunkOffset < lengthBytes);
+        return TransportCodes.OK;
+    }
+
+    @Override
+    public void close()
+    {
+        publication.close();
+    }
+}

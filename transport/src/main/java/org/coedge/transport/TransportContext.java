@@ -1,0 +1,162 @@
+package org.coedge.transport;
+
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Configuration of one {@link TransportNode}: where it listens, whether it embeds its own media driver, frame sizes
+ * and every timeout. Each value has a system property and a default beside it; {@link #conclude()} validates them
+ * once, before a node is built. Not thread-safe: configure on one thread, then hand to the node.
+ */
+public final class TransportContext
+{
+    /** Aeron directory of an external media driver; unset means embed a driver per node. */
+    public static final String AERON_DIR_PROP = "coedge.aeron.dir";
+    public static final String MTU_PROP = "coedge.transport.mtu";
+    public static final int MTU_DEFAULT = 8192;
+    public static final String HEARTBEAT_INTERVAL_PROP = "coedge.heartbeat.interval.ms";
+    public static final long HEARTBEAT_INTERVAL_DEFAULT_NS = TimeUnit.MILLISECONDS.toNanos(100);
+    public static final String PEER_TIMEOUT_PROP = "coedge.peer.timeout.ms";
+    public static final long PEER_TIMEOUT_DEFAULT_NS = TimeUnit.MILLISECONDS.toNanos(1000);
+    public static final String SEND_TIMEOUT_PROP = "coedge.send.timeout.ms";
+    public static final long SEND_TIMEOUT_DEFAULT_NS = TimeUnit.SECONDS.toNanos(10);
+    public static final String JOIN_CLOCK_SKEW_PROP = "coedge.join.clock.skew.ms";
+    public static final long JOIN_CLOCK_SKEW_DEFAULT_MS = 30_000;
+    /** Smallest and largest term a data publication may ask for (Aeron's own limits are 64 KiB and 1 GiB). */
+    public static final int MIN_TERM_LENGTH = 64 * 1024;
+    public static final int MAX_TERM_LENGTH = 256 * 1024 * 1024;
+
+    private String aeronDirectoryName = System.getProperty(AERON_DIR_PROP);
+    private String listenEndpoint = "127.0.0.1:0";
+    private int mtuLength = Integer.getInteger(MTU_PROP, MTU_DEFAULT);
+    private long heartbeatIntervalNs = millisProperty(HEARTBEAT_INTERVAL_PROP, HEARTBEAT_INTERVAL_DEFAULT_NS);
+    private long peerTimeoutNs = millisProperty(PEER_TIMEOUT_PROP, PEER_TIMEOUT_DEFAULT_NS);
+    private long sendTimeoutNs = millisProperty(SEND_TIMEOUT_PROP, SEND_TIMEOUT_DEFAULT_NS);
+    private long joinClockSkewMs = Long.getLong(JOIN_CLOCK_SKEW_PROP, JOIN_CLOCK_SKEW_DEFAULT_MS);
+    private boolean concluded;
+
+    private static long millisProperty(final String name, final long defaultNs)
+    {
+        final Long ms = Long.getLong(name);
+        return ms == null ? defaultNs : TimeUnit.MILLISECONDS.toNanos(ms);
+    }
+
+    /**
+     * Checks every value once.
+     *
+     * @throws IllegalArgumentException naming the value that is wrong.
+     */
+    public TransportContext conclude()
+    {
+        Endpoints.parse(listenEndpoint);
+        if (mtuLength < 1408 || mtuLength > 65504 || mtuLength % 32 != 0)
+        {
+            throw new IllegalArgumentException("mtu must be a multiple of 32 in [1408, 65504]: " + mtuLength);
+        }
+        positive("heartbeat interval", heartbeatIntervalNs);
+        positive("peer timeout", peerTimeoutNs);
+        positive("send timeout", sendTimeoutNs);
+        if (peerTimeoutNs < 2 * heartbeatIntervalNs)
+        {
+            throw new IllegalArgumentException("peer timeout (" + peerTimeoutNs / 1_000_000 +
+                " ms) must be at least two heartbeat intervals (" + heartbeatIntervalNs / 1_000_000 + " ms)");
+        }
+        positive("join clock skew", joinClockSkewMs);
+        concluded = true;
+        return this;
+    }
+
+    private static void positive(final String what, final long value)
+    {
+        if (value <= 0)
+        {
+            throw new IllegalArgumentException(what + " must be > 0: " + value);
+        }
+    }
+
+    boolean isConcluded()
+    {
+        return concluded;
+    }
+
+    public String aeronDirectoryName()
+    {
+        return aeronDirectoryName;
+    }
+
+    /** @param dir an external media driver's directory, or null to embed a driver in the node. */
+    public TransportContext aeronDirectoryName(final String dir)
+    {
+        this.aeronDirectoryName = dir;
+        return this;
+    }
+
+    public String listenEndpoint()
+    {
+        return listenEndpoint;
+    }
+
+    /** @param endpoint {@code HOST:PORT} the node receives control messages and row blocks on; port 0 picks one. */
+    public TransportContext listenEndpoint(final String endpoint)
+    {
+        this.listenEndpoint = endpoint;
+        return this;
+    }
+
+    public int mtuLength()
+    {
+        return mtuLength;
+    }
+
+    public TransportContext mtuLength(final int mtuLength)
+    {
+        this.mtuLength = mtuLength;
+        return this;
+    }
+
+    public long heartbeatIntervalNs()
+    {
+        return heartbeatIntervalNs;
+    }
+
+    public TransportContext heartbeatIntervalNs(final long ns)
+    {
+        this.heartbeatIntervalNs = ns;
+        return this;
+    }
+
+    /** @return how long a peer may stay silent before it is declared failed. */
+    public long peerTimeoutNs()
+    {
+        return peerTimeoutNs;
+    }
+
+    public TransportContext peerTimeoutNs(final long ns)
+    {
+        this.peerTimeoutNs = ns;
+        return this;
+    }
+
+    /** @return how long a send may stay back-pressured or not connected before it fails. */
+    public long sendTimeoutNs()
+    {
+        return sendTimeoutNs;
+    }
+
+    public TransportContext sendTimeoutNs(final long ns)
+    {
+        this.sendTimeoutNs = ns;
+        return this;
+    }
+
+    /** @return how far a join's wall clock may be from ours before the join is treated as a replay. */
+    public long joinClockSkewMs()
+    {
+        return joinClockSkewMs;
+    }
+
+    public TransportContext joinClockSkewMs(final long ms)
+    {
+        this.joinClockSkewMs = ms;
+        return this;
+    }
+}

@@ -5,7 +5,7 @@ import java.util.List;
 
 /**
  * Builds {@link Plan}s. {@link #uniform} splits every spatial layer by fixed shares: either one PER_LAYER stage over
- * all spatial layers, or FUSED blocks of up to {@code fuseDepth} layers cut only where a single layer's output
+ * all spatial layers, each layer apportioned by its own height, or FUSED blocks of up to {@code fuseDepth} layers cut only where a single layer's output
  * crosses the cut; the first GLOBAL layer and everything after it run as one SINGLE_DEVICE stage on device 0.
  * {@link #autoFuse} picks the fuse depth whose uniform plan has the lowest {@link PlanEstimate} on a
  * {@link ClusterModel}.
@@ -42,7 +42,14 @@ public final class Planner
         final List<Stage> stages = new ArrayList<>();
         if (fuseDepth == 1)
         {
-            stages.add(new Stage(0, spatialEnd - 1, Mode.PER_LAYER, split(graph, spatialEnd - 1, shares)));
+            // each layer by its own height: a split of the last, shortest layer mapped onto the first would give
+            // the big early layers that short layer's rounding (7 rows as 4:3 is 57:43, not 50:50)
+            final RowRange[][] rowsByLayer = new RowRange[spatialEnd][];
+            for (int id = 0; id < spatialEnd; id++)
+            {
+                rowsByLayer[id] = split(graph, id, shares);
+            }
+            stages.add(Stage.perLayer(0, rowsByLayer));
         }
         else
         {

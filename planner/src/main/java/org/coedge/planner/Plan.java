@@ -59,7 +59,8 @@ public final class Plan
 
     /**
      * Checks the plan against {@code graph}: stages end at the last layer, each stage's device ranges cover
-     * {@code [0, height)} of its last layer (and of every layer, for a stage built by {@link Stage#perLayer}), and GLOBAL layers sit only in SINGLE_DEVICE stages or at a stage's end.
+     * {@code [0, height)} of its last layer (and of every layer, for a stage built by {@link Stage#perLayer}), and
+     * GLOBAL layers sit only in SINGLE_DEVICE stages or at a stage's end.
      *
      * @return this plan, for chaining.
      */

@@ -5,8 +5,9 @@ import java.util.List;
 
 /**
  * Builds {@link Plan}s. {@link #uniform} splits every spatial layer by fixed shares: either one PER_LAYER stage over
- * all spatial layers, each layer apportioned by its own height, or FUSED blocks of up to {@code fuseDepth} layers cut only where a single layer's output
- * crosses the cut; the first GLOBAL layer and everything after it run as one SINGLE_DEVICE stage on device 0.
+ * all spatial layers, each layer apportioned at its own height, or FUSED blocks of up to {@code fuseDepth} layers cut
+ * only where a single layer's output crosses the cut; the first GLOBAL layer and everything after it run as one
+ * SINGLE_DEVICE stage on device 0.
  * {@link #proportional} builds the same stages from measured throughputs and gives every working device at least a
  * halo's height of rows of each split layer. {@link #autoFuse} picks the fuse depth whose uniform plan has the lowest
  * {@link PlanEstimate} on a {@link ClusterModel}.
@@ -41,11 +42,11 @@ public final class Planner
      * Splits every spatial layer in proportion to each device's measured throughput, with the stages of
      * {@link #uniform(LayerGraph, double[], int, long)}. Each device with a positive throughput gets at least
      * {@link #haloRows(Layer)} rows of every layer split at its own height (every spatial layer for
-     * {@code fuseDepth} 1, the last layer of each FUSED block otherwise): a 3x3 convolution gives 2, so a slow
-     * device is never handed a sliver thinner than the halo its neighbours exchange for it. Where a layer has fewer
-     * rows than that minimum times the devices with positive throughput, the minimum drops to what fits,
-     * {@code rows / devices} rounded down. A device with throughput 0 gets no rows; the rows left over by the
-     * minimums go by largest remainder.
+     * {@code fuseDepth} 1, the last layer of each FUSED block otherwise): a 3x3 convolution gives 2. A thinner
+     * slice would have a slow device fetch about as many halo rows as it computes, paying a message for little work.
+     * Where a layer has fewer rows than that minimum times the devices with positive throughput, the minimum drops
+     * to what fits, {@code rows / devices} rounded down. A device with throughput 0 gets no rows; the rows left over
+     * by the minimums go by largest remainder.
      *
      * @param throughputs measured rows (or FLOPs) per second per device, each finite and {@code >= 0}, not all 0;
      *                    only their ratios matter.

@@ -59,7 +59,8 @@ public final class Plan
 
     /**
      * Checks the plan against {@code graph}: stages end at the last layer, each stage's device ranges cover
-     * {@code [0, height)} of its last layer, and GLOBAL layers sit only in SINGLE_DEVICE stages or at a stage's end.
+     * {@code [0, height)} of its last layer (and of every layer, for a stage built by {@link Stage#perLayer}), and
+     * GLOBAL layers sit only in SINGLE_DEVICE stages or at a stage's end.
      *
      * @return this plan, for chaining.
      */
@@ -79,6 +80,23 @@ public final class Plan
             {
                 throw new IllegalArgumentException("stage " + i + " covers rows [0, " + s.coveredRows() +
                     ") of layer " + s.lastLayer() + " with height " + height);
+            }
+            if (s.hasLayerRows())
+            {
+                for (int l = 0; l < s.layerCount() - 1; l++)
+                {
+                    final int layerHeight = graph.layer(s.firstLayer() + l).heightRows();
+                    int covered = 0;
+                    for (int d = 0; d < s.deviceCount(); d++)
+                    {
+                        covered = Math.max(covered, s.layerRows(l, d).end());
+                    }
+                    if (covered != layerHeight)
+                    {
+                        throw new IllegalArgumentException("stage " + i + " covers rows [0, " + covered +
+                            ") of layer " + (s.firstLayer() + l) + " with height " + layerHeight);
+                    }
+                }
             }
             if (s.mode() != Mode.SINGLE_DEVICE)
             {

@@ -5,10 +5,12 @@ import java.util.List;
 
 /**
  * Builds {@link Plan}s. {@link #uniform} splits every spatial layer by fixed shares: either one PER_LAYER stage over
- * all spatial layers, or FUSED blocks of up to {@code fuseDepth} layers cut only where a single layer's output
- * crosses the cut; the first GLOBAL layer and everything after it run as one SINGLE_DEVICE stage on device 0.
- * {@link #autoFuse} picks the fuse depth whose uniform plan has the lowest {@link PlanEstimate} on a
- * {@link ClusterModel}.
+ * all spatial layers, each layer apportioned at its own height, or FUSED blocks of up to {@code fuseDepth} layers cut
+ * only where a single layer's output crosses the cut; the first GLOBAL layer and everything after it run as one
+ * SINGLE_DEVICE stage on device 0.
+ * {@link #proportional} builds the same stages from measured throughputs and gives every working device at least a
+ * halo's height of rows of each split layer. {@link #autoFuse} picks the fuse depth whose uniform plan has the lowest
+ * {@link PlanEstimate} on a {@link ClusterModel}.
  * <p>
  * Called by the engine's coordinator when devices join or estimates drift; stateless, any thread.
  */
@@ -33,6 +35,85 @@ public final class Planner
      */
     public static Plan uniform(final LayerGraph graph, final double[] shares, final int fuseDepth, final long epoch)
     {
+        return build(graph, shares, fuseDepth, epoch, false);
+    }
+
+    /**
+     * Splits every spatial layer in proportion to each device's measured throughput, with the stages of
+     * {@link #uniform(LayerGraph, double[], int, long)}. Each device with a positive throughput gets at least
+     * {@link #haloRows(Layer)} rows of every layer split at its own height (every spatial layer for
+     * {@code fuseDepth} 1, the last layer of each FUSED block otherwise): a 3x3 convolution gives 2. A thinner
+     * slice would have a slow device fetch about as many halo rows as it computes, paying a message for little work.
+     * Where a layer has fewer rows than that minimum times the devices with positive throughput, the minimum drops
+     * to what fits, {@code rows / devices} rounded down. A device with throughput 0 gets no rows; the rows left over
+     * by the minimums go by largest remainder.
+     *
+     * @param throughputs measured rows (or FLOPs) per second per device, each finite and {@code >= 0}, not all 0;
+     *                    only their ratios matter.
+     * @param fuseDepth   as for {@link #uniform(LayerGraph, double[], int)}.
+     * @throws IllegalArgumentException if a throughput is negative, NaN or infinite, all are 0, there are none, or
+     *                                  {@code fuseDepth < 1}.
+     */
+    public static Plan proportional(
+        final LayerGraph graph, final double[] throughputs, final int fuseDepth, final long epoch)
+    {
+        if (throughputs.length == 0)
+        {
+            throw new IllegalArgumentException("need a throughput per device, got none");
+        }
+        double sum = 0;
+        for (int d = 0; d < throughputs.length; d++)
+        {
+            final double t = throughputs[d];
+            if (Double.isNaN(t) || Double.isInfinite(t) || t < 0)
+            {
+                throw new IllegalArgumentException("throughput of device " + d + " must be finite and >= 0: " + t);
+            }
+            sum += t;
+        }
+        if (sum == 0)
+        {
+            throw new IllegalArgumentException("every device has throughput 0, so none can take rows: " +
+                java.util.Arrays.toString(throughputs));
+        }
+        if (Double.isInfinite(sum))
+        {
+            throw new IllegalArgumentException("throughputs overflow when summed; scale them down: " +
+                java.util.Arrays.toString(throughputs));
+        }
+        return build(graph, throughputs, fuseDepth, epoch, true);
+    }
+
+    /**
+     * The fewest rows {@link #proportional} gives a working device of {@code layer}: the input rows one output row
+     * needs beyond one, over the layer's inputs ({@code (k - 1) * d} for a window of kernel {@code k} and dilation
+     * {@code d} on a tall enough input, 0 for pointwise layers and sources).
+     */
+    public static int haloRows(final Layer layer)
+    {
+        int widest = 1;
+        for (int j = 0; j < layer.inputCount(); j++)
+        {
+            final RowMap map = layer.rowMap(j);
+            if (map.isGlobal())
+            {
+                continue;
+            }
+            for (int o = 0; o < map.outputHeightRows(); o++)
+            {
+                widest = Math.max(widest, map.end(o) - map.first(o));
+            }
+        }
+        return widest - 1;
+    }
+
+    private static Plan build(
+        final LayerGraph graph,
+        final double[] shares,
+        final int fuseDepth,
+        final long epoch,
+        final boolean haloMinimum)
+    {
         if (fuseDepth < 1)
         {
             throw new IllegalArgumentException("fuseDepth must be >= 1: " + fuseDepth);
@@ -42,7 +123,14 @@ public final class Planner
         final List<Stage> stages = new ArrayList<>();
         if (fuseDepth == 1)
         {
-            stages.add(new Stage(0, spatialEnd - 1, Mode.PER_LAYER, split(graph, spatialEnd - 1, shares)));
+            // each layer by its own height: a split of the last, shortest layer mapped onto the first would give
+            // the big early layers that short layer's rounding (7 rows as 4:3 is 57:43, not 50:50)
+            final RowRange[][] rowsByLayer = new RowRange[spatialEnd][];
+            for (int id = 0; id < spatialEnd; id++)
+            {
+                rowsByLayer[id] = split(graph, id, shares, haloMinimum);
+            }
+            stages.add(Stage.perLayer(0, rowsByLayer));
         }
         else
         {
@@ -62,7 +150,7 @@ public final class Planner
                         break;
                     }
                 }
-                stages.add(new Stage(start, end, Mode.FUSED, split(graph, end, shares)));
+                stages.add(new Stage(start, end, Mode.FUSED, split(graph, end, shares, haloMinimum)));
                 start = end + 1;
             }
         }
@@ -147,9 +235,24 @@ public final class Planner
         return true;
     }
 
-    private static RowRange[] split(final LayerGraph graph, final int layer, final double[] shares)
+    private static RowRange[] split(
+        final LayerGraph graph, final int id, final double[] shares, final boolean haloMinimum)
     {
-        return Apportion.rowRanges(
-            Apportion.largestRemainder(shares, graph.layer(layer).heightRows(), new int[shares.length]));
+        final Layer layer = graph.layer(id);
+        final int[] minimum = new int[shares.length];
+        if (haloMinimum)
+        {
+            int working = 0;
+            for (final double share : shares)
+            {
+                working += share > 0 ? 1 : 0;
+            }
+            final int rows = Math.min(haloRows(layer), layer.heightRows() / working);
+            for (int d = 0; d < shares.length; d++)
+            {
+                minimum[d] = shares[d] > 0 ? rows : 0;
+            }
+        }
+        return Apportion.rowRanges(Apportion.largestRemainder(shares, layer.heightRows(), minimum));
     }
 }

@@ -3,9 +3,12 @@ package org.coedge.planner;
 /**
  * A contiguous run of layers {@code [firstLayer, lastLayer]}, a {@link Mode}, and per device the rows of the last
  * layer it outputs. The device ranges are checked here to be contiguous, disjoint and in device order (empty ranges
- * allowed anywhere); {@link Plan#validate(LayerGraph)} checks them against the graph. A PER_LAYER stage's earlier
- * layers are split in proportion to these last-layer rows ({@link StageRows}), so a stage ending in a very short
- * layer should be cut before it.
+ * allowed anywhere); {@link Plan#validate(LayerGraph)} checks them against the graph.
+ * <p>
+ * A PER_LAYER stage built by {@link #perLayer} carries every layer's split, so each layer can be apportioned by its
+ * own height. One built by the constructor carries only the last layer's, and its earlier layers are split in
+ * proportion to those rows ({@link StageRows}); a stage ending in a very short layer then gives its earlier layers
+ * the short layer's coarse ratio (7 rows split 4:3 between equal devices splits 224 rows 128:96).
  * <p>
  * Built by {@link Planner}; immutable, so safe on any thread.
  */
@@ -15,8 +18,19 @@ public final class Stage
     private final int lastLayer;
     private final Mode mode;
     private final RowRange[] deviceRows;
+    private final RowRange[][] layerRows; // (layer offset, device); null unless built by perLayer
 
     public Stage(final int firstLayer, final int lastLayer, final Mode mode, final RowRange[] deviceRows)
+    {
+        this(firstLayer, lastLayer, mode, deviceRows, null);
+    }
+
+    private Stage(
+        final int firstLayer,
+        final int lastLayer,
+        final Mode mode,
+        final RowRange[] deviceRows,
+        final RowRange[][] layerRows)
     {
         if (firstLayer < 0 || lastLayer < firstLayer)
         {
@@ -26,27 +40,7 @@ public final class Stage
         {
             throw new IllegalArgumentException("stage needs a mode and at least one device");
         }
-        int next = 0;
-        int nonEmpty = 0;
-        for (int d = 0; d < deviceRows.length; d++)
-        {
-            final RowRange r = deviceRows[d];
-            if (r == null)
-            {
-                throw new IllegalArgumentException("stage [" + firstLayer + ", " + lastLayer + "]: device " + d +
-                    " has no row range");
-            }
-            if (!r.isEmpty())
-            {
-                if (r.start() != next)
-                {
-                    throw new IllegalArgumentException("stage [" + firstLayer + ", " + lastLayer + "]: device " + d +
-                        " rows " + r + " do not start where the previous device's end (" + next + ")");
-                }
-                next = r.end();
-                nonEmpty++;
-            }
-        }
+        final int nonEmpty = checkOrdered(firstLayer, lastLayer, lastLayer, deviceRows);
         if (mode == Mode.SINGLE_DEVICE && nonEmpty != 1)
         {
             throw new IllegalArgumentException("stage [" + firstLayer + ", " + lastLayer +
@@ -56,6 +50,37 @@ public final class Stage
         this.lastLayer = lastLayer;
         this.mode = mode;
         this.deviceRows = deviceRows.clone();
+        this.layerRows = layerRows;
+    }
+
+    /**
+     * A PER_LAYER stage from layer {@code firstLayer} on, with every layer's split given: each layer's device ranges
+     * obey the same rules as a stage's last-layer ranges, and {@link Plan#validate(LayerGraph)} checks that each
+     * covers its layer's height.
+     *
+     * @param rowsByLayer {@code rowsByLayer[l][device]}: rows of layer {@code firstLayer + l} that the device computes;
+     *                    the last entry becomes the stage's {@link #deviceRows(int)}. Copied.
+     */
+    public static Stage perLayer(final int firstLayer, final RowRange[][] rowsByLayer)
+    {
+        if (rowsByLayer.length == 0)
+        {
+            throw new IllegalArgumentException("PER_LAYER stage from layer " + firstLayer + " has no layers");
+        }
+        final int lastLayer = firstLayer + rowsByLayer.length - 1;
+        final int devices = rowsByLayer[rowsByLayer.length - 1].length;
+        final RowRange[][] copy = new RowRange[rowsByLayer.length][];
+        for (int l = 0; l < rowsByLayer.length; l++)
+        {
+            if (rowsByLayer[l].length != devices)
+            {
+                throw new IllegalArgumentException("stage [" + firstLayer + ", " + lastLayer + "]: layer " +
+                    (firstLayer + l) + " has " + rowsByLayer[l].length + " device ranges, the last layer " + devices);
+            }
+            checkOrdered(firstLayer, lastLayer, firstLayer + l, rowsByLayer[l]);
+            copy[l] = rowsByLayer[l].clone();
+        }
+        return new Stage(firstLayer, lastLayer, Mode.PER_LAYER, copy[copy.length - 1], copy);
     }
 
     public int firstLayer()
@@ -119,9 +144,62 @@ public final class Stage
         return -1;
     }
 
+    /**
+     * @return true if built by {@link #perLayer}, so {@link #layerRows} gives every layer's split.
+     */
+    boolean hasLayerRows()
+    {
+        return layerRows != null;
+    }
+
+    /**
+     * @return rows of layer {@code firstLayer() + layerOffset} that {@code device} computes; only if
+     * {@link #hasLayerRows()}.
+     */
+    RowRange layerRows(final int layerOffset, final int device)
+    {
+        return layerRows[layerOffset][device];
+    }
+
     public String toString()
     {
-        return "Stage{[" + firstLayer + ", " + lastLayer + "] " + mode + " " + java.util.Arrays.toString(deviceRows) +
-            "}";
+        final StringBuilder sb = new StringBuilder("Stage{[").append(firstLayer).append(", ").append(lastLayer)
+            .append("] ").append(mode).append(' ').append(java.util.Arrays.toString(deviceRows));
+        if (layerRows != null)
+        {
+            sb.append(" by layer ").append(java.util.Arrays.deepToString(layerRows));
+        }
+        return sb.append('}').toString();
+    }
+
+    /**
+     * @return how many ranges are non-empty, after checking that they are contiguous and in device order.
+     */
+    private static int checkOrdered(
+        final int firstLayer, final int lastLayer, final int layer, final RowRange[] ranges)
+    {
+        int next = 0;
+        int nonEmpty = 0;
+        for (int d = 0; d < ranges.length; d++)
+        {
+            final RowRange r = ranges[d];
+            if (r == null)
+            {
+                throw new IllegalArgumentException("stage [" + firstLayer + ", " + lastLayer + "]: device " + d +
+                    " has no row range of layer " + layer);
+            }
+            if (!r.isEmpty())
+            {
+                if (r.start() != next)
+                {
+                    throw new IllegalArgumentException("stage [" + firstLayer + ", " + lastLayer + "]: device " + d +
+                        " rows " + r + " of layer " + layer + " do not start where the previous device's end (" +
+                        next + ")");
+                }
+                next = r.end();
+                nonEmpty++;
+            }
+        }
+        return nonEmpty;
     }
 }

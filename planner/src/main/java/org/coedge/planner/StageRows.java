@@ -1,8 +1,9 @@
 package org.coedge.planner;
 
 /**
- * The rows each device computes of each layer of a {@link Stage}: for PER_LAYER every layer's height is apportioned
- * in proportion to the devices' shares of the last layer; for FUSED the rows chain back from each device's range of
+ * The rows each device computes of each layer of a {@link Stage}: for PER_LAYER the stage's own split of each layer
+ * when it carries one ({@link Stage#perLayer}), else every layer's height apportioned in proportion to the devices'
+ * shares of the last layer; for FUSED the rows chain back from each device's range of
  * the last layer ({@link RowRanges#backward}); for SINGLE_DEVICE the one device computes every row.
  * <p>
  * Pure function shared by {@link PlanCost} and the engine's plan compiler, so both agree; any thread.
@@ -39,14 +40,25 @@ public final class StageRows
             }
             case PER_LAYER:
             {
+                if (stage.coveredRows() != lastHeight)
+                {
+                    throw new IllegalArgumentException(stage + " does not cover height " + lastHeight);
+                }
+                if (stage.hasLayerRows())
+                {
+                    for (int d = 0; d < devices; d++)
+                    {
+                        for (int l = 0; l < layers; l++)
+                        {
+                            rows[d][l] = stage.layerRows(l, d);
+                        }
+                    }
+                    break;
+                }
                 final double[] shares = new double[devices];
                 for (int d = 0; d < devices; d++)
                 {
                     shares[d] = stage.deviceRows(d).rows();
-                }
-                if (stage.coveredRows() != lastHeight)
-                {
-                    throw new IllegalArgumentException(stage + " does not cover height " + lastHeight);
                 }
                 for (int l = 0; l < layers; l++)
                 {

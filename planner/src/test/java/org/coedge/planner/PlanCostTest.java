@@ -28,6 +28,17 @@ class PlanCostTest
     }
 
     @Test
+    void shouldMatchRowByRowOracleOnRandomProportionalPlans()
+    {
+        final Random random = new Random(32);
+        for (int trial = 0; trial < 200; trial++)
+        {
+            final LayerGraph graph = RandomGraphs.any(random);
+            checkAgainstOracle(graph, RandomGraphs.proportionalPlan(random, graph));
+        }
+    }
+
+    @Test
     void shouldCountHaloOfThreeByThreeConvBetweenTwoDevices()
     {
         final LayerGraph.Builder b = LayerGraph.builder();

@@ -2,6 +2,7 @@ package org.coedge.planner;
 
 import org.junit.jupiter.api.Test;
 
+import java.util.Arrays;
 import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -160,6 +161,54 @@ class PlannerTest
         assertEquals(2, cost.stage(1).messages(1));
         assertEquals(catRows, cost.stage(1).computedRows(1, b1 - b1));
         assertEquals(RowRange.of(catRows.start() - 1, catRows.end() + 1), cost.stage(1).computedRows(1, b2a - b1));
+    }
+
+    /** A chain of 3x3 convs, the first at stride 1 and then stride 2, with heights 224, 112, 56, 28, 14, 7. */
+    static LayerGraph halvingChain()
+    {
+        final LayerGraph.Builder b = LayerGraph.builder();
+        int height = 224;
+        int last = b.addSource("in", height, 224, 3);
+        last = b.addLayer("conv0", new int[]{ last }, new RowMap[]{ RowMap.window(3, 1, 1, 1, height, height) },
+            height, 224, 16, 1000, 100);
+        while (height > 7)
+        {
+            last = b.addLayer("conv" + height / 2, new int[]{ last },
+                new RowMap[]{ RowMap.window(3, 2, 1, 1, height, height / 2) }, height / 2, 224, 16, 1000, 100);
+            height /= 2;
+        }
+        return RandomGraphs.withHead(b.build());
+    }
+
+    @Test
+    void shouldSplitEachLayerOfAPerLayerStageByItsOwnHeight()
+    {
+        final LayerGraph g = halvingChain();
+        for (final double[] shares : new double[][]{ { 1, 1 }, { 3, 1 } })
+        {
+            final Plan plan = Planner.uniform(g, shares, 1);
+            assertEquals(2, plan.stages().size());
+            final PlanCost.StageCost cost = PlanCost.of(g, plan).stage(0);
+            final double first = shares[0] / (shares[0] + shares[1]);
+            for (int id = 1; id < g.firstGlobalLayer(); id++)
+            {
+                final int height = g.layer(id).heightRows();
+                final int rows0 = cost.computedRows(0, id).rows();
+                final int rows1 = cost.computedRows(1, id).rows();
+                assertEquals(height, rows0 + rows1);
+                // largest remainder: each device gets its exact share rounded down or up, never a row more
+                assertTrue(Math.abs(rows0 - first * height) < 1, "layer " + id + " " + Arrays.toString(shares) +
+                    ": " + rows0 + " + " + rows1);
+                if (shares[0] == shares[1])
+                {
+                    assertTrue(Math.abs(rows0 - rows1) <= 1, "layer " + id + ": " + rows0 + " vs " + rows1);
+                }
+            }
+        }
+        // the 7-row layer still splits 4:3, but the 224-row layer 112:112 rather than 128:96
+        final Plan even = Planner.uniform(g, new double[]{ 1, 1 }, 1);
+        assertEquals(RowRange.of(0, 4), even.stages().get(0).deviceRows(0));
+        assertEquals(RowRange.of(0, 112), PlanCost.of(g, even).stage(0).computedRows(0, 1));
     }
 
     @Test

@@ -132,6 +132,13 @@ final class RandomGraphs
         return Planner.uniform(graph, ApportionTest.randomShares(random, devices), 1 + random.nextInt(5));
     }
 
+    /** @return a proportional plan over 1-8 devices with random throughputs (some zero) and fusion depth 1-5. */
+    static Plan proportionalPlan(final Random random, final LayerGraph graph)
+    {
+        final int devices = 1 + random.nextInt(8);
+        return Planner.proportional(graph, ApportionTest.randomShares(random, devices), 1 + random.nextInt(5), 0);
+    }
+
     /**
      * Appends a global pooling layer and a fully-connected layer after the last layer.
      */

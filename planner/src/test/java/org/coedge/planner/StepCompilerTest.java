@@ -30,6 +30,21 @@ class StepCompilerTest
     }
 
     @Test
+    void shouldRunEveryRandomProportionalPlanToCompletion()
+    {
+        final Random random = new Random(8);
+        long moved = 0;
+        for (int trial = 0; trial < 200; trial++)
+        {
+            final LayerGraph graph = RandomGraphs.any(random);
+            final Plan plan = RandomGraphs.proportionalPlan(random, graph);
+            final int[] outputs = { graph.layerCount() - 1 };
+            moved += simulate(graph, plan, StepCompiler.compile(graph, plan, outputs), outputs, random);
+        }
+        assertTrue(moved > 0, "random plans move rows");
+    }
+
+    @Test
     void shouldExchangeOneHaloRowEachWayForTwoThreeByThreeConvs()
     {
         final LayerGraph.Builder b = LayerGraph.builder();

@@ -147,7 +147,7 @@ public final class Stage
     /**
      * @return true if built by {@link #perLayer}, so {@link #layerRows} gives every layer's split.
      */
-    boolean hasLayerRows()
+    public boolean hasLayerRows()
     {
         return layerRows != null;
     }
@@ -156,7 +156,7 @@ public final class Stage
      * @return rows of layer {@code firstLayer() + layerOffset} that {@code device} computes; only if
      * {@link #hasLayerRows()}.
      */
-    RowRange layerRows(final int layerOffset, final int device)
+    public RowRange layerRows(final int layerOffset, final int device)
     {
         return layerRows[layerOffset][device];
     }

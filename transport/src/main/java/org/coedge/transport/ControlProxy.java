@@ -123,11 +123,11 @@ public final class ControlProxy
      */
     public int plan(
         final Publication to, final long epoch, final int dataSessionBase, final int termLength, final long timeoutMs,
-        final int[] deviceNodes, final String[] deviceEndpoints, final int[][] stageLayers, final int[][] stageRows)
+        final int mtu, final int[] deviceNodes, final String[] deviceEndpoints, final int[][] stageLayers, final int[][] stageRows)
     {
         plan.wrapAndApplyHeader(buffer, 0, header)
             .sessionToken(sessionToken).messageSeq(++sequence).senderNode(senderNode).lane(lane)
-            .epoch(epoch).dataSessionBase(dataSessionBase).termLength(termLength).timeoutMs(timeoutMs);
+            .epoch(epoch).dataSessionBase(dataSessionBase).termLength(termLength).timeoutMs(timeoutMs).mtu(mtu);
         final PlanMessageEncoder.DevicesEncoder devices = plan.devicesCount(deviceNodes.length);
         for (int d = 0; d < deviceNodes.length; d++)
         {

@@ -21,6 +21,15 @@ public final class TransportContext
     public static final long SEND_TIMEOUT_DEFAULT_NS = TimeUnit.SECONDS.toNanos(10);
     public static final String JOIN_CLOCK_SKEW_PROP = "coedge.join.clock.skew.ms";
     public static final long JOIN_CLOCK_SKEW_DEFAULT_MS = 30_000;
+    /**
+     * Longest sleep of the embedded driver's thread when idle: shorter means less latency per message, longer means
+     * less CPU taken from a device's compute thread when the driver shares its core.
+     */
+    public static final String DRIVER_MAX_PARK_PROP = "coedge.driver.max.park.us";
+    public static final long DRIVER_MAX_PARK_DEFAULT_US = 100;
+    /** Longest sleep of a node's control loop when idle. */
+    public static final String CONTROL_MAX_PARK_PROP = "coedge.control.max.park.us";
+    public static final long CONTROL_MAX_PARK_DEFAULT_US = 1000;
     /** Smallest and largest term a data publication may ask for (Aeron's own limits are 64 KiB and 1 GiB). */
     public static final int MIN_TERM_LENGTH = 64 * 1024;
     public static final int MAX_TERM_LENGTH = 256 * 1024 * 1024;
@@ -32,6 +41,10 @@ public final class TransportContext
     private long peerTimeoutNs = millisProperty(PEER_TIMEOUT_PROP, PEER_TIMEOUT_DEFAULT_NS);
     private long sendTimeoutNs = millisProperty(SEND_TIMEOUT_PROP, SEND_TIMEOUT_DEFAULT_NS);
     private long joinClockSkewMs = Long.getLong(JOIN_CLOCK_SKEW_PROP, JOIN_CLOCK_SKEW_DEFAULT_MS);
+    private long driverMaxParkNs = TimeUnit.MICROSECONDS.toNanos(Long.getLong(DRIVER_MAX_PARK_PROP,
+        DRIVER_MAX_PARK_DEFAULT_US));
+    private long controlMaxParkNs = TimeUnit.MICROSECONDS.toNanos(Long.getLong(CONTROL_MAX_PARK_PROP,
+        CONTROL_MAX_PARK_DEFAULT_US));
     private boolean concluded;
 
     private static long millisProperty(final String name, final long defaultNs)
@@ -61,6 +74,8 @@ public final class TransportContext
                 " ms) must be at least two heartbeat intervals (" + heartbeatIntervalNs / 1_000_000 + " ms)");
         }
         positive("join clock skew", joinClockSkewMs);
+        positive("driver max park", driverMaxParkNs);
+        positive("control max park", controlMaxParkNs);
         concluded = true;
         return this;
     }
@@ -76,6 +91,28 @@ public final class TransportContext
     boolean isConcluded()
     {
         return concluded;
+    }
+
+    public long driverMaxParkNs()
+    {
+        return driverMaxParkNs;
+    }
+
+    public TransportContext driverMaxParkNs(final long ns)
+    {
+        this.driverMaxParkNs = ns;
+        return this;
+    }
+
+    public long controlMaxParkNs()
+    {
+        return controlMaxParkNs;
+    }
+
+    public TransportContext controlMaxParkNs(final long ns)
+    {
+        this.controlMaxParkNs = ns;
+        return this;
     }
 
     public String aeronDirectoryName()

@@ -68,7 +68,7 @@ public final class TransportNode implements AutoCloseable
                     .dirDeleteOnShutdown(true)
                     .threadingMode(ThreadingMode.SHARED)
                     .sharedIdleStrategy(new BackoffIdleStrategy(
-                        100, 10, TimeUnit.MICROSECONDS.toNanos(1), TimeUnit.MICROSECONDS.toNanos(50)))
+                        100, 10, TimeUnit.MICROSECONDS.toNanos(1), context.driverMaxParkNs()))
                     .mtuLength(context.mtuLength())
                     .socketRcvbufLength(SOCKET_BUFFER_BYTES)
                     .socketSndbufLength(SOCKET_BUFFER_BYTES)
@@ -192,6 +192,13 @@ public final class TransportNode implements AutoCloseable
     public ExclusivePublication addRowBlockPublication(
         final String peerEndpoint, final int senderNode, final int sessionId, final int termLength)
     {
+        return addRowBlockPublication(peerEndpoint, senderNode, sessionId, termLength, context.mtuLength());
+    }
+
+    /** As above with the frame size the plan names, so sender and receiver cut blocks into the same chunks. */
+    public ExclusivePublication addRowBlockPublication(
+        final String peerEndpoint, final int senderNode, final int sessionId, final int termLength, final int mtu)
+    {
         if (termLength < TransportContext.MIN_TERM_LENGTH || termLength > TransportContext.MAX_TERM_LENGTH ||
             Integer.bitCount(termLength) != 1)
         {
@@ -199,8 +206,14 @@ public final class TransportNode implements AutoCloseable
                 TransportContext.MIN_TERM_LENGTH + ", " + TransportContext.MAX_TERM_LENGTH + "]: " + termLength);
         }
         return aeron.addExclusivePublication(
-            channel(peerEndpoint).termLength(termLength).sessionId(sessionId).build(),
+            channel(peerEndpoint).mtu(mtu).termLength(termLength).sessionId(sessionId).build(),
             DATA_STREAM_BASE + senderNode);
+    }
+
+    /** @return payload bytes of one row-block chunk on a channel with frames of {@code mtu} bytes. */
+    public static int chunkBytes(final int mtu)
+    {
+        return mtu - io.aeron.protocol.DataHeaderFlyweight.HEADER_LENGTH - RowBlockPublisher.CHUNK_OVERHEAD_BYTES;
     }
 
     /** @return frames the media driver dropped because it could not parse them (garbage at the port). */

@@ -81,6 +81,32 @@ final class FuseOptions
         return new Chosen(Planner.uniform(graph, shares, depth), depth, false, null);
     }
 
+    /**
+     * @return the depth {@code text} names, or {@code auto} when it says "auto".
+     * @throws IllegalArgumentException unless it is a number >= 1 or "auto".
+     */
+    static int parseDepth(final String text, final int auto)
+    {
+        if ("auto".equalsIgnoreCase(text.trim()))
+        {
+            return auto;
+        }
+        final int depth;
+        try
+        {
+            depth = Integer.parseInt(text.trim());
+        }
+        catch (final NumberFormatException ex)
+        {
+            throw new IllegalArgumentException("--fuse must be a number >= 1 or 'auto': " + text);
+        }
+        if (depth < 1)
+        {
+            throw new IllegalArgumentException("--fuse must be >= 1 or 'auto': " + text);
+        }
+        return depth;
+    }
+
     private ClusterModel cluster(final double[] shares)
     {
         if (!(deviceGflops > 0) || Double.isInfinite(deviceGflops))

@@ -10,13 +10,30 @@ import org.coedge.planner.RowRange;
  */
 final class IdleLayer extends Layer
 {
+    /** The halo function of the layer stood in for, so a device can plan from a weightless copy. */
+    interface RowFunction
+    {
+        RowRange inputRows(int inputIndex, RowRange out);
+    }
+
     private final long flops;
+    private final RowFunction rows;
+    private final boolean global;
 
     IdleLayer(final String name, final String opType, final java.util.List<Value> inputs, final Value output,
-        final long flops)
+        final long flops, final RowFunction rows, final boolean global)
     {
         super(name, opType, inputs, output);
         this.flops = flops;
+        this.rows = rows;
+        this.global = global;
+    }
+
+    /** Stands in for {@code built}, keeping its halo function. */
+    static IdleLayer of(final Layer built)
+    {
+        return new IdleLayer(built.name(), built.opType(), built.inputs(), built.output(), built.flops(),
+            built::inputRows, built.isGlobal());
     }
 
     @Override
@@ -34,8 +51,13 @@ final class IdleLayer extends Layer
     @Override
     public RowRange inputRows(final int inputIndex, final RowRange out)
     {
-        throw new UnsupportedOperationException("layer '" + name() + "' is idle on this device; take halo " +
-            "functions from the unsplit model");
+        return rows.inputRows(inputIndex, out);
+    }
+
+    @Override
+    public boolean isGlobal()
+    {
+        return global;
     }
 
     @Override

@@ -145,8 +145,11 @@ final class LayerFactory
         if (!l.runsNextLayer())
         {
             final Value out = l.newOutput(fused.output());
+            final int height = in.shape().height();
             l.add(new IdleLayer(n.name(), kind + fused.suffix(), List.of(in), out,
-                ConvLayer.flops(params, in.shape(), out.shape())), 0);
+                ConvLayer.flops(params, in.shape(), out.shape()), (j, rows) -> rows.isEmpty() ? RowRange.EMPTY :
+                RowRange.of(params.firstInputRowClipped(rows.start(), rows.end(), height),
+                    params.endInputRowClipped(rows.start(), rows.end(), height)), false), 0);
             return;
         }
         final ConvKernel kernel = transposed ?
@@ -327,7 +330,7 @@ final class LayerFactory
         {
             final Lowering.Fused fused = l.fuseActivation(n);
             l.add(new IdleLayer(n.name(), n.opType() + fused.suffix(), List.of(in), l.newOutput(fused.output()),
-                2L * k * nOut), 0);
+                2L * k * nOut, (j, rows) -> RowRange.of(0, in.shape().height()), true), 0);
             return;
         }
         float[] weights = bt.floats();

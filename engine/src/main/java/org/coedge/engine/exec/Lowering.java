@@ -135,6 +135,11 @@ public final class Lowering
             outputs.add(v);
             outputDims.add(graph.shape(out));
         }
+        // inputs stay live to the end, so a model run again without new inputs reads the same ones
+        for (final Value v : inputs)
+        {
+            v.storage().useAt(layers.size());
+        }
         final ArenaPlanner planner = new ArenaPlanner();
         final Map<Value.Storage, Integer> ids = new LinkedHashMap<>();
         for (final Value v : values.values())
@@ -244,7 +249,7 @@ public final class Lowering
         final int step = layers.size();
         final boolean runs = windows.runsLayer(step);
         final Layer layer = runs || built instanceof IdleLayer ? built :
-            new IdleLayer(built.name(), built.opType(), built.inputs(), built.output(), built.flops());
+            IdleLayer.of(built);
         for (final Value v : layer.inputs())
         {
             v.storage().useAt(step);

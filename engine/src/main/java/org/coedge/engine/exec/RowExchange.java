@@ -25,6 +25,8 @@ public interface RowExchange
     int BAD_RANGE = -4;
     /** The peer is not part of this exchange. */
     int BAD_PEER = -5;
+    /** The channel to the peer is closed. */
+    int CLOSED = -6;
 
     /**
      * Sends rows {@code [firstRow, firstRow + rowCount)} of layer {@code layer}: {@code floats} floats at
@@ -61,6 +63,8 @@ public interface RowExchange
                 return "BAD_RANGE";
             case BAD_PEER:
                 return "BAD_PEER";
+            case CLOSED:
+                return "CLOSED";
             default:
                 return "code " + code;
         }

@@ -67,23 +67,53 @@ public final class SplitExecutor implements AutoCloseable
         final long timeoutNs)
     {
         final List<PreparedModel> copies = new ArrayList<>();
-        final int sources = model.inputNames().size();
         for (final DeviceProgram program : programs)
         {
-            copies.add(model.prepare(inputDims, new Lowering.RowWindows()
-            {
-                public org.coedge.planner.RowRange rows(final int valueId, final int height)
-                {
-                    return program.window(valueId);
-                }
-
-                public boolean runsLayer(final int layerIndex)
-                {
-                    return program.computes(sources + layerIndex);
-                }
-            }));
+            copies.add(prepareFor(model, inputDims, program));
         }
         return new SplitExecutor(copies, programs, timeoutNs);
+    }
+
+    /**
+     * @return {@code model} prepared for one device's program: an arena for its windows only, and weights only for
+     * the layers it computes.
+     */
+    public static PreparedModel prepareFor(
+        final Model model, final Map<String, long[]> inputDims, final DeviceProgram program)
+    {
+        final int sources = model.inputNames().size();
+        return model.prepare(inputDims, new Lowering.RowWindows()
+        {
+            public org.coedge.planner.RowRange rows(final int valueId, final int height)
+            {
+                return program.window(valueId);
+            }
+
+            public boolean runsLayer(final int layerIndex)
+            {
+                return program.computes(sources + layerIndex);
+            }
+        });
+    }
+
+    /**
+     * @return {@code model} lowered with every row and no weights (every layer idle): enough to plan and compile,
+     * at the cost of an unsplit arena and none of the weights.
+     */
+    public static PreparedModel skeleton(final Model model, final Map<String, long[]> inputDims)
+    {
+        return model.prepare(inputDims, new Lowering.RowWindows()
+        {
+            public org.coedge.planner.RowRange rows(final int valueId, final int height)
+            {
+                return org.coedge.planner.RowRange.of(0, height);
+            }
+
+            public boolean runsLayer(final int layerIndex)
+            {
+                return false;
+            }
+        });
     }
 
     private SplitExecutor(final List<PreparedModel> models, final List<DeviceProgram> programs, final long timeoutNs)
@@ -209,7 +239,7 @@ public final class SplitExecutor implements AutoCloseable
         Layouts.nhwcToNchw(executors[0].arena().floats(), v.offset(), nchw, 0, v.shape());
     }
 
-    static int producerOf(final PreparedModel model, final Value v)
+    public static int producerOf(final PreparedModel model, final Value v)
     {
         final int sources = model.inputs().size();
         for (int i = model.layers().size() - 1; i >= 0; i--)

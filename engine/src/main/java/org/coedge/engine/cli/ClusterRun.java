@@ -1,0 +1,157 @@
+package org.coedge.engine.cli;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+
+import org.coedge.engine.api.Model;
+import org.coedge.engine.cluster.Coordinator;
+import org.coedge.planner.DeviceProgram;
+import org.coedge.planner.Stage;
+import org.coedge.planner.Step;
+import org.coedge.transport.ClusterKey;
+import org.coedge.transport.TransportContext;
+import org.coedge.transport.TransportNode;
+
+/**
+ * The coordinator side of {@code coedge run --peers} and {@code coedge demo}: starts a transport node and a
+ * {@link Coordinator}, runs warm-up and timed requests, and reports the plan, each device's rows and times.
+ */
+final class ClusterRun implements AutoCloseable
+{
+    final TransportNode node;
+    final Coordinator coordinator;
+    final long[] latencyNs;
+
+    ClusterRun(
+        final Path modelFile, final Model model, final Map<String, long[]> dims, final List<String> peers,
+        final ClusterKey key, final String listen, final int threads, final int fuse, final long peerTimeoutMs,
+        final int repeat, final PrintWriter log)
+    {
+        final TransportContext context = new TransportContext().listenEndpoint(listen)
+            .peerTimeoutNs(peerTimeoutMs * 1_000_000L)
+            .heartbeatIntervalNs(Math.max(1, peerTimeoutMs / 10) * 1_000_000L).conclude();
+        this.node = new TransportNode(context);
+        try
+        {
+            this.coordinator = new Coordinator(node, key, modelFile, model, dims, peers, threads, fuse,
+                org.coedge.engine.exec.SplitExecutor.DEFAULT_TIMEOUT_NS, log);
+            coordinator.start();
+        }
+        catch (final RuntimeException e)
+        {
+            node.close();
+            throw e;
+        }
+        this.latencyNs = new long[repeat];
+    }
+
+    /** Runs {@code warmup} untimed and {@code latencyNs.length} timed requests; the outputs are the last run's. */
+    void run(final List<float[]> inputs, final List<float[]> outputs, final int warmup)
+    {
+        for (int i = 0; i < warmup; i++)
+        {
+            coordinator.infer(inputs, outputs);
+        }
+        for (int i = 0; i < latencyNs.length; i++)
+        {
+            final long t0 = System.nanoTime();
+            coordinator.infer(inputs, outputs);
+            latencyNs[i] = System.nanoTime() - t0;
+        }
+    }
+
+    static double median(final long[] ns)
+    {
+        final long[] s = ns.clone();
+        Arrays.sort(s);
+        return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2.0;
+    }
+
+    /** Prints the plan, each device's rows, memory and times of the last request. */
+    void report(final PrintWriter out)
+    {
+        final List<Coordinator.Worker> ws = coordinator.planWorkers();
+        out.printf("plan epoch %d: %d device(s), fuse %d, %d stage(s)%n", coordinator.epoch(), ws.size() + 1,
+            coordinator.fuseDepth(), coordinator.plan().stages().size());
+        out.printf("%-6s %-22s %9s %-26s %6s %10s %8s %8s %8s%n", "device", "node", "GFLOP/s", "rows (first | last " +
+            "split)", "steps", "rtt us", "MB/s", "comp ms", "wait ms");
+        final Stage first = coordinator.plan().stages().get(0);
+        Stage last = first;
+        for (final Stage s : coordinator.plan().stages())
+        {
+            if (s.mode() != org.coedge.planner.Mode.SINGLE_DEVICE)
+            {
+                last = s;
+            }
+        }
+        for (int d = 0; d <= ws.size(); d++)
+        {
+            final DeviceProgram p = coordinator.programs().get(d);
+            final String rows = first.deviceRows(d) + " | " + last.deviceRows(d);
+            if (d == 0)
+            {
+                out.printf("%-6d %-22s %9.1f %-26s %6d %10s %8s %8.2f %8.2f%n", d, "coordinator " +
+                    node.endpoint(), coordinator.selfFlopsPerSecond() / 1e9, rows, p.steps().size(), "-", "-",
+                    coordinator.computeNs() / 1e6, (coordinator.awaitNs() + coordinator.sendNs()) / 1e6);
+            }
+            else
+            {
+                final Coordinator.Worker w = ws.get(d - 1);
+                out.printf("%-6d %-22s %9.1f %-26s %6d %10.0f %8.0f %8.2f %8.2f%n", d, "worker " + w.endpoint(),
+                    w.flopsPerSecond() / 1e9, rows, p.steps().size(), w.rttNs() / 1e3, w.bytesPerSecond() / 1e6,
+                    w.computeNs() / 1e6, (w.awaitNs() + w.sendNs()) / 1e6);
+            }
+        }
+        long bytes = 0;
+        for (final DeviceProgram p : coordinator.programs())
+        {
+            for (final Step s : p.steps())
+            {
+                if (s.kind() == Step.Kind.SEND)
+                {
+                    bytes += s.bytes();
+                }
+            }
+        }
+        out.printf("rows moved per request: %.1f KiB in %s messages%n", bytes / 1024.0, countSends());
+    }
+
+    private int countSends()
+    {
+        int n = 0;
+        for (final DeviceProgram p : coordinator.programs())
+        {
+            for (final Step s : p.steps())
+            {
+                n += s.kind() == Step.Kind.SEND ? 1 : 0;
+            }
+        }
+        return n;
+    }
+
+    static List<float[]> allocate(final List<long[]> dims)
+    {
+        final List<float[]> out = new ArrayList<>();
+        for (final long[] d : dims)
+        {
+            long n = 1;
+            for (final long x : d)
+            {
+                n *= x;
+            }
+            out.add(new float[(int)n]);
+        }
+        return out;
+    }
+
+    @Override
+    public void close()
+    {
+        coordinator.close();
+        node.close();
+    }
+}

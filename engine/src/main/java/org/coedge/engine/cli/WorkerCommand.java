@@ -1,0 +1,62 @@
+package org.coedge.engine.cli;
+
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+
+import org.coedge.engine.cluster.WorkerNode;
+import org.coedge.transport.ClusterKey;
+import org.coedge.transport.TransportContext;
+import org.coedge.transport.TransportNode;
+
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/** {@code coedge worker}: a device that serves cooperative runs until it is killed. */
+@Command(name = "worker", description = "Serve as a device of cooperative runs: listen for a coordinator, load the " +
+    "model it names (checked by SHA-256), report a calibrated throughput, and execute its steps.")
+final class WorkerCommand implements Callable<Integer>
+{
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--listen", required = true, description = "HOST:PORT to receive control messages and rows on.")
+    String listen;
+
+    @Option(names = "--key-file", required = true, description = "Pre-shared cluster key (the file's bytes, >= 16).")
+    Path keyFile;
+
+    @Option(names = "--model-dir", description = "Look up the model the coordinator names here, by file name " +
+        "(default: open the path the coordinator gives).")
+    Path modelDir;
+
+    @Option(names = "--threads", defaultValue = "1", description = "Compute threads (default ${DEFAULT-VALUE}).")
+    int threads;
+
+    @Option(names = "--peer-timeout-ms", defaultValue = "1000", description = "Heartbeat timeout the cluster uses " +
+        "(default ${DEFAULT-VALUE}).")
+    long peerTimeoutMs;
+
+    @Override
+    public Integer call()
+    {
+        if (threads < 1)
+        {
+            throw new IllegalArgumentException("--threads must be >= 1");
+        }
+        final ClusterKey key = ClusterKey.fromFile(keyFile);
+        final TransportContext context = new TransportContext().listenEndpoint(listen)
+            .peerTimeoutNs(peerTimeoutMs * 1_000_000L)
+            .heartbeatIntervalNs(Math.max(1, peerTimeoutMs / 10) * 1_000_000L).conclude();
+        final var out = spec.commandLine().getOut();
+        try (TransportNode node = new TransportNode(context);
+            WorkerNode worker = new WorkerNode(node, key, modelDir, threads, out))
+        {
+            out.println("worker: listening on " + node.endpoint());
+            Runtime.getRuntime().addShutdownHook(new Thread(worker::close));
+            worker.run();
+        }
+        return 0;
+    }
+}

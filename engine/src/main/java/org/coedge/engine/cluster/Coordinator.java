@@ -1,0 +1,830 @@
+package org.coedge.engine.cluster;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import io.aeron.Publication;
+import org.agrona.BufferUtil;
+import org.agrona.CloseHelper;
+import org.agrona.concurrent.UnsafeBuffer;
+import org.coedge.engine.api.Model;
+import org.coedge.engine.exec.RowExchange;
+import org.coedge.planner.ClusterModel;
+import org.coedge.planner.DeviceProgram;
+import org.coedge.planner.Plan;
+import org.coedge.planner.Planner;
+import org.coedge.planner.Step;
+import org.coedge.planner.StepCompiler;
+import org.coedge.transport.ClusterKey;
+import org.coedge.transport.ControlAdapter;
+import org.coedge.transport.ControlListener;
+import org.coedge.transport.ControlProxy;
+import org.coedge.transport.RowBlockPublisher;
+import org.coedge.transport.RowBlockReceiver;
+import org.coedge.transport.TransportContext;
+import org.coedge.transport.TransportNode;
+import org.coedge.transport.WaitHook;
+import org.coedge.transport.sbe.ErrorMessageDecoder;
+import org.coedge.transport.sbe.HeartbeatDecoder;
+import org.coedge.transport.sbe.PlanAckDecoder;
+import org.coedge.transport.sbe.ProbeReplyDecoder;
+import org.coedge.transport.sbe.ResultDecoder;
+import org.coedge.transport.sbe.Status;
+import org.coedge.transport.sbe.WelcomeDecoder;
+
+/**
+ * The coordinator of a cooperative run ({@code coedge run --peers}): device 0 of every plan. It joins the workers
+ * (each loads the model from its own disk and must report the same SHA-256), calibrates itself, probes each link
+ * (round trip and bytes per second over the same Aeron channel), plans rows in proportion to calibrated throughput,
+ * and then runs requests: it scatters the input rows, computes its own slice, and gathers the output.
+ * <p>
+ * A worker silent for longer than the peer timeout, or one that reports a failure, fails the request in flight: the
+ * coordinator aborts it on the others, plans again without the failed worker (epoch + 1) and runs the same request
+ * again, so the caller still gets its result. A failed worker is asked to join again once a second; when it answers,
+ * the next request is planned with it.
+ * <p>
+ * Single-threaded: everything, including polling control messages while it waits for rows, runs on the caller's
+ * thread.
+ */
+public final class Coordinator implements ControlListener, AutoCloseable
+{
+    /** Fuse depth meaning "choose by estimate". */
+    public static final int FUSE_AUTO = 0;
+    private static final int MAX_ATTEMPTS = 4;
+    private static final int PINGS = 100;
+
+    private final TransportNode node;
+    private final ModelRef model;
+    private final ControlAdapter adapter;
+    private final ControlProxy proxy;
+    private final List<Worker> workers = new ArrayList<>();
+    private final Map<Integer, RowBlockReceiver> receivers = new HashMap<>();
+    private final int threads;
+    private final int fuse;
+    private final long timeoutNs;
+    private final long peerTimeoutNs;
+    private final long joinTimeoutNs;
+    private final PrintWriter log;
+    private final SecureRandom random = new SecureRandom();
+    private final long sessionToken;
+    private final WaitHook hook = this::keepWaiting;
+
+    private double selfFlops;
+    private long epoch;
+    private long requestId;
+    private Plan plan;
+    private int fuseDepth;
+    private List<DeviceProgram> programs;
+    private Worker[] planWorkers = new Worker[0]; // device d (>= 1) is planWorkers[d - 1]
+    private DeviceSlot slot;
+    private boolean replanNeeded;
+    private boolean failureSeen;
+    private long probeReplyId = -1;
+    private long probeReplyBytes;
+    private long probeReplyAtNs;
+    private int attemptsLastRun;
+
+    /** A worker as the coordinator sees it. */
+    public static final class Worker
+    {
+        final int nodeId;
+        final String endpoint;
+        final Publication control;
+        boolean alive;
+        boolean everJoined;
+        double flopsPerSecond;
+        long lastHeardNs;
+        long lastJoinNs;
+        long ackEpoch = -1;
+        Status ackStatus;
+        String ackError = "";
+        long resultRequest = -1;
+        Status resultStatus;
+        String resultError = "";
+        long computeNs;
+        long sendNs;
+        long awaitNs;
+        double rttNs;
+        double bytesPerSecond;
+
+        Worker(final int nodeId, final String endpoint, final Publication control)
+        {
+            this.nodeId = nodeId;
+            this.endpoint = endpoint;
+            this.control = control;
+        }
+
+        public int nodeId()
+        {
+            return nodeId;
+        }
+
+        public String endpoint()
+        {
+            return endpoint;
+        }
+
+        public boolean alive()
+        {
+            return alive;
+        }
+
+        public double flopsPerSecond()
+        {
+            return flopsPerSecond;
+        }
+
+        /** @return the probed round trip of a small control message. */
+        public double rttNs()
+        {
+            return rttNs;
+        }
+
+        /** @return the probed rate of a 1 MiB burst over the control channel. */
+        public double bytesPerSecond()
+        {
+            return bytesPerSecond;
+        }
+
+        public long computeNs()
+        {
+            return computeNs;
+        }
+
+        public long sendNs()
+        {
+            return sendNs;
+        }
+
+        public long awaitNs()
+        {
+            return awaitNs;
+        }
+    }
+
+    /**
+     * @param fuse       fuse depth, or {@link #FUSE_AUTO}.
+     * @param timeoutNs  how long a device waits for one row block (a peer's death is found sooner, by heartbeat).
+     */
+    public Coordinator(
+        final TransportNode node, final ClusterKey key, final Path modelFile, final Model model,
+        final Map<String, long[]> inputDims, final List<String> peers, final int threads, final int fuse,
+        final long timeoutNs, final PrintWriter log)
+    {
+        this.node = node;
+        this.threads = threads;
+        this.fuse = fuse;
+        this.timeoutNs = timeoutNs;
+        this.peerTimeoutNs = node.context().peerTimeoutNs();
+        this.joinTimeoutNs = TimeUnit.SECONDS.toNanos(60);
+        this.log = log;
+        try
+        {
+            this.model = new ModelRef(modelFile.toAbsolutePath(), ModelRef.sha256(modelFile), model, inputDims);
+        }
+        catch (final java.io.IOException e)
+        {
+            throw new IllegalArgumentException("cannot read " + modelFile + ": " + e.getMessage(), e);
+        }
+        this.adapter = new ControlAdapter(node.controlSubscription(), key, this);
+        long token;
+        do
+        {
+            token = random.nextLong();
+        }
+        while (token == 0);
+        this.sessionToken = token;
+        this.proxy = new ControlProxy(key, 0, node.context().sendTimeoutNs()).session(token, 0);
+        for (int i = 0; i < peers.size(); i++)
+        {
+            workers.add(new Worker(i + 1, peers.get(i), node.addControlPublication(peers.get(i))));
+        }
+    }
+
+    /** Joins every peer, calibrates, probes the links and makes the first plan. */
+    public void start()
+    {
+        final long now = System.nanoTime();
+        for (final Worker w : workers)
+        {
+            sendJoin(w, now);
+        }
+        final long deadline = now + joinTimeoutNs;
+        while (System.nanoTime() < deadline && !allAnswered())
+        {
+            pollControl();
+        }
+        for (final Worker w : workers)
+        {
+            if (!w.alive)
+            {
+                log.println("coordinator: worker " + w.nodeId + " at " + w.endpoint + " did not join" +
+                    (w.ackError.isEmpty() ? " (no answer)" : ": " + w.ackError) + "; going on without it");
+            }
+        }
+        selfFlops = Calibration.flopsPerSecond(threads);
+        for (final Worker w : workers)
+        {
+            if (w.alive)
+            {
+                probe(w);
+            }
+        }
+        replan();
+    }
+
+    private boolean allAnswered()
+    {
+        for (final Worker w : workers)
+        {
+            if (!w.alive && w.ackError.isEmpty())
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private void sendJoin(final Worker w, final long now)
+    {
+        w.lastJoinNs = now;
+        proxy.join(w.control, w.nodeId, model.sha256, replyEndpoint(w), model.file.toString(),
+            ModelRef.formatShapes(model.inputDims));
+    }
+
+    private String replyEndpoint(final Worker w)
+    {
+        final String mine = node.endpoint();
+        final String host = mine.substring(0, mine.lastIndexOf(':'));
+        if (host.equals("0.0.0.0"))
+        {
+            return org.coedge.transport.Endpoints.localAddressTowards(w.endpoint) + mine.substring(
+                mine.lastIndexOf(':'));
+        }
+        return mine;
+    }
+
+    /**
+     * Measures the round trip of a small probe (best of {@value #PINGS}, the first ones also warm both JVMs' code
+     * paths up) and the rate of a 1 MiB burst (best of 3). Cold path.
+     */
+    private void probe(final Worker w)
+    {
+        final UnsafeBuffer payload = new UnsafeBuffer(BufferUtil.allocateDirectAligned(32 * 1024, 64));
+        double best = Double.MAX_VALUE;
+        for (int i = 0; i < PINGS; i++)
+        {
+            final long id = random.nextLong() & Long.MAX_VALUE;
+            final long t0 = System.nanoTime();
+            proxy.probe(w.control, id, 0, 1, payload, 0);
+            if (!awaitProbeReply(id, t0 + TimeUnit.SECONDS.toNanos(2)))
+            {
+                log.println("coordinator: worker " + w.nodeId + " did not answer a probe");
+                return;
+            }
+            best = Math.min(best, probeReplyAtNs - t0);
+        }
+        w.rttNs = best;
+        final int count = 32;
+        for (int burst = 0; burst < 3; burst++)
+        {
+            final long id = random.nextLong() & Long.MAX_VALUE;
+            final long t0 = System.nanoTime();
+            for (int i = 0; i < count; i++)
+            {
+                proxy.probe(w.control, id, i, count, payload, payload.capacity());
+            }
+            if (awaitProbeReply(id, t0 + TimeUnit.SECONDS.toNanos(5)))
+            {
+                w.bytesPerSecond = Math.max(w.bytesPerSecond,
+                    probeReplyBytes / Math.max(1e-9, (probeReplyAtNs - t0 - best / 2) * 1e-9));
+            }
+        }
+    }
+
+    private boolean awaitProbeReply(final long id, final long deadline)
+    {
+        while (probeReplyId != id)
+        {
+            if (System.nanoTime() > deadline)
+            {
+                return false;
+            }
+            pollControl();
+        }
+        return true;
+    }
+
+    private int pollControl()
+    {
+        int total = 0;
+        int n;
+        while ((n = adapter.poll(64)) > 0)
+        {
+            total += n;
+        }
+        if (total == 0)
+        {
+            Thread.onSpinWait();
+        }
+        return total;
+    }
+
+    /** Plans rows over the coordinator and the live workers, in proportion to calibrated throughput. */
+    private void replan()
+    {
+        final List<Worker> live = new ArrayList<>();
+        for (final Worker w : workers)
+        {
+            if (w.alive)
+            {
+                live.add(w);
+            }
+        }
+        while (true)
+        {
+            epoch++;
+            final double[] flops = new double[live.size() + 1];
+            final int[] nodes = new int[flops.length];
+            final String[] endpoints = new String[flops.length];
+            flops[0] = selfFlops;
+            endpoints[0] = node.endpoint();
+            double bytesPerSecond = Double.MAX_VALUE;
+            double latencyNs = 0;
+            for (int i = 0; i < live.size(); i++)
+            {
+                final Worker w = live.get(i);
+                flops[i + 1] = w.flopsPerSecond;
+                nodes[i + 1] = w.nodeId;
+                endpoints[i + 1] = w.endpoint;
+                if (w.bytesPerSecond > 0)
+                {
+                    bytesPerSecond = Math.min(bytesPerSecond, w.bytesPerSecond);
+                    latencyNs = Math.max(latencyNs, w.rttNs / 2);
+                }
+            }
+            if (bytesPerSecond == Double.MAX_VALUE)
+            {
+                bytesPerSecond = 1e9 / 8;
+            }
+            fuseDepth = fuse != FUSE_AUTO ? fuse : Planner.autoFuse(model.graph, flops,
+                ClusterModel.of(flops, bytesPerSecond, latencyNs), 8, epoch).fuseDepth();
+            plan = Planner.proportional(model.graph, flops, fuseDepth, epoch);
+            programs = StepCompiler.compile(model.graph, plan, model.outputLayers);
+            planWorkers = live.toArray(new Worker[0]);
+            final int termLength = termLength(programs);
+            final int sessionBase = 4096 + random.nextInt(1 << 28);
+            final int mtu = node.context().mtuLength();
+            final int[][] layers = PlanCodec.stageLayers(plan);
+            final int[][] rows = PlanCodec.stageRows(plan);
+            for (final Worker w : planWorkers)
+            {
+                w.ackEpoch = -1;
+                proxy.plan(w.control, epoch, sessionBase, termLength, TimeUnit.NANOSECONDS.toMillis(timeoutNs), mtu,
+                    nodes, endpoints, layers, rows);
+            }
+            CloseHelper.quietClose(slot);
+            slot = null;
+            final AeronExchange exchange = new AeronExchange(node, 0, programs, nodes, endpoints, sessionToken, epoch,
+                sessionBase, termLength, mtu, timeoutNs, hook, receivers);
+            slot = new DeviceSlot(epoch, model.model, model.inputDims, programs, 0, threads, exchange);
+            failureSeen = false;
+            final Worker failed = awaitAcks();
+            if (failed == null && exchange.awaitConnected(System.nanoTime() + TimeUnit.SECONDS.toNanos(10)))
+            {
+                replanNeeded = false;
+                return;
+            }
+            if (failed != null)
+            {
+                log.println("coordinator: worker " + failed.nodeId + " cannot take plan epoch " + epoch + ": " +
+                    failed.ackError);
+                failed.alive = false;
+                live.remove(failed);
+            }
+        }
+    }
+
+    /** @return the first worker of the plan that refused it or went silent, or null when all are ready. */
+    private Worker awaitAcks()
+    {
+        final long deadline = System.nanoTime() + joinTimeoutNs;
+        while (true)
+        {
+            pollControl();
+            boolean all = true;
+            final long now = System.nanoTime();
+            for (final Worker w : planWorkers)
+            {
+                if (w.ackEpoch == epoch && w.ackStatus != Status.OK)
+                {
+                    return w;
+                }
+                if (now - w.lastHeardNs > peerTimeoutNs)
+                {
+                    w.ackError = "silent for " + TimeUnit.NANOSECONDS.toMillis(now - w.lastHeardNs) + " ms";
+                    return w;
+                }
+                all &= w.ackEpoch == epoch;
+            }
+            if (all)
+            {
+                return null;
+            }
+            if (now > deadline)
+            {
+                for (final Worker w : planWorkers)
+                {
+                    if (w.ackEpoch != epoch)
+                    {
+                        w.ackError = "no answer to the plan";
+                        return w;
+                    }
+                }
+            }
+        }
+    }
+
+    /** A term holds twice the most one stream carries per request, so no send waits for a slow reader. */
+    private static int termLength(final List<DeviceProgram> programs)
+    {
+        long most = 0;
+        for (final DeviceProgram p : programs)
+        {
+            final Map<Integer, Long> perPeer = new HashMap<>();
+            for (final Step s : p.steps())
+            {
+                if (s.kind() == Step.Kind.SEND)
+                {
+                    perPeer.merge(s.peer(), s.bytes() + 2048L, Long::sum);
+                }
+            }
+            for (final long b : perPeer.values())
+            {
+                most = Math.max(most, b);
+            }
+        }
+        final long wanted = Math.max(TransportContext.MIN_TERM_LENGTH, 2 * most);
+        return (int)Math.min(TransportContext.MAX_TERM_LENGTH, Long.highestOneBit(wanted - 1) << 1);
+    }
+
+    /**
+     * Runs one request cooperatively: inputs (NCHW) in, outputs (NCHW) out. A worker failure is handled by planning
+     * again and running the same request again.
+     *
+     * @throws IllegalStateException if the request fails {@value #MAX_ATTEMPTS} times.
+     */
+    public void infer(final List<float[]> inputs, final List<float[]> outputs)
+    {
+        String lastFailure = "";
+        for (int attempt = 1; attempt <= MAX_ATTEMPTS; attempt++)
+        {
+            attemptsLastRun = attempt;
+            rejoinFailedWorkers();
+            if (replanNeeded)
+            {
+                replan();
+            }
+            for (int i = 0; i < inputs.size(); i++)
+            {
+                slot.setInput(i, inputs.get(i));
+            }
+            requestId++;
+            failureSeen = false;
+            for (final Worker w : planWorkers)
+            {
+                proxy.request(w.control, epoch, requestId);
+            }
+            slot.runner.resetTimes();
+            final int code = slot.runner.run(requestId);
+            final String failure = code == RowExchange.OK ? awaitResults() : describeFailure(code);
+            if (failure == null)
+            {
+                for (int i = 0; i < outputs.size(); i++)
+                {
+                    slot.outputInto(i, outputs.get(i));
+                }
+                return;
+            }
+            lastFailure = failure;
+            log.println("coordinator: request " + requestId + " (plan epoch " + epoch + ") failed: " + failure +
+                "; planning again");
+            abortAndSettle();
+            replan();
+        }
+        throw new IllegalStateException("request failed " + MAX_ATTEMPTS + " times; last: " + lastFailure);
+    }
+
+    private String describeFailure(final int code)
+    {
+        final StringBuilder sb = new StringBuilder();
+        for (final Worker w : planWorkers)
+        {
+            if (!w.alive)
+            {
+                sb.append("worker ").append(w.nodeId).append(" silent for over ")
+                    .append(TimeUnit.NANOSECONDS.toMillis(peerTimeoutNs)).append(" ms; ");
+            }
+            else if (w.resultRequest == requestId && w.resultStatus != Status.OK)
+            {
+                sb.append("worker ").append(w.nodeId).append(": ").append(w.resultError).append("; ");
+            }
+        }
+        if (sb.length() == 0)
+        {
+            sb.append(slot.runner.failure());
+        }
+        else if (code != RowExchange.ABORTED)
+        {
+            sb.append(slot.runner.failure());
+        }
+        return sb.toString();
+    }
+
+    /** @return null when every worker of the plan reported success, else what failed. */
+    private String awaitResults()
+    {
+        final long deadline = System.nanoTime() + timeoutNs;
+        while (true)
+        {
+            pollControl();
+            if (!keepWaiting())
+            {
+                return describeFailure(RowExchange.ABORTED);
+            }
+            boolean all = true;
+            for (final Worker w : planWorkers)
+            {
+                all &= w.resultRequest == requestId;
+            }
+            if (all)
+            {
+                return null;
+            }
+            if (System.nanoTime() > deadline)
+            {
+                return "no result within " + TimeUnit.NANOSECONDS.toMillis(timeoutNs) + " ms";
+            }
+        }
+    }
+
+    /** Stops the request on every live worker and waits until each has answered or is found dead. */
+    private void abortAndSettle()
+    {
+        for (final Worker w : planWorkers)
+        {
+            if (w.alive)
+            {
+                proxy.abort(w.control, epoch, requestId);
+            }
+        }
+        final long deadline = System.nanoTime() + 2 * peerTimeoutNs;
+        while (System.nanoTime() < deadline)
+        {
+            pollControl();
+            checkLiveness();
+            boolean settled = true;
+            for (final Worker w : planWorkers)
+            {
+                settled &= !w.alive || w.resultRequest == requestId;
+            }
+            if (settled)
+            {
+                return;
+            }
+        }
+    }
+
+    private void rejoinFailedWorkers()
+    {
+        final long now = System.nanoTime();
+        pollControl();
+        for (final Worker w : workers)
+        {
+            if (!w.alive && now - w.lastJoinNs > TimeUnit.SECONDS.toNanos(1))
+            {
+                sendJoin(w, now);
+            }
+        }
+    }
+
+    /** Called from every wait of the coordinator's own steps: polls control and checks the workers' liveness. */
+    private boolean keepWaiting()
+    {
+        adapter.poll(16);
+        return checkLiveness() && !failureSeen;
+    }
+
+    private boolean checkLiveness()
+    {
+        final long now = System.nanoTime();
+        boolean ok = true;
+        for (final Worker w : planWorkers)
+        {
+            if (w.alive && now - w.lastHeardNs > peerTimeoutNs)
+            {
+                // drain what is queued before judging: a busy coordinator may simply not have read it yet
+                pollControl();
+                if (System.nanoTime() - w.lastHeardNs > peerTimeoutNs)
+                {
+                    w.alive = false;
+                }
+            }
+            ok &= w.alive;
+        }
+        return ok;
+    }
+
+    private Worker worker(final int nodeId)
+    {
+        return nodeId >= 1 && nodeId <= workers.size() ? workers.get(nodeId - 1) : null;
+    }
+
+    @Override
+    public boolean acceptsSession(final long token, final int templateId)
+    {
+        return token == sessionToken;
+    }
+
+    @Override
+    public void onWelcome(final WelcomeDecoder welcome)
+    {
+        final Worker w = worker(welcome.senderNode());
+        if (w == null)
+        {
+            return;
+        }
+        final Status status = welcome.status();
+        final double flops = welcome.flopsPerSecond();
+        welcome.memoryBytes();
+        final byte[] sha = new byte[32];
+        welcome.getModelSha256(sha, 0, 32);
+        final String error = welcome.errorText();
+        w.lastHeardNs = System.nanoTime();
+        if (status == Status.OK && java.util.Arrays.equals(sha, model.sha256) && flops > 0 &&
+            !Double.isInfinite(flops))
+        {
+            if (!w.alive && w.everJoined)
+            {
+                log.println("coordinator: worker " + w.nodeId + " joined again");
+                replanNeeded = true;
+            }
+            w.alive = true;
+            w.everJoined = true;
+            w.flopsPerSecond = flops;
+            w.ackError = "";
+        }
+        else
+        {
+            w.ackError = status + (error.isEmpty() ? "" : ": " + error);
+        }
+    }
+
+    @Override
+    public void onPlanAck(final PlanAckDecoder ack)
+    {
+        final Worker w = worker(ack.senderNode());
+        if (w != null && ack.epoch() == epoch)
+        {
+            w.lastHeardNs = System.nanoTime();
+            w.ackStatus = ack.status();
+            ack.memoryBytes();
+            w.ackError = ack.errorText();
+            w.ackEpoch = ack.epoch();
+        }
+    }
+
+    @Override
+    public void onResult(final ResultDecoder result)
+    {
+        final Worker w = worker(result.senderNode());
+        if (w != null && result.epoch() == epoch)
+        {
+            w.lastHeardNs = System.nanoTime();
+            final long id = result.requestId();
+            w.resultStatus = result.status();
+            result.code();
+            w.computeNs = result.computeNs();
+            w.sendNs = result.sendNs();
+            w.awaitNs = result.awaitNs();
+            w.resultError = result.errorText();
+            w.resultRequest = id;
+            if (id == requestId && w.resultStatus != Status.OK && w.resultStatus != Status.ABORTED)
+            {
+                failureSeen = true;
+            }
+        }
+    }
+
+    @Override
+    public void onHeartbeat(final HeartbeatDecoder heartbeat)
+    {
+        final Worker w = worker(heartbeat.senderNode());
+        if (w != null)
+        {
+            w.lastHeardNs = System.nanoTime();
+        }
+    }
+
+    @Override
+    public void onProbeReply(final ProbeReplyDecoder reply)
+    {
+        probeReplyBytes = reply.receivedBytes();
+        probeReplyAtNs = System.nanoTime();
+        probeReplyId = reply.probeId();
+    }
+
+    @Override
+    public void onError(final ErrorMessageDecoder error)
+    {
+        log.println("coordinator: node " + error.senderNode() + " reports error " + error.code() + ": " +
+            error.text());
+    }
+
+    public Plan plan()
+    {
+        return plan;
+    }
+
+    public int fuseDepth()
+    {
+        return fuseDepth;
+    }
+
+    public List<DeviceProgram> programs()
+    {
+        return programs;
+    }
+
+    /** @return the workers of the current plan: device {@code d >= 1} is element {@code d - 1}. */
+    public List<Worker> planWorkers()
+    {
+        return List.of(planWorkers);
+    }
+
+    public List<Worker> workers()
+    {
+        return List.copyOf(workers);
+    }
+
+    public double selfFlopsPerSecond()
+    {
+        return selfFlops;
+    }
+
+    public long epoch()
+    {
+        return epoch;
+    }
+
+    /** @return attempts the last {@link #infer} took (1 unless a worker failed). */
+    public int attemptsLastRun()
+    {
+        return attemptsLastRun;
+    }
+
+    public long computeNs()
+    {
+        return slot.runner.computeNs();
+    }
+
+    public long sendNs()
+    {
+        return slot.runner.sendNs();
+    }
+
+    public long awaitNs()
+    {
+        return slot.runner.awaitNs();
+    }
+
+    public ControlAdapter adapter()
+    {
+        return adapter;
+    }
+
+    /** @return bytes of the coordinator's arena, weights and scratch. */
+    public long memoryBytes()
+    {
+        return slot.memoryBytes();
+    }
+
+    @Override
+    public void close()
+    {
+        for (final Worker w : workers)
+        {
+            if (w.alive)
+            {
+                proxy.leave(w.control);
+            }
+        }
+        CloseHelper.quietClose(slot);
+    }
+}

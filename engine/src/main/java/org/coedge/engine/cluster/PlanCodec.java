@@ -1,0 +1,108 @@
+package org.coedge.engine.cluster;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import org.coedge.planner.Mode;
+import org.coedge.planner.Plan;
+import org.coedge.planner.RowRange;
+import org.coedge.planner.Stage;
+import org.coedge.transport.sbe.PlanMessageDecoder;
+
+/**
+ * Converts a {@link Plan} to the plain arrays the transport's plan message carries, and a received plan message back
+ * into a {@link Plan}. Cold path.
+ */
+final class PlanCodec
+{
+    private PlanCodec()
+    {
+    }
+
+    /** @return per stage {first layer, last layer, mode ordinal}. */
+    static int[][] stageLayers(final Plan plan)
+    {
+        final int[][] out = new int[plan.stages().size()][];
+        for (int s = 0; s < out.length; s++)
+        {
+            final Stage st = plan.stages().get(s);
+            out[s] = new int[]{st.firstLayer(), st.lastLayer(), st.mode().ordinal()};
+        }
+        return out;
+    }
+
+    /**
+     * @return per stage, per device {first row, row count}; for a PER_LAYER stage that carries every layer's split,
+     * per layer then per device.
+     */
+    static int[][] stageRows(final Plan plan)
+    {
+        final int[][] out = new int[plan.stages().size()][];
+        for (int s = 0; s < out.length; s++)
+        {
+            final Stage st = plan.stages().get(s);
+            final int devices = st.deviceCount();
+            final int layers = st.hasLayerRows() ? st.layerCount() : 1;
+            out[s] = new int[2 * devices * layers];
+            for (int l = 0; l < layers; l++)
+            {
+                for (int d = 0; d < devices; d++)
+                {
+                    final RowRange r = st.hasLayerRows() ? st.layerRows(l, d) : st.deviceRows(d);
+                    out[s][2 * (l * devices + d)] = r.start();
+                    out[s][2 * (l * devices + d) + 1] = r.rows();
+                }
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Reads the stages of a plan message whose device group has already been read.
+     *
+     * @throws IllegalArgumentException if a stage names an unknown mode or a row count below zero.
+     */
+    static Plan readStages(final long epoch, final int devices, final PlanMessageDecoder.StagesDecoder stages)
+    {
+        final List<Stage> out = new ArrayList<>();
+        final Mode[] modes = Mode.values();
+        for (final PlanMessageDecoder.StagesDecoder st : stages)
+        {
+            final int mode = st.mode();
+            if (mode >= modes.length)
+            {
+                throw new IllegalArgumentException("plan stage with unknown mode " + mode);
+            }
+            final int first = st.firstLayer();
+            final int last = st.lastLayer();
+            final List<RowRange> rows = new ArrayList<>();
+            for (final PlanMessageDecoder.StagesDecoder.RowsDecoder r : st.rows())
+            {
+                if (r.rowCount() < 0 || r.firstRow() < 0)
+                {
+                    throw new IllegalArgumentException("plan stage with negative rows");
+                }
+                rows.add(r.rowCount() == 0 ? RowRange.EMPTY : RowRange.of(r.firstRow(), r.firstRow() + r.rowCount()));
+            }
+            if (rows.size() == devices)
+            {
+                out.add(new Stage(first, last, modes[mode], rows.toArray(new RowRange[0])));
+            }
+            else if (modes[mode] == Mode.PER_LAYER && last >= first && rows.size() == (last - first + 1) * devices)
+            {
+                final RowRange[][] byLayer = new RowRange[last - first + 1][devices];
+                for (int i = 0; i < rows.size(); i++)
+                {
+                    byLayer[i / devices][i % devices] = rows.get(i);
+                }
+                out.add(Stage.perLayer(first, byLayer));
+            }
+            else
+            {
+                throw new IllegalArgumentException("plan stage [" + first + ", " + last + "] has " + rows.size() +
+                    " row ranges for " + devices + " devices");
+            }
+        }
+        return new Plan(epoch, out);
+    }
+}

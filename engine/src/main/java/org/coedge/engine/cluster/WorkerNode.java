@@ -1,0 +1,449 @@
+package org.coedge.engine.cluster;
+
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+
+import io.aeron.Publication;
+import org.agrona.CloseHelper;
+import org.agrona.concurrent.BackoffIdleStrategy;
+import org.agrona.concurrent.IdleStrategy;
+import org.coedge.engine.api.Model;
+import org.coedge.engine.exec.RowExchange;
+import org.coedge.planner.DeviceProgram;
+import org.coedge.planner.Plan;
+import org.coedge.planner.StepCompiler;
+import org.coedge.transport.ClusterKey;
+import org.coedge.transport.ControlAdapter;
+import org.coedge.transport.ControlListener;
+import org.coedge.transport.ControlProxy;
+import org.coedge.transport.RowBlockReceiver;
+
+import org.coedge.transport.TransportNode;
+import org.coedge.transport.WaitHook;
+import org.coedge.transport.sbe.AbortDecoder;
+import org.coedge.transport.sbe.JoinDecoder;
+import org.coedge.transport.sbe.LeaveDecoder;
+import org.coedge.transport.sbe.PlanMessageDecoder;
+import org.coedge.transport.sbe.ProbeDecoder;
+import org.coedge.transport.sbe.RequestDecoder;
+import org.coedge.transport.sbe.Status;
+
+/**
+ * A device of the cluster ({@code coedge worker}). It waits for a coordinator's join, loads the model the join names
+ * from its own disk and checks its SHA-256, reports a calibrated throughput, and then executes its steps of every
+ * plan and request it is sent, heartbeating all the while.
+ * <p>
+ * Two threads: the control thread ({@link #run}) polls control messages, answers joins and probes, heartbeats, and
+ * hands plans and requests to the compute thread, which prepares each plan's {@link DeviceSlot} and runs its steps.
+ * They share only volatile hand-off fields; each sends control messages through its own proxy (lane 0 and 1).
+ */
+public final class WorkerNode implements ControlListener, AutoCloseable
+{
+    private final TransportNode node;
+    private final ClusterKey key;
+    private final Path modelDir;
+    private final int threads;
+    private final PrintWriter log;
+    private final ControlAdapter adapter;
+    private final ControlProxy proxy;
+    private final ControlProxy computeProxy;
+    private final Map<Integer, RowBlockReceiver> receivers = new HashMap<>();
+    private final Thread computeThread;
+    private volatile boolean running = true;
+
+    // control thread state
+    private long sessionToken;
+    private int nodeId;
+    private Publication toCoordinator;
+    private ModelRef modelRef;
+    private double flopsPerSecond;
+    private long probeId = -1;
+    private int probeCount;
+    private long probeBytes;
+
+    // hand-offs to the compute thread
+    private volatile PlanOrder pendingPlan;
+    private volatile long pendingRequest = -1;
+    private volatile long pendingEpoch;
+    private volatile long abortedRequest = -1;
+    private volatile long readyEpoch = -1;
+    private volatile long runningRequest = -1;
+
+    /** A plan as received, for the compute thread to build. */
+    private static final class PlanOrder
+    {
+        final long sessionToken;
+        final Publication toCoordinator;
+        final ModelRef model;
+        final Plan plan;
+        final int device;
+        final int[] nodes;
+        final String[] endpoints;
+        final int sessionBase;
+        final int termLength;
+        final int mtu;
+        final long timeoutNs;
+
+        PlanOrder(final long sessionToken, final Publication toCoordinator, final ModelRef model, final Plan plan,
+            final int device, final int[] nodes, final String[] endpoints, final int sessionBase,
+            final int termLength, final int mtu, final long timeoutNs)
+        {
+            this.sessionToken = sessionToken;
+            this.toCoordinator = toCoordinator;
+            this.model = model;
+            this.plan = plan;
+            this.device = device;
+            this.nodes = nodes;
+            this.endpoints = endpoints;
+            this.sessionBase = sessionBase;
+            this.termLength = termLength;
+            this.mtu = mtu;
+            this.timeoutNs = timeoutNs;
+        }
+    }
+
+    /**
+     * @param modelDir where to find the model a join names (by file name); null to open the path the join gives.
+     * @param threads  OpenBLAS threads this device computes with.
+     */
+    public WorkerNode(
+        final TransportNode node, final ClusterKey key, final Path modelDir, final int threads, final PrintWriter log)
+    {
+        this.node = node;
+        this.key = key;
+        this.modelDir = modelDir;
+        this.threads = threads;
+        this.log = log;
+        this.adapter = new ControlAdapter(node.controlSubscription(), key, this);
+        final long sendTimeoutNs = node.context().sendTimeoutNs();
+        this.proxy = new ControlProxy(key, 0, sendTimeoutNs);
+        this.computeProxy = new ControlProxy(key, 1, sendTimeoutNs);
+        this.computeThread = new Thread(this::computeLoop, "coedge-compute");
+        this.computeThread.setDaemon(true);
+        this.computeThread.start();
+    }
+
+    public ControlAdapter adapter()
+    {
+        return adapter;
+    }
+
+    /** @return row-block chunks dropped on this node's data streams (foreign, stale or malformed). */
+    public long droppedChunks()
+    {
+        long n = 0;
+        for (final RowBlockReceiver r : receivers.values())
+        {
+            n += r.foreignChunks() + r.staleChunks() + r.malformedChunks();
+        }
+        return n;
+    }
+
+    /** Runs the control loop on the calling thread until {@link #close()}. */
+    public void run()
+    {
+        final IdleStrategy idle = new BackoffIdleStrategy(
+            100, 10, TimeUnit.MICROSECONDS.toNanos(1), node.context().controlMaxParkNs());
+        final long heartbeatNs = node.context().heartbeatIntervalNs();
+        long nextHeartbeat = System.nanoTime();
+        while (running)
+        {
+            final int work = adapter.poll(16);
+            final long now = System.nanoTime();
+            if (sessionToken != 0 && now >= nextHeartbeat)
+            {
+                proxy.heartbeat(toCoordinator, now);
+                nextHeartbeat = now + heartbeatNs;
+            }
+            idle.idle(work);
+        }
+    }
+
+    @Override
+    public boolean acceptsSession(final long token, final int templateId)
+    {
+        return templateId == JoinDecoder.TEMPLATE_ID || (token != 0 && token == sessionToken);
+    }
+
+    @Override
+    public void onJoin(final JoinDecoder join)
+    {
+        final long skewMs = Math.abs(System.currentTimeMillis() - join.wallClockMs());
+        if (skewMs > node.context().joinClockSkewMs())
+        {
+            log.println("worker: refused a join " + skewMs + " ms away from this clock (a replay, or clocks apart)");
+            return;
+        }
+        final long token = join.sessionToken();
+        final int id = join.nodeId();
+        final byte[] expected = new byte[32];
+        join.getModelSha256(expected, 0, 32);
+        final String reply = join.replyEndpoint();
+        final String path = join.modelPath();
+        final String shapes = join.inputShapes();
+        if (token == 0 || id <= 0 || id >= 1024)
+        {
+            log.println("worker: refused a join with token 0 or node id " + id);
+            return;
+        }
+        final Publication pub;
+        try
+        {
+            pub = node.addControlPublication(reply);
+        }
+        catch (final RuntimeException e)
+        {
+            log.println("worker: refused a join answering to '" + reply + "': " + e.getMessage());
+            return;
+        }
+        if (sessionToken != token)
+        {
+            endSession();
+        }
+        adapter.resetReplayState();
+        sessionToken = token;
+        nodeId = id;
+        toCoordinator = pub;
+        proxy.session(token, id);
+        computeProxy.session(token, id);
+        Status status = Status.OK;
+        String error = "";
+        try
+        {
+            final Path file = modelDir == null ? Path.of(path) : modelDir.resolve(Path.of(path).getFileName());
+            if (!Files.isRegularFile(file))
+            {
+                status = Status.MODEL_NOT_FOUND;
+                error = "no model file " + file;
+            }
+            else
+            {
+                final byte[] sha = ModelRef.sha256(file);
+                if (!java.util.Arrays.equals(sha, expected))
+                {
+                    status = Status.MODEL_MISMATCH;
+                    error = file + " has SHA-256 " + ModelRef.hex(sha) + ", the coordinator's has " +
+                        ModelRef.hex(expected);
+                }
+                else if (modelRef == null || !java.util.Arrays.equals(modelRef.sha256, sha) ||
+                    !ModelRef.formatShapes(modelRef.inputDims).equals(shapes))
+                {
+                    modelRef = new ModelRef(file, sha, Model.load(file), ModelRef.parseShapes(shapes));
+                }
+            }
+            if (status == Status.OK && flopsPerSecond == 0)
+            {
+                flopsPerSecond = Calibration.flopsPerSecond(threads);
+            }
+        }
+        catch (final Exception e)
+        {
+            status = Status.FAILED;
+            error = "cannot load " + path + ": " + e.getMessage();
+        }
+        log.println("worker: node " + id + " joined session " + Long.toHexString(token) + " (" + status +
+            (error.isEmpty() ? "" : ": " + error) + "), " + String.format("%.1f", flopsPerSecond / 1e9) + " GFLOP/s");
+        proxy.welcome(pub, status, flopsPerSecond, Runtime.getRuntime().maxMemory(),
+            status == Status.OK ? modelRef.sha256 : new byte[32], error);
+        if (status != Status.OK)
+        {
+            sessionToken = 0;
+        }
+    }
+
+    private void endSession()
+    {
+        if (runningRequest >= 0)
+        {
+            abortedRequest = runningRequest;
+        }
+        sessionToken = 0;
+    }
+
+    @Override
+    public void onPlan(final PlanMessageDecoder plan)
+    {
+        final long epoch = plan.epoch();
+        final int sessionBase = plan.dataSessionBase();
+        final int termLength = plan.termLength();
+        final long timeoutMs = plan.timeoutMs();
+        final int mtu = plan.mtu();
+        final PlanMessageDecoder.DevicesDecoder devices = plan.devices();
+        final int n = devices.count();
+        final int[] nodes = new int[n];
+        final String[] endpoints = new String[n];
+        int device = -1;
+        for (int d = 0; d < n; d++)
+        {
+            devices.next();
+            nodes[d] = devices.nodeId();
+            endpoints[d] = devices.endpoint();
+            if (nodes[d] == nodeId)
+            {
+                device = d;
+            }
+        }
+        final Plan p;
+        try
+        {
+            p = PlanCodec.readStages(epoch, n, plan.stages());
+            if (device < 0)
+            {
+                throw new IllegalArgumentException("the plan does not name node " + nodeId);
+            }
+            if (modelRef == null)
+            {
+                throw new IllegalArgumentException("no model loaded");
+            }
+        }
+        catch (final RuntimeException e)
+        {
+            proxy.planAck(toCoordinator, epoch, Status.FAILED, 0, "bad plan: " + e.getMessage());
+            return;
+        }
+        readyEpoch = -1;
+        pendingPlan = new PlanOrder(sessionToken, toCoordinator, modelRef, p, device, nodes, endpoints, sessionBase,
+            termLength, mtu, TimeUnit.MILLISECONDS.toNanos(timeoutMs));
+        LockSupport.unpark(computeThread);
+    }
+
+    @Override
+    public void onRequest(final RequestDecoder request)
+    {
+        pendingEpoch = request.epoch();
+        pendingRequest = request.requestId();
+        LockSupport.unpark(computeThread);
+    }
+
+    @Override
+    public void onAbort(final AbortDecoder abort)
+    {
+        abortedRequest = abort.requestId();
+    }
+
+    @Override
+    public void onProbe(final ProbeDecoder probe)
+    {
+        if (probe.probeId() != probeId)
+        {
+            probeId = probe.probeId();
+            probeCount = 0;
+            probeBytes = 0;
+        }
+        final int index = probe.index();
+        final int count = probe.count();
+        final long sentNs = probe.sentNs();
+        probeCount++;
+        probeBytes += probe.payloadLength();
+        if (index == count - 1)
+        {
+            proxy.probeReply(toCoordinator, probeId, probeCount, probeBytes, sentNs);
+        }
+    }
+
+    @Override
+    public void onLeave(final LeaveDecoder leave)
+    {
+        log.println("worker: session " + Long.toHexString(sessionToken) + " ended by the coordinator");
+        endSession();
+    }
+
+    private void computeLoop()
+    {
+        DeviceSlot slot = null;
+        final WaitHook hook = () -> abortedRequest != runningRequest && running;
+        while (running)
+        {
+            final PlanOrder order = pendingPlan;
+            if (order != null)
+            {
+                pendingPlan = null;
+                CloseHelper.quietClose(slot);
+                slot = null;
+                slot = buildSlot(order, hook);
+                continue;
+            }
+            final long request = pendingRequest;
+            if (request >= 0)
+            {
+                pendingRequest = -1;
+                final long epoch = pendingEpoch;
+                if (slot == null || slot.epoch != epoch || readyEpoch != epoch)
+                {
+                    computeProxy.result(toCoordinator, epoch, request, Status.FAILED, RowExchange.BAD_PEER, 0, 0, 0,
+                        "worker node " + nodeId + " has no plan of epoch " + epoch);
+                    continue;
+                }
+                runningRequest = request;
+                slot.runner.resetTimes();
+                final int code = slot.runner.run(request);
+                runningRequest = -1;
+                final Status status = code == RowExchange.OK ? Status.OK :
+                    code == RowExchange.ABORTED ? Status.ABORTED : Status.FAILED;
+                computeProxy.result(toCoordinator, epoch, request, status, code, slot.runner.computeNs(),
+                    slot.runner.sendNs(), slot.runner.awaitNs(), code == RowExchange.OK ? "" : slot.runner.failure());
+                continue;
+            }
+            LockSupport.parkNanos(this, 1_000_000);
+        }
+        CloseHelper.quietClose(slot);
+    }
+
+    private DeviceSlot buildSlot(final PlanOrder order, final WaitHook hook)
+    {
+        AeronExchange exchange = null;
+        try
+        {
+            final ModelRef m = order.model;
+            final Plan plan = order.plan.validate(m.graph);
+            final List<DeviceProgram> programs = StepCompiler.compile(m.graph, plan, m.outputLayers);
+            exchange = new AeronExchange(node, order.device, programs, order.nodes, order.endpoints,
+                order.sessionToken, plan.epoch(), order.sessionBase, order.termLength, order.mtu, order.timeoutNs,
+                hook, receivers);
+            final DeviceSlot slot = new DeviceSlot(plan.epoch(), m.model, m.inputDims, programs, order.device,
+                threads, exchange);
+            if (!exchange.awaitConnected(System.nanoTime() + TimeUnit.SECONDS.toNanos(10)))
+            {
+                slot.close();
+                computeProxy.planAck(order.toCoordinator, plan.epoch(), Status.FAILED, 0,
+                    "node " + nodeId + " could not connect to its peers");
+                return null;
+            }
+            readyEpoch = plan.epoch();
+            computeProxy.planAck(order.toCoordinator, plan.epoch(), Status.OK, slot.memoryBytes(), "");
+            log.println("worker: node " + nodeId + " ready for plan epoch " + plan.epoch() + " as device " +
+                order.device + " (" + programs.get(order.device).steps().size() + " steps, " +
+                slot.memoryBytes() / (1 << 20) + " MiB)");
+            return slot;
+        }
+        catch (final RuntimeException e)
+        {
+            CloseHelper.quietClose(exchange);
+            computeProxy.planAck(order.toCoordinator, order.plan.epoch(), Status.FAILED, 0,
+                "node " + nodeId + " cannot run the plan: " + e.getMessage());
+            return null;
+        }
+    }
+
+    @Override
+    public void close()
+    {
+        running = false;
+        LockSupport.unpark(computeThread);
+        try
+        {
+            computeThread.join(5000);
+        }
+        catch (final InterruptedException e)
+        {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+}

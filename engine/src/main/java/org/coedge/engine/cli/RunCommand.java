@@ -66,6 +66,21 @@ final class RunCommand implements Callable<Integer>
     @picocli.CommandLine.Mixin
     FuseOptions fuseOptions = new FuseOptions();
 
+    @Option(names = "--peers", split = ",", description = "Run cooperatively with these workers (HOST:PORT,...; " +
+        "each runs `coedge worker`); this process is the coordinator and computes a slice too.")
+    List<String> peers;
+
+    @Option(names = "--key-file", description = "Pre-shared cluster key file (needed with --peers).")
+    Path keyFile;
+
+    @Option(names = "--listen", defaultValue = "0.0.0.0:0", description = "HOST:PORT the coordinator receives on " +
+        "with --peers (default ${DEFAULT-VALUE}: any address, a free port).")
+    String listen;
+
+    @Option(names = "--peer-timeout-ms", defaultValue = "1000", description = "With --peers: a worker silent this " +
+        "long is declared failed and the request is re-planned and re-run without it (default ${DEFAULT-VALUE}).")
+    long peerTimeoutMs;
+
     /** The fusion actually used by a split run, for the report. */
     private String fuseUsed = "";
 
@@ -99,9 +114,13 @@ final class RunCommand implements Callable<Integer>
             tensors.add(t);
             options.withInputDims(names.get(i), t.dims());
         }
+        final var out = spec.commandLine().getOut();
+        if (peers != null)
+        {
+            return runCooperatively(m, options, tensors, out);
+        }
         final long[] latencyNs = new long[repeat];
         final Map<String, long[]> outDims = new LinkedHashMap<>();
-        final var out = spec.commandLine().getOut();
         final StringBuilder devicesJson = new StringBuilder();
         final StringBuilder devicesText = new StringBuilder();
         try (Runner runner = split == null ? sessionRunner(m.newSession(options)) : splitRunner(m, options))
@@ -191,6 +210,67 @@ final class RunCommand implements Callable<Integer>
             out.printf(Locale.ROOT, "latency ms: min %.3f median %.3f (%d run%s, %s)%n", minMs, medianMs, repeat,
                 repeat == 1 ? "" : "s", split == null ? threads + " thread" + (threads == 1 ? "" : "s") :
                 "split over " + split.length + " simulated devices, " + fuseUsed);
+        }
+        return 0;
+    }
+
+    private int runCooperatively(final Model m, final SessionOptions options, final List<HostTensor> tensors,
+        final java.io.PrintWriter out) throws java.io.IOException
+    {
+        if (keyFile == null)
+        {
+            throw new IllegalArgumentException("--peers needs --key-file");
+        }
+        if (split != null)
+        {
+            throw new IllegalArgumentException("--peers and --split do not go together");
+        }
+        final org.coedge.transport.ClusterKey key = org.coedge.transport.ClusterKey.fromFile(keyFile);
+        for (final String p : peers)
+        {
+            org.coedge.transport.Endpoints.parse(p);
+        }
+        final int fuse = FuseOptions.parseDepth(fuseOptions.fuse, org.coedge.engine.cluster.Coordinator.FUSE_AUTO);
+        final List<float[]> in = new ArrayList<>();
+        for (final HostTensor t : tensors)
+        {
+            in.add(t.data());
+        }
+        final List<long[]> outDims = new ArrayList<>();
+        try (org.coedge.engine.api.Session probe = m.newSession(SessionOptions.threads(1)))
+        {
+            for (int i = 0; i < m.outputNames().size(); i++)
+            {
+                outDims.add(probe.outputDims(i));
+            }
+        }
+        final List<float[]> results = ClusterRun.allocate(outDims);
+        try (ClusterRun run = new ClusterRun(model, m, options.inputDims(), peers, key, listen, threads, fuse,
+            peerTimeoutMs, repeat, new java.io.PrintWriter(System.err, true)))
+        {
+            run.run(in, results, repeat > 1 ? warmup : 0);
+            final long[] sorted = run.latencyNs.clone();
+            Arrays.sort(sorted);
+            for (int i = 0; outputs != null && i < outputs.size(); i++)
+            {
+                TensorFiles.write(outputs.get(i), new HostTensor(m.outputNames().get(i), outDims.get(i),
+                    results.get(i)));
+            }
+            if (json)
+            {
+                out.println(String.format(Locale.ROOT, "{\"model\": \"%s\", \"peers\": %d, \"devices\": %d, " +
+                    "\"epoch\": %d, \"fuse\": %d, \"repeat\": %d, \"latency_ms\": {\"min\": %.4f, " +
+                    "\"median\": %.4f}}", Json.escape(model.toString()), peers.size(),
+                    run.coordinator.planWorkers().size() + 1, run.coordinator.epoch(), run.coordinator.fuseDepth(),
+                    repeat, sorted[0] / 1e6, ClusterRun.median(sorted) / 1e6));
+            }
+            else
+            {
+                run.report(out);
+                out.printf(Locale.ROOT, "latency ms: min %.3f median %.3f (%d run%s, cooperative over %d device%s)%n",
+                    sorted[0] / 1e6, ClusterRun.median(sorted) / 1e6, repeat, repeat == 1 ? "" : "s",
+                    run.coordinator.planWorkers().size() + 1, run.coordinator.planWorkers().isEmpty() ? "" : "s");
+            }
         }
         return 0;
     }

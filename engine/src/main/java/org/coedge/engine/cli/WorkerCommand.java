@@ -53,6 +53,7 @@ final class WorkerCommand implements Callable<Integer>
         try (TransportNode node = new TransportNode(context);
             WorkerNode worker = new WorkerNode(node, key, modelDir, threads, out))
         {
+            out.printf("worker: %.1f GFLOP/s on %d thread(s)%n", worker.calibrate() / 1e9, threads);
             out.println("worker: listening on " + node.endpoint());
             Runtime.getRuntime().addShutdownHook(new Thread(worker::close));
             worker.run();

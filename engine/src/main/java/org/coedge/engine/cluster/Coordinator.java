@@ -58,6 +58,7 @@ public final class Coordinator implements ControlListener, AutoCloseable
     public static final int FUSE_AUTO = 0;
     private static final int MAX_ATTEMPTS = 4;
     private static final int PINGS = 100;
+    private static final int PLAN_SILENCE_FACTOR = 5;
 
     private final TransportNode node;
     private final ModelRef model;
@@ -354,7 +355,7 @@ public final class Coordinator implements ControlListener, AutoCloseable
             final int[] nodes = new int[flops.length];
             final String[] endpoints = new String[flops.length];
             flops[0] = selfFlops;
-            endpoints[0] = node.endpoint();
+            endpoints[0] = live.isEmpty() ? node.endpoint() : replyEndpoint(live.get(0));
             double bytesPerSecond = Double.MAX_VALUE;
             double latencyNs = 0;
             for (int i = 0; i < live.size(); i++)
@@ -426,7 +427,8 @@ public final class Coordinator implements ControlListener, AutoCloseable
                 {
                     return w;
                 }
-                if (now - w.lastHeardNs > peerTimeoutNs)
+                // preparing a plan is heavy on a small board: allow a few heartbeats' worth more than in a request
+                if (now - w.lastHeardNs > PLAN_SILENCE_FACTOR * peerTimeoutNs)
                 {
                     w.ackError = "silent for " + TimeUnit.NANOSECONDS.toMillis(now - w.lastHeardNs) + " ms";
                     return w;
@@ -745,6 +747,12 @@ public final class Coordinator implements ControlListener, AutoCloseable
     {
         log.println("coordinator: node " + error.senderNode() + " reports error " + error.code() + ": " +
             error.text());
+    }
+
+    /** @return this session's token (tests forge messages of the session with it). */
+    long sessionToken()
+    {
+        return sessionToken;
     }
 
     public Plan plan()

@@ -42,12 +42,10 @@ public final class LocalWorkers implements AutoCloseable
                 endpoints.add("127.0.0.1:" + freePort());
                 processes.add(null);
             }
+            // one at a time, so that each calibrates its throughput on an otherwise idle machine
             for (int i = 0; i < count; i++)
             {
                 start(i);
-            }
-            for (int i = 0; i < count; i++)
-            {
                 awaitListening(i);
             }
         }

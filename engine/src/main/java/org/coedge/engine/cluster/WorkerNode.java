@@ -53,7 +53,7 @@ public final class WorkerNode implements ControlListener, AutoCloseable
     private final ControlAdapter adapter;
     private final ControlProxy proxy;
     private final ControlProxy computeProxy;
-    private final Map<Integer, RowBlockReceiver> receivers = new HashMap<>();
+    private final Map<Integer, RowBlockReceiver> receivers = new java.util.concurrent.ConcurrentHashMap<>();
     private final Thread computeThread;
     private volatile boolean running = true;
 
@@ -134,6 +134,20 @@ public final class WorkerNode implements ControlListener, AutoCloseable
         return adapter;
     }
 
+    /** @return every drop counter of this node, as the log prints them (cold path). */
+    public String counts()
+    {
+        int foreignImages = 0;
+        for (final RowBlockReceiver r : receivers.values())
+        {
+            foreignImages += r.foreignImages();
+        }
+        return "control: malformed=" + adapter.malformed() + " bad-mac=" + adapter.badMac() + " wrong-session=" +
+            adapter.wrongSession() + " replayed=" + adapter.replayed() + "; driver: invalid-packets=" +
+            node.driverInvalidPackets() + "; rows: dropped-chunks=" + droppedChunks() + " foreign-images=" +
+            foreignImages;
+    }
+
     /** @return row-block chunks dropped on this node's data streams (foreign, stale or malformed). */
     public long droppedChunks()
     {
@@ -145,6 +159,18 @@ public final class WorkerNode implements ControlListener, AutoCloseable
         return n;
     }
 
+    /**
+     * Measures this device's throughput now, while it is idle, rather than at a join, when other devices of the
+     * same machine may be busy.
+     *
+     * @return floating-point operations per second.
+     */
+    public double calibrate()
+    {
+        flopsPerSecond = Calibration.flopsPerSecond(threads);
+        return flopsPerSecond;
+    }
+
     /** Runs the control loop on the calling thread until {@link #close()}. */
     public void run()
     {
@@ -152,6 +178,8 @@ public final class WorkerNode implements ControlListener, AutoCloseable
             100, 10, TimeUnit.MICROSECONDS.toNanos(1), node.context().controlMaxParkNs());
         final long heartbeatNs = node.context().heartbeatIntervalNs();
         long nextHeartbeat = System.nanoTime();
+        long nextCountCheck = nextHeartbeat;
+        String lastCounts = counts();
         while (running)
         {
             final int work = adapter.poll(16);
@@ -160,6 +188,17 @@ public final class WorkerNode implements ControlListener, AutoCloseable
             {
                 proxy.heartbeat(toCoordinator, now);
                 nextHeartbeat = now + heartbeatNs;
+            }
+            if (now >= nextCountCheck)
+            {
+                // cold: once a second, and a line only when something was dropped since the last one
+                nextCountCheck = now + TimeUnit.SECONDS.toNanos(1);
+                final String c = counts();
+                if (!c.equals(lastCounts))
+                {
+                    log.println("worker: dropped " + c);
+                    lastCounts = c;
+                }
             }
             idle.idle(work);
         }
@@ -239,7 +278,7 @@ public final class WorkerNode implements ControlListener, AutoCloseable
             }
             if (status == Status.OK && flopsPerSecond == 0)
             {
-                flopsPerSecond = Calibration.flopsPerSecond(threads);
+                calibrate();
             }
         }
         catch (final Exception e)
@@ -357,13 +396,16 @@ public final class WorkerNode implements ControlListener, AutoCloseable
     private void computeLoop()
     {
         DeviceSlot slot = null;
-        final WaitHook hook = () -> abortedRequest != runningRequest && running;
+        // between requests (plan set-up) only a shutdown stops a wait; during one, an abort of that request does
+        final WaitHook hook = () -> running && (runningRequest < 0 || abortedRequest != runningRequest);
         while (running)
         {
             final PlanOrder order = pendingPlan;
             if (order != null)
             {
                 pendingPlan = null;
+                // no request runs now; aborts named by an earlier plan or session must not match the next ids
+                abortedRequest = -1;
                 CloseHelper.quietClose(slot);
                 slot = null;
                 slot = buildSlot(order, hook);

@@ -27,6 +27,8 @@ public final class TransportContext
      */
     public static final String DRIVER_MAX_PARK_PROP = "coedge.driver.max.park.us";
     public static final long DRIVER_MAX_PARK_DEFAULT_US = 100;
+    /** Threading of an embedded driver: SHARED (one thread, the default), SHARED_NETWORK or DEDICATED. */
+    public static final String DRIVER_THREADING_PROP = "coedge.driver.threading";
     /** Longest sleep of a node's control loop when idle. */
     public static final String CONTROL_MAX_PARK_PROP = "coedge.control.max.park.us";
     public static final long CONTROL_MAX_PARK_DEFAULT_US = 1000;

@@ -66,9 +66,12 @@ public final class TransportNode implements AutoCloseable
                     .aeronDirectoryName(new File(dir, "driver").getPath())
                     .dirDeleteOnStart(true)
                     .dirDeleteOnShutdown(true)
-                    .threadingMode(ThreadingMode.SHARED)
-                    .sharedIdleStrategy(new BackoffIdleStrategy(
-                        100, 10, TimeUnit.MICROSECONDS.toNanos(1), context.driverMaxParkNs()))
+                    .threadingMode(ThreadingMode.valueOf(
+                        System.getProperty(TransportContext.DRIVER_THREADING_PROP, "SHARED").toUpperCase()))
+                    .sharedIdleStrategy(driverIdle(context))
+                    .sharedNetworkIdleStrategy(driverIdle(context))
+                    .senderIdleStrategy(driverIdle(context))
+                    .receiverIdleStrategy(driverIdle(context))
                     .mtuLength(context.mtuLength())
                     .socketRcvbufLength(SOCKET_BUFFER_BYTES)
                     .socketSndbufLength(SOCKET_BUFFER_BYTES)
@@ -110,6 +113,11 @@ public final class TransportNode implements AutoCloseable
         }
         this.driver = launched;
         this.aeron = client;
+    }
+
+    private static BackoffIdleStrategy driverIdle(final TransportContext context)
+    {
+        return new BackoffIdleStrategy(100, 10, TimeUnit.MICROSECONDS.toNanos(1), context.driverMaxParkNs());
     }
 
     private static int kernelSocketBufferLimit()

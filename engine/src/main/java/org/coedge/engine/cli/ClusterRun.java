@@ -25,6 +25,9 @@ final class ClusterRun implements AutoCloseable
     final TransportNode node;
     final Coordinator coordinator;
     final long[] latencyNs;
+    /** Per timed request, per device of the final plan: compute and wait (await + send) times. */
+    private long[][] computeNs = new long[0][];
+    private long[][] waitNs = new long[0][];
 
     ClusterRun(
         final Path modelFile, final Model model, final Map<String, long[]> dims, final List<String> peers,
@@ -56,11 +59,23 @@ final class ClusterRun implements AutoCloseable
         {
             coordinator.infer(inputs, outputs);
         }
+        computeNs = new long[latencyNs.length][];
+        waitNs = new long[latencyNs.length][];
         for (int i = 0; i < latencyNs.length; i++)
         {
             final long t0 = System.nanoTime();
             coordinator.infer(inputs, outputs);
             latencyNs[i] = System.nanoTime() - t0;
+            final List<Coordinator.Worker> ws = coordinator.planWorkers();
+            computeNs[i] = new long[ws.size() + 1];
+            waitNs[i] = new long[ws.size() + 1];
+            computeNs[i][0] = coordinator.computeNs();
+            waitNs[i][0] = coordinator.awaitNs() + coordinator.sendNs();
+            for (int d = 1; d <= ws.size(); d++)
+            {
+                computeNs[i][d] = ws.get(d - 1).computeNs();
+                waitNs[i][d] = ws.get(d - 1).awaitNs() + ws.get(d - 1).sendNs();
+            }
         }
     }
 
@@ -71,7 +86,22 @@ final class ClusterRun implements AutoCloseable
         return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2.0;
     }
 
-    /** Prints the plan, each device's rows, memory and times of the last request. */
+    /** @return the median over the timed requests (of the final plan's device count) of device {@code d}'s time. */
+    private double medianOf(final long[][] perRequest, final int d, final int devices)
+    {
+        final long[] v = new long[perRequest.length];
+        int n = 0;
+        for (final long[] r : perRequest)
+        {
+            if (r != null && r.length == devices)
+            {
+                v[n++] = r[d];
+            }
+        }
+        return n == 0 ? 0 : median(Arrays.copyOf(v, n));
+    }
+
+    /** Prints the plan, each device's rows, and its median compute and wait times over the timed requests. */
     void report(final PrintWriter out)
     {
         final List<Coordinator.Worker> ws = coordinator.planWorkers();
@@ -96,14 +126,14 @@ final class ClusterRun implements AutoCloseable
             {
                 out.printf("%-6d %-22s %9.1f %-26s %6d %10s %8s %8.2f %8.2f%n", d, "coordinator " +
                     node.endpoint(), coordinator.selfFlopsPerSecond() / 1e9, rows, p.steps().size(), "-", "-",
-                    coordinator.computeNs() / 1e6, (coordinator.awaitNs() + coordinator.sendNs()) / 1e6);
+                    medianOf(computeNs, 0, ws.size() + 1) / 1e6, medianOf(waitNs, 0, ws.size() + 1) / 1e6);
             }
             else
             {
                 final Coordinator.Worker w = ws.get(d - 1);
                 out.printf("%-6d %-22s %9.1f %-26s %6d %10.0f %8.0f %8.2f %8.2f%n", d, "worker " + w.endpoint(),
                     w.flopsPerSecond() / 1e9, rows, p.steps().size(), w.rttNs() / 1e3, w.bytesPerSecond() / 1e6,
-                    w.computeNs() / 1e6, (w.awaitNs() + w.sendNs()) / 1e6);
+                    medianOf(computeNs, d, ws.size() + 1) / 1e6, medianOf(waitNs, d, ws.size() + 1) / 1e6);
             }
         }
         long bytes = 0;
@@ -115,6 +145,14 @@ final class ClusterRun implements AutoCloseable
                 {
                     bytes += s.bytes();
                 }
+            }
+        }
+        if (Boolean.getBoolean("coedge.debug.steps"))
+        {
+            final List<Step> steps = coordinator.programs().get(0).steps();
+            for (int i = 0; i < steps.size(); i++)
+            {
+                out.printf("  %8.3f ms  %s%n", coordinator.stepNs(i) / 1e6, steps.get(i));
             }
         }
         out.printf("rows moved per request: %.1f KiB in %s messages%n", bytes / 1024.0, countSends());

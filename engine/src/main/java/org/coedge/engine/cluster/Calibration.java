@@ -5,8 +5,9 @@ import org.coedge.kernels.FloatRegion;
 
 /**
  * Measures a device's throughput as the best of a few single-precision GEMMs shaped like a mid-network 3x3
- * convolution (im2col: 3136 pixels x 576 taps x 64 filters), on the threads the device will compute with. Until the
- * adaptive planner profiles per layer type, plans share rows in proportion to this number. Cold path.
+ * convolution (im2col: 3136 pixels x 576 taps x 64 filters) on one OpenBLAS thread, as the engine calls it, times
+ * the device's compute threads (each computes its own rows). Until the adaptive planner profiles per layer type,
+ * plans share rows in proportion to this number. Cold path.
  */
 final class Calibration
 {
@@ -21,9 +22,7 @@ final class Calibration
     /** @return floating-point operations per second. */
     static double flopsPerSecond(final int threads)
     {
-        final int before = Blas.threads();
-        Blas.setThreads(threads);
-        try
+        Blas.setThreads(1);
         {
             final FloatRegion a = FloatRegion.allocate(M * K);
             final FloatRegion b = FloatRegion.allocate(K * N);
@@ -38,11 +37,7 @@ final class Calibration
                 Blas.sgemm(false, false, M, N, K, 1f, a, 0, K, b, 0, N, 0f, c, 0, N);
                 best = Math.min(best, System.nanoTime() - t0);
             }
-            return 2.0 * M * N * K / (Math.max(1, best) * 1e-9);
-        }
-        finally
-        {
-            Blas.setThreads(before >= 1 ? before : threads);
+            return threads * 2.0 * M * N * K / (Math.max(1, best) * 1e-9);
         }
     }
 }

@@ -802,6 +802,12 @@ public final class Coordinator implements ControlListener, AutoCloseable
         return slot.runner.computeNs();
     }
 
+    /** @return the coordinator's time in step {@code i} of its program in the last request. */
+    public long stepNs(final int i)
+    {
+        return slot.runner.stepNs(i);
+    }
+
     public long sendNs()
     {
         return slot.runner.sendNs();

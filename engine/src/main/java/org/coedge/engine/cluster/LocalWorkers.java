@@ -98,6 +98,14 @@ public final class LocalWorkers implements AutoCloseable
         cmd.add("--add-exports");
         cmd.add("java.base/jdk.internal.misc=ALL-UNNAMED");
         cmd.add("-Xss4m");
+        // the demo's and tests' transport settings (coedge.*) hold for the workers too
+        for (final String name : System.getProperties().stringPropertyNames())
+        {
+            if (name.startsWith("coedge."))
+            {
+                cmd.add("-D" + name + "=" + System.getProperty(name));
+            }
+        }
         cmd.add("-cp");
         cmd.add(System.getProperty("java.class.path"));
         cmd.add("org.coedge.engine.cli.CoEdgeCli");

@@ -1,5 +1,6 @@
 package org.coedge.engine.exec;
 
+import org.coedge.kernels.Blas;
 import org.coedge.kernels.FloatRegion;
 
 /**
@@ -19,6 +20,9 @@ public final class LocalExecutor implements AutoCloseable
 
     public LocalExecutor(final PreparedModel model, final int threads)
     {
+        // each of the executor's threads (and each simulated device) calls OpenBLAS single-threaded: OpenBLAS's
+        // own pool would put more busy threads than cores on the machine
+        Blas.setThreads(1);
         this.model = model;
         this.arena = FloatRegion.allocate(Math.max(1, model.arenaFloats()));
         this.scratch = new FloatRegion[threads];

@@ -39,6 +39,7 @@ public final class StepRunner
     private long computeNs;
     private long sendNs;
     private long awaitNs;
+    private final long[] stepNs; // per step, summed over runs
 
     /**
      * @param model    the device's prepared model: windows and weights for {@code program}.
@@ -58,6 +59,7 @@ public final class StepRunner
         final List<Step> steps = program.steps();
         final int n = steps.size();
         kinds = new byte[n];
+        stepNs = new long[n];
         layerIndex = new int[n];
         from = new int[n];
         to = new int[n];
@@ -133,6 +135,7 @@ public final class StepRunner
         {
             final long start = System.nanoTime();
             final int code;
+            final long before = computeNs + sendNs + awaitNs;
             switch (kinds[i])
             {
                 case COMPUTE:
@@ -150,6 +153,7 @@ public final class StepRunner
                     awaitNs += System.nanoTime() - start;
                     break;
             }
+            stepNs[i] += computeNs + sendNs + awaitNs - before;
             if (code != RowExchange.OK)
             {
                 failedStep = i;
@@ -220,8 +224,15 @@ public final class StepRunner
         return awaitNs;
     }
 
+    /** @return nanoseconds spent in step {@code i}, summed over runs since {@link #resetTimes()}. */
+    public long stepNs(final int i)
+    {
+        return stepNs[i];
+    }
+
     public void resetTimes()
     {
+        java.util.Arrays.fill(stepNs, 0);
         computeNs = 0;
         sendNs = 0;
         awaitNs = 0;

@@ -30,8 +30,9 @@ final class Calibration
             a.fill(0, M * K, 0.5f);
             b.fill(0, K * N, 0.25f);
             long best = Long.MAX_VALUE;
-            final long until = System.nanoTime() + 300_000_000L;
-            for (int i = 0; i < 40 && (i < 5 || System.nanoTime() < until); i++)
+            // best of as many as fit in 0.6 s: a JVM that has just started compiles on the same core for a while
+            final long until = System.nanoTime() + 600_000_000L;
+            for (int i = 0; i < 400 && (i < 5 || System.nanoTime() < until); i++)
             {
                 final long t0 = System.nanoTime();
                 Blas.sgemm(false, false, M, N, K, 1f, a, 0, K, b, 0, N, 0f, c, 0, N);

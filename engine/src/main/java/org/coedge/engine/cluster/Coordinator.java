@@ -90,6 +90,7 @@ public final class Coordinator implements ControlListener, AutoCloseable
     private long probeReplyBytes;
     private long probeReplyAtNs;
     private int attemptsLastRun;
+    private double headSeconds = -1; // the coordinator's measured time for the head, once known
 
     /** A worker as the coordinator sees it. */
     public static final class Worker
@@ -374,9 +375,10 @@ public final class Coordinator implements ControlListener, AutoCloseable
             {
                 bytesPerSecond = 1e9 / 8;
             }
-            fuseDepth = fuse != FUSE_AUTO ? fuse : Planner.autoFuse(model.graph, flops,
+            final double[] shares = headAwareShares(flops);
+            fuseDepth = fuse != FUSE_AUTO ? fuse : Planner.autoFuse(model.graph, shares,
                 ClusterModel.of(flops, bytesPerSecond, latencyNs), 8, epoch).fuseDepth();
-            plan = Planner.proportional(model.graph, flops, fuseDepth, epoch);
+            plan = Planner.proportional(model.graph, shares, fuseDepth, epoch);
             programs = StepCompiler.compile(model.graph, plan, model.outputLayers);
             planWorkers = live.toArray(new Worker[0]);
             final int termLength = termLength(programs);
@@ -410,6 +412,65 @@ public final class Coordinator implements ControlListener, AutoCloseable
                 live.remove(failed);
             }
         }
+    }
+
+    /** Times the head from this request's steps and plans again (from the next request) with it accounted for. */
+    private void measureHead()
+    {
+        final List<Step> steps = programs.get(0).steps();
+        long ns = 0;
+        for (int i = 0; i < steps.size(); i++)
+        {
+            if (steps.get(i).kind() == Step.Kind.COMPUTE && steps.get(i).layer() >= model.graph.firstGlobalLayer())
+            {
+                ns += slot.runner.stepNs(i);
+            }
+        }
+        headSeconds = ns * 1e-9;
+        replanNeeded = true;
+        log.printf("coordinator: the head takes %.2f ms here; shares now account for it%n", ns / 1e6);
+    }
+
+    /**
+     * Row shares for the split layers when everything after them (the head: global pooling, fully-connected) runs on
+     * the coordinator alone. Every device should finish at {@code t = (T + H) / sum(F)}, with {@code T} the split
+     * layers' FLOPs and {@code H} the head's, so the coordinator's share of the split layers is
+     * {@code F0 - H * sum(F) / (T + H)} and every worker's is its throughput.
+     */
+    private double[] headAwareShares(final double[] flops)
+    {
+        double spatial = 0;
+        double head = 0;
+        for (int id = 0; id < model.graph.layerCount(); id++)
+        {
+            final org.coedge.planner.Layer l = model.graph.layer(id);
+            final double f = (double)l.flopsPerRow() * l.heightRows();
+            if (id < model.graph.firstGlobalLayer())
+            {
+                spatial += f;
+            }
+            else
+            {
+                head += f;
+            }
+        }
+        if (headSeconds >= 0)
+        {
+            // the head is often bound by reading its weights, not by FLOPs: count it as the FLOPs the coordinator
+            // could have done in the time it was measured to take
+            head = headSeconds * flops[0];
+        }
+        double sum = 0;
+        for (final double f : flops)
+        {
+            sum += f;
+        }
+        final double[] shares = flops.clone();
+        if (shares.length > 1 && spatial > 0)
+        {
+            shares[0] = Math.max(0, flops[0] - head * sum / (spatial + head));
+        }
+        return shares;
     }
 
     /** @return the first worker of the plan that refused it or went silent, or null when all are ready. */
@@ -511,6 +572,10 @@ public final class Coordinator implements ControlListener, AutoCloseable
                 for (int i = 0; i < outputs.size(); i++)
                 {
                     slot.outputInto(i, outputs.get(i));
+                }
+                if (headSeconds < 0 && planWorkers.length > 0)
+                {
+                    measureHead();
                 }
                 return;
             }

@@ -159,8 +159,11 @@ class ClusterProcessTest
         {
             c.start();
             assertEquals(2, c.planWorkers().size());
+            // the first request measures the head and plans again; the second runs under that plan
             infer(c);
-            // kill worker 2 while requests are in flight
+            infer(c);
+            final long epochBefore = c.epoch();
+            // kill worker 2 while requests are in flight (a request takes far longer than the gap between two)
             final long[] killedAt = new long[1];
             final Thread killer = new Thread(() ->
             {
@@ -190,6 +193,7 @@ class ClusterProcessTest
             }
             killer.join();
             assertTrue(retried, "a request was re-run: " + log);
+            assertTrue(c.epoch() > epochBefore, "planned again: " + log);
             assertEquals(1, c.planWorkers().size(), "planned without the dead worker: " + log);
             final double recoverMs = (recoveredAt - killedAt[0]) / 1e6;
             assertTrue(recoverMs < PEER_TIMEOUT_MS + 4000, "recovered in " + recoverMs + " ms");

@@ -1,0 +1,109 @@
+package org.coedge.engine.cluster;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import java.util.List;
+
+import org.agrona.concurrent.UnsafeBuffer;
+import org.coedge.engine.api.Model;
+import org.coedge.engine.exec.PlanGraphs;
+import org.coedge.engine.exec.SplitExecutor;
+import org.coedge.engine.zoo.ModelZoo;
+import org.coedge.planner.LayerGraph;
+import org.coedge.planner.Plan;
+import org.coedge.planner.Planner;
+import org.coedge.planner.Stage;
+import org.coedge.transport.sbe.MessageHeaderDecoder;
+import org.coedge.transport.sbe.MessageHeaderEncoder;
+import org.coedge.transport.sbe.PlanMessageDecoder;
+import org.coedge.transport.sbe.PlanMessageEncoder;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A plan written into a plan message and read back is the same plan: every stage, and for a PER_LAYER stage every
+ * layer's split (workers compile their programs from it, so anything lost makes them disagree with the coordinator).
+ */
+class PlanCodecTest
+{
+    private static Plan roundTrip(final Plan plan, final int devices)
+    {
+        final UnsafeBuffer buffer = new UnsafeBuffer(new byte[1 << 16]);
+        final PlanMessageEncoder encoder = new PlanMessageEncoder().wrapAndApplyHeader(buffer, 0,
+            new MessageHeaderEncoder());
+        encoder.epoch(plan.epoch());
+        final PlanMessageEncoder.DevicesEncoder d = encoder.devicesCount(devices);
+        for (int i = 0; i < devices; i++)
+        {
+            d.next().nodeId(i).endpoint("127.0.0.1:" + (4000 + i));
+        }
+        final int[][] layers = PlanCodec.stageLayers(plan);
+        final int[][] rows = PlanCodec.stageRows(plan);
+        final PlanMessageEncoder.StagesEncoder st = encoder.stagesCount(layers.length);
+        for (int s = 0; s < layers.length; s++)
+        {
+            st.next().firstLayer(layers[s][0]).lastLayer(layers[s][1]).mode((short)layers[s][2]);
+            final PlanMessageEncoder.StagesEncoder.RowsEncoder r = st.rowsCount(rows[s].length / 2);
+            for (int i = 0; i < rows[s].length; i += 2)
+            {
+                r.next().firstRow(rows[s][i]).rowCount(rows[s][i + 1]);
+            }
+        }
+        final MessageHeaderDecoder header = new MessageHeaderDecoder().wrap(buffer, 0);
+        final PlanMessageDecoder decoder = new PlanMessageDecoder().wrap(buffer, MessageHeaderDecoder.ENCODED_LENGTH,
+            header.blockLength(), header.version());
+        final PlanMessageDecoder.DevicesDecoder dd = decoder.devices();
+        for (final PlanMessageDecoder.DevicesDecoder x : dd)
+        {
+            x.endpoint();
+        }
+        return PlanCodec.readStages(decoder.epoch(), devices, decoder.stages());
+    }
+
+    @Test
+    void shouldCarryEveryLayersSplitOfAPerLayerStageAndFusedStages()
+    {
+        final Model model = Model.load(ModelZoo.build("resnet18"), "resnet18");
+        final LayerGraph graph = PlanGraphs.of(SplitExecutor.skeleton(model,
+            java.util.Map.of(model.inputNames().get(0), ModelZoo.inputDims())));
+        for (final int fuse : new int[]{1, 3})
+        {
+            for (final double[] shares : List.of(new double[]{1, 1}, new double[]{95.4, 80.4, 3}))
+            {
+                final Plan plan = Planner.proportional(graph, shares, fuse, 7);
+                final Plan back = roundTrip(plan, shares.length).validate(graph);
+                assertEquals(plan.stages().size(), back.stages().size());
+                assertEquals(7, back.epoch());
+                for (int s = 0; s < plan.stages().size(); s++)
+                {
+                    final Stage a = plan.stages().get(s);
+                    final Stage b = back.stages().get(s);
+                    assertEquals(a.mode(), b.mode());
+                    assertEquals(a.firstLayer(), b.firstLayer());
+                    assertEquals(a.lastLayer(), b.lastLayer());
+                    assertEquals(a.hasLayerRows(), b.hasLayerRows());
+                    for (int dev = 0; dev < shares.length; dev++)
+                    {
+                        assertEquals(a.deviceRows(dev), b.deviceRows(dev));
+                        for (int l = 0; a.hasLayerRows() && l < a.layerCount(); l++)
+                        {
+                            assertEquals(a.layerRows(l, dev), b.layerRows(l, dev), "stage " + s + " layer " + l);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void shouldRefuseAStageWhoseRowsFitNoDeviceCount()
+    {
+        final Model model = Model.load(ModelZoo.build("resnet18"), "resnet18");
+        final LayerGraph graph = PlanGraphs.of(SplitExecutor.skeleton(model,
+            java.util.Map.of(model.inputNames().get(0), ModelZoo.inputDims())));
+        final Plan plan = Planner.proportional(graph, new double[]{1, 1}, 3, 1);
+        final IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+            () -> roundTrip(plan, 3));
+        assertEquals(true, e.getMessage().contains("row ranges for 3 devices"), e.getMessage());
+    }
+}

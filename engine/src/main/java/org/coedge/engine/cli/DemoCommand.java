@@ -133,8 +133,32 @@ final class DemoCommand implements Callable<Integer>
             out.printf("latency (median of %d): cooperative %.2f ms, alone %.2f ms: speedup %.2fx%n", repeat,
                 coop / 1e6, single / 1e6, single / coop);
             out.printf("max |cooperative - alone| = %.3g (%.3g of max |alone|)%n", maxErr, maxErr / maxRef);
+            if (workers + 1 > cpus)
+            {
+                out.printf("note: %d devices share %d CPU(s) on this machine, so they compete for them; a speedup " +
+                    "needs a CPU per device (--pin, --workers %d or fewer)%n", workers + 1, cpus, cpus - 1);
+            }
+        }
+        finally
+        {
+            if (dir == null)
+            {
+                deleteTree(work);
+            }
         }
         return 0;
+    }
+
+    private static void deleteTree(final Path root)
+    {
+        try (java.util.stream.Stream<Path> paths = Files.walk(root))
+        {
+            paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        }
+        catch (final java.io.IOException e)
+        {
+            // a temporary directory left behind is harmless
+        }
     }
 
     private static void pinSelf() throws Exception

@@ -137,6 +137,7 @@ final class ClusterRun implements AutoCloseable
             }
         }
         long bytes = 0;
+        int messages = 0;
         for (final DeviceProgram p : coordinator.programs())
         {
             for (final Step s : p.steps())
@@ -144,6 +145,7 @@ final class ClusterRun implements AutoCloseable
                 if (s.kind() == Step.Kind.SEND)
                 {
                     bytes += s.bytes();
+                    messages++;
                 }
             }
         }
@@ -155,20 +157,7 @@ final class ClusterRun implements AutoCloseable
                 out.printf("  %8.3f ms  %s%n", coordinator.stepNs(i) / 1e6, steps.get(i));
             }
         }
-        out.printf("rows moved per request: %.1f KiB in %s messages%n", bytes / 1024.0, countSends());
-    }
-
-    private int countSends()
-    {
-        int n = 0;
-        for (final DeviceProgram p : coordinator.programs())
-        {
-            for (final Step s : p.steps())
-            {
-                n += s.kind() == Step.Kind.SEND ? 1 : 0;
-            }
-        }
-        return n;
+        out.printf("rows moved per request: %.1f KiB in %d messages%n", bytes / 1024.0, messages);
     }
 
     static List<float[]> allocate(final List<long[]> dims)

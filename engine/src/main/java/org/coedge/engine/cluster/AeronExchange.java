@@ -147,20 +147,6 @@ final class AeronExchange implements RowExchange, AutoCloseable
         return OK;
     }
 
-    /** @return chunks dropped on this device's streams: foreign session or epoch, stale, malformed. */
-    long droppedChunks()
-    {
-        long n = 0;
-        for (final RowBlockReceiver r : receivers)
-        {
-            if (r != null)
-            {
-                n += r.foreignChunks() + r.staleChunks() + r.malformedChunks();
-            }
-        }
-        return n;
-    }
-
     @Override
     public String lastError()
     {

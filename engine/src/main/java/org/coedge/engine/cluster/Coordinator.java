@@ -729,7 +729,6 @@ public final class Coordinator implements ControlListener, AutoCloseable
         }
         final Status status = welcome.status();
         final double flops = welcome.flopsPerSecond();
-        welcome.memoryBytes();
         final byte[] sha = new byte[32];
         welcome.getModelSha256(sha, 0, 32);
         final String error = welcome.errorText();
@@ -761,7 +760,6 @@ public final class Coordinator implements ControlListener, AutoCloseable
         {
             w.lastHeardNs = System.nanoTime();
             w.ackStatus = ack.status();
-            ack.memoryBytes();
             w.ackError = ack.errorText();
             w.ackEpoch = ack.epoch();
         }
@@ -776,7 +774,6 @@ public final class Coordinator implements ControlListener, AutoCloseable
             w.lastHeardNs = System.nanoTime();
             final long id = result.requestId();
             w.resultStatus = result.status();
-            result.code();
             w.computeNs = result.computeNs();
             w.sendNs = result.sendNs();
             w.awaitNs = result.awaitNs();

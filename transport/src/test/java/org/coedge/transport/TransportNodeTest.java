@@ -81,6 +81,28 @@ class TransportNodeTest
     }
 
     @Test
+    void shouldUseAnExternalMediaDriverNamedByItsDirectory(@TempDir final Path dir)
+    {
+        try (io.aeron.driver.MediaDriver driver = io.aeron.driver.MediaDriver.launch(
+            new io.aeron.driver.MediaDriver.Context().aeronDirectoryName(dir.resolve("external").toString())
+                .threadingMode(io.aeron.driver.ThreadingMode.SHARED).dirDeleteOnShutdown(true));
+            TransportNode client = new TransportNode(new TransportContext()
+                .aeronDirectoryName(driver.aeronDirectoryName()).listenEndpoint("127.0.0.1:0")))
+        {
+            final Requests listener = new Requests();
+            listener.token = 5;
+            final ControlAdapter adapter = new ControlAdapter(client.controlSubscription(), KEY, listener);
+            final Publication toClient = a.addControlPublication(client.endpoint());
+            final ControlProxy proxy = new ControlProxy(KEY, 0, TimeUnit.SECONDS.toNanos(5)).session(5, 0);
+            assertEquals(TransportCodes.OK, proxy.request(toClient, 1, 42));
+            pollUntil(adapter, () -> listener.count == 1);
+            assertEquals(42, listener.lastRequest);
+            assertEquals(driver.aeronDirectoryName(), client.aeron().context().aeronDirectoryName());
+            toClient.close();
+        }
+    }
+
+    @Test
     void shouldRefuseShortKeysAndMissingFiles(@TempDir final Path dir) throws Exception
     {
         final Path shortKey = dir.resolve("short.key");

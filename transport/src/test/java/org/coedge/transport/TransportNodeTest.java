@@ -81,6 +81,44 @@ class TransportNodeTest
     }
 
     @Test
+    void shouldSendAndReceiveRowBlocksWithoutAllocating()
+    {
+        final Subscription sub = b.addRowBlockSubscription(7);
+        final RowBlockReceiver receiver = new RowBlockReceiver(sub);
+        receiver.expectSession(777);
+        final RowBlockPublisher publisher = new RowBlockPublisher(
+            a.addRowBlockPublication(b.endpoint(), 7, 777, 1024 * 1024));
+        final int bytes = 40_000; // several chunks
+        final UnsafeBuffer src = new UnsafeBuffer(BufferUtil.allocateDirectAligned(bytes, 64));
+        final UnsafeBuffer dst = new UnsafeBuffer(BufferUtil.allocateDirectAligned(bytes, 64));
+        final long timeout = TimeUnit.SECONDS.toNanos(10);
+        final com.sun.management.ThreadMXBean threads =
+            (com.sun.management.ThreadMXBean)java.lang.management.ManagementFactory.getThreadMXBean();
+        final long self = Thread.currentThread().getId();
+        long allocated = 0;
+        for (int round = 0; round < 2; round++)
+        {
+            // the first round warms up (class loading, image lookup); the second must allocate nothing
+            final long before = threads.getThreadAllocatedBytes(self);
+            for (int i = 0; i < 200; i++)
+            {
+                final long request = round * 1000L + i;
+                if (publisher.send(1, 1, request, 0, 3, 0, 10, src, 0, bytes, timeout, WaitHook.NONE) !=
+                    TransportCodes.OK ||
+                    receiver.receive(1, 1, request, 0, 3, 0, 10, dst, 0, bytes, publisher.chunkBytes(), timeout,
+                        WaitHook.NONE) != TransportCodes.OK)
+                {
+                    throw new AssertionError("round trip " + i + " failed");
+                }
+            }
+            allocated = threads.getThreadAllocatedBytes(self) - before;
+        }
+        assertEquals(0, allocated, "bytes allocated by 200 sends and receives of 40 KB");
+        publisher.close();
+        receiver.close();
+    }
+
+    @Test
     void shouldUseAnExternalMediaDriverNamedByItsDirectory(@TempDir final Path dir)
     {
         try (io.aeron.driver.MediaDriver driver = io.aeron.driver.MediaDriver.launch(

@@ -61,7 +61,6 @@ public final class ControlAdapter implements FragmentHandler
     private final ErrorMessageDecoder error = new ErrorMessageDecoder();
     private final LeaveDecoder leave = new LeaveDecoder();
 
-    private volatile long accepted;
     private volatile long malformed;
     private volatile long badMac;
     private volatile long wrongSession;
@@ -152,7 +151,6 @@ public final class ControlAdapter implements FragmentHandler
             {
                 lastJoinSeq = seq;
             }
-            accepted++;
         }
         catch (final IndexOutOfBoundsException | IllegalStateException e)
         {
@@ -242,12 +240,6 @@ public final class ControlAdapter implements FragmentHandler
         return false;
     }
 
-    /** @return messages that passed every check and reached the listener. */
-    public long accepted()
-    {
-        return accepted;
-    }
-
     /** @return messages too short, of another schema, of an unknown template or with a wrong block length. */
     public long malformed()
     {
@@ -270,11 +262,5 @@ public final class ControlAdapter implements FragmentHandler
     public long replayed()
     {
         return replayed;
-    }
-
-    /** @return every message dropped, whatever the reason. */
-    public long dropped()
-    {
-        return malformed + badMac + wrongSession + replayed;
     }
 }

@@ -33,7 +33,6 @@ public final class RowBlockPublisher implements AutoCloseable
     private final IdleStrategy idle = new BackoffIdleStrategy(
         100, 10, TimeUnit.MICROSECONDS.toNanos(1), TimeUnit.MICROSECONDS.toNanos(20));
     private final int chunkBytes;
-    private long backPressureEvents;
     private long lastResult;
 
     public RowBlockPublisher(final ExclusivePublication publication)
@@ -51,12 +50,6 @@ public final class RowBlockPublisher implements AutoCloseable
     public ExclusivePublication publication()
     {
         return publication;
-    }
-
-    /** @return how many times a claim was refused for back-pressure or lack of a connection (then retried). */
-    public long backPressureEvents()
-    {
-        return backPressureEvents;
     }
 
     /** @return Aeron's result of the last claim refused, for error messages. */
@@ -95,7 +88,6 @@ public final class RowBlockPublisher implements AutoCloseable
                     lastResult = result;
                     return TransportCodes.CLOSED;
                 }
-                backPressureEvents++;
                 lastResult = result;
                 if (!hook.keepWaiting())
                 {

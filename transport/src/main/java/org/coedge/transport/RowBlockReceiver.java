@@ -235,11 +235,6 @@ public final class RowBlockReceiver implements ControlledFragmentHandler, AutoCl
             " chunk at " + gotChunkOffset;
     }
 
-    public Subscription subscription()
-    {
-        return subscription;
-    }
-
     @Override
     public void close()
     {

@@ -122,19 +122,9 @@ public final class Coordinator implements ControlListener, AutoCloseable
             this.control = control;
         }
 
-        public int nodeId()
-        {
-            return nodeId;
-        }
-
         public String endpoint()
         {
             return endpoint;
-        }
-
-        public boolean alive()
-        {
-            return alive;
         }
 
         public double flopsPerSecond()
@@ -603,11 +593,8 @@ public final class Coordinator implements ControlListener, AutoCloseable
                 sb.append("worker ").append(w.nodeId).append(": ").append(w.resultError).append("; ");
             }
         }
-        if (sb.length() == 0)
-        {
-            sb.append(slot.runner.failure());
-        }
-        else if (code != RowExchange.ABORTED)
+        // the coordinator's own step failure, unless it only gave up because of a worker named above
+        if (sb.length() == 0 || code != RowExchange.ABORTED)
         {
             sb.append(slot.runner.failure());
         }
@@ -836,11 +823,6 @@ public final class Coordinator implements ControlListener, AutoCloseable
     public List<Worker> planWorkers()
     {
         return List.of(planWorkers);
-    }
-
-    public List<Worker> workers()
-    {
-        return List.copyOf(workers);
     }
 
     public double selfFlopsPerSecond()

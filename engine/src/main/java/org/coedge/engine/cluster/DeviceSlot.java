@@ -45,13 +45,7 @@ final class DeviceSlot implements AutoCloseable
     /** Coordinator only: gives input {@code index} (NCHW) to the rows this device scatters. */
     void setInput(final int index, final float[] nchw)
     {
-        final Value v = model.inputs().get(index);
-        if (nchw.length != v.shape().size())
-        {
-            throw new IllegalArgumentException("input '" + v.name() + "' needs " + v.shape().size() +
-                " floats, got " + nchw.length);
-        }
-        Layouts.nchwRowsToNhwc(nchw, executor.arena().floats(), v.offset(), v.shape(), v.firstRow(), v.rowCount());
+        Layouts.inputRowsInto(model.inputs().get(index), nchw, executor.arena());
     }
 
     /** Coordinator only: copies output {@code index} (NCHW) out of the arena, where the plan gathered it. */

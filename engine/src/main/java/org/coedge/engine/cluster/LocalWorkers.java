@@ -56,12 +56,6 @@ public final class LocalWorkers implements AutoCloseable
         }
     }
 
-    /** @return worker {@code i}'s process id, for a test that must see it. */
-    public long pid(final int i)
-    {
-        return processes.get(i).pid();
-    }
-
     private static int freePort()
     {
         try (DatagramSocket s = new DatagramSocket(0))

@@ -82,4 +82,19 @@ public final class Layouts
             }
         }
     }
+
+    /**
+     * Copies the rows of input {@code v} this device holds (its window) from a whole NCHW tensor into the arena.
+     *
+     * @throws IllegalArgumentException if {@code nchw} is not the size of the whole input.
+     */
+    public static void inputRowsInto(final Value v, final float[] nchw, final org.coedge.kernels.FloatRegion arena)
+    {
+        if (nchw.length != v.shape().size())
+        {
+            throw new IllegalArgumentException("input '" + v.name() + "' needs " + v.shape().size() +
+                " floats, got " + nchw.length);
+        }
+        nchwRowsToNhwc(nchw, arena.floats(), v.offset(), v.shape(), v.firstRow(), v.rowCount());
+    }
 }

@@ -1,6 +1,7 @@
 package org.coedge.engine.exec;
 
 import org.coedge.kernels.FloatRegion;
+import org.coedge.transport.TransportCodes;
 
 /**
  * One device's side of the row exchange: the only way a {@link StepRunner} talks to other devices. A message is a
@@ -14,19 +15,20 @@ import org.coedge.kernels.FloatRegion;
  */
 public interface RowExchange
 {
-    int OK = 0;
+    // the transport's codes where the meaning is the same, so the Aeron exchange passes them through
+    int OK = TransportCodes.OK;
     /** No message (or no room) within the exchange's timeout. */
-    int TIMED_OUT = -1;
+    int TIMED_OUT = TransportCodes.TIMED_OUT;
     /** The next message in the stream is not the one expected (request, sequence, layer, rows or length differ). */
-    int OUT_OF_ORDER = -2;
+    int OUT_OF_ORDER = TransportCodes.OUT_OF_ORDER;
     /** The request was aborted because another device failed. */
-    int ABORTED = -3;
+    int ABORTED = TransportCodes.ABORTED;
     /** The region and offset given do not hold the floats named. */
-    int BAD_RANGE = -4;
+    int BAD_RANGE = TransportCodes.BAD_RANGE;
     /** The peer is not part of this exchange. */
     int BAD_PEER = -5;
     /** The channel to the peer is closed. */
-    int CLOSED = -6;
+    int CLOSED = TransportCodes.CLOSED;
 
     /**
      * Sends rows {@code [firstRow, firstRow + rowCount)} of layer {@code layer}: {@code floats} floats at
@@ -49,24 +51,6 @@ public interface RowExchange
     /** @return a name for a return code. */
     static String codeName(final int code)
     {
-        switch (code)
-        {
-            case OK:
-                return "OK";
-            case TIMED_OUT:
-                return "TIMED_OUT";
-            case OUT_OF_ORDER:
-                return "OUT_OF_ORDER";
-            case ABORTED:
-                return "ABORTED";
-            case BAD_RANGE:
-                return "BAD_RANGE";
-            case BAD_PEER:
-                return "BAD_PEER";
-            case CLOSED:
-                return "CLOSED";
-            default:
-                return "code " + code;
-        }
+        return code == BAD_PEER ? "BAD_PEER" : TransportCodes.name(code);
     }
 }

@@ -158,14 +158,7 @@ public final class SplitExecutor implements AutoCloseable
     /** Gives input {@code index} (NCHW) to the coordinator, which scatters its rows when the plan runs. */
     public void setInput(final int index, final float[] nchw)
     {
-        final Value v = models[0].inputs().get(index);
-        if (nchw.length != v.shape().size())
-        {
-            throw new IllegalArgumentException("input '" + v.name() + "' needs " + v.shape().size() +
-                " floats, got " + nchw.length);
-        }
-        Layouts.nchwRowsToNhwc(nchw, executors[0].arena().floats(), v.offset(), v.shape(), v.firstRow(),
-            v.rowCount());
+        Layouts.inputRowsInto(models[0].inputs().get(index), nchw, executors[0].arena());
     }
 
     /**

@@ -21,6 +21,12 @@ import java.util.Objects;
  * sgemm runs with beta 0, which makes OpenBLAS overwrite the output without reading it, so stale values (even NaN)
  * in the output rows cannot leak into results.
  * <p>
+ * A row range computes every pixel from the same input taps and weights as the whole map, but the product that
+ * holds the pixel depends on where the range starts and how many rows it has, and BLAS kernels round differently in
+ * different products (edge micro-tiles, small-matrix paths, another core type's accumulation order). So a sliced
+ * pixel agrees with the whole map's within the dot product's rounding bound, {@code 2 * gamma(K) * sum |a * w|}
+ * with {@code gamma(K) = K u / (1 - K u)}, not bit for bit; that bound holds for every correct float GEMM.
+ * <p>
  * Immutable after construction; {@link #forward} may run on several threads at once given distinct scratch (the
  * epilogue's staging array is per thread).
  */
@@ -40,18 +46,6 @@ public final class Conv2d implements ConvKernel
 
     /** Chunks of at most this many output pixels use the flipped product. */
     static final int FLIP_MAX_PIXELS = 128;
-
-    /**
-     * OpenBLAS computes a product with {@code M*N*K} at most this by a small-matrix kernel (SkylakeX and Zen 4 builds)
-     * whose rounding differs from its blocked kernel's. A row slice of a split map (or of a thread's share) makes such
-     * small products where the whole map did not, so the same output pixel came out different by a few ulps (seen as
-     * 1e-5 relative at the end of PP-OCR det). Small products are therefore padded with zero pixels past this size:
-     * every pixel is then computed by the blocked kernel, in the same order, however the rows are split.
-     */
-    static final double SMALL_GEMM_MNK = 1e6;
-
-    /** Most scratch floats a layer reserves for padding small products (a layer needing more is not padded). */
-    private static final int MAX_PAD_FLOATS = 1_250_000;
 
     private static final ThreadLocal<float[]> TRANSPOSE_STAGING = ThreadLocal.withInitial(() -> new float[0]);
 
@@ -124,7 +118,7 @@ public final class Conv2d implements ConvKernel
         final int outW = params.outputWidth(inputWidth);
         final int flipFloats = (int)Math.min(FLIP_MAX_PIXELS, (long)rowsPerChunk(outW, outputRows) * outW) *
             outChannelsPerGroup;
-        return im2colFloats(inputWidth, outputRows) + Math.max(flipFloats, padFloats());
+        return im2colFloats(inputWidth, outputRows) + flipFloats;
     }
 
     @Override
@@ -153,19 +147,6 @@ public final class Conv2d implements ConvKernel
         }
     }
 
-    /** @return pixels a small product is padded to: the least {@code M} past {@link #SMALL_GEMM_MNK}. */
-    private int paddedPixels()
-    {
-        return (int)Math.min(Integer.MAX_VALUE / 2, (long)(SMALL_GEMM_MNK / ((double)outChannelsPerGroup * gemmK)) + 1);
-    }
-
-    /** @return scratch for a padded small product (its A and C^T), or 0 when it would exceed the bound. */
-    int padFloats()
-    {
-        final long floats = (long)paddedPixels() * (gemmK + outChannelsPerGroup);
-        return floats <= MAX_PAD_FLOATS ? (int)floats : 0;
-    }
-
     private int im2colFloats(final int inputWidth, final int outputRows)
     {
         final int outW = params.outputWidth(inputWidth);
@@ -190,21 +171,7 @@ public final class Conv2d implements ConvKernel
         final int k = gemmK;
         final int n = outChannelsPerGroup;
         final int wOffset = g * n * k;
-        final int mPad = paddedPixels();
-        if ((double)m * n * k <= SMALL_GEMM_MNK && (long)mPad * (k + n) <= flipRoom)
-        {
-            // A's m rows then zero rows up to mPad, contiguous; C^T = W_g x A^T of mPad columns after it
-            final int cTOffset = flipOffset + mPad * k;
-            for (int i = 0; i < m; i++)
-            {
-                scratch.floats().put(flipOffset + i * k, a.floats(), aOffset + i * lda, k);
-            }
-            scratch.fill(flipOffset + m * k, (mPad - m) * k, 0f);
-            Blas.sgemm(false, true, n, mPad, k, 1f, packedWeights, wOffset, k, scratch, flipOffset, k, 0f, scratch,
-                cTOffset, mPad);
-            transposeInto(scratch, cTOffset, n, m, mPad, c, cOffset + g * n, cout);
-        }
-        else if (m <= FLIP_MAX_PIXELS && (long)m * n <= flipRoom)
+        if (m <= FLIP_MAX_PIXELS && (long)m * n <= flipRoom)
         {
             Blas.sgemm(false, true, n, m, k, 1f, packedWeights, wOffset, k, a, aOffset, lda, 0f, scratch, flipOffset, m);
             transposeInto(scratch, flipOffset, n, m, m, c, cOffset + g * n, cout);

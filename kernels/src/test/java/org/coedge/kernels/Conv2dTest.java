@@ -63,9 +63,8 @@ class Conv2dTest
             final float[] weights = ConvHarness.randomArray(random, p.outChannels() * p.inChannelsPerGroup());
             final float[] bias = ConvHarness.randomArray(random, p.outChannels());
             final Conv2d kernel = new Conv2d(p, weights, bias, Activation.RELU);
-            assertEquals(Math.max(Conv2d.FLIP_MAX_PIXELS * p.outChannelsPerGroup(), kernel.padFloats()),
-                kernel.scratchFloats(9));
-            assertEquals(Math.max(3 * 9 * p.outChannelsPerGroup(), kernel.padFloats()), kernel.scratchFloats(9, 3));
+            assertEquals(Conv2d.FLIP_MAX_PIXELS * p.outChannelsPerGroup(), kernel.scratchFloats(9));
+            assertEquals(3 * 9 * p.outChannelsPerGroup(), kernel.scratchFloats(9, 3));
             final ConvHarness.Case c = ConvHarness.conv(kernel, weights, bias, Activation.RELU, 11, 9, random);
             ConvHarness.runAndCheck(c, 0, 11, random);
             ConvHarness.runAndCheck(c, 3, 8, random);
@@ -106,9 +105,9 @@ class Conv2dTest
         {
             final Conv2d kernel = new Conv2d(p, weights, bias, Activation.NONE, chunkRows * rowFloats + rowFloats / 2);
             // the im2col chunk, then room for the flipped product of up to FLIP_MAX_PIXELS pixels x 6 channels
-            assertEquals(chunkRows * rowFloats + Math.max(Math.min(Conv2d.FLIP_MAX_PIXELS, chunkRows * outW) * 6,
-                kernel.padFloats()), kernel.scratchFloats(inW));
-            assertEquals(rowFloats + Math.max(outW * 6, kernel.padFloats()), kernel.scratchFloats(inW, 1));
+            assertEquals(chunkRows * rowFloats + Math.min(Conv2d.FLIP_MAX_PIXELS, chunkRows * outW) * 6,
+                kernel.scratchFloats(inW));
+            assertEquals(rowFloats + outW * 6, kernel.scratchFloats(inW, 1));
             assertEquals(0, kernel.scratchFloats(inW, 0));
             final ConvHarness.Case c = ConvHarness.conv(kernel, weights, bias, Activation.NONE, 12, inW, random);
             ConvHarness.runAndCheck(c, 0, c.outH(), random);

@@ -15,10 +15,12 @@ public final class LayerGraph
 {
     private final List<Layer> layers;
     private final int[][] readers;
+    private final boolean[] outputs;
 
-    private LayerGraph(final List<Layer> layers)
+    private LayerGraph(final List<Layer> layers, final boolean[] outputs)
     {
         this.layers = Collections.unmodifiableList(new ArrayList<>(layers));
+        this.outputs = outputs.clone();
         final int[] readerCount = new int[layers.size()];
         for (final Layer layer : layers)
         {
@@ -85,6 +87,15 @@ public final class LayerGraph
     }
 
     /**
+     * @return true if layer {@code id} was marked as a model output ({@link Builder#markOutput}): its every row must
+     * be computed by some device, whether or not a later layer reads it (a side output of deep supervision, an exit).
+     */
+    public boolean isOutput(final int id)
+    {
+        return outputs[id];
+    }
+
+    /**
      * @return id of the first GLOBAL layer, or {@link #layerCount()} if none: layers before it are spatial.
      */
     public int firstGlobalLayer()
@@ -105,6 +116,7 @@ public final class LayerGraph
     public static final class Builder
     {
         private final List<Layer> layers = new ArrayList<>();
+        private final List<Integer> outputIds = new ArrayList<>();
 
         /**
          * Adds a model input (a source node with no inputs and no FLOPs; rows of 32-bit floats).
@@ -178,13 +190,33 @@ public final class LayerGraph
             return id;
         }
 
+        /**
+         * Marks layer {@code id} (already added) as a model output.
+         *
+         * @return this builder.
+         */
+        public Builder markOutput(final int id)
+        {
+            if (id < 0 || id >= layers.size())
+            {
+                throw new IllegalArgumentException("output layer " + id + " not in [0, " + layers.size() + ")");
+            }
+            outputIds.add(id);
+            return this;
+        }
+
         public LayerGraph build()
         {
             if (layers.isEmpty())
             {
                 throw new IllegalArgumentException("layer graph is empty");
             }
-            return new LayerGraph(layers);
+            final boolean[] outputs = new boolean[layers.size()];
+            for (final int id : outputIds)
+            {
+                outputs[id] = true;
+            }
+            return new LayerGraph(layers, outputs);
         }
     }
 }

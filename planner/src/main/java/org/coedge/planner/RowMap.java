@@ -4,8 +4,10 @@ import java.util.Arrays;
 
 /**
  * For every output row {@code o} of a layer, the rows {@code [first(o), end(o))} of ONE of its inputs that the row
- * needs. Both tables are monotone non-decreasing, which lets a contiguous range of output rows map to a contiguous
- * range of input rows. A GLOBAL map needs every input row for every output row and ends the spatial part.
+ * needs. A contiguous range of output rows needs the hull of what its rows need. The tables need not be monotone:
+ * near a border a reflect or edge pad copies input rows in reverse order (output row 0 of a reflect pad of 2 reads
+ * input row 2, row 1 reads row 1), so the hull is taken over every row of the range, not read off its two ends. A
+ * GLOBAL map needs every input row for every output row and ends the spatial part.
  * <p>
  * Built by the engine (or tests) when a model is described to the planner; immutable, so safe on any thread.
  */
@@ -169,8 +171,8 @@ public final class RowMap
     }
 
     /**
-     * Input rows needed by the output rows {@code out}: the hull of the rows each output row needs. Output rows that
-     * need nothing add nothing.
+     * Input rows needed by the output rows {@code out}: the hull of the rows each output row needs, whatever their
+     * order. Output rows that need nothing add nothing. Linear in the range's length; called at plan time only.
      */
     public RowRange inputRows(final RowRange out)
     {
@@ -182,21 +184,17 @@ public final class RowMap
         {
             throw new IllegalArgumentException("output rows " + out + " beyond height " + first.length);
         }
-        int a = out.start();
-        while (a < out.end() && first[a] == end[a])
+        int lo = Integer.MAX_VALUE;
+        int hi = Integer.MIN_VALUE;
+        for (int o = out.start(); o < out.end(); o++)
         {
-            a++;
+            if (first[o] < end[o])
+            {
+                lo = Math.min(lo, first[o]);
+                hi = Math.max(hi, end[o]);
+            }
         }
-        if (a == out.end())
-        {
-            return RowRange.EMPTY;
-        }
-        int b = out.end() - 1;
-        while (first[b] == end[b])
-        {
-            b--;
-        }
-        return RowRange.of(first[a], end[b]);
+        return lo == Integer.MAX_VALUE ? RowRange.EMPTY : RowRange.of(lo, hi);
     }
 
     private void validate()
@@ -215,11 +213,6 @@ public final class RowMap
             {
                 throw new IllegalArgumentException("row map: output row " + o + " needs [" + first[o] + ", " +
                     end[o] + ") not inside input [0, " + inputHeightRows + ")");
-            }
-            if (o > 0 && (first[o] < first[o - 1] || end[o] < end[o - 1]))
-            {
-                throw new IllegalArgumentException("row map not monotone at output row " + o + ": [" +
-                    first[o - 1] + ", " + end[o - 1] + ") then [" + first[o] + ", " + end[o] + ")");
             }
         }
     }

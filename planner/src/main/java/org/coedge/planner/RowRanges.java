@@ -32,9 +32,38 @@ public final class RowRanges
             throw new IllegalArgumentException("rows " + out + " beyond height " +
                 graph.layer(lastLayer).heightRows() + " of layer " + lastLayer);
         }
+        final RowRange[] seeds = new RowRange[lastLayer - firstLayer + 1];
+        java.util.Arrays.fill(seeds, RowRange.EMPTY);
+        seeds[seeds.length - 1] = out;
+        return backward(graph, firstLayer, seeds);
+    }
+
+    /**
+     * Rows needed per layer to produce, for every layer {@code firstLayer + i} of a block, at least rows
+     * {@code seeds[i]} (empty where the block's own readers decide): a layer must produce the hull of its seed and of
+     * what its readers inside the block need.
+     *
+     * @return a range per layer id of the whole graph, as {@link #backward(LayerGraph, int, int, RowRange)}.
+     */
+    public static RowRange[] backward(final LayerGraph graph, final int firstLayer, final RowRange[] seeds)
+    {
+        final int lastLayer = firstLayer + seeds.length - 1;
+        if (firstLayer < 0 || seeds.length == 0 || lastLayer >= graph.layerCount())
+        {
+            throw new IllegalArgumentException("invalid block of " + seeds.length + " layers from " + firstLayer +
+                " in " + graph.layerCount() + " layers");
+        }
         final RowRange[] needed = new RowRange[graph.layerCount()];
         java.util.Arrays.fill(needed, RowRange.EMPTY);
-        needed[lastLayer] = out;
+        for (int i = 0; i < seeds.length; i++)
+        {
+            if (seeds[i].end() > graph.layer(firstLayer + i).heightRows())
+            {
+                throw new IllegalArgumentException("rows " + seeds[i] + " beyond height " +
+                    graph.layer(firstLayer + i).heightRows() + " of layer " + (firstLayer + i));
+            }
+            needed[firstLayer + i] = seeds[i];
+        }
         for (int id = lastLayer; id >= firstLayer; id--)
         {
             final Layer layer = graph.layer(id);

@@ -5,8 +5,10 @@ import java.util.List;
 import java.util.Random;
 
 /**
- * Random layer graphs for property tests: chains of windows with random kernels, strides, dilations and pads, and
- * branch-and-merge blocks (Inception-like concat of branches, ResNet-like residual add).
+ * Random layer graphs for property tests: chains of windows with random kernels, strides, dilations and pads, Pad
+ * layers (reflect and edge, whose row maps run backwards near a border, and constant, whose padding rows read
+ * nothing), branch-and-merge blocks (Inception-like concat of branches, ResNet-like residual add), and side outputs
+ * that no layer reads (deep supervision). Every graph marks its last layer and its side outputs as outputs.
  */
 final class RandomGraphs
 {
@@ -19,7 +21,7 @@ final class RandomGraphs
      */
     static int addRandomWindow(final LayerGraph.Builder b, final Random random, final int in, final int inHeight)
     {
-        final int kind = random.nextInt(6);
+        final int kind = random.nextInt(7);
         final int k = 1 + random.nextInt(5);
         final int s = 1 + random.nextInt(3);
         final int d = 1 + random.nextInt(3);
@@ -37,10 +39,57 @@ final class RandomGraphs
             return b.addLayer("convT", new int[]{ in }, new RowMap[]{
                 RowMap.transposedWindow(k, s, d, p, inHeight, out) }, out, 1, 1, flops, bytes);
         }
+        if (kind == 2)
+        {
+            return addPad(b, random, in, inHeight);
+        }
         final int span = (k - 1) * d + 1;
         final int out = Math.max(1, (inHeight + 2 * p - span) / s + 1);
         return b.addLayer("conv", new int[]{ in }, new RowMap[]{ RowMap.window(k, s, d, p, inHeight, out) }, out, 1,
             1, flops, bytes);
+    }
+
+    /**
+     * Appends an ONNX-style Pad of 1-3 rows on each side: reflect (needs pads below the height), edge or constant.
+     */
+    static int addPad(final LayerGraph.Builder b, final Random random, final int in, final int inHeight)
+    {
+        final int mode = inHeight > 1 ? random.nextInt(3) : 1 + random.nextInt(2);
+        final int p = 1 + random.nextInt(mode == 0 ? Math.min(3, inHeight - 1) : 3);
+        final int out = inHeight + 2 * p;
+        final int[] first = new int[out];
+        final int[] end = new int[out];
+        for (int o = 0; o < out; o++)
+        {
+            final int position = o - p;
+            int source = position;
+            if (position < 0 || position >= inHeight)
+            {
+                source = mode == 0 ? (position < 0 ? -position : 2 * (inHeight - 1) - position) :
+                    mode == 1 ? Math.max(0, Math.min(inHeight - 1, position)) : -1;
+            }
+            first[o] = Math.max(0, source);
+            end[o] = source < 0 ? 0 : source + 1;
+        }
+        return b.addLayer(mode == 0 ? "reflect" : mode == 1 ? "edge" : "zeros", new int[]{ in },
+            new RowMap[]{ RowMap.table(inHeight, first, end) }, out, 1, 1, 1, 1 + random.nextInt(100));
+    }
+
+    /** With probability 1/3 appends a side output reading {@code in} that no later layer reads. */
+    private static void maybeSideOutput(final LayerGraph.Builder b, final Random random, final int in)
+    {
+        if (random.nextInt(3) == 0)
+        {
+            final int h = heightOf(b, in);
+            b.markOutput(b.addLayer("side", new int[]{ in }, new RowMap[]{ RowMap.window(1, 1, 1, 0, h, h) }, h, 1, 1,
+                1 + random.nextInt(100), 1 + random.nextInt(100)));
+        }
+    }
+
+    /** @return the ids of the layers marked as outputs, ascending. */
+    static int[] outputs(final LayerGraph graph)
+    {
+        return java.util.stream.IntStream.range(0, graph.layerCount()).filter(graph::isOutput).toArray();
     }
 
     /**
@@ -55,8 +104,12 @@ final class RandomGraphs
         {
             height = heightOf(b, last);
             last = addRandomWindow(b, random, last, height);
+            if (i < layers - 1)
+            {
+                maybeSideOutput(b, random, last);
+            }
         }
-        return b.build();
+        return b.markOutput(last).build();
     }
 
     /**
@@ -99,8 +152,12 @@ final class RandomGraphs
                 last = b.addLayer(kind == 1 ? "add" : "concat", ins, maps, h, 1, 1, 1 + random.nextInt(10),
                     1 + random.nextInt(100));
             }
+            if (i < blocks - 1)
+            {
+                maybeSideOutput(b, random, last);
+            }
         }
-        return b.build();
+        return b.markOutput(last).build();
     }
 
     private static int addSame(final LayerGraph.Builder b, final Random random, final int in, final int h)
@@ -154,13 +211,17 @@ final class RandomGraphs
                 ins[j] = layer.inputId(j);
                 maps[j] = layer.rowMap(j);
             }
-            b.addLayer(layer.name(), ins, maps, layer.heightRows(), layer.width(), layer.channels(),
+            final int id = b.addLayer(layer.name(), ins, maps, layer.heightRows(), layer.width(), layer.channels(),
                 layer.flopsPerRow(), layer.bytesPerRow());
+            if (graph.isOutput(id) && id != graph.layerCount() - 1)
+            {
+                b.markOutput(id);
+            }
         }
         final int last = graph.layerCount() - 1;
         final int pool = b.addLayer("gap", new int[]{ last },
             new RowMap[]{ RowMap.global(graph.layer(last).heightRows(), 1) }, 1, 1, 8, 100, 32);
-        b.addLayer("fc", new int[]{ pool }, new RowMap[]{ RowMap.global(1, 1) }, 1, 1, 10, 160, 40);
-        return b.build();
+        return b.markOutput(b.addLayer("fc", new int[]{ pool }, new RowMap[]{ RowMap.global(1, 1) }, 1, 1, 10, 160,
+            40)).build();
     }
 }

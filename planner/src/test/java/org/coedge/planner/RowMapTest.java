@@ -90,12 +90,28 @@ class RowMapTest
     }
 
     @Test
-    void shouldRejectNonMonotoneOrOutOfRangeTables()
+    void shouldTakeTheHullOfEveryRowWhenRowsReadBackwardsLikeAReflectPad()
     {
-        assertThrows(IllegalArgumentException.class,
-            () -> RowMap.table(10, new int[]{ 2, 1 }, new int[]{ 3, 3 }));
-        assertThrows(IllegalArgumentException.class,
-            () -> RowMap.table(10, new int[]{ 1, 1 }, new int[]{ 4, 3 }));
+        // reflect pad 2 of 5 rows: output rows 0..8 read input rows 2, 1, 0, 1, 2, 3, 4, 3, 2
+        final int[] source = { 2, 1, 0, 1, 2, 3, 4, 3, 2 };
+        final int[] end = new int[source.length];
+        for (int o = 0; o < source.length; o++)
+        {
+            end[o] = source[o] + 1;
+        }
+        final RowMap map = RowMap.table(5, source, end);
+        assertEquals(RowRange.of(2, 3), map.inputRows(RowRange.of(0, 1)));
+        assertEquals(RowRange.of(1, 3), map.inputRows(RowRange.of(0, 2)));
+        assertEquals(RowRange.of(0, 3), map.inputRows(RowRange.of(0, 3)));
+        assertEquals(RowRange.of(0, 2), map.inputRows(RowRange.of(1, 4)));
+        assertEquals(RowRange.of(3, 5), map.inputRows(RowRange.of(6, 8)));
+        assertEquals(RowRange.of(2, 5), map.inputRows(RowRange.of(6, 9)));
+        assertEquals(RowRange.of(0, 5), map.inputRows(RowRange.of(0, 9)));
+    }
+
+    @Test
+    void shouldRejectOutOfRangeTables()
+    {
         assertThrows(IllegalArgumentException.class,
             () -> RowMap.table(10, new int[]{ 1, 1 }, new int[]{ 4, 11 }));
         assertThrows(IllegalArgumentException.class,

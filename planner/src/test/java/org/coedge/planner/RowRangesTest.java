@@ -67,6 +67,8 @@ class RowRangesTest
         for (int id = last; id >= first; id--)
         {
             final Layer layer = graph.layer(id);
+            // a device computes one contiguous range of a layer: every row between the first and last needed one
+            fillHull(sets[id]);
             for (int o = 0; o < layer.heightRows(); o++)
             {
                 if (sets[id][o])
@@ -97,6 +99,24 @@ class RowRangesTest
             final RowRange expected = lo < 0 ? RowRange.EMPTY : RowRange.of(lo, hi);
             assertEquals(expected, needed[id], "layer " + id + " of block [" + first + ", " + last + "] rows [" +
                 o0 + ", " + o1 + ")");
+        }
+    }
+
+    private static void fillHull(final boolean[] rows)
+    {
+        int lo = -1;
+        int hi = -1;
+        for (int r = 0; r < rows.length; r++)
+        {
+            if (rows[r])
+            {
+                lo = lo < 0 ? r : lo;
+                hi = r + 1;
+            }
+        }
+        for (int r = Math.max(lo, 0); r < hi; r++)
+        {
+            rows[r] = true;
         }
     }
 }

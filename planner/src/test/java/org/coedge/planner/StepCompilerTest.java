@@ -22,7 +22,7 @@ class StepCompilerTest
         {
             final LayerGraph graph = RandomGraphs.any(random);
             final Plan plan = RandomGraphs.uniformPlan(random, graph);
-            final int[] outputs = { graph.layerCount() - 1 };
+            final int[] outputs = RandomGraphs.outputs(graph);
             final List<DeviceProgram> programs = StepCompiler.compile(graph, plan, outputs);
             moved += simulate(graph, plan, programs, outputs, random);
         }
@@ -38,10 +38,34 @@ class StepCompilerTest
         {
             final LayerGraph graph = RandomGraphs.any(random);
             final Plan plan = RandomGraphs.proportionalPlan(random, graph);
-            final int[] outputs = { graph.layerCount() - 1 };
+            final int[] outputs = RandomGraphs.outputs(graph);
             moved += simulate(graph, plan, StepCompiler.compile(graph, plan, outputs), outputs, random);
         }
         assertTrue(moved > 0, "random plans move rows");
+    }
+
+    @Test
+    void shouldComputeAndGatherEveryRowOfSideOutputsInsideAFusedBlock()
+    {
+        // in -> a -> side (an output that a stride-2 1x1 conv reads every other row of) -> b; a -> dead (no reader)
+        final LayerGraph.Builder builder = LayerGraph.builder();
+        final int in = builder.addSource("in", 8, 4, 1);
+        final int a = builder.addLayer("a", new int[]{ in }, new RowMap[]{ RowMap.window(3, 1, 1, 1, 8, 8) }, 8, 4, 1,
+            100, 16);
+        final int dead = builder.addLayer("dead", new int[]{ a }, new RowMap[]{ RowMap.identity(8) }, 8, 4, 1, 10, 16);
+        final int side = builder.addLayer("side", new int[]{ a }, new RowMap[]{ RowMap.identity(8) }, 8, 4, 1, 10,
+            16);
+        final int b = builder.addLayer("b", new int[]{ side }, new RowMap[]{ RowMap.window(1, 2, 1, 0, 8, 4) }, 4, 4,
+            1, 10, 16);
+        final LayerGraph graph = builder.markOutput(dead).markOutput(side).markOutput(b).build();
+        final int[] outputs = { dead, side, b };
+        final Random random = new Random(3);
+        for (int fuse = 2; fuse <= 4; fuse++)
+        {
+            final Plan plan = Planner.uniform(graph, new double[]{ 1, 1, 0, 2 }, fuse);
+            assertEquals(Mode.FUSED, plan.stages().get(0).mode());
+            assertTrue(simulate(graph, plan, StepCompiler.compile(graph, plan, outputs), outputs, random) > 0);
+        }
     }
 
     @Test
@@ -78,7 +102,7 @@ class StepCompilerTest
     }
 
     @Test
-    void shouldRefuseAPlanThatLeavesANeededRowUncomputed()
+    void shouldComputeWholeAFusedLayerThatALaterStageReads()
     {
         final LayerGraph.Builder b = LayerGraph.builder();
         final int in = b.addSource("in", 8, 4, 1);
@@ -86,15 +110,24 @@ class StepCompilerTest
         b.addLayer("c2", new int[]{ c1 }, new RowMap[]{ RowMap.window(1, 2, 1, 0, 8, 4) }, 4, 4, 1, 10, 16);
         b.addLayer("skip", new int[]{ c1 }, new RowMap[]{ RowMap.identity(8) }, 8, 4, 1, 10, 16);
         final LayerGraph g = b.build();
-        // the fused block computes c1 only where the stride-2 c2 reads it (rows 0..6), but a later stage reads row 7
+        // the stride-2 c2 reads c1's rows 0..6 only, but the later stage reads row 7 too: the block computes all 8
         final Plan plan = new Plan(0, List.of(
-            new Stage(0, 2, Mode.FUSED, new RowRange[]{ RowRange.of(0, 4) }),
-            new Stage(3, 3, Mode.PER_LAYER, new RowRange[]{ RowRange.of(0, 8) })));
+            new Stage(0, 2, Mode.FUSED, new RowRange[]{ RowRange.of(0, 2), RowRange.of(2, 4) }),
+            new Stage(3, 3, Mode.PER_LAYER, new RowRange[]{ RowRange.of(0, 8), RowRange.EMPTY })));
+        final RowRange[][] rows = StageRows.computed(g, plan.stages().get(0));
+        assertEquals(RowRange.of(0, 4), rows[0][c1]);
+        assertEquals(RowRange.of(4, 8), rows[1][c1]);
+        final int[] outputs = { 3 };
+        assertTrue(simulate(g, plan, StepCompiler.compile(g, plan, outputs), outputs, new Random(5)) > 0);
+    }
 
-        final IllegalArgumentException ex = assertThrows(IllegalArgumentException.class,
-            () -> StepCompiler.compile(g, plan, new int[]{ 3 }));
-        assertTrue(ex.getMessage().contains("row 7 of layer 1 (c1) uncomputed"), ex.getMessage());
-
+    @Test
+    void shouldRefuseAnOutputLayerOutsideTheGraph()
+    {
+        final LayerGraph.Builder b = LayerGraph.builder();
+        final int in = b.addSource("in", 8, 4, 1);
+        b.addLayer("c1", new int[]{ in }, new RowMap[]{ RowMap.identity(8) }, 8, 4, 1, 10, 16);
+        final LayerGraph g = b.build();
         final IllegalArgumentException badOutput = assertThrows(IllegalArgumentException.class,
             () -> StepCompiler.compile(g, Planner.uniform(g, new double[]{ 1 }, 1), new int[]{ 9 }));
         assertTrue(badOutput.getMessage().contains("output layer 9"), badOutput.getMessage());

@@ -77,6 +77,10 @@ public final class PlanGraphs
             producer.putIfAbsent(layer.output().storage(), id);
             heights.put(id, out.height());
         }
+        for (final Value out : model.outputs())
+        {
+            builder.markOutput(SplitExecutor.producerOf(model, out));
+        }
         return builder.build();
     }
 }

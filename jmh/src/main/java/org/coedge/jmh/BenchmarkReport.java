@@ -112,6 +112,7 @@ public final class BenchmarkReport
             models = true;
         }
 
+        printBlasCore();
         final BenchmarkReport report = new BenchmarkReport(quick, Math.max(1, rounds), overrides);
         final List<String> tables = new ArrayList<>();
         if (conv)
@@ -124,6 +125,34 @@ public final class BenchmarkReport
         }
         System.out.println();
         tables.forEach(System.out::println);
+        printBlasCore();
+    }
+
+    private static boolean blasCorePrinted;
+
+    /**
+     * Prints which OpenBLAS kernels run ({@code openblas core: ...}) and the warning when the environment forces
+     * older ones than the CPU supports: the report's ratios depend on it. Benchmarks call it from their setup, once
+     * per JVM; the report prints it before and after its tables.
+     */
+    static synchronized void printBlasCore()
+    {
+        final org.coedge.kernels.BlasCore core = org.coedge.kernels.BlasCore.current();
+        System.out.println("# openblas core: " + core.describe());
+        if (core.warning() != null)
+        {
+            System.out.println("# " + core.warning());
+        }
+        blasCorePrinted = true;
+    }
+
+    /** As {@link #printBlasCore()}, unless this JVM printed it already. */
+    static synchronized void printBlasCoreOnce()
+    {
+        if (!blasCorePrinted)
+        {
+            printBlasCore();
+        }
     }
 
     /** @return per layer, per method, one measure per round. */

@@ -108,6 +108,7 @@ public class ConvVsSgemmBenchmark
         @Setup(Level.Trial)
         public void setUp()
         {
+            BenchmarkReport.printBlasCoreOnce();
             parse();
             Blas.setThreads(1);
             kernel = ConvKernel.create(shape.params(), weights(), uniform(random, shape.outC(), 0.05f),

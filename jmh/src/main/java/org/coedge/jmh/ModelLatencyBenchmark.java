@@ -64,6 +64,7 @@ public class ModelLatencyBenchmark
         @Setup(Level.Trial)
         public void setUp()
         {
+            BenchmarkReport.printBlasCoreOnce();
             final byte[] bytes = load();
             session = Model.load(bytes, model + ".onnx").newSession(
                 SessionOptions.threads(threads).withInputDims(ModelZoo.INPUT_NAME, ModelZoo.inputDims()));

@@ -39,6 +39,12 @@ public final class Blas
         openblas.blas_set_num_threads(threads);
     }
 
+    /** @return the name of the OpenBLAS kernel set this process runs ({@link BlasCore#name()}). */
+    public static String coreName()
+    {
+        return BlasCore.current().name();
+    }
+
     /** @return the number of threads OpenBLAS uses now. */
     public static int threads()
     {

@@ -93,6 +93,7 @@ final class DemoCommand implements Callable<Integer>
         dims.put(model.inputNames().get(0), ModelZoo.inputDims());
         out.printf("demo: %s, 1 coordinator + %d worker process(es) on loopback UDP%s; files in %s%n", modelName,
             workers, pin ? ", each pinned to its own CPU" : "", work);
+        BlasReport.print(out, spec.commandLine().getErr());
 
         // the same model alone, one thread
         final float[] alone;

@@ -37,6 +37,7 @@ final class InfoCommand implements Callable<Integer>
         final PreparedModel p = m.prepare(dims);
         final var out = spec.commandLine().getOut();
         out.printf("model: %s (%s)%n", model, m.name());
+        BlasReport.print(out, spec.commandLine().getErr());
         for (int i = 0; i < p.inputs().size(); i++)
         {
             out.printf("input  %-24s %s%n", p.inputs().get(i).name(), Arrays.toString(p.inputDims(i)));

@@ -174,7 +174,9 @@ final class RunCommand implements Callable<Integer>
             final StringBuilder sb = new StringBuilder();
             sb.append(String.format(Locale.ROOT,
                 "{\"model\": \"%s\", \"threads\": %d, \"repeat\": %d, \"latency_ms\": {\"min\": %.4f, " +
-                "\"median\": %.4f}, ", Json.escape(model.toString()), threads, repeat, minMs, medianMs));
+                "\"median\": %.4f}, %s, ", Json.escape(model.toString()), threads, repeat, minMs, medianMs,
+                BlasReport.jsonFields()));
+            BlasReport.warn(spec.commandLine().getErr());
             if (split != null)
             {
                 sb.append("\"split\": ").append(Arrays.toString(split)).append(", \"fuse\": \"")
@@ -210,6 +212,7 @@ final class RunCommand implements Callable<Integer>
             out.printf(Locale.ROOT, "latency ms: min %.3f median %.3f (%d run%s, %s)%n", minMs, medianMs, repeat,
                 repeat == 1 ? "" : "s", split == null ? threads + " thread" + (threads == 1 ? "" : "s") :
                 "split over " + split.length + " simulated devices, " + fuseUsed);
+            BlasReport.print(out, spec.commandLine().getErr());
         }
         return 0;
     }
@@ -260,9 +263,10 @@ final class RunCommand implements Callable<Integer>
             {
                 out.println(String.format(Locale.ROOT, "{\"model\": \"%s\", \"peers\": %d, \"devices\": %d, " +
                     "\"epoch\": %d, \"fuse\": %d, \"repeat\": %d, \"latency_ms\": {\"min\": %.4f, " +
-                    "\"median\": %.4f}}", Json.escape(model.toString()), peers.size(),
+                    "\"median\": %.4f}, %s}", Json.escape(model.toString()), peers.size(),
                     run.coordinator.planWorkers().size() + 1, run.coordinator.epoch(), run.coordinator.fuseDepth(),
-                    repeat, sorted[0] / 1e6, ClusterRun.median(sorted) / 1e6));
+                    repeat, sorted[0] / 1e6, ClusterRun.median(sorted) / 1e6, BlasReport.jsonFields()));
+                BlasReport.warn(spec.commandLine().getErr());
             }
             else
             {
@@ -270,6 +274,7 @@ final class RunCommand implements Callable<Integer>
                 out.printf(Locale.ROOT, "latency ms: min %.3f median %.3f (%d run%s, cooperative over %d device%s)%n",
                     sorted[0] / 1e6, ClusterRun.median(sorted) / 1e6, repeat, repeat == 1 ? "" : "s",
                     run.coordinator.planWorkers().size() + 1, run.coordinator.planWorkers().isEmpty() ? "" : "s");
+                BlasReport.print(out, spec.commandLine().getErr());
             }
         }
         return 0;

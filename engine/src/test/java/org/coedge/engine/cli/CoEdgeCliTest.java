@@ -77,7 +77,16 @@ class CoEdgeCliTest
         assertTrue(Double.parseDouble(m.group(1)) > 0 &&
             Double.parseDouble(m.group(1)) <= Double.parseDouble(m.group(2)), json);
         assertTrue(json.contains("\"dims\": [1, 1000]"), json);
+        assertTrue(json.contains("\"blas_core\": \"" + org.coedge.kernels.BlasCore.current().name() + "\", " +
+            "\"blas_core_forced\": " + forced()), json);
         assertEquals(1000, TensorFiles.read(output).size());
+    }
+
+    /** @return true if the environment forces an OpenBLAS core (a non-blank {@code OPENBLAS_CORETYPE}). */
+    private static boolean forced()
+    {
+        final String env = System.getenv("OPENBLAS_CORETYPE");
+        return env != null && !env.isBlank();
     }
 
     @Test
@@ -86,6 +95,7 @@ class CoEdgeCliTest
         final Result r = cli("info", "--model", model.toString());
         assertEquals(0, r.code, r.err);
         assertTrue(r.out.contains("input  input") && r.out.contains("[1, 3, 224, 224]"), r.out);
+        assertTrue(r.out.contains("openblas core: " + org.coedge.kernels.BlasCore.current().describe()), r.out);
         assertTrue(r.out.contains("DepthwiseConv+Clip"), r.out);
         assertTrue(r.out.contains("112x112x32"), r.out);
         final Matcher m = Pattern.compile("total: (\\d+) layers, ([0-9.]+) GFLOPs").matcher(r.out);

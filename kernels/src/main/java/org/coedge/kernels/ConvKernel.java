@@ -35,6 +35,22 @@ public interface ConvKernel
     }
 
     /**
+     * @return the first input row (clipped to the map) that {@link #forward} reads for output rows {@code [o0, o1)},
+     * {@code o0 < o1}: by default the convolution's own halo ({@link ConvParams#firstInputRowClipped}); a kernel that
+     * computes whole tiles reads the rows of its tiles.
+     */
+    default int firstInputRow(final int o0, final int o1, final int inputHeight)
+    {
+        return params().firstInputRowClipped(o0, o1, inputHeight);
+    }
+
+    /** @return one past the last input row (clipped) that {@link #forward} reads for output rows {@code [o0, o1)}. */
+    default int endInputRow(final int o0, final int o1, final int inputHeight)
+    {
+        return params().endInputRowClipped(o0, o1, inputHeight);
+    }
+
+    /**
      * Computes output rows {@code [h0, h1)} (full-map coordinates) of {@code out} from {@code in}, adding the bias and
      * applying the fused activation. Writes nothing outside those output rows and the scratch range.
      *

@@ -118,12 +118,12 @@ final class ConvHarness
         return error;
     }
 
-    /** An input view holding exactly the clipped input rows that output rows {@code [h0, h1)} need. */
+    /** An input view holding exactly the clipped input rows the kernel reads for output rows {@code [h0, h1)}. */
     static MapView minimalInput(final Case c, final int h0, final int h1, final SplittableRandom random)
     {
         final ConvParams p = c.kernel.params();
-        final int i0 = h1 > h0 ? p.firstInputRowClipped(h0, h1, c.inH) : 0;
-        final int i1 = h1 > h0 ? p.endInputRowClipped(h0, h1, c.inH) : 0;
+        final int i0 = h1 > h0 ? c.kernel.firstInputRow(h0, h1, c.inH) : 0;
+        final int i1 = h1 > h0 ? c.kernel.endInputRow(h0, h1, c.inH) : 0;
         final int inRowFloats = c.inW * p.inChannels();
         final int inLead = 1 + random.nextInt(40);
         final FloatRegion inRegion = FloatRegion.allocate(inLead + (i1 - i0) * inRowFloats + 1 + random.nextInt(40));

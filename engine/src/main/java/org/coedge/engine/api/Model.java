@@ -97,6 +97,13 @@ public final class Model
      */
     public PreparedModel prepare(final Map<String, long[]> inputDims, final Lowering.RowWindows windows)
     {
+        return prepare(inputDims, windows, Lowering.winogradByDefault());
+    }
+
+    /** As {@link #prepare(Map, Lowering.RowWindows)}, allowing Winograd convolutions or not. */
+    public PreparedModel prepare(
+        final Map<String, long[]> inputDims, final Lowering.RowWindows windows, final boolean winograd)
+    {
         final Map<String, long[]> dims = new LinkedHashMap<>();
         for (final String in : graph.inputs())
         {
@@ -117,12 +124,13 @@ public final class Model
             }
         }
         final Graph folded = GraphOptimizer.optimize(ShapeInference.fold(graph, dims));
-        return Lowering.lower(folded, windows);
+        return Lowering.lower(folded, windows, winograd);
     }
 
     /** Prepares the model for the options' input dims and starts a session. */
     public Session newSession(final SessionOptions options)
     {
-        return new Session(prepare(options.inputDims()), options.threads());
+        return new Session(prepare(options.inputDims(), Lowering.RowWindows.FULL, options.winograd()),
+            options.threads());
     }
 }

@@ -6,12 +6,14 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * How a {@link Session} runs: worker threads and the concrete NCHW dims of inputs the model leaves dynamic.
+ * How a {@link Session} runs: worker threads, the concrete NCHW dims of inputs the model leaves dynamic, and whether
+ * convolutions may use Winograd.
  * A small fluent value object; validated as it is set.
  */
 public final class SessionOptions
 {
     private int threads = 1;
+    private boolean winograd = org.coedge.engine.exec.Lowering.winogradByDefault();
     private final Map<String, long[]> inputDims = new LinkedHashMap<>();
 
     /** @return options with {@code threads} worker threads (caller included). */
@@ -43,6 +45,21 @@ public final class SessionOptions
         }
         inputDims.put(name, dims.clone());
         return this;
+    }
+
+    /**
+     * Allows or forbids Winograd F(4x4, 3x3) for 3x3 stride-1 convolutions (allowed by default unless the process
+     * sets {@code -Dcoedge.winograd=false}); where allowed, the engine uses it on the layers where it measured faster.
+     */
+    public SessionOptions withWinograd(final boolean allowed)
+    {
+        this.winograd = allowed;
+        return this;
+    }
+
+    public boolean winograd()
+    {
+        return winograd;
     }
 
     public int threads()

@@ -62,9 +62,13 @@ final class DemoCommand implements Callable<Integer>
         "${DEFAULT-VALUE}).")
     long peerTimeoutMs;
 
+    @picocli.CommandLine.Mixin
+    KernelOptions kernelOptions = new KernelOptions();
+
     @Override
     public Integer call() throws Exception
     {
+        kernelOptions.apply();
         if (workers < 1 || repeat < 1 || warmup < 0)
         {
             throw new IllegalArgumentException("--workers and --repeat must be >= 1, --warmup >= 0");

@@ -29,9 +29,13 @@ final class InfoCommand implements Callable<Integer>
         "needed where the model leaves dims dynamic.")
     List<String> shapes;
 
+    @picocli.CommandLine.Mixin
+    KernelOptions kernelOptions = new KernelOptions();
+
     @Override
     public Integer call()
     {
+        kernelOptions.apply();
         final Model m = Model.load(model);
         final Map<String, long[]> dims = Shapes.parse(shapes, m.inputNames(), m);
         final PreparedModel p = m.prepare(dims);

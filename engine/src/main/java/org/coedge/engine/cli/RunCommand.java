@@ -87,9 +87,13 @@ final class RunCommand implements Callable<Integer>
     /** What one device running the model alone holds: arena, weights and one thread's scratch. */
     private long unsplitBytes;
 
+    @picocli.CommandLine.Mixin
+    KernelOptions kernelOptions = new KernelOptions();
+
     @Override
     public Integer call() throws Exception
     {
+        kernelOptions.apply();
         if (repeat < 1 || warmup < 0)
         {
             throw new IllegalArgumentException("--repeat must be >= 1 and --warmup >= 0");

@@ -38,9 +38,13 @@ final class WorkerCommand implements Callable<Integer>
         "(default ${DEFAULT-VALUE}).")
     long peerTimeoutMs;
 
+    @picocli.CommandLine.Mixin
+    KernelOptions kernelOptions = new KernelOptions();
+
     @Override
     public Integer call()
     {
+        kernelOptions.apply();
         if (threads < 1)
         {
             throw new IllegalArgumentException("--threads must be >= 1");

@@ -47,9 +47,8 @@ final class ConvLayer extends Layer
             return RowRange.EMPTY;
         }
         final int height = inputs.get(0).shape().height();
-        final ConvParams p = kernel.params();
-        return RowRange.of(p.firstInputRowClipped(out.start(), out.end(), height),
-            p.endInputRowClipped(out.start(), out.end(), height));
+        return RowRange.of(kernel.firstInputRow(out.start(), out.end(), height),
+            kernel.endInputRow(out.start(), out.end(), height));
     }
 
     @Override

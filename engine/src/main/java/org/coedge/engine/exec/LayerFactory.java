@@ -11,6 +11,7 @@ import org.coedge.kernels.Activation;
 import org.coedge.kernels.Concat;
 import org.coedge.kernels.ConvKernel;
 import org.coedge.kernels.ConvParams;
+import org.coedge.kernels.WinogradConv2d;
 import org.coedge.kernels.Elementwise;
 import org.coedge.kernels.FullyConnected;
 import org.coedge.kernels.GlobalPooling;
@@ -141,19 +142,26 @@ final class LayerFactory
         final ConvParams params = b.build();
         final float[] bias = n.input(2).isEmpty() ? null : l.constant(n.input(2)).floats();
         final Lowering.Fused fused = l.fuseActivation(n);
-        final String kind = transposed ? "ConvTranspose" : params.isDepthwise() ? "DepthwiseConv" : "Conv";
+        final int height = in.shape().height();
+        final boolean winograd = !transposed && l.winograd() &&
+            WinogradConv2d.preferred(params, params.outputHeight(height), params.outputWidth(in.shape().width()));
+        final String kind = transposed ? "ConvTranspose" : params.isDepthwise() ? "DepthwiseConv" :
+            winograd ? "WinogradConv" : "Conv";
         if (!l.runsNextLayer())
         {
+            // the rows it reads must be the running kernel's, since other devices plan and send by them
             final Value out = l.newOutput(fused.output());
-            final int height = in.shape().height();
             l.add(new IdleLayer(n.name(), kind + fused.suffix(), List.of(in), out,
                 ConvLayer.flops(params, in.shape(), out.shape()), (j, rows) -> rows.isEmpty() ? RowRange.EMPTY :
+                winograd ? RowRange.of(WinogradConv2d.firstInputRow(params, rows.start(), rows.end(), height),
+                    WinogradConv2d.endInputRow(params, rows.start(), rows.end(), height)) :
                 RowRange.of(params.firstInputRowClipped(rows.start(), rows.end(), height),
                     params.endInputRowClipped(rows.start(), rows.end(), height)), false), 0);
             return;
         }
         final ConvKernel kernel = transposed ?
             ConvKernel.createTranspose(params, w.floats(), bias, fused.activation()) :
+            winograd ? new WinogradConv2d(params, w.floats(), bias, fused.activation()) :
             ConvKernel.create(params, w.floats(), bias, fused.activation());
         final Value out = l.newOutput(fused.output());
         checkShape(n, out, transposed ? params.outputHeight(in.shape().height()) :

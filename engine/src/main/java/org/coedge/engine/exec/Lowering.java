@@ -58,12 +58,14 @@ public final class Lowering
     private final Map<String, MapShape> flattenedFrom = new HashMap<>();
     private final List<Layer> layers = new ArrayList<>();
     private final Set<String> graphOutputs;
+    private final boolean winograd;
     private long weightBytes;
 
-    private Lowering(final Graph graph, final RowWindows windows)
+    private Lowering(final Graph graph, final RowWindows windows, final boolean winograd)
     {
         this.graph = graph;
         this.windows = windows;
+        this.winograd = winograd;
         this.graphOutputs = new HashSet<>(graph.outputs());
         for (final Node n : graph.nodes())
         {
@@ -84,7 +86,7 @@ public final class Lowering
      */
     public static PreparedModel lower(final Graph folded)
     {
-        return new Lowering(folded, RowWindows.FULL).build();
+        return lower(folded, RowWindows.FULL);
     }
 
     /**
@@ -93,7 +95,35 @@ public final class Lowering
      */
     public static PreparedModel lower(final Graph folded, final RowWindows windows)
     {
-        return new Lowering(folded, windows).build();
+        return lower(folded, windows, winogradByDefault());
+    }
+
+    /**
+     * As {@link #lower(Graph, RowWindows)}, choosing whether 3x3 stride-1 convolutions may use Winograd F(4x4, 3x3)
+     * where it is faster ({@link org.coedge.kernels.WinogradConv2d#preferred}).
+     */
+    public static PreparedModel lower(final Graph folded, final RowWindows windows, final boolean winograd)
+    {
+        return new Lowering(folded, windows, winograd).build();
+    }
+
+    /**
+     * Name of the system property that turns Winograd off for the whole process ({@code -Dcoedge.winograd=false};
+     * the command line's {@code --winograd off} sets it). Every device of a cluster must use the same choice: it
+     * changes the rows a layer reads, so the coordinator's plan and each worker's program depend on it.
+     */
+    public static final String WINOGRAD_PROPERTY = "coedge.winograd";
+
+    /** @return the process's default: Winograd allowed unless {@link #WINOGRAD_PROPERTY} is {@code false}. */
+    public static boolean winogradByDefault()
+    {
+        return !"false".equalsIgnoreCase(System.getProperty(WINOGRAD_PROPERTY, "true").trim());
+    }
+
+    /** @return true if this lowering may choose Winograd convolutions. */
+    boolean winograd()
+    {
+        return winograd;
     }
 
     private PreparedModel build()

@@ -48,7 +48,7 @@ public final class BenchmarkReport
     /** Goal for engine / ONNX Runtime latency. */
     private static final double LATENCY_GOAL = 1.0;
 
-    private static final String[] CONV_METHODS = { "conv", "sgemm", "ort" };
+    private static final String[] CONV_METHODS = { "conv", "sgemm", "ort", "winograd" };
     private static final String[] MODEL_METHODS = { "engine", "ort" };
     private static final String[] QUICK_LAYERS = {
         "r18_c3_28x28x128_128", "r18_c1_28x28x128_256_s2", "vgg_c3_28x28x512_512", "mv2_c1_28x28x32_192",
@@ -167,6 +167,11 @@ public final class BenchmarkReport
             {
                 for (final String method : rotate(CONV_METHODS, round))
                 {
+                    if (method.equals("winograd") &&
+                        !org.coedge.kernels.WinogradConv2d.supports(ConvLayerShape.parse(layer).params()))
+                    {
+                        continue;
+                    }
                     final Measure m = measure(ConvVsSgemmBenchmark.class, method, true, round,
                         new String[]{ "layer", layer });
                     table.computeIfAbsent(layer, ignored -> new LinkedHashMap<>())
@@ -245,10 +250,10 @@ public final class BenchmarkReport
         final StringBuilder sb = new StringBuilder();
         sb.append("Convolution, 1 thread. GFLOP/s = flops x ops/s (median over rounds of the mean). conv: engine " +
             "ConvKernel.forward incl. bias+ReLU; sgemm: Blas.sgemm of the same GEMM shape, per group; ort: ONNX " +
-            "Runtime Conv+Relu alone. Ratios: median over " + rounds + " round(s); 'best' = ratio of best " +
-            "iterations.\n");
-        sb.append(String.format(Locale.ROOT, "%-25s %7s %7s %7s %10s %6s %9s %6s%n",
-            "layer", "conv", "sgemm", "ort", "conv/sgemm", "best", "conv/ort", "best"));
+            "Runtime Conv+Relu alone; wino: Winograd F(4x4, 3x3) (3x3 stride-1 layers), GFLOP/s of the direct " +
+            "conv's flops. Ratios: median over " + rounds + " round(s); 'best' = ratio of best iterations.\n");
+        sb.append(String.format(Locale.ROOT, "%-25s %7s %7s %7s %7s %10s %6s %9s %6s %9s%n",
+            "layer", "conv", "sgemm", "ort", "wino", "conv/sgemm", "best", "conv/ort", "best", "wino/ort"));
         for (final Map.Entry<String, Map<String, List<Measure>>> row : table.entrySet())
         {
             final ConvLayerShape shape = ConvLayerShape.parse(row.getKey());
@@ -256,11 +261,14 @@ public final class BenchmarkReport
             final List<Measure> conv = row.getValue().get("conv");
             final List<Measure> sgemm = row.getValue().get("sgemm");
             final List<Measure> ort = row.getValue().get("ort");
+            final List<Measure> wino = row.getValue().get("winograd");
             final double convOverSgemm = medianRatio(conv, sgemm, false);
-            sb.append(String.format(Locale.ROOT, "%-25s %7.1f %7.1f %7.1f %10.2f %6.2f %9.2f %6.2f%s%n",
+            sb.append(String.format(Locale.ROOT, "%-25s %7.1f %7.1f %7.1f %7s %10.2f %6.2f %9.2f %6.2f %9s%s%n",
                 row.getKey(), medianMean(conv) * gflop, medianMean(sgemm) * gflop, medianMean(ort) * gflop,
+                wino == null ? "-" : String.format(Locale.ROOT, "%.1f", medianMean(wino) * gflop),
                 convOverSgemm, medianRatio(conv, sgemm, true), medianRatio(conv, ort, false),
                 medianRatio(conv, ort, true),
+                wino == null ? "-" : String.format(Locale.ROOT, "%.2f", medianRatio(wino, ort, false)),
                 shape.isDepthwise() ? "  dw: sgemm = Cin GEMMs of N=1, K=9" :
                     convOverSgemm < CONV_GOAL ? "  < " + CONV_GOAL : ""));
         }

@@ -8,6 +8,7 @@ import org.coedge.kernels.Blas;
 import org.coedge.kernels.ConvKernel;
 import org.coedge.kernels.FloatRegion;
 import org.coedge.kernels.MapView;
+import org.coedge.kernels.WinogradConv2d;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -33,6 +34,8 @@ import org.openjdk.jmh.annotations.Warmup;
  *   <li>{@link #sgemm}: plain {@link Blas#sgemm} on preallocated matrices of the same GEMM shape, once per group
  *   (M = outH * outW, N = Cout / groups, K = kH * kW * Cin / groups): for dense layers the bound the kernel can
  *   approach; for depthwise layers the grouped-conv-as-GEMM baseline (Cin products of N = 1, K = 9);</li>
+ *   <li>{@link #winograd}: {@link WinogradConv2d} over all output rows (3x3 stride-1 layers only; others fail their
+ *   setup, and {@link BenchmarkReport} skips them), whether or not the lowering would choose it there;</li>
  *   <li>{@link #ort}: ONNX Runtime running the layer alone ({@code Relu(Conv)} in NCHW, one intra-op thread), an
  *   outside reference, the only meaningful one for depthwise layers.</li>
  * </ul>
@@ -113,12 +116,38 @@ public class ConvVsSgemmBenchmark
             Blas.setThreads(1);
             kernel = ConvKernel.create(shape.params(), weights(), uniform(random, shape.outC(), 0.05f),
                 Activation.RELU);
+            bind();
+        }
+
+        /** Allocates the input (random), output and scratch for {@link #kernel}. */
+        void bind()
+        {
             outH = shape.outH();
             final FloatRegion input = region(random, shape.inH() * shape.inW() * shape.inC());
             final FloatRegion output = FloatRegion.allocate(outH * shape.outW() * shape.outC());
             in = MapView.of(input, 0, shape.inH(), shape.inW(), shape.inC());
             out = MapView.of(output, 0, outH, shape.outW(), shape.outC());
             scratch = FloatRegion.allocate(Math.max(1, kernel.scratchFloats(shape.inW(), outH)));
+        }
+    }
+
+    /** Winograd F(4x4, 3x3) over a whole input map. */
+    public static class WinogradState extends ConvState
+    {
+        @Override
+        @Setup(Level.Trial)
+        public void setUp()
+        {
+            parse();
+            if (!WinogradConv2d.supports(shape.params()))
+            {
+                throw new IllegalStateException(layer + " is not a 3x3 stride-1 convolution");
+            }
+            BenchmarkReport.printBlasCoreOnce();
+            Blas.setThreads(1);
+            kernel = new WinogradConv2d(shape.params(), weights(), uniform(random, shape.outC(), 0.05f),
+                Activation.RELU);
+            bind();
         }
     }
 
@@ -175,6 +204,12 @@ public class ConvVsSgemmBenchmark
 
     @Benchmark
     public void conv(final ConvState s)
+    {
+        s.kernel.forward(s.in, s.out, 0, s.outH, s.scratch, 0);
+    }
+
+    @Benchmark
+    public void winograd(final WinogradState s)
     {
         s.kernel.forward(s.in, s.out, 0, s.outH, s.scratch, 0);
     }

@@ -8,18 +8,17 @@ import java.util.HashSet;
 import java.util.Locale;
 import java.util.Set;
 
-import org.bytedeco.javacpp.LongPointer;
+import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.Loader;
-import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.openblas.global.openblas;
+import org.bytedeco.openblas.global.openblas_full;
 
 /**
  * Which of OpenBLAS's per-core kernel sets this process runs, and whether the environment forced an older one than
- * the CPU supports. OpenBLAS built with DYNAMIC_ARCH picks a kernel table ({@code gotoblas_HASWELL},
- * {@code gotoblas_SKYLAKEX}, ...) at load time, from the CPU or from {@code OPENBLAS_CORETYPE}, and keeps a pointer to
- * it in its global {@code gotoblas}. The Bytedeco presets do not map {@code openblas_get_corename()}, so the core is
- * named by finding which table that pointer holds: a read of two exported symbols, no native call. A build without
- * DYNAMIC_ARCH has one kernel set, named by its configuration.
+ * the CPU supports. OpenBLAS built with DYNAMIC_ARCH picks its kernels at load time, from the CPU or from
+ * {@code OPENBLAS_CORETYPE}, and names them with {@code openblas_get_corename()}; of the Bytedeco presets only
+ * {@code openblas_full} maps that function, so it is loaded (one more JNI library over the same {@code libopenblas})
+ * the first time a core is asked for. The instruction set each core's kernels need is known from its name.
  * <p>
  * Cold path: computed once, on first use, from any thread.
  */
@@ -31,29 +30,11 @@ public final class BlasCore
         SSE, AVX, AVX2, AVX512, OTHER
     }
 
-    /** Kernel tables of OpenBLAS's dynamic builds: symbol suffix, the name OpenBLAS prints, the ISA it needs. */
-    private static final Object[][] CORES = {
-        {"SAPPHIRERAPIDS", "SapphireRapids", Isa.AVX512}, {"COOPERLAKE", "Cooperlake", Isa.AVX512},
-        {"SKYLAKEX", "SkylakeX", Isa.AVX512}, {"ZEN", "Zen", Isa.AVX2}, {"HASWELL", "Haswell", Isa.AVX2},
-        {"EXCAVATOR", "Excavator", Isa.AVX2}, {"STEAMROLLER", "Steamroller", Isa.AVX},
-        {"PILEDRIVER", "Piledriver", Isa.AVX}, {"BULLDOZER", "Bulldozer", Isa.AVX},
-        {"SANDYBRIDGE", "Sandybridge", Isa.AVX}, {"BOBCAT", "Bobcat", Isa.SSE}, {"NANO", "Nano", Isa.SSE},
-        {"BARCELONA", "Barcelona", Isa.SSE}, {"OPTERON_SSE3", "Opteron(SSE3)", Isa.SSE},
-        {"OPTERON", "Opteron", Isa.SSE}, {"ATHLON", "Athlon", Isa.SSE}, {"NEHALEM", "Nehalem", Isa.SSE},
-        {"DUNNINGTON", "Dunnington", Isa.SSE}, {"PENRYN", "Penryn", Isa.SSE}, {"CORE2", "Core2", Isa.SSE},
-        {"ATOM", "Atom", Isa.SSE}, {"BANIAS", "Banias", Isa.SSE}, {"PRESCOTT", "Prescott", Isa.SSE},
-        {"NORTHWOOD", "Northwood", Isa.SSE}, {"COPPERMINE", "Coppermine", Isa.SSE}, {"KATMAI", "Katmai", Isa.SSE},
-        {"ARMV8SVE", "armv8sve", Isa.OTHER}, {"A64FX", "a64fx", Isa.OTHER}, {"NEOVERSEV2", "neoversev2", Isa.OTHER},
-        {"NEOVERSEV1", "neoversev1", Isa.OTHER}, {"NEOVERSEN2", "neoversen2", Isa.OTHER},
-        {"NEOVERSEN1", "neoversen1", Isa.OTHER}, {"CORTEXA710", "cortexa710", Isa.OTHER},
-        {"CORTEXA510", "cortexa510", Isa.OTHER}, {"CORTEXX2", "cortexx2", Isa.OTHER},
-        {"CORTEXX1", "cortexx1", Isa.OTHER}, {"CORTEXA76", "cortexa76", Isa.OTHER},
-        {"CORTEXA73", "cortexa73", Isa.OTHER}, {"CORTEXA72", "cortexa72", Isa.OTHER},
-        {"CORTEXA57", "cortexa57", Isa.OTHER}, {"CORTEXA55", "cortexa55", Isa.OTHER},
-        {"CORTEXA53", "cortexa53", Isa.OTHER}, {"AMPERE1", "ampere1", Isa.OTHER}, {"VORTEX", "vortex", Isa.OTHER},
-        {"TSV110", "tsv110", Isa.OTHER}, {"EMAG8180", "emag8180", Isa.OTHER}, {"FALKOR", "falkor", Isa.OTHER},
-        {"THUNDERX3T110", "thunderx3t110", Isa.OTHER}, {"THUNDERX2T99", "thunderx2t99", Isa.OTHER},
-        {"THUNDERX", "thunderx", Isa.OTHER}, {"ARMV8", "armv8", Isa.OTHER}};
+    /** OpenBLAS's x86-64 core names (as it prints them, compared ignoring case) and the ISA their kernels need. */
+    private static final Object[][] X86_CORES = {
+        {"SapphireRapids", Isa.AVX512}, {"Cooperlake", Isa.AVX512}, {"SkylakeX", Isa.AVX512},
+        {"Zen", Isa.AVX2}, {"Haswell", Isa.AVX2}, {"Excavator", Isa.AVX2},
+        {"Steamroller", Isa.AVX}, {"Piledriver", Isa.AVX}, {"Bulldozer", Isa.AVX}, {"Sandybridge", Isa.AVX}};
 
     private static final BlasCore CURRENT = detect();
 
@@ -117,25 +98,38 @@ public final class BlasCore
 
     private static BlasCore detect()
     {
-        Loader.load(openblas.class);
         final String env = System.getenv("OPENBLAS_CORETYPE");
         final String forcedBy = env == null || env.isBlank() ? null : env.trim();
-        final Isa cpu = cpuIsa();
-        final Pointer current = Loader.addressof("gotoblas");
-        if (current != null)
+        String name = "unknown";
+        try
         {
-            final long table = new LongPointer(current).get(0);
-            for (final Object[] core : CORES)
+            Loader.load(openblas.class);
+            Loader.load(openblas_full.class);
+            final BytePointer p = openblas_full.openblas_get_corename();
+            if (p != null && !p.isNull() && !p.getString().isBlank())
             {
-                final Pointer candidate = Loader.addressof("gotoblas_" + core[0]);
-                if (candidate != null && candidate.address() == table)
-                {
-                    return new BlasCore((String)core[1], (Isa)core[2], forcedBy, cpu);
-                }
+                name = p.getString().trim();
             }
-            return new BlasCore("unknown (dynamic)", Isa.OTHER, forcedBy, cpu);
         }
-        return new BlasCore(openblas.OPENBLAS_CHAR_CORENAME + " (single-target build)", Isa.OTHER, forcedBy, cpu);
+        catch (final UnsatisfiedLinkError | RuntimeException e)
+        {
+            name = "unknown (" + e.getClass().getSimpleName() + ")";
+        }
+        return new BlasCore(name, isaOf(name), forcedBy, cpuIsa());
+    }
+
+    /** @return the ISA an x86-64 core's kernels need; SSE for older x86-64 cores; OTHER off x86-64. */
+    private static Isa isaOf(final String name)
+    {
+        for (final Object[] core : X86_CORES)
+        {
+            if (((String)core[0]).equalsIgnoreCase(name))
+            {
+                return (Isa)core[1];
+            }
+        }
+        final String arch = System.getProperty("os.arch", "");
+        return (arch.equals("amd64") || arch.equals("x86_64")) && !name.startsWith("unknown") ? Isa.SSE : Isa.OTHER;
     }
 
     /** @return the best x86-64 level the CPU's flags offer (Linux {@code /proc/cpuinfo}), OTHER elsewhere. */

@@ -13,6 +13,7 @@ import org.coedge.engine.exec.PlanGraphs;
 import org.coedge.engine.exec.PreparedModel;
 import org.coedge.engine.exec.SplitExecutor;
 import org.coedge.engine.testing.OrtReference;
+import org.coedge.engine.testing.RelativeError;
 import org.coedge.engine.zoo.ModelZoo;
 import org.coedge.planner.Apportion;
 import org.coedge.planner.LayerGraph;
@@ -65,7 +66,7 @@ class SplitMatchesUnsplitTest
         final float[] split = assertSplitsEqualUnsplit(Model.load(bytes, file), file + " " + height + "x" + width,
             Map.of("x", dims), input, 5);
         final float[] ort = OrtReference.run(bytes, List.of(input), List.of(dims), 1).data(0);
-        final double rel = relativeError(ort, split);
+        final double rel = RelativeError.of(ort, split);
         System.out.printf("%s %dx%d: split vs ONNX Runtime max abs error / max |ref| = %.3g%n", file, height, width,
             rel);
         assertTrue(rel <= 1e-4, file + ": split vs ONNX Runtime " + rel);
@@ -141,7 +142,7 @@ class SplitMatchesUnsplitTest
                     split.outputInto(0, actual);
                 }
             }
-            final double rel = relativeError(expected, actual);
+            final double rel = RelativeError.of(expected, actual);
             worst = Math.max(worst, rel);
             assertTrue(rel <= TOLERANCE, name + " split " + Arrays.toString(shares) + " fuse " + fuse +
                 ": max abs error / max |unsplit| = " + rel);
@@ -174,18 +175,5 @@ class SplitMatchesUnsplitTest
                 Apportion.rowRanges(Apportion.largestRemainder(shares, height, new int[shares.length]))));
         }
         return new Plan(plan.epoch(), stages).validate(graph);
-    }
-
-    private static double relativeError(final float[] expected, final float[] actual)
-    {
-        double maxRef = 0;
-        double maxErr = 0;
-        for (int i = 0; i < expected.length; i++)
-        {
-            maxRef = Math.max(maxRef, Math.abs(expected[i]));
-            final double err = Math.abs((double)expected[i] - actual[i]);
-            maxErr = Double.isNaN(err) ? Double.POSITIVE_INFINITY : Math.max(maxErr, err);
-        }
-        return maxErr / Math.max(maxRef, Double.MIN_NORMAL);
     }
 }

@@ -19,6 +19,7 @@ import org.coedge.engine.exec.PlanGraphs;
 import org.coedge.engine.exec.PreparedModel;
 import org.coedge.engine.exec.SplitExecutor;
 import org.coedge.engine.testing.OrtReference;
+import org.coedge.engine.testing.RelativeError;
 import org.coedge.planner.ClusterModel;
 import org.coedge.planner.LayerGraph;
 import org.coedge.planner.Plan;
@@ -79,7 +80,7 @@ class SplitPatternsTest
         assertEquals(sideOutputs ? 3 : 1, ort.count(), "outputs");
         for (int i = 0; i < unsplit.size(); i++)
         {
-            assertTrue(relativeError(ort.data(i), unsplit.get(i)) <= ORT_TOLERANCE, "unsplit output " + i);
+            assertTrue(RelativeError.of(ort.data(i), unsplit.get(i)) <= ORT_TOLERANCE, "unsplit output " + i);
         }
         final PreparedModel whole = model.prepare(Map.of());
         final LayerGraph graph = PlanGraphs.of(whole);
@@ -103,8 +104,8 @@ class SplitPatternsTest
                         final float[] actual = new float[unsplit.get(i).length];
                         Arrays.fill(actual, Float.NaN);
                         split.outputInto(i, actual);
-                        final double vsUnsplit = relativeError(unsplit.get(i), actual);
-                        final double vsOrt = relativeError(ort.data(i), actual);
+                        final double vsUnsplit = RelativeError.of(unsplit.get(i), actual);
+                        final double vsOrt = RelativeError.of(ort.data(i), actual);
                         assertTrue(vsUnsplit <= UNSPLIT_TOLERANCE, what + " output " + i + " vs unsplit: " + vsUnsplit);
                         assertTrue(vsOrt <= ORT_TOLERANCE, what + " output " + i + " vs ONNX Runtime: " + vsOrt);
                     }
@@ -241,19 +242,5 @@ class SplitPatternsTest
             }
         }
         return image;
-    }
-
-    private static double relativeError(final float[] expected, final float[] actual)
-    {
-        assertEquals(expected.length, actual.length, "output length");
-        double maxRef = 0;
-        double maxErr = 0;
-        for (int i = 0; i < expected.length; i++)
-        {
-            maxRef = Math.max(maxRef, Math.abs(expected[i]));
-            final double err = Math.abs((double)expected[i] - actual[i]);
-            maxErr = Double.isNaN(err) ? Double.POSITIVE_INFINITY : Math.max(maxErr, err);
-        }
-        return maxErr / Math.max(maxRef, Double.MIN_NORMAL);
     }
 }

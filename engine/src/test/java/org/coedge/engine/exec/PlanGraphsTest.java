@@ -9,6 +9,7 @@ import java.util.Map;
 import org.coedge.engine.api.Model;
 import org.coedge.engine.zoo.ModelZoo;
 import org.coedge.kernels.ConvParams;
+import org.coedge.kernels.WinogradConv2d;
 import org.coedge.planner.Layer;
 import org.coedge.planner.LayerGraph;
 import org.coedge.planner.Plan;
@@ -30,6 +31,7 @@ class PlanGraphsTest
         final int sources = model.inputs().size();
         assertEquals(sources + model.layers().size(), graph.layerCount());
         int checked = 0;
+        int winograd = 0;
         for (int i = 0; i < model.layers().size(); i++)
         {
             final org.coedge.engine.exec.Layer engineLayer = model.layers().get(i);
@@ -45,15 +47,30 @@ class PlanGraphsTest
                 final int inH = engineLayer.inputs().get(0).shape().height();
                 final RowMap formula = RowMap.window(p.kernelH(), p.strideH(), p.dilationH(), p.padTop(), inH,
                     planned.heightRows());
+                final boolean tiles = ((ConvLayer)engineLayer).kernel() instanceof WinogradConv2d;
                 for (int o = 0; o < planned.heightRows(); o++)
                 {
-                    assertEquals(formula.first(o), planned.rowMap(0).first(o), engineLayer + " row " + o);
-                    assertEquals(formula.end(o), planned.rowMap(0).end(o), engineLayer + " row " + o);
+                    final int first = planned.rowMap(0).first(o);
+                    final int end = planned.rowMap(0).end(o);
+                    if (tiles)
+                    {
+                        // a Winograd layer reads its whole 4-row tile's input rows: the window's rows and more
+                        assertEquals(WinogradConv2d.firstInputRow(p, o, o + 1, inH), first, engineLayer + " row " + o);
+                        assertEquals(WinogradConv2d.endInputRow(p, o, o + 1, inH), end, engineLayer + " row " + o);
+                        assertTrue(first <= formula.first(o) && end >= formula.end(o), engineLayer + " row " + o);
+                        winograd++;
+                    }
+                    else
+                    {
+                        assertEquals(formula.first(o), first, engineLayer + " row " + o);
+                        assertEquals(formula.end(o), end, engineLayer + " row " + o);
+                    }
                 }
                 checked++;
             }
         }
         assertTrue(checked > 5, "conv layers checked: " + checked);
+        assertTrue(name.equals("mobilenetv2") || winograd > 0, "Winograd rows checked: " + winograd);
     }
 
     @ParameterizedTest

@@ -2,10 +2,12 @@ package org.coedge.kernels;
 
 import java.nio.Buffer;
 
+import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.Loader;
 import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.openblas.global.openblas;
+import org.bytedeco.openblas.global.openblas_full;
 
 /**
  * The one bridge to OpenBLAS. Every call checks its matrix extents against the regions before any native code
@@ -43,6 +45,28 @@ public final class Blas
     public static int threads()
     {
         return openblas.blas_get_num_threads();
+    }
+
+    /**
+     * The CPU core OpenBLAS picked its kernels for at load time (its runtime dispatch, or {@code OPENBLAS_CORETYPE} when
+     * that is set), e.g. {@code Haswell}, {@code Zen}, {@code SkylakeX}, {@code NeoverseN1}, {@code armv8}. Only
+     * {@code openblas_full}'s bindings expose {@code openblas_get_corename()}; loading them maps one more JNI library
+     * over the same {@code libopenblas}, so call this on a cold path (info, selftest), not per inference.
+     *
+     * @return the core name, or {@code "unknown"} if the bindings cannot tell.
+     */
+    public static String coreName()
+    {
+        try
+        {
+            Loader.load(openblas_full.class);
+            final BytePointer name = openblas_full.openblas_get_corename();
+            return name == null || name.isNull() ? "unknown" : name.getString().trim();
+        }
+        catch (final UnsatisfiedLinkError | RuntimeException e)
+        {
+            return "unknown";
+        }
     }
 
     /**

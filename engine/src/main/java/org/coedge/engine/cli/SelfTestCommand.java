@@ -157,7 +157,7 @@ final class SelfTestCommand implements Callable<Integer>
                 {
                     session.setInput(0, input);
                     long best = Long.MAX_VALUE;
-                    for (int i = 0; i < 5; i++)
+                    for (int i = 0; i < 3; i++)
                     {
                         final long t0 = System.nanoTime();
                         session.run();

@@ -105,7 +105,7 @@ export JAVA_HOME=$work/jre
 export COEDGE_CACHE_DIR=$work/javacpp-cache
 export COEDGE_JAVA_OPTS="-Djava.io.tmpdir=$work/tmp"
 
-rm -rf "$work/dist"
+rm -rf "$work/dist" "$work/model" "$work"/*.log "$work"/*.npy
 mkdir -p "$work/dist"
 tar -xzf "$archive" -C "$work/dist"
 coedge=$(echo "$work"/dist/*/bin/coedge)

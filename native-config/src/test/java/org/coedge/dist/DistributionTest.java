@@ -49,7 +49,7 @@ final class DistributionTest
     Path temp;
 
     @Test
-    void eachDistributionHoldsExactlyItsPlatformsNatives() throws IOException
+    void shouldHoldExactlyItsPlatformsNativesInEachDistribution() throws IOException
     {
         for (final String platform : ELF_MACHINE.keySet())
         {
@@ -78,7 +78,7 @@ final class DistributionTest
     }
 
     @Test
-    void x86_64DistributionPassesItsSelftest() throws Exception
+    void shouldPassTheSelftestOfTheX86_64Distribution() throws Exception
     {
         final String arch = System.getProperty("os.arch");
         assumeTrue(arch.equals("amd64") || arch.equals("x86_64"), "the x86_64 distribution runs here only on x86_64");
@@ -93,7 +93,7 @@ final class DistributionTest
     }
 
     @Test
-    void launcherSkipsAJavaOlderThan17() throws Exception
+    void shouldSkipAJavaOlderThan17() throws Exception
     {
         final Path home = layout("linux-x86_64");
         final Path old = temp.resolve("old-java");
@@ -110,7 +110,7 @@ final class DistributionTest
     }
 
     @Test
-    void launcherCountsProcessorsUnderACpuQuota() throws Exception
+    void shouldCountProcessorsUnderACpuQuota() throws Exception
     {
         final Path v1 = Path.of("/sys/fs/cgroup/cpu");
         assumeTrue(Files.isWritable(v1) && Files.exists(v1.resolve("cpu.cfs_quota_us")),

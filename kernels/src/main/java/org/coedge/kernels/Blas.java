@@ -48,8 +48,8 @@ public final class Blas
     }
 
     /**
-     * The CPU core OpenBLAS picked its kernels for at load time (its runtime dispatch, or {@code OPENBLAS_CORETYPE} when
-     * that is set), e.g. {@code Haswell}, {@code Zen}, {@code SkylakeX}, {@code NeoverseN1}, {@code armv8}. Only
+     * The CPU core OpenBLAS picked its kernels for at load time (its runtime dispatch, or {@code OPENBLAS_CORETYPE}
+     * when that is set), e.g. {@code Haswell}, {@code Zen}, {@code SkylakeX}, {@code NeoverseN1}, {@code armv8}. Only
      * {@code openblas_full}'s bindings expose {@code openblas_get_corename()}; loading them maps one more JNI library
      * over the same {@code libopenblas}, so call this on a cold path (info, selftest), not per inference.
      *

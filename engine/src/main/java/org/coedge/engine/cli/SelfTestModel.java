@@ -41,9 +41,10 @@ final class SelfTestModel
     }
 
     /**
-     * @param model  the serialised ONNX model.
-     * @param inputNchw the first input, {@code [1, C, H, W]}.
-     * @return the first output's floats (NCHW order; the model's outputs are flat).
+     * @param model     the serialised ONNX model.
+     * @param inputDims dims of its first input, {@code [1, C, H, W]}.
+     * @param inputNchw the first input's floats, NCHW.
+     * @return the first output's floats (the self-test model's output is flat, so NCHW and NHWC agree).
      */
     static float[] evaluate(final byte[] model, final long[] inputDims, final float[] inputNchw)
     {

@@ -5,10 +5,10 @@ import java.util.List;
 /**
  * The small model {@code coedge selftest} runs end to end on a new board (and writes for a cooperative check):
  * 3 x 64 x 64 in, 10 logits out, 6.3 MFLOPs (milliseconds on a Pi-class board, and enough rows to split over a few
- * devices), built like the zoo's models with deterministic random weights. It has one of each structure the engine lowers differently: a
- * 3x3 convolution with batch normalisation folded in and a fused ReLU, max pooling, a depthwise convolution with
- * ReLU6, a 1x1 and a strided convolution, a residual Add, a channel Concat, average and global average pooling, and a
- * fully-connected head. Stateless; any thread.
+ * devices), built like the zoo's models with deterministic random weights. It has one of each structure the engine
+ * lowers differently: a 3x3 convolution with batch normalisation folded in and a fused ReLU, max pooling, a depthwise
+ * convolution with ReLU6, a 1x1 and a strided convolution, a residual Add, a channel Concat, average and global
+ * average pooling, and a fully-connected head. Stateless; any thread.
  */
 public final class SelfTestNet
 {

@@ -109,9 +109,15 @@ final class ClusterRun implements AutoCloseable
         return timeline;
     }
 
+    /** @return the rows device {@code d} computes of the first layer of {@code first}. */
+    private static org.coedge.planner.RowRange firstRows(final Stage first, final int d)
+    {
+        return first.hasLayerRows() ? first.layerRows(0, d) : first.deviceRows(d);
+    }
+
     /**
      * Appends one JSON object per device of the final plan: the throughput it reported, the rows it computes of the
-     * first stage, its memory, and its median compute, send and wait times over the timed requests.
+     * first layer, its memory, and its median compute, send and wait times over the timed requests.
      */
     void appendDevicesJson(final StringBuilder sb)
     {
@@ -122,12 +128,13 @@ final class ClusterRun implements AutoCloseable
         {
             final Coordinator.Worker w = d == 0 ? null : ws.get(d - 1);
             sb.append(d > 0 ? ", " : "").append(String.format(java.util.Locale.ROOT,
-                "{\"device\": %d, \"role\": \"%s\", \"endpoint\": \"%s\", \"gflops\": %.3f, \"rows\": %d, " +
+                "{\"device\": %d, \"role\": \"%s\", \"endpoint\": \"%s\", \"gflops\": %.3f, \"steps\": %d, " +
+                "\"rows\": %d, " +
                 "\"first_row\": %d, \"memory_bytes\": %d, \"compute_ms\": %.4f, \"send_ms\": %.4f, " +
                 "\"wait_ms\": %.4f, \"rtt_us\": %.1f, \"link_mbytes_per_s\": %.3f}",
                 d, d == 0 ? "coordinator" : "worker", Json.escape(d == 0 ? node.endpoint() : w.endpoint()),
                 (d == 0 ? coordinator.selfFlopsPerSecond() : w.flopsPerSecond()) / 1e9,
-                first.deviceRows(d).rows(), first.deviceRows(d).start(),
+                coordinator.programs().get(d).steps().size(), firstRows(first, d).rows(), firstRows(first, d).start(),
                 d == 0 ? coordinator.memoryBytes() : w.memoryBytes(), medianOf(computeNs, d, n) / 1e6,
                 medianOf(sendNs, d, n) / 1e6, medianOf(awaitNs, d, n) / 1e6, d == 0 ? 0 : w.rttNs() / 1e3,
                 d == 0 ? 0 : w.bytesPerSecond() / 1e6));

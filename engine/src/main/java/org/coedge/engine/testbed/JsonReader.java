@@ -10,7 +10,7 @@ import java.util.Map;
  * {@link LinkedHashMap}s, arrays {@link List}s, numbers {@link Double}s, plus strings, booleans and null. Strict
  * enough for what the engine writes; a malformed text is an {@link IllegalArgumentException} with its offset.
  */
-final class JsonReader
+public final class JsonReader
 {
     private final String text;
     private int pos;
@@ -20,7 +20,7 @@ final class JsonReader
         this.text = text;
     }
 
-    static Object parse(final String text)
+    public static Object parse(final String text)
     {
         final JsonReader r = new JsonReader(text);
         r.skipSpace();
@@ -34,7 +34,7 @@ final class JsonReader
     }
 
     @SuppressWarnings("unchecked")
-    static Map<String, Object> parseObject(final String text)
+    public static Map<String, Object> parseObject(final String text)
     {
         final Object v = parse(text);
         if (!(v instanceof Map))
@@ -251,21 +251,21 @@ final class JsonReader
     }
 
     /** @return {@code m.get(key)} as a number; NaN when missing. */
-    static double num(final Map<String, Object> m, final String key)
+    public static double num(final Map<String, Object> m, final String key)
     {
         final Object v = m.get(key);
         return v instanceof Double ? (Double)v : Double.NaN;
     }
 
     @SuppressWarnings("unchecked")
-    static Map<String, Object> obj(final Map<String, Object> m, final String key)
+    public static Map<String, Object> obj(final Map<String, Object> m, final String key)
     {
         final Object v = m.get(key);
         return v instanceof Map ? (Map<String, Object>)v : Map.of();
     }
 
     @SuppressWarnings("unchecked")
-    static List<Map<String, Object>> objects(final Map<String, Object> m, final String key)
+    public static List<Map<String, Object>> objects(final Map<String, Object> m, final String key)
     {
         final Object v = m.get(key);
         final List<Map<String, Object>> out = new ArrayList<>();

@@ -196,6 +196,7 @@ public final class TestbedReport
         final NumberAxis time = new NumberAxis("ms from the request's start");
         final SymbolAxis device = new SymbolAxis(null, names);
         device.setGridBandsVisible(false);
+        device.setInverted(true);
         final XYPlot plot = new XYPlot(data, time, device, renderer);
         plot.setBackgroundPaint(Color.WHITE);
         plot.setDomainGridlinePaint(Color.LIGHT_GRAY);

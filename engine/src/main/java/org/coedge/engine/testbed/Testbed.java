@@ -142,38 +142,9 @@ public final class Testbed implements AutoCloseable
             log.println("testbed: removed " + stale + " leftover(s) of an earlier testbed");
         }
         work = Files.createTempDirectory(prefix + "-");
-        final Path model;
-        final List<Path> inputs = new ArrayList<>();
-        if (config.modelName != null)
-        {
-            if (!ModelZoo.names().contains(config.modelName))
-            {
-                throw new IllegalArgumentException("unknown zoo model '" + config.modelName + "'; known: " +
-                    ModelZoo.names());
-            }
-            model = work.resolve(config.modelName + ".onnx");
-            ModelZoo.write(config.modelName, model);
-            final Path in = work.resolve("input.npy");
-            TensorFiles.write(in, new HostTensor(ModelZoo.INPUT_NAME, ModelZoo.inputDims(),
-                ModelZoo.randomInput(20261124L)));
-            inputs.add(in);
-        }
-        else
-        {
-            model = config.model.toAbsolutePath();
-            for (final Path p : config.inputs)
-            {
-                inputs.add(p.toAbsolutePath());
-            }
-        }
-        final Path key = work.resolve("cluster.key");
-        final byte[] k = new byte[32];
-        new SecureRandom().nextBytes(k);
-        Files.write(key, k);
-
+        // the network first: a refused --link-delay-ms fails before the model is written
         final int n = config.cores.length;
         final TestbedResult result = new TestbedResult();
-        result.model = config.modelName != null ? config.modelName : model.getFileName().toString();
         result.linkMbps = config.linkMbps;
         result.delayMs = config.delayMs;
         result.repeat = config.repeat;
@@ -190,6 +161,31 @@ public final class Testbed implements AutoCloseable
             result.devices.add(dev);
             Files.createDirectories(work.resolve("tmp-d" + d));
         }
+        final Path model;
+        final List<Path> inputs = new ArrayList<>();
+        if (config.modelName != null)
+        {
+            model = work.resolve(config.modelName + ".onnx");
+            ModelZoo.write(config.modelName, model);
+            final Path in = work.resolve("input.npy");
+            TensorFiles.write(in, new HostTensor(ModelZoo.INPUT_NAME, ModelZoo.inputDims(),
+                ModelZoo.randomInput(20261124L)));
+            inputs.add(in);
+        }
+        else
+        {
+            model = config.model.toAbsolutePath();
+            for (final Path p : config.inputs)
+            {
+                inputs.add(p.toAbsolutePath());
+            }
+        }
+        result.model = config.modelName != null ? config.modelName : model.getFileName().toString();
+        final Path key = work.resolve("cluster.key");
+        final byte[] k = new byte[32];
+        new SecureRandom().nextBytes(k);
+        Files.write(key, k);
+
         log.printf("testbed: %d device(s) in namespaces %s-d*, cgroups %s, links %s%n", n, prefix,
             cgroups.get(0).dir().getParent(), config.linkMbps > 0 ? config.linkMbps + " Mbit/s (tbf)" : "unlimited");
 

@@ -59,6 +59,18 @@ public final class TestbedConfig
         {
             throw new IllegalArgumentException("--model needs --input");
         }
+        if (modelName != null && !org.coedge.engine.zoo.ModelZoo.names().contains(modelName))
+        {
+            throw new IllegalArgumentException("unknown zoo model '" + modelName + "'; known: " +
+                org.coedge.engine.zoo.ModelZoo.names());
+        }
+        for (final Path p : model == null ? inputs : concat(model, inputs))
+        {
+            if (!java.nio.file.Files.isRegularFile(p))
+            {
+                throw new IllegalArgumentException("no such file: " + p);
+            }
+        }
         if (modelName != null && !inputs.isEmpty())
         {
             throw new IllegalArgumentException("--input goes with --model, not with --model-name");
@@ -80,5 +92,13 @@ public final class TestbedConfig
             throw new IllegalArgumentException("--port must be in [1, 65535]");
         }
         return this;
+    }
+
+    private static List<Path> concat(final Path first, final List<Path> rest)
+    {
+        final List<Path> all = new java.util.ArrayList<>();
+        all.add(first);
+        all.addAll(rest);
+        return all;
     }
 }

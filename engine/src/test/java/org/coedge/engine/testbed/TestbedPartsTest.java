@@ -178,11 +178,15 @@ class TestbedPartsTest
         c.planners = List.of("equal", "fastest");
         assertTrue(assertThrows(IllegalArgumentException.class, c::validate).getMessage().contains("fastest"));
         c.planners = List.of("default");
-        c.model = Path.of("m.onnx");
+        c.modelName = "resnet99";
+        assertTrue(assertThrows(IllegalArgumentException.class, c::validate).getMessage().contains("resnet99"));
+        c.modelName = "resnet18";
+        c.model = dir.resolve("m.onnx");
         assertThrows(IllegalArgumentException.class, c::validate);
         c.modelName = null;
         assertTrue(assertThrows(IllegalArgumentException.class, c::validate).getMessage().contains("--input"));
-        c.inputs = List.of(Path.of("x.npy"));
+        c.inputs = List.of(dir.resolve("x.npy"));
+        assertTrue(assertThrows(IllegalArgumentException.class, c::validate).getMessage().contains("no such file"));
         c.linkMbps = -1;
         assertTrue(assertThrows(IllegalArgumentException.class, c::validate).getMessage().contains("--link-mbps"));
     }

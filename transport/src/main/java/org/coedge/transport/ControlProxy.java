@@ -34,6 +34,9 @@ import org.coedge.transport.sbe.WelcomeEncoder;
  */
 public final class ControlProxy
 {
+    /** The most step times one result carries (16 bytes each). */
+    public static final int MAX_RESULT_STEPS = 8192;
+
     private final UnsafeBuffer buffer = new UnsafeBuffer(BufferUtil.allocateDirectAligned(256 * 1024, 64));
     private final MessageHeaderEncoder header = new MessageHeaderEncoder();
     private final JoinEncoder join = new JoinEncoder();
@@ -167,10 +170,30 @@ public final class ControlProxy
         final Publication to, final long epoch, final long requestId, final Status status, final int code,
         final long computeNs, final long sendNs, final long awaitNs, final String errorText)
     {
+        return result(to, epoch, requestId, status, code, computeNs, sendNs, awaitNs, null, null, 0, errorText);
+    }
+
+    /**
+     * A result with the time line of the worker's steps: {@code stepStartNs[i]} (from the request's arrival) and
+     * {@code stepDurationNs[i]} for the first {@code stepCount} steps (at most {@value #MAX_RESULT_STEPS}, which fit the encode buffer;
+     * more are not sent).
+     */
+    public int result(
+        final Publication to, final long epoch, final long requestId, final Status status, final int code,
+        final long computeNs, final long sendNs, final long awaitNs, final long[] stepStartNs,
+        final long[] stepDurationNs, final int stepCount, final String errorText)
+    {
         result.wrapAndApplyHeader(buffer, 0, header)
             .sessionToken(sessionToken).messageSeq(++sequence).senderNode(senderNode).lane(lane)
             .epoch(epoch).requestId(requestId).status(status).code(code)
-            .computeNs(computeNs).sendNs(sendNs).awaitNs(awaitNs).errorText(errorText);
+            .computeNs(computeNs).sendNs(sendNs).awaitNs(awaitNs);
+        final int n = Math.min(stepCount, MAX_RESULT_STEPS);
+        final ResultEncoder.StepsEncoder steps = result.stepsCount(n);
+        for (int i = 0; i < n; i++)
+        {
+            steps.next().startNs(stepStartNs[i]).durationNs(stepDurationNs[i]);
+        }
+        result.errorText(errorText);
         return offer(to, result.encodedLength());
     }
 

@@ -28,11 +28,24 @@ final class ClusterRun implements AutoCloseable
     /** Per timed request, per device of the final plan: compute and wait (await + send) times. */
     private long[][] computeNs = new long[0][];
     private long[][] waitNs = new long[0][];
+    private long[][] sendNs = new long[0][];
+    private long[][] awaitNs = new long[0][];
+    /** The last timed request's steps on every device. */
+    private TraceTimeline timeline;
 
     ClusterRun(
         final Path modelFile, final Model model, final Map<String, long[]> dims, final List<String> peers,
         final ClusterKey key, final String listen, final int threads, final int fuse, final long peerTimeoutMs,
         final int repeat, final PrintWriter log)
+    {
+        this(modelFile, model, dims, peers, key, listen, threads, fuse, peerTimeoutMs, repeat, log,
+            org.coedge.engine.cluster.SharePolicy.DEFAULT);
+    }
+
+    ClusterRun(
+        final Path modelFile, final Model model, final Map<String, long[]> dims, final List<String> peers,
+        final ClusterKey key, final String listen, final int threads, final int fuse, final long peerTimeoutMs,
+        final int repeat, final PrintWriter log, final org.coedge.engine.cluster.SharePolicy policy)
     {
         final TransportContext context = new TransportContext().listenEndpoint(listen)
             .peerTimeoutNs(peerTimeoutMs * 1_000_000L)
@@ -41,7 +54,7 @@ final class ClusterRun implements AutoCloseable
         try
         {
             this.coordinator = new Coordinator(node, key, modelFile, model, dims, peers, threads, fuse,
-                org.coedge.engine.exec.SplitExecutor.DEFAULT_TIMEOUT_NS, log);
+                org.coedge.engine.exec.SplitExecutor.DEFAULT_TIMEOUT_NS, log).sharePolicy(policy);
             coordinator.start();
         }
         catch (final RuntimeException e)
@@ -61,6 +74,8 @@ final class ClusterRun implements AutoCloseable
         }
         computeNs = new long[latencyNs.length][];
         waitNs = new long[latencyNs.length][];
+        sendNs = new long[latencyNs.length][];
+        awaitNs = new long[latencyNs.length][];
         for (int i = 0; i < latencyNs.length; i++)
         {
             final long t0 = System.nanoTime();
@@ -69,13 +84,60 @@ final class ClusterRun implements AutoCloseable
             final List<Coordinator.Worker> ws = coordinator.planWorkers();
             computeNs[i] = new long[ws.size() + 1];
             waitNs[i] = new long[ws.size() + 1];
+            sendNs[i] = new long[ws.size() + 1];
+            awaitNs[i] = new long[ws.size() + 1];
             computeNs[i][0] = coordinator.computeNs();
-            waitNs[i][0] = coordinator.awaitNs() + coordinator.sendNs();
+            sendNs[i][0] = coordinator.sendNs();
+            awaitNs[i][0] = coordinator.awaitNs();
             for (int d = 1; d <= ws.size(); d++)
             {
                 computeNs[i][d] = ws.get(d - 1).computeNs();
-                waitNs[i][d] = ws.get(d - 1).awaitNs() + ws.get(d - 1).sendNs();
+                sendNs[i][d] = ws.get(d - 1).sendNs();
+                awaitNs[i][d] = ws.get(d - 1).awaitNs();
             }
+            for (int d = 0; d <= ws.size(); d++)
+            {
+                waitNs[i][d] = sendNs[i][d] + awaitNs[i][d];
+            }
+        }
+        timeline = TraceTimeline.of(coordinator);
+    }
+
+    /** @return the last timed request's time line (null before {@link #run}). */
+    TraceTimeline timeline()
+    {
+        return timeline;
+    }
+
+    /** @return the rows device {@code d} computes of the first layer of {@code first}. */
+    private static org.coedge.planner.RowRange firstRows(final Stage first, final int d)
+    {
+        return first.hasLayerRows() ? first.layerRows(0, d) : first.deviceRows(d);
+    }
+
+    /**
+     * Appends one JSON object per device of the final plan: the throughput it reported, the rows it computes of the
+     * first layer, its memory, and its median compute, send and wait times over the timed requests.
+     */
+    void appendDevicesJson(final StringBuilder sb)
+    {
+        final List<Coordinator.Worker> ws = coordinator.planWorkers();
+        final int n = ws.size() + 1;
+        final Stage first = coordinator.plan().stages().get(0);
+        for (int d = 0; d < n; d++)
+        {
+            final Coordinator.Worker w = d == 0 ? null : ws.get(d - 1);
+            sb.append(d > 0 ? ", " : "").append(String.format(java.util.Locale.ROOT,
+                "{\"device\": %d, \"role\": \"%s\", \"endpoint\": \"%s\", \"gflops\": %.3f, \"steps\": %d, " +
+                "\"rows\": %d, " +
+                "\"first_row\": %d, \"memory_bytes\": %d, \"compute_ms\": %.4f, \"send_ms\": %.4f, " +
+                "\"wait_ms\": %.4f, \"rtt_us\": %.1f, \"link_mbytes_per_s\": %.3f}",
+                d, d == 0 ? "coordinator" : "worker", Json.escape(d == 0 ? node.endpoint() : w.endpoint()),
+                (d == 0 ? coordinator.selfFlopsPerSecond() : w.flopsPerSecond()) / 1e9,
+                coordinator.programs().get(d).steps().size(), firstRows(first, d).rows(), firstRows(first, d).start(),
+                d == 0 ? coordinator.memoryBytes() : w.memoryBytes(), medianOf(computeNs, d, n) / 1e6,
+                medianOf(sendNs, d, n) / 1e6, medianOf(awaitNs, d, n) / 1e6, d == 0 ? 0 : w.rttNs() / 1e3,
+                d == 0 ? 0 : w.bytesPerSecond() / 1e6));
         }
     }
 

@@ -81,6 +81,15 @@ final class RunCommand implements Callable<Integer>
         "long is declared failed and the request is re-planned and re-run without it (default ${DEFAULT-VALUE}).")
     long peerTimeoutMs;
 
+    @Option(names = "--planner", defaultValue = "default", description = "With --peers, advanced: how rows are " +
+        "shared: default (by throughput, the coordinator's head time accounted for), proportional (by calibrated " +
+        "throughput only) or equal.")
+    String planner;
+
+    @Option(names = "--trace", description = "With --peers: write the last timed request's steps on every device " +
+        "as a Chrome trace-event JSON file (Perfetto, chrome://tracing).")
+    Path trace;
+
     /** The fusion actually used by a split run, for the report. */
     private String fuseUsed = "";
 
@@ -238,6 +247,7 @@ final class RunCommand implements Callable<Integer>
             org.coedge.transport.Endpoints.parse(p);
         }
         final int fuse = FuseOptions.parseDepth(fuseOptions.fuse, org.coedge.engine.cluster.Coordinator.FUSE_AUTO);
+        final org.coedge.engine.cluster.SharePolicy policy = org.coedge.engine.cluster.SharePolicy.parse(planner);
         final List<float[]> in = new ArrayList<>();
         for (final HostTensor t : tensors)
         {
@@ -253,7 +263,7 @@ final class RunCommand implements Callable<Integer>
         }
         final List<float[]> results = ClusterRun.allocate(outDims);
         try (ClusterRun run = new ClusterRun(model, m, options.inputDims(), peers, key, listen, threads, fuse,
-            peerTimeoutMs, repeat, new java.io.PrintWriter(System.err, true)))
+            peerTimeoutMs, repeat, new java.io.PrintWriter(System.err, true), policy))
         {
             run.run(in, results, repeat > 1 ? warmup : 0);
             final long[] sorted = run.latencyNs.clone();
@@ -263,13 +273,24 @@ final class RunCommand implements Callable<Integer>
                 TensorFiles.write(outputs.get(i), new HostTensor(m.outputNames().get(i), outDims.get(i),
                     results.get(i)));
             }
+            if (trace != null)
+            {
+                run.timeline().write(trace);
+            }
             if (json)
             {
-                out.println(String.format(Locale.ROOT, "{\"model\": \"%s\", \"peers\": %d, \"devices\": %d, " +
-                    "\"epoch\": %d, \"fuse\": %d, \"repeat\": %d, \"latency_ms\": {\"min\": %.4f, " +
-                    "\"median\": %.4f}, %s}", Json.escape(model.toString()), peers.size(),
-                    run.coordinator.planWorkers().size() + 1, run.coordinator.epoch(), run.coordinator.fuseDepth(),
-                    repeat, sorted[0] / 1e6, ClusterRun.median(sorted) / 1e6, BlasReport.jsonFields()));
+                final StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "{\"model\": \"%s\", " +
+                    "\"peers\": %d, \"planner\": \"%s\", \"epoch\": %d, \"fuse\": %d, \"repeat\": %d, " +
+                    "\"latency_ms\": {\"min\": %.4f, \"median\": %.4f}, \"samples_ms\": [",
+                    Json.escape(model.toString()), peers.size(), policy.label(), run.coordinator.epoch(),
+                    run.coordinator.fuseDepth(), repeat, sorted[0] / 1e6, ClusterRun.median(sorted) / 1e6));
+                for (int i = 0; i < run.latencyNs.length; i++)
+                {
+                    sb.append(i > 0 ? ", " : "").append(String.format(Locale.ROOT, "%.4f", run.latencyNs[i] / 1e6));
+                }
+                sb.append("], \"devices\": [");
+                run.appendDevicesJson(sb);
+                out.println(sb.append("], ").append(BlasReport.jsonFields()).append('}'));
                 BlasReport.warn(spec.commandLine().getErr());
             }
             else

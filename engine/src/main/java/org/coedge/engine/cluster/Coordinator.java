@@ -91,6 +91,8 @@ public final class Coordinator implements ControlListener, AutoCloseable
     private long probeReplyAtNs;
     private int attemptsLastRun;
     private double headSeconds = -1; // the coordinator's measured time for the head, once known
+    private SharePolicy sharePolicy = SharePolicy.DEFAULT;
+    private long requestStartNs; // when the last request was sent (the origin of its time line)
 
     /** A worker as the coordinator sees it. */
     public static final class Worker
@@ -114,6 +116,11 @@ public final class Coordinator implements ControlListener, AutoCloseable
         long awaitNs;
         double rttNs;
         double bytesPerSecond;
+        long memoryBytes;
+        long requestSentNs;
+        long[] stepStartNs = new long[0]; // the last result's time line, from the request's arrival there
+        long[] stepDurationNs = new long[0];
+        int stepCount;
 
         Worker(final int nodeId, final String endpoint, final Publication control)
         {
@@ -158,6 +165,43 @@ public final class Coordinator implements ControlListener, AutoCloseable
         {
             return awaitNs;
         }
+
+        /** @return bytes the worker holds for its slice of the current plan (arena, weights, buffers). */
+        public long memoryBytes()
+        {
+            return memoryBytes;
+        }
+
+        /** @return when the coordinator sent the last request to this worker (its {@code System.nanoTime()}). */
+        public long requestSentNs()
+        {
+            return requestSentNs;
+        }
+
+        /** @return steps in the last result's time line. */
+        public int stepCount()
+        {
+            return stepCount;
+        }
+
+        /** @return the start of step {@code i} in the last result, from the request's arrival there (-1: not run). */
+        public long stepStartNs(final int i)
+        {
+            return stepStartNs[i];
+        }
+
+        /** @return the duration of step {@code i} in the last result. */
+        public long stepDurationNs(final int i)
+        {
+            return stepDurationNs[i];
+        }
+    }
+
+    /** Chooses how rows are shared; call before {@link #start()}. */
+    public Coordinator sharePolicy(final SharePolicy policy)
+    {
+        this.sharePolicy = policy;
+        return this;
     }
 
     /**
@@ -365,7 +409,8 @@ public final class Coordinator implements ControlListener, AutoCloseable
             {
                 bytesPerSecond = 1e9 / 8;
             }
-            final double[] shares = headAwareShares(flops);
+            final double[] shares = sharePolicy == SharePolicy.DEFAULT ? headAwareShares(flops) :
+                sharePolicy == SharePolicy.PROPORTIONAL ? flops.clone() : equalShares(flops.length);
             fuseDepth = fuse != FUSE_AUTO ? fuse : Planner.autoFuse(model.graph, shares,
                 ClusterModel.of(flops, bytesPerSecond, latencyNs), 8, epoch).fuseDepth();
             plan = Planner.proportional(model.graph, shares, fuseDepth, epoch);
@@ -463,6 +508,13 @@ public final class Coordinator implements ControlListener, AutoCloseable
         return shares;
     }
 
+    private static double[] equalShares(final int devices)
+    {
+        final double[] shares = new double[devices];
+        java.util.Arrays.fill(shares, 1.0);
+        return shares;
+    }
+
     /** @return the first worker of the plan that refused it or went silent, or null when all are ready. */
     private Worker awaitAcks()
     {
@@ -550,8 +602,10 @@ public final class Coordinator implements ControlListener, AutoCloseable
             }
             requestId++;
             failureSeen = false;
+            requestStartNs = System.nanoTime();
             for (final Worker w : planWorkers)
             {
+                w.requestSentNs = System.nanoTime();
                 proxy.request(w.control, epoch, requestId);
             }
             slot.runner.resetTimes();
@@ -563,7 +617,7 @@ public final class Coordinator implements ControlListener, AutoCloseable
                 {
                     slot.outputInto(i, outputs.get(i));
                 }
-                if (headSeconds < 0 && planWorkers.length > 0)
+                if (headSeconds < 0 && planWorkers.length > 0 && sharePolicy == SharePolicy.DEFAULT)
                 {
                     measureHead();
                 }
@@ -747,6 +801,7 @@ public final class Coordinator implements ControlListener, AutoCloseable
         {
             w.lastHeardNs = System.nanoTime();
             w.ackStatus = ack.status();
+            w.memoryBytes = ack.memoryBytes();
             w.ackError = ack.errorText();
             w.ackEpoch = ack.epoch();
         }
@@ -764,6 +819,20 @@ public final class Coordinator implements ControlListener, AutoCloseable
             w.computeNs = result.computeNs();
             w.sendNs = result.sendNs();
             w.awaitNs = result.awaitNs();
+            final ResultDecoder.StepsDecoder steps = result.steps();
+            final int n = steps.count();
+            if (w.stepStartNs.length < n)
+            {
+                w.stepStartNs = new long[n];
+                w.stepDurationNs = new long[n];
+            }
+            for (int i = 0; i < n; i++)
+            {
+                steps.next();
+                w.stepStartNs[i] = steps.startNs();
+                w.stepDurationNs[i] = steps.durationNs();
+            }
+            w.stepCount = n;
             w.resultError = result.errorText();
             w.resultRequest = id;
             if (id == requestId && w.resultStatus != Status.OK && w.resultStatus != Status.ABORTED)
@@ -850,6 +919,23 @@ public final class Coordinator implements ControlListener, AutoCloseable
     public long stepNs(final int i)
     {
         return slot.runner.stepNs(i);
+    }
+
+    /** @return {@code System.nanoTime()} at the start of the coordinator's step {@code i} in the last request. */
+    public long stepStartNs(final int i)
+    {
+        return slot.runner.stepStartNs(i);
+    }
+
+    /** @return {@code System.nanoTime()} when the last request was sent to the workers. */
+    public long requestStartNs()
+    {
+        return requestStartNs;
+    }
+
+    public SharePolicy sharePolicy()
+    {
+        return sharePolicy;
     }
 
     public long sendNs()

@@ -70,6 +70,7 @@ public final class WorkerNode implements ControlListener, AutoCloseable
     // hand-offs to the compute thread
     private volatile PlanOrder pendingPlan;
     private volatile long pendingRequest = -1;
+    private volatile long pendingRequestAtNs; // when the control thread read the request (for the time line)
     private volatile long pendingEpoch;
     private volatile long abortedRequest = -1;
     private volatile long readyEpoch = -1;
@@ -356,6 +357,7 @@ public final class WorkerNode implements ControlListener, AutoCloseable
     public void onRequest(final RequestDecoder request)
     {
         pendingEpoch = request.epoch();
+        pendingRequestAtNs = System.nanoTime();
         pendingRequest = request.requestId();
         LockSupport.unpark(computeThread);
     }
@@ -396,6 +398,8 @@ public final class WorkerNode implements ControlListener, AutoCloseable
     private void computeLoop()
     {
         DeviceSlot slot = null;
+        long[] stepStarts = new long[0]; // the last request's time line, sized on a new plan
+        long[] stepDurations = new long[0];
         // between requests (plan set-up) only a shutdown stops a wait; during one, an abort of that request does
         final WaitHook hook = () -> running && (runningRequest < 0 || abortedRequest != runningRequest);
         while (running)
@@ -416,6 +420,7 @@ public final class WorkerNode implements ControlListener, AutoCloseable
             {
                 pendingRequest = -1;
                 final long epoch = pendingEpoch;
+                final long arrivedNs = pendingRequestAtNs;
                 if (slot == null || slot.epoch != epoch || readyEpoch != epoch)
                 {
                     computeProxy.result(toCoordinator, epoch, request, Status.FAILED, RowExchange.BAD_PEER, 0, 0, 0,
@@ -428,8 +433,21 @@ public final class WorkerNode implements ControlListener, AutoCloseable
                 runningRequest = -1;
                 final Status status = code == RowExchange.OK ? Status.OK :
                     code == RowExchange.ABORTED ? Status.ABORTED : Status.FAILED;
+                final int steps = slot.runner.stepCount();
+                if (stepStarts.length < steps)
+                {
+                    stepStarts = new long[steps];
+                    stepDurations = new long[steps];
+                }
+                for (int i = 0; i < steps; i++)
+                {
+                    final long start = slot.runner.stepStartNs(i);
+                    stepStarts[i] = start == 0 ? -1 : start - arrivedNs;
+                    stepDurations[i] = slot.runner.stepNs(i);
+                }
                 computeProxy.result(toCoordinator, epoch, request, status, code, slot.runner.computeNs(),
-                    slot.runner.sendNs(), slot.runner.awaitNs(), code == RowExchange.OK ? "" : slot.runner.failure());
+                    slot.runner.sendNs(), slot.runner.awaitNs(), stepStarts, stepDurations, steps,
+                    code == RowExchange.OK ? "" : slot.runner.failure());
                 continue;
             }
             LockSupport.parkNanos(this, 1_000_000);

@@ -40,6 +40,7 @@ public final class StepRunner
     private long sendNs;
     private long awaitNs;
     private final long[] stepNs; // per step, summed over runs
+    private final long[] stepStartNs; // per step, System.nanoTime() at its start in the last run
 
     /**
      * @param model    the device's prepared model: windows and weights for {@code program}.
@@ -60,6 +61,7 @@ public final class StepRunner
         final int n = steps.size();
         kinds = new byte[n];
         stepNs = new long[n];
+        stepStartNs = new long[n];
         layerIndex = new int[n];
         from = new int[n];
         to = new int[n];
@@ -134,6 +136,7 @@ public final class StepRunner
         for (int i = 0; i < kinds.length; i++)
         {
             final long start = System.nanoTime();
+            stepStartNs[i] = start;
             final int code;
             final long before = computeNs + sendNs + awaitNs;
             switch (kinds[i])
@@ -230,9 +233,16 @@ public final class StepRunner
         return stepNs[i];
     }
 
+    /** @return {@code System.nanoTime()} at the start of step {@code i} in the last run (0 if it did not run). */
+    public long stepStartNs(final int i)
+    {
+        return stepStartNs[i];
+    }
+
     public void resetTimes()
     {
         java.util.Arrays.fill(stepNs, 0);
+        java.util.Arrays.fill(stepStartNs, 0);
         computeNs = 0;
         sendNs = 0;
         awaitNs = 0;

@@ -1,0 +1,121 @@
+package org.coedge.engine.cli;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+import org.coedge.engine.testbed.Testbed;
+import org.coedge.engine.testbed.TestbedConfig;
+import org.coedge.engine.testbed.TestbedReport;
+import org.coedge.engine.testbed.TestbedResult;
+
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code coedge testbed}: an emulated heterogeneous edge cluster on this machine (one {@code coedge} process per
+ * device, each in its own CPU cgroup and network namespace, links limited with {@code tc}); runs a model alone on
+ * each device class and cooperatively under each planner, and prints or writes what it measured. Needs root.
+ */
+@Command(name = "testbed", description = "Emulate an edge cluster on this machine (CPU quotas, network namespaces, " +
+    "rate-limited links), run a model alone and cooperatively under each planner, and compare. Needs root.")
+final class TestbedCommand implements Callable<Integer>
+{
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--devices", split = ",", defaultValue = "0.9,0.45,0.225", description = "Cores of each " +
+        "device, the first is the coordinator (default ${DEFAULT-VALUE}).")
+    double[] devices;
+
+    @Option(names = "--link-mbps", defaultValue = "100", description = "Every link's rate each way in Mbit/s, " +
+        "0 for unlimited (default ${DEFAULT-VALUE}).")
+    double linkMbps;
+
+    @Option(names = "--link-delay-ms", defaultValue = "0", description = "One-way delay between two devices " +
+        "(needs the kernel's netem; refused where it is missing).")
+    double delayMs;
+
+    @Option(names = "--model-name", description = "A zoo model: " + "alexnet, vgg16, resnet18, googlenet, " +
+        "mobilenetv2 (default resnet18 unless --model is given).")
+    String modelName;
+
+    @Option(names = "--model", description = "An ONNX model file instead of a zoo model.")
+    Path model;
+
+    @Option(names = "--input", description = "Input tensor file for --model (repeat in model input order).")
+    List<Path> inputs;
+
+    @Option(names = "--planner", split = ",", defaultValue = "equal,proportional,default", description = "Planners " +
+        "to compare: equal, proportional, default (default ${DEFAULT-VALUE}).")
+    List<String> planners;
+
+    @Option(names = "--repeat", defaultValue = "5", description = "Timed requests per run (default " +
+        "${DEFAULT-VALUE}).")
+    int repeat;
+
+    @Option(names = "--warmup", defaultValue = "2", description = "Untimed requests first (default " +
+        "${DEFAULT-VALUE}).")
+    int warmup;
+
+    @Option(names = "--fuse", defaultValue = "1", description = "Fuse depth N or auto for the cooperative runs " +
+        "(default ${DEFAULT-VALUE}, as `coedge run`).")
+    String fuse;
+
+    @Option(names = "--port", defaultValue = "40100", description = "UDP port every device listens on (default " +
+        "${DEFAULT-VALUE}).")
+    int port;
+
+    @Option(names = "--json", description = "Print the result as one JSON object.")
+    boolean json;
+
+    @Option(names = "--report", description = "Write report.md with SVG charts and each planner's trace into DIR.")
+    Path report;
+
+    @Override
+    public Integer call() throws Exception
+    {
+        final TestbedConfig config = new TestbedConfig();
+        config.cores = devices;
+        config.linkMbps = linkMbps;
+        config.delayMs = delayMs;
+        config.model = model;
+        config.modelName = model == null && modelName == null ? "resnet18" : modelName;
+        config.inputs = inputs == null ? List.of() : inputs;
+        config.planners = planners;
+        config.repeat = repeat;
+        config.warmup = warmup;
+        config.fuse = fuse;
+        config.port = port;
+        config.validate();
+        FuseOptions.parseDepth(fuse, 0);
+        if (!Testbed.isRoot())
+        {
+            throw new IllegalArgumentException("coedge testbed needs root (network namespaces, cgroups, tc)");
+        }
+        final PrintWriter out = spec.commandLine().getOut();
+        final PrintWriter log = new PrintWriter(System.err, true);
+        final TestbedResult result;
+        try (Testbed testbed = new Testbed(config, log))
+        {
+            result = testbed.run();
+        }
+        if (report != null)
+        {
+            final Path file = TestbedReport.write(result, report);
+            log.println("testbed: wrote " + file);
+        }
+        if (json)
+        {
+            out.println(result.toJson());
+        }
+        else
+        {
+            result.printTable(out);
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,265 @@
+package org.coedge.engine.testbed;
+
+import java.io.IOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * One emulated device's CPU quota: a cgroup (v1 {@code cpu} hierarchy or v2 unified) whose CFS quota is the
+ * device's cores. The period is the shortest the kernel accepts for the quota ({@link #periodUs}), so a fractional
+ * core runs in short slices and stalls briefly, like a slower core, instead of running a full 10 ms and stopping
+ * for most of the next. Created and removed by {@link Testbed}; cold path, one thread.
+ */
+final class CpuCgroup
+{
+    /** The kernel refuses CFS periods and quotas below 1 ms. */
+    static final long MIN_US = 1000;
+    static final long MAX_PERIOD_US = 1_000_000;
+
+    private static final Path ROOT = Path.of("/sys/fs/cgroup");
+    private static final Path V1 = ROOT.resolve("cpu");
+
+    private final Path dir;
+    private final boolean v2;
+    private final long periodUs;
+    private final long quotaUs;
+
+    private CpuCgroup(final Path dir, final boolean v2, final long periodUs, final long quotaUs)
+    {
+        this.dir = dir;
+        this.v2 = v2;
+        this.periodUs = periodUs;
+        this.quotaUs = quotaUs;
+    }
+
+    /**
+     * @return the CFS period for {@code cores}: 1 ms, or longer where the quota would otherwise be under the kernel's
+     * 1 ms minimum ({@code 1 ms / cores}: 1.11 ms for 0.9 cores, 2.22 ms for 0.45, 4.44 ms for 0.225).
+     */
+    static long periodUs(final double cores)
+    {
+        if (!(cores > 0))
+        {
+            throw new IllegalArgumentException("cores must be > 0: " + cores);
+        }
+        return Math.min(MAX_PERIOD_US, Math.max(MIN_US, (long)Math.ceil(MIN_US / cores)));
+    }
+
+    /** @return the CFS quota for {@code cores} under {@link #periodUs}. */
+    static long quotaUs(final double cores)
+    {
+        return Math.max(MIN_US, Math.round(cores * periodUs(cores)));
+    }
+
+    /** @return the line cgroup v2's {@code cpu.max} takes for {@code cores}. */
+    static String cpuMax(final double cores)
+    {
+        return quotaUs(cores) + " " + periodUs(cores);
+    }
+
+    /** @return whether this machine has the cgroup-v1 cpu hierarchy (else v2 is tried). */
+    static boolean isV1()
+    {
+        return Files.isRegularFile(V1.resolve("cpu.cfs_period_us"));
+    }
+
+    /** @return the directory a cgroup named {@code name} has on this machine. */
+    static Path pathOf(final String name)
+    {
+        return (isV1() ? V1 : ROOT).resolve(name);
+    }
+
+    /** Creates cgroup {@code name} limited to {@code cores}. */
+    static CpuCgroup create(final String name, final double cores) throws IOException
+    {
+        final boolean v1 = isV1();
+        if (!v1 && !Files.isRegularFile(ROOT.resolve("cgroup.controllers")))
+        {
+            throw new IllegalStateException("no cgroup cpu controller at " + V1 + " (v1) or " + ROOT + " (v2)");
+        }
+        final long period = periodUs(cores);
+        final long quota = quotaUs(cores);
+        final Path dir = (v1 ? V1 : ROOT).resolve(name);
+        if (!v1)
+        {
+            final String controllers = Files.readString(ROOT.resolve("cgroup.subtree_control"));
+            if (!controllers.contains("cpu"))
+            {
+                Files.writeString(ROOT.resolve("cgroup.subtree_control"), "+cpu");
+            }
+        }
+        Files.createDirectory(dir);
+        final CpuCgroup cg = new CpuCgroup(dir, !v1, period, quota);
+        try
+        {
+            if (v1)
+            {
+                Files.writeString(dir.resolve("cpu.cfs_period_us"), Long.toString(period));
+                Files.writeString(dir.resolve("cpu.cfs_quota_us"), Long.toString(quota));
+            }
+            else
+            {
+                Files.writeString(dir.resolve("cpu.max"), cpuMax(cores));
+            }
+        }
+        catch (final IOException | RuntimeException e)
+        {
+            cg.destroy();
+            throw e;
+        }
+        return cg;
+    }
+
+    Path dir()
+    {
+        return dir;
+    }
+
+    /** @return the file a process writes its pid into to join. */
+    Path procsFile()
+    {
+        return dir.resolve("cgroup.procs");
+    }
+
+    long periodUs()
+    {
+        return periodUs;
+    }
+
+    long quotaUs()
+    {
+        return quotaUs;
+    }
+
+    /** @return {periods, throttled periods, throttled ns} so far. */
+    long[] throttling()
+    {
+        final long[] r = new long[3];
+        try
+        {
+            for (final String line : Files.readAllLines(dir.resolve("cpu.stat")))
+            {
+                final String[] kv = line.trim().split("\\s+");
+                if (kv.length != 2)
+                {
+                    continue;
+                }
+                switch (kv[0])
+                {
+                    case "nr_periods":
+                        r[0] = Long.parseLong(kv[1]);
+                        break;
+                    case "nr_throttled":
+                        r[1] = Long.parseLong(kv[1]);
+                        break;
+                    case "throttled_time": // v1, ns
+                        r[2] = Long.parseLong(kv[1]);
+                        break;
+                    case "throttled_usec": // v2
+                        r[2] = Long.parseLong(kv[1]) * 1000;
+                        break;
+                    default:
+                        break;
+                }
+            }
+        }
+        catch (final IOException | NumberFormatException e)
+        {
+            // statistics are a report's extra; a cgroup without them reads as never throttled
+        }
+        return r;
+    }
+
+    /** @return the pids in the cgroup now. */
+    static List<Long> pids(final Path dir)
+    {
+        final List<Long> pids = new ArrayList<>();
+        try
+        {
+            for (final String line : Files.readAllLines(dir.resolve("cgroup.procs")))
+            {
+                if (!line.isBlank())
+                {
+                    pids.add(Long.parseLong(line.trim()));
+                }
+            }
+        }
+        catch (final IOException | NumberFormatException e)
+        {
+            // gone already
+        }
+        return pids;
+    }
+
+    /** Kills what is left in the cgroup and removes it; quiet if it is gone. */
+    void destroy()
+    {
+        destroy(dir);
+    }
+
+    static void destroy(final Path dir)
+    {
+        for (int attempt = 0; attempt < 50 && Files.isDirectory(dir); attempt++)
+        {
+            for (final long pid : pids(dir))
+            {
+                ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
+            }
+            try
+            {
+                Files.deleteIfExists(dir);
+                return;
+            }
+            catch (final IOException e)
+            {
+                // still busy: a killed process takes a moment to leave
+                sleepMs(100);
+            }
+        }
+    }
+
+    /** @return the testbed cgroups on this machine (names starting with {@code prefix}). */
+    static List<Path> existing(final String prefix)
+    {
+        final List<Path> found = new ArrayList<>();
+        final Path parent = isV1() ? V1 : ROOT;
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(parent, prefix + "*"))
+        {
+            for (final Path p : ds)
+            {
+                if (Files.isDirectory(p))
+                {
+                    found.add(p);
+                }
+            }
+        }
+        catch (final IOException e)
+        {
+            // no cgroup fs: nothing to find
+        }
+        return found;
+    }
+
+    static void sleepMs(final long ms)
+    {
+        try
+        {
+            Thread.sleep(ms);
+        }
+        catch (final InterruptedException e)
+        {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    @Override
+    public String toString()
+    {
+        return String.format(Locale.ROOT, "%s (%s, quota %d us per %d us)", dir, v2 ? "v2" : "v1", quotaUs,
+            periodUs);
+    }
+}

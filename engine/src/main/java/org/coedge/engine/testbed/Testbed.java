@@ -1,0 +1,553 @@
+package org.coedge.engine.testbed;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+import org.coedge.engine.cluster.SharePolicy;
+import org.coedge.engine.io.HostTensor;
+import org.coedge.engine.io.TensorFiles;
+import org.coedge.engine.zoo.ModelZoo;
+
+/**
+ * An emulated edge cluster on this machine ({@code coedge testbed}): one {@code coedge} JVM per device, each in its
+ * own CPU cgroup ({@link CpuCgroup}) and network namespace ({@link Network}). It runs the model alone on each
+ * device class, then starts {@code coedge worker} on devices 1..n-1 and runs the coordinator ({@code coedge run
+ * --peers --json --trace}) on device 0 once per planner, and reads back what each printed and wrote.
+ * <p>
+ * Everything it creates carries the prefix {@value #PREFIX} and this process's pid ({@code coedge-tb-PID-...}):
+ * namespaces, cgroups and the temporary directory. {@link #close()} (also run by a shutdown hook, so Ctrl-C cleans
+ * up) kills the processes and removes all of it; at start, leftovers of a testbed whose process is gone are removed
+ * first. Cold path; the caller's thread (and the hook's).
+ */
+public final class Testbed implements AutoCloseable
+{
+    public static final String PREFIX = "coedge-tb-";
+    private static final Pattern OWNER = Pattern.compile(Pattern.quote(PREFIX) + "(\\d+)-.*");
+    private static final long START_TIMEOUT_S = 180;
+    private static final long RUN_TIMEOUT_S = 3600;
+
+    private final TestbedConfig config;
+    private final PrintWriter log;
+    private final String prefix;
+    private final List<Process> processes = new java.util.concurrent.CopyOnWriteArrayList<>();
+    private final List<Process> workers = new ArrayList<>(); // device d >= 1 is element d - 1
+    private final List<CpuCgroup> cgroups = new ArrayList<>();
+    private final AtomicBoolean closed = new AtomicBoolean();
+    private final Thread hook = new Thread(this::close, "coedge-testbed-cleanup");
+    private Network network;
+    private Path work;
+
+    /** @param log where progress goes (stderr for the command line, so {@code --json} stays alone on stdout). */
+    public Testbed(final TestbedConfig config, final PrintWriter log)
+    {
+        this.config = config.validate();
+        this.log = log;
+        this.prefix = PREFIX + ProcessHandle.current().pid();
+    }
+
+    /** @return whether this process runs as root (uid 0), which namespaces, cgroups and tc need. */
+    public static boolean isRoot()
+    {
+        try
+        {
+            for (final String line : Files.readAllLines(Path.of("/proc/self/status")))
+            {
+                if (line.startsWith("Uid:"))
+                {
+                    return line.split("\\s+")[2].equals("0");
+                }
+            }
+        }
+        catch (final IOException e)
+        {
+            // no /proc: not Linux, so no namespaces either
+        }
+        return false;
+    }
+
+    /**
+     * Removes namespaces, cgroups and temporary directories of testbeds whose process is gone.
+     *
+     * @return how many leftovers were removed.
+     */
+    public static int removeStale()
+    {
+        int n = 0;
+        for (final Path cg : CpuCgroup.existing(PREFIX))
+        {
+            if (isStale(cg.getFileName().toString()))
+            {
+                CpuCgroup.destroy(cg);
+                n++;
+            }
+        }
+        for (final String ns : Network.existing(PREFIX))
+        {
+            if (isStale(ns))
+            {
+                Network.deleteNamespace(ns);
+                n++;
+            }
+        }
+        try (Stream<Path> tmp = Files.list(Path.of(System.getProperty("java.io.tmpdir"))))
+        {
+            for (final Path p : (Iterable<Path>)tmp::iterator)
+            {
+                if (isStale(p.getFileName().toString()))
+                {
+                    deleteTree(p);
+                    n++;
+                }
+            }
+        }
+        catch (final IOException e)
+        {
+            // no temporary directory to look at
+        }
+        return n;
+    }
+
+    /** @return whether {@code name} is a testbed leftover whose owner process no longer runs. */
+    static boolean isStale(final String name)
+    {
+        final Matcher m = OWNER.matcher(name);
+        if (!m.matches())
+        {
+            return false;
+        }
+        final long pid = Long.parseLong(m.group(1));
+        return pid != ProcessHandle.current().pid() && ProcessHandle.of(pid).map(p -> !p.isAlive()).orElse(true);
+    }
+
+    /** Sets the cluster up, measures, and returns what it measured; {@link #close()} tears it down. */
+    public TestbedResult run() throws IOException
+    {
+        Runtime.getRuntime().addShutdownHook(hook);
+        final int stale = removeStale();
+        if (stale > 0)
+        {
+            log.println("testbed: removed " + stale + " leftover(s) of an earlier testbed");
+        }
+        work = Files.createTempDirectory(prefix + "-");
+        // the network first: a refused --link-delay-ms fails before the model is written
+        final int n = config.cores.length;
+        final TestbedResult result = new TestbedResult();
+        result.linkMbps = config.linkMbps;
+        result.delayMs = config.delayMs;
+        result.repeat = config.repeat;
+        network = new Network(prefix, n, config.linkMbps, config.delayMs);
+        network.create();
+        for (int d = 0; d < n; d++)
+        {
+            final CpuCgroup cg = CpuCgroup.create(prefix + "-d" + d, config.cores[d]);
+            cgroups.add(cg);
+            final TestbedResult.Device dev = new TestbedResult.Device();
+            dev.cores = config.cores[d];
+            dev.periodUs = cg.periodUs();
+            dev.quotaUs = cg.quotaUs();
+            result.devices.add(dev);
+            Files.createDirectories(work.resolve("tmp-d" + d));
+        }
+        final Path model;
+        final List<Path> inputs = new ArrayList<>();
+        if (config.modelName != null)
+        {
+            model = work.resolve(config.modelName + ".onnx");
+            ModelZoo.write(config.modelName, model);
+            final Path in = work.resolve("input.npy");
+            TensorFiles.write(in, new HostTensor(ModelZoo.INPUT_NAME, ModelZoo.inputDims(),
+                ModelZoo.randomInput(20261124L)));
+            inputs.add(in);
+        }
+        else
+        {
+            model = config.model.toAbsolutePath();
+            for (final Path p : config.inputs)
+            {
+                inputs.add(p.toAbsolutePath());
+            }
+        }
+        result.model = config.modelName != null ? config.modelName : model.getFileName().toString();
+        final Path key = work.resolve("cluster.key");
+        final byte[] k = new byte[32];
+        new SecureRandom().nextBytes(k);
+        Files.write(key, k);
+
+        log.printf("testbed: %d device(s) in namespaces %s-d*, cgroups %s, links %s%n", n, prefix,
+            cgroups.get(0).dir().getParent(), config.linkMbps > 0 ? config.linkMbps + " Mbit/s (tbf)" : "unlimited");
+
+        // each device class alone, before any worker runs
+        final List<Double> classes = new ArrayList<>();
+        Path reference = null;
+        for (int d = 0; d < n; d++)
+        {
+            if (classes.contains(config.cores[d]))
+            {
+                continue;
+            }
+            classes.add(config.cores[d]);
+            final Path out = work.resolve("alone-d" + d + ".npy");
+            log.printf("testbed: %s alone on device %d (%.3f cores)%n", result.model, d, config.cores[d]);
+            final Map<String, Object> json = runToEnd(d, "alone-d" + d, DeviceCommands.alone(model, inputs, out,
+                config.cores[d], config.repeat, config.warmup));
+            final TestbedResult.Alone a = new TestbedResult.Alone();
+            a.cores = config.cores[d];
+            a.device = d;
+            a.medianMs = JsonReader.num(JsonReader.obj(json, "latency_ms"), "median");
+            a.minMs = JsonReader.num(JsonReader.obj(json, "latency_ms"), "min");
+            result.alone.add(a);
+            if (reference == null)
+            {
+                reference = out;
+            }
+        }
+        final HostTensor ref = TensorFiles.read(reference);
+
+        if (n > 1)
+        {
+            for (int d = 1; d < n; d++)
+            {
+                startWorker(d, key);
+            }
+        }
+        for (final String planner : config.planners)
+        {
+            result.planners.add(runPlanner(SharePolicy.parse(planner).label(), model, inputs, key, ref, result));
+        }
+        return result;
+    }
+
+    private void startWorker(final int d, final Path key) throws IOException
+    {
+        final Path logFile = work.resolve("worker-d" + d + ".log");
+        final Process p = start(d, DeviceCommands.worker(d, config.port, key, config.cores[d]), logFile, logFile);
+        workers.add(p);
+        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(START_TIMEOUT_S);
+        while (true)
+        {
+            final String text = Files.exists(logFile) ? Files.readString(logFile) : "";
+            if (text.contains("listening on"))
+            {
+                log.printf("testbed: worker on device %d (%.3f cores) %s%n", d, config.cores[d],
+                    firstLine(text, "GFLOP/s"));
+                return;
+            }
+            if (!p.isAlive())
+            {
+                throw new IllegalStateException("the worker of device " + d + " exited with code " + p.exitValue() +
+                    ": " + lastLine(text));
+            }
+            if (System.nanoTime() > deadline)
+            {
+                throw new IllegalStateException("the worker of device " + d + " did not start within " +
+                    START_TIMEOUT_S + " s: " + lastLine(text));
+            }
+            CpuCgroup.sleepMs(50);
+        }
+    }
+
+    private TestbedResult.Planner runPlanner(final String planner, final Path model, final List<Path> inputs,
+        final Path key, final HostTensor ref, final TestbedResult result) throws IOException
+    {
+        final int n = config.cores.length;
+        final TestbedResult.Planner p = new TestbedResult.Planner();
+        p.name = planner;
+        final long[][] before = new long[n][];
+        for (int d = 0; d < n; d++)
+        {
+            before[d] = cgroups.get(d).throttling();
+        }
+        final Path out = work.resolve("coop-" + planner + ".npy");
+        final Path trace = work.resolve("trace-" + planner + ".json");
+        final Map<String, Object> json;
+        if (n == 1)
+        {
+            log.printf("testbed: one device: planner %s runs it alone%n", planner);
+            json = runToEnd(0, "coop-" + planner, DeviceCommands.alone(model, inputs, out, config.cores[0],
+                config.repeat, config.warmup));
+        }
+        else
+        {
+            checkWorkers();
+            log.printf("testbed: cooperative run, planner %s%n", planner);
+            json = runToEnd(0, "coop-" + planner, DeviceCommands.coordinator(model, inputs, out, n, config.port, key,
+                config.cores[0], config.repeat, config.warmup, planner, config.fuse, trace));
+            checkWorkers();
+            p.traceJson = Files.exists(trace) ? Files.readString(trace) : "";
+        }
+        final List<Object> samples = json.get("samples_ms") instanceof List ? castList(json.get("samples_ms")) :
+            List.of(JsonReader.num(JsonReader.obj(json, "latency_ms"), "median"));
+        p.samplesMs = new double[samples.size()];
+        for (int i = 0; i < samples.size(); i++)
+        {
+            p.samplesMs[i] = (Double)samples.get(i);
+        }
+        p.medianMs = TestbedResult.median(p.samplesMs);
+        p.p90Ms = TestbedResult.quantile(p.samplesMs, 0.9);
+        p.speedup = result.fastestAlone().medianMs / p.medianMs;
+        p.fuse = (int)(json.get("fuse") instanceof Double ? (Double)json.get("fuse") : 1);
+        p.maxError = relativeError(ref, TensorFiles.read(out));
+        final List<Map<String, Object>> devices = JsonReader.objects(json, "devices");
+        for (int d = 0; d < n; d++)
+        {
+            final TestbedResult.PlannerDevice pd = new TestbedResult.PlannerDevice();
+            final String endpoint = Network.address(d) + ":" + config.port;
+            for (final Map<String, Object> dj : devices)
+            {
+                if (endpoint.equals(dj.get("endpoint")))
+                {
+                    pd.joined = true;
+                    pd.rows = (int)JsonReader.num(dj, "rows");
+                    pd.gflops = JsonReader.num(dj, "gflops");
+                    pd.computeMs = JsonReader.num(dj, "compute_ms");
+                    pd.sendMs = JsonReader.num(dj, "send_ms");
+                    pd.waitMs = JsonReader.num(dj, "wait_ms");
+                    final TestbedResult.Device dev = result.devices.get(d);
+                    if (Double.isNaN(dev.gflops))
+                    {
+                        dev.gflops = pd.gflops;
+                    }
+                    dev.memoryMb = JsonReader.num(dj, "memory_bytes") / 1048576.0;
+                }
+            }
+            final long[] after = cgroups.get(d).throttling();
+            final long periods = after[0] - before[d][0];
+            pd.throttledFraction = periods > 0 ? (after[1] - before[d][1]) / (double)periods : 0;
+            p.devices.add(pd);
+        }
+        if (n == 1)
+        {
+            p.devices.get(0).joined = true;
+        }
+        return p;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static List<Object> castList(final Object o)
+    {
+        return (List<Object>)o;
+    }
+
+    /** @return max |a - b| over max |a|, over all of the first output. */
+    static double relativeError(final HostTensor expected, final HostTensor actual)
+    {
+        final float[] a = expected.data();
+        final float[] b = actual.data();
+        if (a.length != b.length)
+        {
+            throw new IllegalStateException("outputs differ in size: " + a.length + " and " + b.length);
+        }
+        double err = 0;
+        double max = 0;
+        for (int i = 0; i < a.length; i++)
+        {
+            err = Math.max(err, Math.abs((double)a[i] - b[i]));
+            max = Math.max(max, Math.abs(a[i]));
+        }
+        return max > 0 ? err / max : err;
+    }
+
+    private void checkWorkers()
+    {
+        for (int i = 0; i < workers.size(); i++)
+        {
+            final Process p = workers.get(i);
+            if (!p.isAlive())
+            {
+                final Path logFile = work.resolve("worker-d" + (i + 1) + ".log");
+                String text = "";
+                try
+                {
+                    text = Files.exists(logFile) ? Files.readString(logFile) : "";
+                }
+                catch (final IOException e)
+                {
+                    // the exit code says enough
+                }
+                throw new IllegalStateException("the worker of device " + (i + 1) + " died (exit " + p.exitValue() +
+                    "): " + lastLine(text));
+            }
+        }
+    }
+
+    /** Runs {@code args} on device {@code d} until it exits; returns the JSON object it printed last. */
+    private Map<String, Object> runToEnd(final int d, final String name, final List<String> args) throws IOException
+    {
+        final Path stdout = work.resolve(name + ".out");
+        final Path stderr = work.resolve(name + ".err");
+        final Process p = start(d, args, stdout, stderr);
+        try
+        {
+            if (!p.waitFor(RUN_TIMEOUT_S, TimeUnit.SECONDS))
+            {
+                p.destroyForcibly();
+                throw new IllegalStateException(name + " did not finish within " + RUN_TIMEOUT_S + " s");
+            }
+        }
+        catch (final InterruptedException e)
+        {
+            Thread.currentThread().interrupt();
+            p.destroyForcibly();
+            throw new IllegalStateException("interrupted");
+        }
+        processes.remove(p);
+        final String out = Files.readString(stdout, StandardCharsets.UTF_8);
+        final String err = Files.readString(stderr, StandardCharsets.UTF_8);
+        if (p.exitValue() != 0)
+        {
+            throw new IllegalStateException("device " + d + " (" + name + ") exited with code " + p.exitValue() +
+                ": " + lastLine(err.isBlank() ? out : err));
+        }
+        for (final String line : err.split("\n"))
+        {
+            if (line.startsWith("coordinator:"))
+            {
+                log.println("  " + line);
+            }
+        }
+        final String[] lines = out.split("\n");
+        for (int i = lines.length - 1; i >= 0; i--)
+        {
+            if (lines[i].startsWith("{"))
+            {
+                return JsonReader.parseObject(lines[i]);
+            }
+        }
+        throw new IllegalStateException("device " + d + " (" + name + ") printed no JSON: " + lastLine(out));
+    }
+
+    private Process start(final int d, final List<String> args, final Path stdout, final Path stderr)
+        throws IOException
+    {
+        final List<String> properties = new ArrayList<>();
+        for (final String name : System.getProperties().stringPropertyNames())
+        {
+            if (name.startsWith("coedge."))
+            {
+                properties.add("-D" + name + "=" + System.getProperty(name));
+            }
+        }
+        final List<String> jvm = DeviceCommands.jvm(ProcessHandle.current().info().command().orElse("java"),
+            config.cores[d], work.resolve("tmp-d" + d), System.getProperty("java.class.path"), properties);
+        jvm.addAll(args);
+        final ProcessBuilder pb = new ProcessBuilder(DeviceCommands.inDevice(cgroups.get(d).procsFile(),
+            network.namespace(d), jvm));
+        if (stdout.equals(stderr))
+        {
+            pb.redirectErrorStream(true);
+        }
+        else
+        {
+            pb.redirectError(stderr.toFile());
+        }
+        pb.redirectOutput(stdout.toFile());
+        final Process p = pb.start();
+        processes.add(p);
+        return p;
+    }
+
+    private static String lastLine(final String text)
+    {
+        final String[] lines = text.trim().split("\n");
+        return lines.length == 0 ? "" : lines[lines.length - 1].trim();
+    }
+
+    private static String firstLine(final String text, final String containing)
+    {
+        for (final String line : text.split("\n"))
+        {
+            if (line.contains(containing))
+            {
+                return line.trim();
+            }
+        }
+        return "";
+    }
+
+    static void deleteTree(final Path root)
+    {
+        if (!Files.exists(root))
+        {
+            return;
+        }
+        try (Stream<Path> paths = Files.walk(root))
+        {
+            paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        }
+        catch (final IOException e)
+        {
+            // what is left is removed as a stale leftover by the next testbed
+        }
+    }
+
+    /** @return the prefix of everything this testbed creates ({@code coedge-tb-PID}). */
+    public String prefix()
+    {
+        return prefix;
+    }
+
+    /** Kills the processes, removes cgroups, namespaces and the temporary directory; safe to call twice. */
+    @Override
+    public void close()
+    {
+        if (!closed.compareAndSet(false, true))
+        {
+            return;
+        }
+        for (final Process p : processes)
+        {
+            p.destroy();
+        }
+        for (final Process p : processes)
+        {
+            try
+            {
+                if (!p.waitFor(5, TimeUnit.SECONDS))
+                {
+                    p.destroyForcibly();
+                    p.waitFor(5, TimeUnit.SECONDS);
+                }
+            }
+            catch (final InterruptedException e)
+            {
+                p.destroyForcibly();
+            }
+        }
+        for (final CpuCgroup cg : cgroups)
+        {
+            cg.destroy();
+        }
+        if (network != null)
+        {
+            network.destroy();
+        }
+        if (work != null)
+        {
+            deleteTree(work);
+        }
+        if (Thread.currentThread() != hook)
+        {
+            try
+            {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            }
+            catch (final IllegalStateException e)
+            {
+                // shutting down already: the hook runs close(), which returns at once
+            }
+        }
+    }
+}

@@ -1,0 +1,104 @@
+package org.coedge.engine.testbed;
+
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * What {@code coedge testbed} was asked for: the devices' cores (the first is the coordinator), the links, the model,
+ * the planners and the number of timed requests. Validated by {@link #validate()}; plain data otherwise.
+ */
+public final class TestbedConfig
+{
+    public double[] cores = {0.9, 0.45, 0.225};
+    public double linkMbps = 100;
+    public double delayMs;
+    /** A zoo model name, or null when {@link #model} is given. */
+    public String modelName;
+    public Path model;
+    public List<Path> inputs = List.of();
+    public List<String> planners = List.of("equal", "proportional", "default");
+    public int repeat = 5;
+    public int warmup = 2;
+    public String fuse = "1";
+    /** The UDP port every device listens on (each has its own address). */
+    public int port = 40100;
+
+    /** @throws IllegalArgumentException naming the first bad value. */
+    public TestbedConfig validate()
+    {
+        if (cores == null || cores.length < 1)
+        {
+            throw new IllegalArgumentException("--devices needs at least one device");
+        }
+        if (cores.length > 200)
+        {
+            throw new IllegalArgumentException("--devices: at most 200 devices, got " + cores.length);
+        }
+        final int cpus = Runtime.getRuntime().availableProcessors();
+        for (final double c : cores)
+        {
+            if (!(c >= 0.01) || c > cpus)
+            {
+                throw new IllegalArgumentException("--devices: every entry is a core count in [0.01, " + cpus +
+                    "] (this machine's CPUs), got " + c);
+            }
+        }
+        if (!(linkMbps >= 0) || Double.isInfinite(linkMbps))
+        {
+            throw new IllegalArgumentException("--link-mbps must be >= 0 (0: unlimited), got " + linkMbps);
+        }
+        if (!(delayMs >= 0) || delayMs > 10_000)
+        {
+            throw new IllegalArgumentException("--link-delay-ms must be in [0, 10000], got " + delayMs);
+        }
+        if ((modelName == null) == (model == null))
+        {
+            throw new IllegalArgumentException("give either --model-name or --model (with --input)");
+        }
+        if (model != null && inputs.isEmpty())
+        {
+            throw new IllegalArgumentException("--model needs --input");
+        }
+        if (modelName != null && !org.coedge.engine.zoo.ModelZoo.names().contains(modelName))
+        {
+            throw new IllegalArgumentException("unknown zoo model '" + modelName + "'; known: " +
+                org.coedge.engine.zoo.ModelZoo.names());
+        }
+        for (final Path p : model == null ? inputs : concat(model, inputs))
+        {
+            if (!java.nio.file.Files.isRegularFile(p))
+            {
+                throw new IllegalArgumentException("no such file: " + p);
+            }
+        }
+        if (modelName != null && !inputs.isEmpty())
+        {
+            throw new IllegalArgumentException("--input goes with --model, not with --model-name");
+        }
+        if (repeat < 1 || warmup < 0)
+        {
+            throw new IllegalArgumentException("--repeat must be >= 1 and --warmup >= 0");
+        }
+        if (planners.isEmpty())
+        {
+            throw new IllegalArgumentException("--planner needs at least one planner");
+        }
+        for (final String p : planners)
+        {
+            org.coedge.engine.cluster.SharePolicy.parse(p);
+        }
+        if (port < 1 || port > 65535)
+        {
+            throw new IllegalArgumentException("--port must be in [1, 65535]");
+        }
+        return this;
+    }
+
+    private static List<Path> concat(final Path first, final List<Path> rest)
+    {
+        final List<Path> all = new java.util.ArrayList<>();
+        all.add(first);
+        all.addAll(rest);
+        return all;
+    }
+}

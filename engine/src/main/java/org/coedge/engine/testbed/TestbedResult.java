@@ -1,0 +1,208 @@
+package org.coedge.engine.testbed;
+
+import java.io.PrintWriter;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * What one {@code coedge testbed} run measured: the devices, each device class alone, and every planner's
+ * cooperative latency, speedup, error and per-device times. Printed as a table or as one JSON object
+ * ({@link #toJson()}); {@link TestbedReport} draws it. Plain data, filled by {@link Testbed}.
+ */
+public final class TestbedResult
+{
+    /** One emulated device. */
+    public static final class Device
+    {
+        public double cores;
+        public long periodUs;
+        public long quotaUs;
+        /** The throughput the device reported to the planner (first planner run that had it), GFLOP/s. */
+        public double gflops = Double.NaN;
+        /** What the device held for its slice under the last planner (arena, weights, buffers). */
+        public double memoryMb = Double.NaN;
+    }
+
+    /** One device class alone. */
+    public static final class Alone
+    {
+        public double cores;
+        public int device;
+        public double medianMs;
+        public double minMs;
+    }
+
+    /** One device under one planner. */
+    public static final class PlannerDevice
+    {
+        public boolean joined;
+        public int rows;
+        public double computeMs;
+        public double sendMs;
+        public double waitMs;
+        public double gflops = Double.NaN;
+        /** Periods the device's quota throttled, over those it ran, during this planner's run (0..1). */
+        public double throttledFraction;
+    }
+
+    /** One planner's cooperative run. */
+    public static final class Planner
+    {
+        public String name;
+        public double[] samplesMs = new double[0];
+        public double medianMs;
+        public double p90Ms;
+        public double speedup;
+        public double maxError;
+        public int fuse;
+        public final List<PlannerDevice> devices = new ArrayList<>();
+        /** The trace-event JSON of the last timed request. */
+        public String traceJson = "";
+    }
+
+    public String model = "";
+    public double linkMbps;
+    public double delayMs;
+    public int repeat;
+    public final List<Device> devices = new ArrayList<>();
+    public final List<Alone> alone = new ArrayList<>();
+    public final List<Planner> planners = new ArrayList<>();
+
+    /** @return the fastest device class alone. */
+    public Alone fastestAlone()
+    {
+        Alone best = alone.get(0);
+        for (final Alone a : alone)
+        {
+            if (a.medianMs < best.medianMs)
+            {
+                best = a;
+            }
+        }
+        return best;
+    }
+
+    /** @return the {@code q}-quantile (nearest rank) of {@code v}. */
+    static double quantile(final double[] v, final double q)
+    {
+        if (v.length == 0)
+        {
+            return Double.NaN;
+        }
+        final double[] s = v.clone();
+        Arrays.sort(s);
+        final int rank = (int)Math.ceil(q * s.length);
+        return s[Math.max(0, Math.min(s.length - 1, rank - 1))];
+    }
+
+    static double median(final double[] v)
+    {
+        if (v.length == 0)
+        {
+            return Double.NaN;
+        }
+        final double[] s = v.clone();
+        Arrays.sort(s);
+        return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+    }
+
+    private static String num(final double v)
+    {
+        return Double.isFinite(v) ? String.format(Locale.ROOT, "%.4g", v) : "null";
+    }
+
+    /** @return the result as one JSON object (the fields README's {@code coedge testbed} section names). */
+    public String toJson()
+    {
+        final StringBuilder sb = new StringBuilder(4096);
+        sb.append("{\"model\": \"").append(escape(model)).append("\", \"link_mbps\": ").append(num(linkMbps))
+            .append(", \"link_delay_ms\": ").append(num(delayMs)).append(", \"repeat\": ").append(repeat)
+            .append(", \"devices\": [");
+        for (int i = 0; i < devices.size(); i++)
+        {
+            final Device d = devices.get(i);
+            sb.append(i > 0 ? ", " : "").append("{\"cores\": ").append(num(d.cores)).append(", \"period_us\": ")
+                .append(d.periodUs).append(", \"quota_us\": ").append(d.quotaUs).append(", \"gflops\": ")
+                .append(num(d.gflops)).append(", \"memory_mb\": ").append(num(d.memoryMb)).append('}');
+        }
+        final Alone fastest = fastestAlone();
+        sb.append("], \"alone_ms\": {\"median\": ").append(num(fastest.medianMs)).append(", \"min\": ")
+            .append(num(fastest.minMs)).append(", \"cores\": ").append(num(fastest.cores)).append("}, \"alone\": [");
+        for (int i = 0; i < alone.size(); i++)
+        {
+            final Alone a = alone.get(i);
+            sb.append(i > 0 ? ", " : "").append("{\"cores\": ").append(num(a.cores)).append(", \"device\": ")
+                .append(a.device).append(", \"median_ms\": ").append(num(a.medianMs)).append(", \"min_ms\": ")
+                .append(num(a.minMs)).append('}');
+        }
+        sb.append("], \"planners\": [");
+        for (int i = 0; i < planners.size(); i++)
+        {
+            final Planner p = planners.get(i);
+            sb.append(i > 0 ? ", " : "").append("{\"name\": \"").append(escape(p.name))
+                .append("\", \"latency_ms\": {\"median\": ").append(num(p.medianMs)).append(", \"p90\": ")
+                .append(num(p.p90Ms)).append(", \"samples\": [");
+            for (int s = 0; s < p.samplesMs.length; s++)
+            {
+                sb.append(s > 0 ? ", " : "").append(num(p.samplesMs[s]));
+            }
+            sb.append("]}, \"speedup\": ").append(num(p.speedup)).append(", \"max_error\": ").append(num(p.maxError))
+                .append(", \"fuse\": ").append(p.fuse).append(", \"devices\": [");
+            for (int d = 0; d < p.devices.size(); d++)
+            {
+                final PlannerDevice pd = p.devices.get(d);
+                sb.append(d > 0 ? ", " : "").append("{\"joined\": ").append(pd.joined).append(", \"rows\": ")
+                    .append(pd.rows).append(", \"gflops\": ").append(num(pd.gflops)).append(", \"compute_ms\": ")
+                    .append(num(pd.computeMs)).append(", \"send_ms\": ").append(num(pd.sendMs))
+                    .append(", \"wait_ms\": ").append(num(pd.waitMs)).append(", \"throttled\": ")
+                    .append(num(pd.throttledFraction)).append('}');
+            }
+            sb.append("]}");
+        }
+        return sb.append("]}").toString();
+    }
+
+    /** Prints the devices, each class alone, and one line per planner and device. */
+    public void printTable(final PrintWriter out)
+    {
+        out.printf(Locale.ROOT, "testbed: %s on %d device(s), links %s%s, %d timed request(s) each%n", model,
+            devices.size(), linkMbps > 0 ? String.format(Locale.ROOT, "%.0f Mbit/s", linkMbps) : "unlimited",
+            delayMs > 0 ? String.format(Locale.ROOT, " + %.1f ms", delayMs) : "", repeat);
+        out.printf("%-7s %6s %18s %9s %10s%n", "device", "cores", "quota / period us", "GFLOP/s", "memory MiB");
+        for (int i = 0; i < devices.size(); i++)
+        {
+            final Device d = devices.get(i);
+            out.printf(Locale.ROOT, "%-7s %6.3f %18s %9.1f %10.1f%n", i == 0 ? "0 coord" : Integer.toString(i),
+                d.cores, d.quotaUs + " / " + d.periodUs, d.gflops, d.memoryMb);
+        }
+        for (final Alone a : alone)
+        {
+            out.printf(Locale.ROOT, "alone on %.3f cores (device %d): median %.2f ms, min %.2f ms%n", a.cores,
+                a.device, a.medianMs, a.minMs);
+        }
+        out.printf("%-13s %10s %10s %8s %10s   %s%n", "planner", "median ms", "p90 ms", "speedup", "max error",
+            "per device: rows, compute / send / wait ms, throttled");
+        for (final Planner p : planners)
+        {
+            final StringBuilder per = new StringBuilder();
+            for (int d = 0; d < p.devices.size(); d++)
+            {
+                final PlannerDevice pd = p.devices.get(d);
+                per.append(d > 0 ? "; " : "").append(pd.joined ? String.format(Locale.ROOT,
+                    "%d: %d r, %.1f/%.1f/%.1f, %.0f%%", d, pd.rows, pd.computeMs, pd.sendMs, pd.waitMs,
+                    100 * pd.throttledFraction) : d + ": not joined");
+            }
+            out.printf(Locale.ROOT, "%-13s %10.2f %10.2f %7.2fx %10.2g   %s%n", p.name, p.medianMs, p.p90Ms,
+                p.speedup, p.maxError, per);
+        }
+        out.printf(Locale.ROOT, "speedup: the fastest device alone (%.2f ms) over the planner's median%n",
+            fastestAlone().medianMs);
+    }
+
+    static String escape(final String s)
+    {
+        return s.replace("\\", "\\\\").replace("\"", "\\\"");
+    }
+}

@@ -1,6 +1,5 @@
 package org.coedge.transport;
 
-import java.util.concurrent.TimeUnit;
 
 import io.aeron.Image;
 import io.aeron.Subscription;
@@ -8,7 +7,6 @@ import io.aeron.logbuffer.ControlledFragmentHandler;
 import io.aeron.logbuffer.Header;
 import org.agrona.DirectBuffer;
 import org.agrona.MutableDirectBuffer;
-import org.agrona.concurrent.BackoffIdleStrategy;
 import org.agrona.concurrent.IdleStrategy;
 import org.coedge.transport.sbe.MessageHeaderDecoder;
 import org.coedge.transport.sbe.RowBlockDecoder;
@@ -27,10 +25,10 @@ import org.coedge.transport.sbe.RowBlockDecoder;
 public final class RowBlockReceiver implements ControlledFragmentHandler, AutoCloseable
 {
     private final Subscription subscription;
+    private final TransportNode node;
     private final MessageHeaderDecoder header = new MessageHeaderDecoder();
     private final RowBlockDecoder decoder = new RowBlockDecoder();
-    private final IdleStrategy idle = new BackoffIdleStrategy(
-        100, 10, TimeUnit.MICROSECONDS.toNanos(1), TimeUnit.MICROSECONDS.toNanos(20));
+    private final IdleStrategy idle;
     private int sessionId;
     private Image image;
 
@@ -59,7 +57,19 @@ public final class RowBlockReceiver implements ControlledFragmentHandler, AutoCl
 
     public RowBlockReceiver(final Subscription subscription)
     {
+        this(subscription, null);
+    }
+
+    /**
+     * @param node the node whose driver to run while waiting when it has no thread of its own
+     *             ({@link TransportNode#invokeDriver()}), and whose wait settings to use; null for neither.
+     */
+    public RowBlockReceiver(final Subscription subscription, final TransportNode node)
+    {
         this.subscription = subscription;
+        this.node = node;
+        this.idle = TransportContext.waitIdle(node == null ? TransportContext.WAIT_MAX_PARK_DEFAULT_US * 1000 :
+            node.context().waitMaxParkNs());
     }
 
     /** Accepts blocks only from the publication with this session id from now on (a new plan's). */
@@ -104,6 +114,7 @@ public final class RowBlockReceiver implements ControlledFragmentHandler, AutoCl
             idle.reset();
             while (true)
             {
+                final int driverWork = node == null ? 0 : node.invokeDriver();
                 final Image image = image();
                 if (image != null)
                 {
@@ -121,7 +132,7 @@ public final class RowBlockReceiver implements ControlledFragmentHandler, AutoCl
                 {
                     return TransportCodes.TIMED_OUT;
                 }
-                idle.idle();
+                idle.idle(driverWork);
             }
             if (status != TransportCodes.OK)
             {

@@ -75,6 +75,7 @@ public final class Coordinator implements ControlListener, AutoCloseable
     private final SecureRandom random = new SecureRandom();
     private final long sessionToken;
     private final WaitHook hook = this::keepWaiting;
+    private final org.agrona.concurrent.IdleStrategy controlIdle;
 
     private double selfFlops;
     private long epoch;
@@ -90,7 +91,8 @@ public final class Coordinator implements ControlListener, AutoCloseable
     private long probeReplyBytes;
     private long probeReplyAtNs;
     private int attemptsLastRun;
-    private double headSeconds = -1; // the coordinator's measured time for the head, once known
+    private final SpeedBook speeds;
+    private double[] planShares = new double[0]; // the shares the current plan was made with
 
     /** A worker as the coordinator sees it. */
     public static final class Worker
@@ -101,6 +103,7 @@ public final class Coordinator implements ControlListener, AutoCloseable
         boolean alive;
         boolean everJoined;
         double flopsPerSecond;
+        double measuredFlopsPerSecond;
         long lastHeardNs;
         long lastJoinNs;
         long ackEpoch = -1;
@@ -127,9 +130,16 @@ public final class Coordinator implements ControlListener, AutoCloseable
             return endpoint;
         }
 
+        /** @return the throughput the worker reported at its join (its calibration). */
         public double flopsPerSecond()
         {
             return flopsPerSecond;
+        }
+
+        /** @return the median rate measured during its last requests (FLOPs over compute time), 0 before any. */
+        public double measuredFlopsPerSecond()
+        {
+            return measuredFlopsPerSecond;
         }
 
         /** @return the probed round trip of a small control message. */
@@ -175,6 +185,7 @@ public final class Coordinator implements ControlListener, AutoCloseable
         this.timeoutNs = timeoutNs;
         this.peerTimeoutNs = node.context().peerTimeoutNs();
         this.joinTimeoutNs = TimeUnit.SECONDS.toNanos(60);
+        this.controlIdle = TransportContext.waitIdle(node.context().waitMaxParkNs());
         this.log = log;
         try
         {
@@ -193,6 +204,7 @@ public final class Coordinator implements ControlListener, AutoCloseable
         while (token == 0);
         this.sessionToken = token;
         this.proxy = new ControlProxy(key, 0, node.context().sendTimeoutNs()).session(token, 0);
+        this.speeds = new SpeedBook(peers.size() + 1);
         for (int i = 0; i < peers.size(); i++)
         {
             workers.add(new Worker(i + 1, peers.get(i), node.addControlPublication(peers.get(i))));
@@ -221,6 +233,7 @@ public final class Coordinator implements ControlListener, AutoCloseable
             }
         }
         selfFlops = Calibration.flopsPerSecond(threads);
+        speeds.calibrated(0, selfFlops);
         for (final Worker w : workers)
         {
             if (w.alive)
@@ -313,18 +326,16 @@ public final class Coordinator implements ControlListener, AutoCloseable
         return true;
     }
 
+    /** Reads every control message queued; idles (backing off to a park) when there was none. */
     private int pollControl()
     {
-        int total = 0;
+        int total = node.invokeDriver();
         int n;
         while ((n = adapter.poll(64)) > 0)
         {
             total += n;
         }
-        if (total == 0)
-        {
-            Thread.onSpinWait();
-        }
+        controlIdle.idle(total);
         return total;
     }
 
@@ -342,17 +353,14 @@ public final class Coordinator implements ControlListener, AutoCloseable
         while (true)
         {
             epoch++;
-            final double[] flops = new double[live.size() + 1];
-            final int[] nodes = new int[flops.length];
-            final String[] endpoints = new String[flops.length];
-            flops[0] = selfFlops;
+            final int[] nodes = new int[live.size() + 1];
+            final String[] endpoints = new String[nodes.length];
             endpoints[0] = live.isEmpty() ? node.endpoint() : replyEndpoint(live.get(0));
             double bytesPerSecond = Double.MAX_VALUE;
             double latencyNs = 0;
             for (int i = 0; i < live.size(); i++)
             {
                 final Worker w = live.get(i);
-                flops[i + 1] = w.flopsPerSecond;
                 nodes[i + 1] = w.nodeId;
                 endpoints[i + 1] = w.endpoint;
                 if (w.bytesPerSecond > 0)
@@ -365,7 +373,9 @@ public final class Coordinator implements ControlListener, AutoCloseable
             {
                 bytesPerSecond = 1e9 / 8;
             }
+            final double[] flops = speeds.estimates(nodes);
             final double[] shares = headAwareShares(flops);
+            planShares = shares;
             fuseDepth = fuse != FUSE_AUTO ? fuse : Planner.autoFuse(model.graph, shares,
                 ClusterModel.of(flops, bytesPerSecond, latencyNs), 8, epoch).fuseDepth();
             plan = Planner.proportional(model.graph, shares, fuseDepth, epoch);
@@ -392,6 +402,7 @@ public final class Coordinator implements ControlListener, AutoCloseable
             if (failed == null && exchange.awaitConnected(System.nanoTime() + TimeUnit.SECONDS.toNanos(10)))
             {
                 replanNeeded = false;
+                speeds.planned(false);
                 return;
             }
             if (failed != null)
@@ -404,21 +415,55 @@ public final class Coordinator implements ControlListener, AutoCloseable
         }
     }
 
-    /** Times the head from this request's steps and plans again (from the next request) with it accounted for. */
-    private void measureHead()
+    /**
+     * Takes this request's compute times (the coordinator's own per step, the workers' as they reported them) into
+     * the speed estimates, and asks for a new plan (from the next request) when the current one is predicted to
+     * finish more than {@link SpeedBook#REPLAN_IMBALANCE} times later than one made with them.
+     */
+    private void learnFromRequest()
     {
         final List<Step> steps = programs.get(0).steps();
-        long ns = 0;
+        long headNs = 0;
+        long spatialNs = 0;
         for (int i = 0; i < steps.size(); i++)
         {
-            if (steps.get(i).kind() == Step.Kind.COMPUTE && steps.get(i).layer() >= model.graph.firstGlobalLayer())
+            if (steps.get(i).kind() == Step.Kind.COMPUTE)
             {
-                ns += slot.runner.stepNs(i);
+                if (steps.get(i).layer() >= model.graph.firstGlobalLayer())
+                {
+                    headNs += slot.runner.stepNs(i);
+                }
+                else
+                {
+                    spatialNs += slot.runner.stepNs(i);
+                }
             }
         }
-        headSeconds = ns * 1e-9;
-        replanNeeded = true;
-        log.printf("coordinator: the head takes %.2f ms here; shares now account for it%n", ns / 1e6);
+        final int[] nodes = new int[planWorkers.length + 1];
+        final long[] computeNs = new long[nodes.length];
+        computeNs[0] = spatialNs;
+        for (int i = 0; i < planWorkers.length; i++)
+        {
+            nodes[i + 1] = planWorkers[i].nodeId;
+            computeNs[i + 1] = planWorkers[i].computeNs;
+        }
+        speeds.learn(model.graph, programs, nodes, computeNs, headNs);
+        for (final Worker w : planWorkers)
+        {
+            w.measuredFlopsPerSecond = speeds.measured(w.nodeId);
+        }
+        if (planWorkers.length == 0 || !speeds.enoughSincePlan())
+        {
+            return;
+        }
+        final double imbalance = SpeedBook.imbalance(planShares, headAwareShares(speeds.estimates(nodes)));
+        if (imbalance > SpeedBook.REPLAN_IMBALANCE)
+        {
+            replanNeeded = true;
+            speeds.planned(true);
+            log.printf("coordinator: measured rates predict plan epoch %d finishes %.2fx later than it could " +
+                "(head %.2f ms); planning again%n", epoch, imbalance, speeds.headSeconds() * 1e3);
+        }
     }
 
     /**
@@ -444,6 +489,7 @@ public final class Coordinator implements ControlListener, AutoCloseable
                 head += f;
             }
         }
+        final double headSeconds = speeds.headSeconds();
         if (headSeconds >= 0)
         {
             // the head is often bound by reading its weights, not by FLOPs: count it as the FLOPs the coordinator
@@ -563,10 +609,7 @@ public final class Coordinator implements ControlListener, AutoCloseable
                 {
                     slot.outputInto(i, outputs.get(i));
                 }
-                if (headSeconds < 0 && planWorkers.length > 0)
-                {
-                    measureHead();
-                }
+                learnFromRequest();
                 return;
             }
             lastFailure = failure;
@@ -671,6 +714,7 @@ public final class Coordinator implements ControlListener, AutoCloseable
     /** Called from every wait of the coordinator's own steps: polls control and checks the workers' liveness. */
     private boolean keepWaiting()
     {
+        node.invokeDriver();
         adapter.poll(16);
         return checkLiveness() && !failureSeen;
     }
@@ -727,7 +771,9 @@ public final class Coordinator implements ControlListener, AutoCloseable
             {
                 log.println("coordinator: worker " + w.nodeId + " joined again");
                 replanNeeded = true;
+                speeds.forget(w.nodeId);
             }
+            speeds.calibrated(w.nodeId, flops);
             w.alive = true;
             w.everJoined = true;
             w.flopsPerSecond = flops;
@@ -828,6 +874,18 @@ public final class Coordinator implements ControlListener, AutoCloseable
     public double selfFlopsPerSecond()
     {
         return selfFlops;
+    }
+
+    /** @return the coordinator's median rate measured during its last requests, 0 before any. */
+    public double selfMeasuredFlopsPerSecond()
+    {
+        return speeds.measured(0);
+    }
+
+    /** @return the median time of the head over the last requests, or -1 before any. */
+    public double headSeconds()
+    {
+        return speeds.headSeconds();
     }
 
     public long epoch()

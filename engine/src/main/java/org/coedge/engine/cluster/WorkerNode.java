@@ -182,7 +182,7 @@ public final class WorkerNode implements ControlListener, AutoCloseable
         String lastCounts = counts();
         while (running)
         {
-            final int work = adapter.poll(16);
+            final int work = node.invokeDriver() + adapter.poll(16);
             final long now = System.nanoTime();
             if (sessionToken != 0 && now >= nextHeartbeat)
             {

@@ -31,6 +31,8 @@ public final class RowBlockReceiver implements ControlledFragmentHandler, AutoCl
     private final IdleStrategy idle;
     private int sessionId;
     private Image image;
+    private final int[] earlierSessions = new int[16]; // the plans' sessions before this one, newest last
+    private int earlierCount;
 
     private long expectedToken;
     private long expectedEpoch;
@@ -75,8 +77,25 @@ public final class RowBlockReceiver implements ControlledFragmentHandler, AutoCl
     /** Accepts blocks only from the publication with this session id from now on (a new plan's). */
     public void expectSession(final int sessionId)
     {
+        if (this.sessionId != 0 && this.sessionId != sessionId)
+        {
+            earlierSessions[earlierCount % earlierSessions.length] = this.sessionId;
+            earlierCount++;
+        }
         this.sessionId = sessionId;
         this.image = null;
+    }
+
+    private boolean wasExpected(final int id)
+    {
+        for (int i = 0, n = Math.min(earlierCount, earlierSessions.length); i < n; i++)
+        {
+            if (earlierSessions[i] == id)
+            {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**
@@ -225,13 +244,33 @@ public final class RowBlockReceiver implements ControlledFragmentHandler, AutoCl
         return staleChunks;
     }
 
-    /** @return images on this stream from a session other than the plan's: never read (a node outside the cluster). */
+    /**
+     * @return images on this stream of a session no plan of this node named: never read (a node outside the
+     * cluster). Cold path.
+     */
     public int foreignImages()
     {
         int n = 0;
         for (final Image i : subscription.images())
         {
-            if (i.sessionId() != sessionId)
+            if (i.sessionId() != sessionId && !wasExpected(i.sessionId()))
+            {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    /**
+     * @return images of an earlier plan's session, still there: a plan's publications are closed when the next plan
+     * replaces it, and their images stay until Aeron's liveness timeout passes (seconds). Cold path.
+     */
+    public int earlierPlanImages()
+    {
+        int n = 0;
+        for (final Image i : subscription.images())
+        {
+            if (i.sessionId() != sessionId && wasExpected(i.sessionId()))
             {
                 n++;
             }

@@ -46,6 +46,8 @@ public final class TransportNode implements AutoCloseable
 {
     public static final int CONTROL_STREAM_ID = 1001;
     public static final int DATA_STREAM_BASE = 2000;
+    /** Row blocks of link probes ({@link ProbeReceiver}) arrive on their own stream, apart from any plan's. */
+    public static final int PROBE_STREAM_ID = 1002;
     /** Aeron's driver counts frames it cannot parse under this system counter. */
     private static final String INVALID_PACKETS_LABEL = "Invalid packets";
 
@@ -69,6 +71,7 @@ public final class TransportNode implements AutoCloseable
     private final Path driverDir;
     private final Thread dirHook;
     private final AgentInvoker driverInvoker;
+    private final AgentInvoker clientInvoker; // the Aeron client's conductor, run with the driver in INVOKER mode
     private final AtomicBoolean invoking = new AtomicBoolean();
     private final Thread keeper;
     private volatile boolean closed;
@@ -126,12 +129,13 @@ public final class TransportNode implements AutoCloseable
                     {
                         invoker.start();
                     }
-                    // the client runs the driver's duty cycle while it awaits the driver's answers: through the guard
+                    // the client runs the driver's duty cycle while it awaits the driver's answers: through the guard,
+                    // and without the client's conductor, which would take the answer the client is waiting for
                     final AgentInvoker guarded = new AgentInvoker(Throwable::printStackTrace, null, new Agent()
                     {
                         public int doWork()
                         {
-                            return invokeDriver();
+                            return invoke(false);
                         }
 
                         public String roleName()
@@ -140,14 +144,16 @@ public final class TransportNode implements AutoCloseable
                         }
                     });
                     guarded.start();
-                    clientContext.driverAgentInvoker(guarded);
+                    clientContext.driverAgentInvoker(guarded).useConductorAgentInvoker(true);
                 }
                 this.driverInvoker = invoker;
                 client = Aeron.connect(clientContext);
+                this.clientInvoker = mode == ThreadingMode.INVOKER ? client.conductorAgentInvoker() : null;
             }
             else
             {
                 this.driverInvoker = null;
+                this.clientInvoker = null;
                 client = Aeron.connect(new Aeron.Context().aeronDirectoryName(context.aeronDirectoryName()));
             }
             // a concrete port, so that every subscription on the channel shares its socket
@@ -204,12 +210,17 @@ public final class TransportNode implements AutoCloseable
     }
 
     /**
-     * Runs one duty cycle of the embedded driver when it has no thread of its own (INVOKER mode) and no other thread
-     * is running one now; otherwise does nothing. Allocates nothing; any thread.
+     * Runs one duty cycle of the embedded driver and of the Aeron client's conductor when they have no thread of their own
+     * (INVOKER mode) and no other thread is running one now; otherwise does nothing. Allocates nothing; any thread.
      *
      * @return work the driver did (0 when not run).
      */
     public int invokeDriver()
+    {
+        return invoke(true);
+    }
+
+    private int invoke(final boolean withClient)
     {
         if (driverInvoker == null || !invoking.compareAndSet(false, true))
         {
@@ -218,7 +229,9 @@ public final class TransportNode implements AutoCloseable
         try
         {
             lastInvokeNs = System.nanoTime();
-            return driverInvoker.invoke();
+            final int work = driverInvoker.invoke();
+            final AgentInvoker client = clientInvoker;
+            return client == null || !withClient ? work : work + client.invoke();
         }
         finally
         {
@@ -368,6 +381,23 @@ public final class TransportNode implements AutoCloseable
         return aeron.addExclusivePublication(
             channel(peerEndpoint).mtu(mtu).termLength(termLength).sessionId(sessionId).build(),
             DATA_STREAM_BASE + senderNode);
+    }
+
+    /** @return the subscription the row blocks of link probes to this node arrive on. */
+    public Subscription addProbeSubscription()
+    {
+        return aeron.addSubscription(listenChannel, PROBE_STREAM_ID);
+    }
+
+    /**
+     * @return an exclusive publication of probe row blocks to {@code peerEndpoint}: the channel, frame size and
+     * socket of the plans' rows, on the probe stream.
+     */
+    public ExclusivePublication addProbePublication(final String peerEndpoint, final int sessionId,
+        final int termLength)
+    {
+        return aeron.addExclusivePublication(
+            channel(peerEndpoint).termLength(termLength).sessionId(sessionId).build(), PROBE_STREAM_ID);
     }
 
     /** @return payload bytes of one row-block chunk on a channel with frames of {@code mtu} bytes. */

@@ -27,6 +27,8 @@ import org.coedge.transport.ControlListener;
 import org.coedge.transport.ControlProxy;
 import org.coedge.transport.RowBlockPublisher;
 import org.coedge.transport.RowBlockReceiver;
+import org.coedge.transport.ProbeReceiver;
+import org.coedge.transport.TransportCodes;
 import org.coedge.transport.TransportContext;
 import org.coedge.transport.TransportNode;
 import org.coedge.transport.WaitHook;
@@ -58,7 +60,15 @@ public final class Coordinator implements ControlListener, AutoCloseable
     public static final int FUSE_AUTO = 0;
     private static final int MAX_ATTEMPTS = 4;
     private static final int PINGS = 100;
+    private static final int PROBE_BLOCK_BYTES = 64 * 1024;
+    private static final int PROBE_BURST_BYTES = 2 * 1024 * 1024;
+    private static final int PROBE_BURSTS = 3;
+    private static final int PROBE_TERM_BYTES = 1024 * 1024;
     private static final int PLAN_SILENCE_FACTOR = 5;
+    /** A join, plan or request not yet answered is sent again this often (a JVM may stall for seconds). */
+    private static final long RESEND_NS = TimeUnit.MILLISECONDS.toNanos(500);
+    /** Joins less often: the first one has the worker hash and load the model, the next ones only answer. */
+    private static final long JOIN_RESEND_NS = TimeUnit.SECONDS.toNanos(1);
 
     private final TransportNode node;
     private final ModelRef model;
@@ -93,6 +103,8 @@ public final class Coordinator implements ControlListener, AutoCloseable
     private int attemptsLastRun;
     private final SpeedBook speeds;
     private double[] planShares = new double[0]; // the shares the current plan was made with
+    private java.util.function.ToIntFunction<Worker> planMessage; // sends the current plan to a worker
+    private double replanImbalance = SpeedBook.REPLAN_IMBALANCE;
 
     /** A worker as the coordinator sees it. */
     public static final class Worker
@@ -106,6 +118,7 @@ public final class Coordinator implements ControlListener, AutoCloseable
         double measuredFlopsPerSecond;
         long lastHeardNs;
         long lastJoinNs;
+        long lastSentNs; // the plan or request now awaiting an answer
         long ackEpoch = -1;
         Status ackStatus;
         String ackError = "";
@@ -142,13 +155,13 @@ public final class Coordinator implements ControlListener, AutoCloseable
             return measuredFlopsPerSecond;
         }
 
-        /** @return the probed round trip of a small control message. */
+        /** @return the probed round trip: a one-block row-block probe over the data path, answered over control. */
         public double rttNs()
         {
             return rttNs;
         }
 
-        /** @return the probed rate of a 1 MiB burst over the control channel. */
+        /** @return the probed rate of 2 MiB bursts of row blocks over the data path. */
         public double bytesPerSecond()
         {
             return bytesPerSecond;
@@ -223,6 +236,14 @@ public final class Coordinator implements ControlListener, AutoCloseable
         while (System.nanoTime() < deadline && !allAnswered())
         {
             pollControl();
+            final long t = System.nanoTime();
+            for (final Worker w : workers)
+            {
+                if (!w.alive && w.ackError.isEmpty() && t - w.lastJoinNs > JOIN_RESEND_NS)
+                {
+                    sendJoin(w, t);
+                }
+            }
         }
         for (final Worker w : workers)
         {
@@ -256,11 +277,18 @@ public final class Coordinator implements ControlListener, AutoCloseable
         return true;
     }
 
+    /**
+     * Offers a join when the worker's driver answers (a stopped or stalled one does not); the caller sends it again
+     * until the worker welcomes it, so neither a refused offer nor one lost with a stalled receiver loses the join.
+     */
     private void sendJoin(final Worker w, final long now)
     {
         w.lastJoinNs = now;
-        proxy.join(w.control, w.nodeId, model.sha256, replyEndpoint(w), model.file.toString(),
-            ModelRef.formatShapes(model.inputDims));
+        if (w.control.isConnected())
+        {
+            proxy.join(w.control, w.nodeId, model.sha256, replyEndpoint(w), model.file.toString(),
+                ModelRef.formatShapes(model.inputDims));
+        }
     }
 
     private String replyEndpoint(final Worker w)
@@ -276,39 +304,60 @@ public final class Coordinator implements ControlListener, AutoCloseable
     }
 
     /**
-     * Measures the round trip of a small probe (best of {@value #PINGS}, the first ones also warm both JVMs' code
-     * paths up) and the rate of a 1 MiB burst (best of 3). Cold path.
+     * Probes the link to a worker over the data path, as a plan's rows travel: row blocks on the worker's probe
+     * stream ({@link org.coedge.transport.ProbeReceiver}), each burst answered by a probe reply. The round trip is the
+     * best of {@value #PINGS} one-block probes (the first ones also warm both JVMs' code paths up); the rate is the
+     * best of {@value #PROBE_BURSTS} bursts of {@value #PROBE_BURST_BYTES} bytes, long enough that a token bucket's
+     * burst allowance or a socket buffer does not flatter it. Cold path.
      */
     private void probe(final Worker w)
     {
-        final UnsafeBuffer payload = new UnsafeBuffer(BufferUtil.allocateDirectAligned(32 * 1024, 64));
-        double best = Double.MAX_VALUE;
-        for (int i = 0; i < PINGS; i++)
+        final UnsafeBuffer payload = new UnsafeBuffer(BufferUtil.allocateDirectAligned(PROBE_BLOCK_BYTES, 64));
+        final int sessionId = 4096 + random.nextInt(1 << 28);
+        try (RowBlockPublisher rows = new RowBlockPublisher(
+            node.addProbePublication(w.endpoint, sessionId, PROBE_TERM_BYTES), node))
         {
-            final long id = random.nextLong() & Long.MAX_VALUE;
-            final long t0 = System.nanoTime();
-            proxy.probe(w.control, id, 0, 1, payload, 0);
-            if (!awaitProbeReply(id, t0 + TimeUnit.SECONDS.toNanos(2)))
+            final long connectBy = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+            while (!rows.publication().isConnected())
             {
-                log.println("coordinator: worker " + w.nodeId + " did not answer a probe");
-                return;
+                if (System.nanoTime() > connectBy)
+                {
+                    log.println("coordinator: no data path to worker " + w.nodeId + " for a probe");
+                    return;
+                }
+                pollControl();
             }
-            best = Math.min(best, probeReplyAtNs - t0);
-        }
-        w.rttNs = best;
-        final int count = 32;
-        for (int burst = 0; burst < 3; burst++)
-        {
-            final long id = random.nextLong() & Long.MAX_VALUE;
-            final long t0 = System.nanoTime();
-            for (int i = 0; i < count; i++)
+            final long sendTimeoutNs = TimeUnit.SECONDS.toNanos(5);
+            double best = Double.MAX_VALUE;
+            for (int i = 0; i < PINGS; i++)
             {
-                proxy.probe(w.control, id, i, count, payload, payload.capacity());
+                final long id = random.nextLong() & Long.MAX_VALUE;
+                final long t0 = System.nanoTime();
+                if (rows.send(sessionToken, ProbeReceiver.PROBE_EPOCH, id, 0, -1, 0, 1, payload, 0, 64,
+                    sendTimeoutNs, hook) != TransportCodes.OK || !awaitProbeReply(id, t0 + TimeUnit.SECONDS.toNanos(2)))
+                {
+                    log.println("coordinator: worker " + w.nodeId + " did not answer a probe");
+                    return;
+                }
+                best = Math.min(best, probeReplyAtNs - t0);
             }
-            if (awaitProbeReply(id, t0 + TimeUnit.SECONDS.toNanos(5)))
+            w.rttNs = best;
+            final int count = PROBE_BURST_BYTES / PROBE_BLOCK_BYTES;
+            for (int burst = 0; burst < PROBE_BURSTS; burst++)
             {
-                w.bytesPerSecond = Math.max(w.bytesPerSecond,
-                    probeReplyBytes / Math.max(1e-9, (probeReplyAtNs - t0 - best / 2) * 1e-9));
+                final long id = random.nextLong() & Long.MAX_VALUE;
+                final long t0 = System.nanoTime();
+                boolean sent = true;
+                for (int i = 0; i < count && sent; i++)
+                {
+                    sent = rows.send(sessionToken, ProbeReceiver.PROBE_EPOCH, id, i, -1, 0, count, payload, 0,
+                        PROBE_BLOCK_BYTES, sendTimeoutNs, hook) == TransportCodes.OK;
+                }
+                if (sent && awaitProbeReply(id, t0 + TimeUnit.SECONDS.toNanos(30)))
+                {
+                    w.bytesPerSecond = Math.max(w.bytesPerSecond,
+                        probeReplyBytes / Math.max(1e-9, (probeReplyAtNs - t0 - best / 2) * 1e-9));
+                }
             }
         }
     }
@@ -386,11 +435,13 @@ public final class Coordinator implements ControlListener, AutoCloseable
             final int mtu = node.context().mtuLength();
             final int[][] layers = PlanCodec.stageLayers(plan);
             final int[][] rows = PlanCodec.stageRows(plan);
+            planMessage = w -> proxy.plan(w.control, epoch, sessionBase, termLength,
+                TimeUnit.NANOSECONDS.toMillis(timeoutNs), mtu, nodes, endpoints, layers, rows);
             for (final Worker w : planWorkers)
             {
                 w.ackEpoch = -1;
-                proxy.plan(w.control, epoch, sessionBase, termLength, TimeUnit.NANOSECONDS.toMillis(timeoutNs), mtu,
-                    nodes, endpoints, layers, rows);
+                w.lastSentNs = System.nanoTime();
+                planMessage.applyAsInt(w);
             }
             CloseHelper.quietClose(slot);
             slot = null;
@@ -457,7 +508,7 @@ public final class Coordinator implements ControlListener, AutoCloseable
             return;
         }
         final double imbalance = SpeedBook.imbalance(planShares, headAwareShares(speeds.estimates(nodes)));
-        if (imbalance > SpeedBook.REPLAN_IMBALANCE)
+        if (imbalance > replanImbalance)
         {
             replanNeeded = true;
             speeds.planned(true);
@@ -530,6 +581,12 @@ public final class Coordinator implements ControlListener, AutoCloseable
                     w.ackError = "silent for " + TimeUnit.NANOSECONDS.toMillis(now - w.lastHeardNs) + " ms";
                     return w;
                 }
+                if (w.ackEpoch != epoch && now - w.lastSentNs > RESEND_NS)
+                {
+                    // the worker answers a plan it already has with its ack again, and ignores one it is building
+                    w.lastSentNs = now;
+                    planMessage.applyAsInt(w);
+                }
                 all &= w.ackEpoch == epoch;
             }
             if (all)
@@ -596,8 +653,10 @@ public final class Coordinator implements ControlListener, AutoCloseable
             }
             requestId++;
             failureSeen = false;
+            final long sentNs = System.nanoTime();
             for (final Worker w : planWorkers)
             {
+                w.lastSentNs = sentNs;
                 proxy.request(w.control, epoch, requestId);
             }
             slot.runner.resetTimes();
@@ -656,9 +715,16 @@ public final class Coordinator implements ControlListener, AutoCloseable
                 return describeFailure(RowExchange.ABORTED);
             }
             boolean all = true;
+            final long now = System.nanoTime();
             for (final Worker w : planWorkers)
             {
                 all &= w.resultRequest == requestId;
+                if (w.resultRequest != requestId && now - w.lastSentNs > Math.max(RESEND_NS, peerTimeoutNs))
+                {
+                    // lost either way: the worker runs a request it has not seen, or sends its result again
+                    w.lastSentNs = now;
+                    proxy.request(w.control, epoch, requestId);
+                }
             }
             if (all)
             {
@@ -842,6 +908,15 @@ public final class Coordinator implements ControlListener, AutoCloseable
     {
         log.println("coordinator: node " + error.senderNode() + " reports error " + error.code() + ": " +
             error.text());
+    }
+
+    /**
+     * @param imbalance plan again when the current plan is predicted to finish this many times later than one made
+     *                  with the measured rates; infinity to keep plans (tests that need them fixed).
+     */
+    void replanImbalance(final double imbalance)
+    {
+        this.replanImbalance = imbalance;
     }
 
     /** @return this session's token (tests forge messages of the session with it). */

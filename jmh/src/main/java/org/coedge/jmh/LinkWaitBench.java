@@ -31,6 +31,8 @@ public final class LinkWaitBench
     private static final int SENDER_NODE = 1;
     private static final int SESSION_ID = 424242;
     private static final int BLOCK_BYTES = 16 * 1024;
+    /** Blocks before the measurement starts (JIT compilation at both ends). */
+    private static final int WARMUP_BLOCKS = 100;
 
     private LinkWaitBench()
     {
@@ -44,6 +46,11 @@ public final class LinkWaitBench
             System.exit(2);
         }
         final int count = Integer.parseInt(args[2]);
+        if (count <= WARMUP_BLOCKS)
+        {
+            System.err.println("COUNT must be > " + WARMUP_BLOCKS);
+            System.exit(2);
+        }
         if (args[0].equals("recv"))
         {
             receive(args[1], count);
@@ -58,6 +65,25 @@ public final class LinkWaitBench
     {
         return ((com.sun.management.OperatingSystemMXBean)ManagementFactory.getOperatingSystemMXBean())
             .getProcessCpuTime();
+    }
+
+    /** Prints each thread's CPU time since it started (cold; where a waiting process spends its CPU). */
+    private static void printThreads()
+    {
+        final java.lang.management.ThreadMXBean threads = ManagementFactory.getThreadMXBean();
+        final StringBuilder sb = new StringBuilder("recv: CPU ms by thread:");
+        for (final java.lang.management.ThreadInfo t : threads.getThreadInfo(threads.getAllThreadIds()))
+        {
+            if (t != null)
+            {
+                final long ns = threads.getThreadCpuTime(t.getThreadId());
+                if (ns > 20_000_000L)
+                {
+                    sb.append(' ').append(t.getThreadName()).append('=').append(ns / 1_000_000);
+                }
+            }
+        }
+        System.out.println(sb);
     }
 
     private static void receive(final String listen, final int count)
@@ -81,18 +107,20 @@ public final class LinkWaitBench
                 final long now = System.nanoTime();
                 if (code != TransportCodes.OK)
                 {
-                    System.out.println("recv: block " + i + ": " + TransportCodes.name(code));
+                    System.out.println("recv: block " + i + ": " + TransportCodes.name(code) + " " +
+                        receiver.lastMismatch());
                     return;
                 }
                 latencyNs[i] = now - dst.getLong(0);
-                if (i == 0)
+                if (i == WARMUP_BLOCKS)
                 {
                     cpu0 = cpuNs();
                     wall0 = now;
                 }
             }
             final double cpu = (cpuNs() - cpu0) / (double)(System.nanoTime() - wall0);
-            final long[] rest = Arrays.copyOfRange(latencyNs, Math.min(count - 1, 10), count);
+            printThreads();
+            final long[] rest = Arrays.copyOfRange(latencyNs, WARMUP_BLOCKS, count);
             Arrays.sort(rest);
             System.out.printf("recv: %d blocks of %d B: send-to-arrival median %.1f us, p90 %.1f us, max %.1f us; " +
                 "receiver CPU %.1f%% of a core while waiting%n", rest.length, BLOCK_BYTES,

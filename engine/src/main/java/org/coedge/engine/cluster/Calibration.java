@@ -11,8 +11,8 @@ import org.coedge.kernels.FloatRegion;
  * run back to back on every compute thread at once for a window of {@value #WINDOW_PROP} ms (800 by default), and
  * reported as the FLOPs done over the window's wall time. A best-of-short-bursts would not do: a CPU quota (cgroup
  * cfs) lets a burst shorter than its period run at full speed, so only a window of several periods shows the
- * quota; likewise a core that throttles when warm. A short warm-up first (JIT, first touch of the buffers) is not
- * counted. Until the adaptive planner profiles per layer type, plans share rows in proportion to this number, until
+ * quota; likewise a core that throttles when warm. A warm-up first is not counted: until the JIT compiler has been
+ * quiet for a while (a JVM that has just started compiles on the same budget), then a short one for the threads. Until the adaptive planner profiles per layer type, plans share rows in proportion to this number, until
  * the rates measured during requests replace it ({@link RateWindow}). Cold path.
  */
 final class Calibration
@@ -21,6 +21,8 @@ final class Calibration
     static final String WINDOW_PROP = "coedge.calibration.ms";
     static final long WINDOW_DEFAULT_MS = 800;
     private static final long WARMUP_NS = TimeUnit.MILLISECONDS.toNanos(60);
+    private static final long QUIET_MS = 200;
+    private static final long QUIET_MAX_MS = 3000;
     private static final int M = 3136;
     private static final int N = 64;
     private static final int K = 576;
@@ -50,6 +52,7 @@ final class Calibration
         {
             gemms[t] = new Gemms();
         }
+        gemms[0].untilCompilerQuiet();
         final long start = System.nanoTime();
         final long measureFrom = start + WARMUP_NS;
         final long until = measureFrom + Math.max(1, windowNs);
@@ -90,6 +93,34 @@ final class Calibration
         {
             a.fill(0, M * K, 0.5f);
             b.fill(0, K * N, 0.25f);
+        }
+
+        /**
+         * GEMMs until the JIT compiler has been quiet for {@value #QUIET_MS} ms (at most {@value #QUIET_MAX_MS} ms): a
+         * JVM that has just started compiles on the same cores, and under a quota on the same budget, for a while.
+         */
+        void untilCompilerQuiet()
+        {
+            final java.lang.management.CompilationMXBean jit =
+                java.lang.management.ManagementFactory.getCompilationMXBean();
+            if (jit == null || !jit.isCompilationTimeMonitoringSupported())
+            {
+                return;
+            }
+            final long giveUp = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(QUIET_MAX_MS);
+            long quietSince = System.nanoTime();
+            long compiledMs = jit.getTotalCompilationTime();
+            while (System.nanoTime() < giveUp &&
+                System.nanoTime() - quietSince < TimeUnit.MILLISECONDS.toNanos(QUIET_MS))
+            {
+                Blas.sgemm(false, false, M, N, K, 1f, a, 0, K, b, 0, N, 0f, c, 0, N);
+                final long now = jit.getTotalCompilationTime();
+                if (now != compiledMs)
+                {
+                    compiledMs = now;
+                    quietSince = System.nanoTime();
+                }
+            }
         }
 
         /** Warms up until {@code fromNs}, then counts GEMMs back to back until the first that ends past untilNs. */

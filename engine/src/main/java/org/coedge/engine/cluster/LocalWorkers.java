@@ -181,13 +181,6 @@ public final class LocalWorkers implements AutoCloseable
         }
     }
 
-    /** @return worker {@code i}'s process id, or -1 if it is not running. */
-    public long pid(final int i)
-    {
-        final Process p = processes.get(i);
-        return p == null || !p.isAlive() ? -1 : p.pid();
-    }
-
     /** Kills worker {@code i} at once (SIGKILL), as a crash would. */
     public void kill(final int i)
     {

@@ -1,13 +1,11 @@
 package org.coedge.transport;
 
-import java.util.concurrent.TimeUnit;
 
 import io.aeron.ExclusivePublication;
 import io.aeron.Publication;
 import io.aeron.logbuffer.BufferClaim;
 import org.agrona.DirectBuffer;
 import org.agrona.MutableDirectBuffer;
-import org.agrona.concurrent.BackoffIdleStrategy;
 import org.agrona.concurrent.IdleStrategy;
 import org.coedge.transport.sbe.MessageHeaderEncoder;
 import org.coedge.transport.sbe.RowBlockEncoder;
@@ -26,19 +24,34 @@ public final class RowBlockPublisher implements AutoCloseable
     public static final int CHUNK_OVERHEAD_BYTES =
         MessageHeaderEncoder.ENCODED_LENGTH + RowBlockEncoder.BLOCK_LENGTH + RowBlockEncoder.payloadHeaderLength();
 
+    /** Driver duty cycles run after a block is committed (INVOKER mode), at most, to push it out. */
+    private static final int FLUSH_INVOCATIONS = 16;
+
     private final ExclusivePublication publication;
+    private final TransportNode node;
     private final BufferClaim claim = new BufferClaim();
     private final MessageHeaderEncoder header = new MessageHeaderEncoder();
     private final RowBlockEncoder encoder = new RowBlockEncoder();
-    private final IdleStrategy idle = new BackoffIdleStrategy(
-        100, 10, TimeUnit.MICROSECONDS.toNanos(1), TimeUnit.MICROSECONDS.toNanos(20));
+    private final IdleStrategy idle;
     private final int chunkBytes;
     private long lastResult;
 
     public RowBlockPublisher(final ExclusivePublication publication)
     {
+        this(publication, null);
+    }
+
+    /**
+     * @param node the node whose driver to run while waiting and after each block when it has no thread of its own
+     *             ({@link TransportNode#invokeDriver()}), and whose wait settings to use; null for neither.
+     */
+    public RowBlockPublisher(final ExclusivePublication publication, final TransportNode node)
+    {
         this.publication = publication;
+        this.node = node;
         this.chunkBytes = publication.maxPayloadLength() - CHUNK_OVERHEAD_BYTES;
+        this.idle = TransportContext.waitIdle(node == null ? TransportContext.WAIT_MAX_PARK_DEFAULT_US * 1000 :
+            node.context().waitMaxParkNs());
     }
 
     /** @return payload bytes per chunk (frame payload less the header). */
@@ -97,7 +110,7 @@ public final class RowBlockPublisher implements AutoCloseable
                 {
                     return TransportCodes.TIMED_OUT;
                 }
-                idle.idle();
+                idle.idle(node == null ? 0 : node.invokeDriver());
             }
             final MutableDirectBuffer buffer = claim.buffer();
             encoder.wrapAndApplyHeader(buffer, claim.offset(), header)
@@ -115,6 +128,13 @@ public final class RowBlockPublisher implements AutoCloseable
             chunkOffset += bytes;
         }
         while (chunkOffset < lengthBytes);
+        if (node != null)
+        {
+            for (int i = 0; i < FLUSH_INVOCATIONS && node.invokeDriver() > 0; i++)
+            {
+                Thread.onSpinWait();
+            }
+        }
         return TransportCodes.OK;
     }
 

@@ -1,6 +1,5 @@
 package org.coedge.transport;
 
-import java.util.concurrent.TimeUnit;
 
 import io.aeron.Image;
 import io.aeron.Subscription;
@@ -8,7 +7,6 @@ import io.aeron.logbuffer.ControlledFragmentHandler;
 import io.aeron.logbuffer.Header;
 import org.agrona.DirectBuffer;
 import org.agrona.MutableDirectBuffer;
-import org.agrona.concurrent.BackoffIdleStrategy;
 import org.agrona.concurrent.IdleStrategy;
 import org.coedge.transport.sbe.MessageHeaderDecoder;
 import org.coedge.transport.sbe.RowBlockDecoder;
@@ -27,12 +25,14 @@ import org.coedge.transport.sbe.RowBlockDecoder;
 public final class RowBlockReceiver implements ControlledFragmentHandler, AutoCloseable
 {
     private final Subscription subscription;
+    private final TransportNode node;
     private final MessageHeaderDecoder header = new MessageHeaderDecoder();
     private final RowBlockDecoder decoder = new RowBlockDecoder();
-    private final IdleStrategy idle = new BackoffIdleStrategy(
-        100, 10, TimeUnit.MICROSECONDS.toNanos(1), TimeUnit.MICROSECONDS.toNanos(20));
+    private final IdleStrategy idle;
     private int sessionId;
     private Image image;
+    private final int[] earlierSessions = new int[16]; // the plans' sessions before this one, newest last
+    private int earlierCount;
 
     private long expectedToken;
     private long expectedEpoch;
@@ -59,14 +59,43 @@ public final class RowBlockReceiver implements ControlledFragmentHandler, AutoCl
 
     public RowBlockReceiver(final Subscription subscription)
     {
+        this(subscription, null);
+    }
+
+    /**
+     * @param node the node whose driver to run while waiting when it has no thread of its own
+     *             ({@link TransportNode#invokeDriver()}), and whose wait settings to use; null for neither.
+     */
+    public RowBlockReceiver(final Subscription subscription, final TransportNode node)
+    {
         this.subscription = subscription;
+        this.node = node;
+        this.idle = TransportContext.waitIdle(node == null ? TransportContext.WAIT_MAX_PARK_DEFAULT_US * 1000 :
+            node.context().waitMaxParkNs());
     }
 
     /** Accepts blocks only from the publication with this session id from now on (a new plan's). */
     public void expectSession(final int sessionId)
     {
+        if (this.sessionId != 0 && this.sessionId != sessionId)
+        {
+            earlierSessions[earlierCount % earlierSessions.length] = this.sessionId;
+            earlierCount++;
+        }
         this.sessionId = sessionId;
         this.image = null;
+    }
+
+    private boolean wasExpected(final int id)
+    {
+        for (int i = 0, n = Math.min(earlierCount, earlierSessions.length); i < n; i++)
+        {
+            if (earlierSessions[i] == id)
+            {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**
@@ -104,6 +133,7 @@ public final class RowBlockReceiver implements ControlledFragmentHandler, AutoCl
             idle.reset();
             while (true)
             {
+                final int driverWork = node == null ? 0 : node.invokeDriver();
                 final Image image = image();
                 if (image != null)
                 {
@@ -121,7 +151,7 @@ public final class RowBlockReceiver implements ControlledFragmentHandler, AutoCl
                 {
                     return TransportCodes.TIMED_OUT;
                 }
-                idle.idle();
+                idle.idle(driverWork);
             }
             if (status != TransportCodes.OK)
             {
@@ -214,13 +244,33 @@ public final class RowBlockReceiver implements ControlledFragmentHandler, AutoCl
         return staleChunks;
     }
 
-    /** @return images on this stream from a session other than the plan's: never read (a node outside the cluster). */
+    /**
+     * @return images on this stream of a session no plan of this node named: never read (a node outside the
+     * cluster). Cold path.
+     */
     public int foreignImages()
     {
         int n = 0;
         for (final Image i : subscription.images())
         {
-            if (i.sessionId() != sessionId)
+            if (i.sessionId() != sessionId && !wasExpected(i.sessionId()))
+            {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    /**
+     * @return images of an earlier plan's session, still there: a plan's publications are closed when the next plan
+     * replaces it, and their images stay until Aeron's liveness timeout passes (seconds). Cold path.
+     */
+    public int earlierPlanImages()
+    {
+        int n = 0;
+        for (final Image i : subscription.images())
+        {
+            if (i.sessionId() != sessionId && wasExpected(i.sessionId()))
             {
                 n++;
             }

@@ -2,7 +2,10 @@ package org.coedge.transport;
 
 import java.io.File;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.locks.LockSupport;
 
 import io.aeron.Aeron;
 import io.aeron.ChannelUriStringBuilder;
@@ -14,6 +17,8 @@ import io.aeron.driver.MediaDriver;
 import io.aeron.driver.ThreadingMode;
 import io.aeron.status.ChannelEndpointStatus;
 import org.agrona.CloseHelper;
+import org.agrona.concurrent.Agent;
+import org.agrona.concurrent.AgentInvoker;
 import org.agrona.concurrent.BackoffIdleStrategy;
 import org.agrona.concurrent.status.CountersReader;
 
@@ -23,13 +28,26 @@ import org.agrona.concurrent.status.CountersReader;
  * endpoint that control messages arrive on. Row blocks arrive on the same endpoint with one stream per sending node
  * ({@link #DATA_STREAM_BASE} + sender), so each sender's blocks form their own image.
  * <p>
+ * An embedded driver lives in {@code coedge-aeron-pid<PID>-*} under the temporary directory ({@link DriverDirectories}):
+ * removed on close and by a shutdown hook if the JVM exits first; those of killed processes are removed when the
+ * next node starts.
+ * <p>
+ * With {@code -Dcoedge.driver.threading=INVOKER} the driver has no thread of its own: the device's threads run its
+ * duty cycle ({@link #invokeDriver()}) where they wait anyway (their idle loops, row-block sends and receives), so a
+ * block committed while its sender goes on computing is sent by the sender itself, not when the scheduler next gives
+ * a driver thread the core; a keeper thread that sleeps {@value #KEEPER_PERIOD_MS} ms runs it when nobody else has
+ * (a long compute step, a JVM busy loading a model), so heartbeats, status messages and Aeron's own liveness go on.
+ * <p>
  * Built and closed by the engine's coordinator or worker; the factory methods are cold-path and thread-safe (Aeron's
- * client is); each publication, subscription and adapter made is then used by one thread.
+ * client is); each publication, subscription and adapter made is then used by one thread; {@link #invokeDriver()} is
+ * safe from any thread.
  */
 public final class TransportNode implements AutoCloseable
 {
     public static final int CONTROL_STREAM_ID = 1001;
     public static final int DATA_STREAM_BASE = 2000;
+    /** Row blocks of link probes ({@link ProbeReceiver}) arrive on their own stream, apart from any plan's. */
+    public static final int PROBE_STREAM_ID = 1002;
     /** Aeron's driver counts frames it cannot parse under this system counter. */
     private static final String INVALID_PACKETS_LABEL = "Invalid packets";
 
@@ -38,6 +56,10 @@ public final class TransportNode implements AutoCloseable
      * receive window may not exceed the socket's. A sender that has more than this unread at one peer waits.
      */
     public static final int SOCKET_BUFFER_BYTES = kernelSocketBufferLimit();
+    /** In INVOKER mode, the longest the driver goes without a duty cycle while the node's threads are busy. */
+    static final long KEEPER_PERIOD_MS = 20;
+    /** How long a client or driver may go unserviced (a JVM stalled at a safepoint) before Aeron gives up on it. */
+    private static final long LIVENESS_TIMEOUT_NS = TimeUnit.SECONDS.toNanos(20);
 
     private final TransportContext context;
     private final MediaDriver driver;
@@ -46,6 +68,14 @@ public final class TransportNode implements AutoCloseable
     private final String endpoint;
     /** The channel as first subscribed: Aeron shares one socket between subscriptions of the same channel string. */
     private final String listenChannel;
+    private final Path driverDir;
+    private final Thread dirHook;
+    private final AgentInvoker driverInvoker;
+    private final AgentInvoker clientInvoker; // the Aeron client's conductor, run with the driver in INVOKER mode
+    private final AtomicBoolean invoking = new AtomicBoolean();
+    private final Thread keeper;
+    private volatile boolean closed;
+    private volatile long lastInvokeNs;
 
     public TransportNode(final TransportContext context)
     {
@@ -56,18 +86,25 @@ public final class TransportNode implements AutoCloseable
         this.context = context;
         MediaDriver launched = null;
         Aeron client = null;
+        Path dir = null;
+        Thread hook = null;
+        AgentInvoker invoker = null;
         try
         {
-            final String dir;
             if (context.aeronDirectoryName() == null)
             {
-                dir = Files.createTempDirectory("coedge-aeron-").toString();
+                final Path parent = DriverDirectories.parent();
+                DriverDirectories.removeStale(parent);
+                dir = DriverDirectories.create(parent);
+                final Path owned = dir;
+                hook = new Thread(() -> DriverDirectories.delete(owned), "coedge-driver-dir-cleanup");
+                Runtime.getRuntime().addShutdownHook(hook);
+                final ThreadingMode mode = context.driverThreadingMode();
                 launched = MediaDriver.launchEmbedded(new MediaDriver.Context()
-                    .aeronDirectoryName(new File(dir, "driver").getPath())
+                    .aeronDirectoryName(new File(dir.toFile(), "driver").getPath())
                     .dirDeleteOnStart(true)
                     .dirDeleteOnShutdown(true)
-                    .threadingMode(ThreadingMode.valueOf(
-                        System.getProperty(TransportContext.DRIVER_THREADING_PROP, "SHARED").toUpperCase()))
+                    .threadingMode(mode)
                     .sharedIdleStrategy(driverIdle(context))
                     .sharedNetworkIdleStrategy(driverIdle(context))
                     .senderIdleStrategy(driverIdle(context))
@@ -78,11 +115,45 @@ public final class TransportNode implements AutoCloseable
                     .initialWindowLength(SOCKET_BUFFER_BYTES)
                     .imageLivenessTimeoutNs(Math.max(TimeUnit.SECONDS.toNanos(2), 2 * context.peerTimeoutNs()))
                     .publicationConnectionTimeoutNs(TimeUnit.SECONDS.toNanos(5))
+                    .clientLivenessTimeoutNs(LIVENESS_TIMEOUT_NS)
+                    .publicationUnblockTimeoutNs(2 * LIVENESS_TIMEOUT_NS)
+                    .driverTimeoutMs(TimeUnit.NANOSECONDS.toMillis(LIVENESS_TIMEOUT_NS))
                     .warnIfDirectoryExists(false));
-                client = Aeron.connect(new Aeron.Context().aeronDirectoryName(launched.aeronDirectoryName()));
+                final Aeron.Context clientContext = new Aeron.Context()
+                    .aeronDirectoryName(launched.aeronDirectoryName())
+                    .driverTimeoutMs(TimeUnit.NANOSECONDS.toMillis(LIVENESS_TIMEOUT_NS));
+                if (mode == ThreadingMode.INVOKER)
+                {
+                    invoker = launched.sharedAgentInvoker();
+                    if (!invoker.isStarted())
+                    {
+                        invoker.start();
+                    }
+                    // the client runs the driver's duty cycle while it awaits the driver's answers: through the guard,
+                    // and without the client's conductor, which would take the answer the client is waiting for
+                    final AgentInvoker guarded = new AgentInvoker(Throwable::printStackTrace, null, new Agent()
+                    {
+                        public int doWork()
+                        {
+                            return invoke(false);
+                        }
+
+                        public String roleName()
+                        {
+                            return "coedge-driver-guard";
+                        }
+                    });
+                    guarded.start();
+                    clientContext.driverAgentInvoker(guarded).useConductorAgentInvoker(true);
+                }
+                this.driverInvoker = invoker;
+                client = Aeron.connect(clientContext);
+                this.clientInvoker = mode == ThreadingMode.INVOKER ? client.conductorAgentInvoker() : null;
             }
             else
             {
+                this.driverInvoker = null;
+                this.clientInvoker = null;
                 client = Aeron.connect(new Aeron.Context().aeronDirectoryName(context.aeronDirectoryName()));
             }
             // a concrete port, so that every subscription on the channel shares its socket
@@ -97,7 +168,10 @@ public final class TransportNode implements AutoCloseable
                     throw new IllegalStateException("cannot listen on " + listen +
                         " (is the port in use?)");
                 }
-                Thread.onSpinWait();
+                if (invokeDriver() == 0)
+                {
+                    Thread.onSpinWait();
+                }
             }
             this.endpoint = listen;
             this.controlSubscription = control;
@@ -105,6 +179,14 @@ public final class TransportNode implements AutoCloseable
         catch (final RuntimeException | java.io.IOException e)
         {
             CloseHelper.quietCloseAll(client, launched);
+            if (hook != null)
+            {
+                removeHook(hook);
+            }
+            if (dir != null)
+            {
+                DriverDirectories.delete(dir);
+            }
             if (e instanceof RuntimeException)
             {
                 throw (RuntimeException)e;
@@ -113,6 +195,102 @@ public final class TransportNode implements AutoCloseable
         }
         this.driver = launched;
         this.aeron = client;
+        this.driverDir = dir;
+        this.dirHook = hook;
+        if (driverInvoker != null)
+        {
+            keeper = new Thread(this::keepDriverServiced, "coedge-driver-keeper");
+            keeper.setDaemon(true);
+            keeper.start();
+        }
+        else
+        {
+            keeper = null;
+        }
+    }
+
+    /**
+     * Runs one duty cycle of the embedded driver and of the Aeron client's conductor when they have no thread of their own
+     * (INVOKER mode) and no other thread is running one now; otherwise does nothing. Allocates nothing; any thread.
+     *
+     * @return work the driver did (0 when not run).
+     */
+    public int invokeDriver()
+    {
+        return invoke(true);
+    }
+
+    private int invoke(final boolean withClient)
+    {
+        if (driverInvoker == null || !invoking.compareAndSet(false, true))
+        {
+            return 0;
+        }
+        try
+        {
+            lastInvokeNs = System.nanoTime();
+            final int work = driverInvoker.invoke();
+            final AgentInvoker client = clientInvoker;
+            return client == null || !withClient ? work : work + client.invoke();
+        }
+        finally
+        {
+            invoking.set(false);
+        }
+    }
+
+    /** @return true if this node's threads run the driver ({@link #invokeDriver()} does something). */
+    public boolean invokesDriver()
+    {
+        return driverInvoker != null;
+    }
+
+    /** @return the directory of the embedded driver, or null for an external one. */
+    public Path driverDirectory()
+    {
+        return driverDir;
+    }
+
+    /**
+     * The keeper: every {@value #KEEPER_PERIOD_MS} ms, if no other thread ran the driver meanwhile, runs it; when it
+     * finds work (traffic that only it serves, e.g. a caller that does not invoke), it comes back after 1 ms until
+     * the work stops.
+     */
+    private void keepDriverServiced()
+    {
+        final long idlePeriodNs = TimeUnit.MILLISECONDS.toNanos(KEEPER_PERIOD_MS);
+        final long busyPeriodNs = TimeUnit.MILLISECONDS.toNanos(1);
+        long periodNs = idlePeriodNs;
+        while (!closed)
+        {
+            LockSupport.parkNanos(periodNs);
+            periodNs = idlePeriodNs;
+            if (System.nanoTime() - lastInvokeNs >= busyPeriodNs)
+            {
+                // drain what piled up (a long compute step), within bounds
+                int work = 0;
+                for (int i = 0, w; i < 64 && (w = invokeDriver()) > 0; i++)
+                {
+                    work += w;
+                }
+                if (work > 0)
+                {
+                    periodNs = busyPeriodNs;
+                }
+            }
+        }
+    }
+
+    private static void removeHook(final Thread hook)
+    {
+        try
+        {
+            Runtime.getRuntime().removeShutdownHook(hook);
+        }
+        catch (final IllegalStateException e)
+        {
+            // the JVM is exiting: the hook runs anyway
+        }
     }
 
     private static BackoffIdleStrategy driverIdle(final TransportContext context)
@@ -218,6 +396,23 @@ public final class TransportNode implements AutoCloseable
             DATA_STREAM_BASE + senderNode);
     }
 
+    /** @return the subscription the row blocks of link probes to this node arrive on. */
+    public Subscription addProbeSubscription()
+    {
+        return aeron.addSubscription(listenChannel, PROBE_STREAM_ID);
+    }
+
+    /**
+     * @return an exclusive publication of probe row blocks to {@code peerEndpoint}: the channel, frame size and
+     * socket of the plans' rows, on the probe stream.
+     */
+    public ExclusivePublication addProbePublication(final String peerEndpoint, final int sessionId,
+        final int termLength)
+    {
+        return aeron.addExclusivePublication(
+            channel(peerEndpoint).termLength(termLength).sessionId(sessionId).build(), PROBE_STREAM_ID);
+    }
+
     /** @return payload bytes of one row-block chunk on a channel with frames of {@code mtu} bytes. */
     public static int chunkBytes(final int mtu)
     {
@@ -248,15 +443,24 @@ public final class TransportNode implements AutoCloseable
     @Override
     public void close()
     {
-        CloseHelper.quietCloseAll(aeron, driver);
-        if (driver != null)
+        closed = true;
+        if (keeper != null)
         {
-            final File dir = new File(driver.aeronDirectoryName()).getParentFile();
-            if (dir != null)
+            LockSupport.unpark(keeper);
+            try
             {
-                //noinspection ResultOfMethodCallIgnored
-                dir.delete();
+                keeper.join(1000);
             }
+            catch (final InterruptedException e)
+            {
+                Thread.currentThread().interrupt();
+            }
+        }
+        CloseHelper.quietCloseAll(aeron, driver);
+        if (driverDir != null)
+        {
+            DriverDirectories.delete(driverDir);
+            removeHook(dirHook);
         }
     }
 }

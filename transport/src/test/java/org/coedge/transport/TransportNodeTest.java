@@ -86,10 +86,11 @@ class TransportNodeTest
     void shouldSendAndReceiveRowBlocksWithoutAllocating()
     {
         final Subscription sub = b.addRowBlockSubscription(7);
-        final RowBlockReceiver receiver = new RowBlockReceiver(sub);
+        // with their nodes, so that the calling thread runs an invoked driver (-Dcoedge.driver.threading=INVOKER) too
+        final RowBlockReceiver receiver = new RowBlockReceiver(sub, b);
         receiver.expectSession(777);
         final RowBlockPublisher publisher = new RowBlockPublisher(
-            a.addRowBlockPublication(b.endpoint(), 7, 777, 1024 * 1024));
+            a.addRowBlockPublication(b.endpoint(), 7, 777, 1024 * 1024), a);
         final int bytes = 40_000; // several chunks
         final UnsafeBuffer src = new UnsafeBuffer(BufferUtil.allocateDirectAligned(bytes, 64));
         final UnsafeBuffer dst = new UnsafeBuffer(BufferUtil.allocateDirectAligned(bytes, 64));
@@ -116,7 +117,8 @@ class TransportNodeTest
             }
             allocated = threads.getThreadAllocatedBytes(self) - before;
         }
-        assertEquals(0, allocated, "bytes allocated by 200 sends and receives of 40 KB");
+        assertEquals(0, allocated, "bytes allocated by 200 sends and receives of 40 KB (driver " +
+            a.context().driverThreadingMode() + ")");
         publisher.close();
         receiver.close();
     }

@@ -12,6 +12,7 @@ import org.coedge.planner.Step;
 import org.coedge.transport.RowBlockPublisher;
 import org.coedge.transport.RowBlockReceiver;
 import org.coedge.transport.TransportCodes;
+import org.coedge.transport.TransportContext;
 import org.coedge.transport.TransportNode;
 import org.coedge.transport.WaitHook;
 
@@ -37,6 +38,8 @@ final class AeronExchange implements RowExchange, AutoCloseable
     private final int chunkBytes;
     private final WaitHook hook;
     private final int device;
+    private final TransportNode node;
+    private final org.agrona.concurrent.IdleStrategy connectIdle;
     private String lastError = "none";
 
     /**
@@ -50,6 +53,8 @@ final class AeronExchange implements RowExchange, AutoCloseable
     {
         final int devices = programs.size();
         this.device = device;
+        this.node = node;
+        this.connectIdle = TransportContext.waitIdle(node.context().waitMaxParkNs());
         this.sessionToken = sessionToken;
         this.epoch = epoch;
         this.timeoutNs = timeoutNs;
@@ -66,12 +71,12 @@ final class AeronExchange implements RowExchange, AutoCloseable
                 if (s.kind() == Step.Kind.SEND && publishers[peer] == null)
                 {
                     publishers[peer] = new RowBlockPublisher(node.addRowBlockPublication(deviceEndpoints[peer], me,
-                        sessionId(dataSessionBase, me, deviceNodes[peer]), termLength, mtu));
+                        sessionId(dataSessionBase, me, deviceNodes[peer]), termLength, mtu), node);
                 }
                 else if (s.kind() == Step.Kind.AWAIT && receivers[peer] == null)
                 {
                     final RowBlockReceiver r = receiversByNode.computeIfAbsent(deviceNodes[peer],
-                        n -> new RowBlockReceiver(node.addRowBlockSubscription(n)));
+                        n -> new RowBlockReceiver(node.addRowBlockSubscription(n), node));
                     r.expectSession(sessionId(dataSessionBase, deviceNodes[peer], me));
                     receivers[peer] = r;
                 }
@@ -100,7 +105,7 @@ final class AeronExchange implements RowExchange, AutoCloseable
                 {
                     return false;
                 }
-                Thread.onSpinWait();
+                connectIdle.idle(node.invokeDriver());
             }
         }
         return true;

@@ -1,44 +1,150 @@
 package org.coedge.engine.cluster;
 
+import java.util.concurrent.TimeUnit;
+
 import org.coedge.kernels.Blas;
 import org.coedge.kernels.FloatRegion;
 
 /**
- * Measures a device's throughput as the best of a few single-precision GEMMs shaped like a mid-network 3x3
- * convolution (im2col: 3136 pixels x 576 taps x 64 filters) on one OpenBLAS thread, as the engine calls it, times
- * the device's compute threads (each computes its own rows). Until the adaptive planner profiles per layer type,
- * plans share rows in proportion to this number. Cold path.
+ * Measures the throughput a device can sustain: single-precision GEMMs shaped like a mid-network 3x3 convolution
+ * (im2col: 3136 pixels x 576 taps x 64 filters) on one OpenBLAS thread per compute thread, as the engine calls it,
+ * run back to back on every compute thread at once for a window of {@value #WINDOW_PROP} ms (800 by default), and
+ * reported as the FLOPs done over the window's wall time. A best-of-short-bursts would not do: a CPU quota (cgroup
+ * cfs) lets a burst shorter than its period run at full speed, so only a window of several periods shows the
+ * quota; likewise a core that throttles when warm. A warm-up first is not counted: until the JIT compiler has been
+ * quiet for a while (a JVM that has just started compiles on the same budget), then a short one for the threads. Until the adaptive planner profiles per layer type, plans share rows in proportion to this number, until
+ * the rates measured during requests replace it ({@link RateWindow}). Cold path.
  */
 final class Calibration
 {
+    /** System property: the measured window in milliseconds. */
+    static final String WINDOW_PROP = "coedge.calibration.ms";
+    static final long WINDOW_DEFAULT_MS = 800;
+    private static final long WARMUP_NS = TimeUnit.MILLISECONDS.toNanos(60);
+    private static final long QUIET_MS = 200;
+    private static final long QUIET_MAX_MS = 3000;
     private static final int M = 3136;
     private static final int N = 64;
     private static final int K = 576;
+    private static final double FLOPS_PER_GEMM = 2.0 * M * N * K;
 
     private Calibration()
     {
     }
 
-    /** @return floating-point operations per second. */
+    /** @return floating-point operations per second over the default window. */
     static double flopsPerSecond(final int threads)
     {
+        return flopsPerSecond(threads, TimeUnit.MILLISECONDS.toNanos(Long.getLong(WINDOW_PROP, WINDOW_DEFAULT_MS)));
+    }
+
+    /**
+     * @param threads  compute threads, each running its own GEMMs on its own buffers.
+     * @param windowNs how long to measure after the warm-up.
+     * @return floating-point operations per second summed over the threads.
+     */
+    static double flopsPerSecond(final int threads, final long windowNs)
+    {
         Blas.setThreads(1);
+        final Gemms[] gemms = new Gemms[threads];
+        final Thread[] helpers = new Thread[threads - 1];
+        for (int t = 0; t < threads; t++)
         {
-            final FloatRegion a = FloatRegion.allocate(M * K);
-            final FloatRegion b = FloatRegion.allocate(K * N);
-            final FloatRegion c = FloatRegion.allocate(M * N);
+            gemms[t] = new Gemms();
+        }
+        gemms[0].untilCompilerQuiet();
+        final long start = System.nanoTime();
+        final long measureFrom = start + WARMUP_NS;
+        final long until = measureFrom + Math.max(1, windowNs);
+        for (int t = 1; t < threads; t++)
+        {
+            final Gemms g = gemms[t];
+            helpers[t - 1] = new Thread(() -> g.runUntil(measureFrom, until), "coedge-calibration-" + t);
+            helpers[t - 1].start();
+        }
+        gemms[0].runUntil(measureFrom, until);
+        double flops = gemms[0].flopsPerSecond();
+        for (int t = 1; t < threads; t++)
+        {
+            try
+            {
+                helpers[t - 1].join();
+            }
+            catch (final InterruptedException e)
+            {
+                Thread.currentThread().interrupt();
+            }
+            flops += gemms[t].flopsPerSecond();
+        }
+        return flops;
+    }
+
+    /** One thread's buffers and count; written by that thread, read after it is joined. */
+    private static final class Gemms
+    {
+        final FloatRegion a = FloatRegion.allocate(M * K);
+        final FloatRegion b = FloatRegion.allocate(K * N);
+        final FloatRegion c = FloatRegion.allocate(M * N);
+        long counted;
+        long startNs;
+        long endNs;
+
+        Gemms()
+        {
             a.fill(0, M * K, 0.5f);
             b.fill(0, K * N, 0.25f);
-            long best = Long.MAX_VALUE;
-            // best of as many as fit in 0.6 s: a JVM that has just started compiles on the same core for a while
-            final long until = System.nanoTime() + 600_000_000L;
-            for (int i = 0; i < 400 && (i < 5 || System.nanoTime() < until); i++)
+        }
+
+        /**
+         * GEMMs until the JIT compiler has been quiet for {@value #QUIET_MS} ms (at most {@value #QUIET_MAX_MS} ms): a
+         * JVM that has just started compiles on the same cores, and under a quota on the same budget, for a while.
+         */
+        void untilCompilerQuiet()
+        {
+            final java.lang.management.CompilationMXBean jit =
+                java.lang.management.ManagementFactory.getCompilationMXBean();
+            if (jit == null || !jit.isCompilationTimeMonitoringSupported())
             {
-                final long t0 = System.nanoTime();
-                Blas.sgemm(false, false, M, N, K, 1f, a, 0, K, b, 0, N, 0f, c, 0, N);
-                best = Math.min(best, System.nanoTime() - t0);
+                return;
             }
-            return threads * 2.0 * M * N * K / (Math.max(1, best) * 1e-9);
+            final long giveUp = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(QUIET_MAX_MS);
+            long quietSince = System.nanoTime();
+            long compiledMs = jit.getTotalCompilationTime();
+            while (System.nanoTime() < giveUp &&
+                System.nanoTime() - quietSince < TimeUnit.MILLISECONDS.toNanos(QUIET_MS))
+            {
+                Blas.sgemm(false, false, M, N, K, 1f, a, 0, K, b, 0, N, 0f, c, 0, N);
+                final long now = jit.getTotalCompilationTime();
+                if (now != compiledMs)
+                {
+                    compiledMs = now;
+                    quietSince = System.nanoTime();
+                }
+            }
+        }
+
+        /** Warms up until {@code fromNs}, then counts GEMMs back to back until the first that ends past untilNs. */
+        void runUntil(final long fromNs, final long untilNs)
+        {
+            long now = System.nanoTime();
+            while (now < fromNs)
+            {
+                Blas.sgemm(false, false, M, N, K, 1f, a, 0, K, b, 0, N, 0f, c, 0, N);
+                now = System.nanoTime();
+            }
+            startNs = now;
+            while (now < untilNs || counted == 0)
+            {
+                Blas.sgemm(false, false, M, N, K, 1f, a, 0, K, b, 0, N, 0f, c, 0, N);
+                counted++;
+                now = System.nanoTime();
+            }
+            endNs = now;
+        }
+
+        double flopsPerSecond()
+        {
+            return counted * FLOPS_PER_GEMM / (Math.max(1, endNs - startNs) * 1e-9);
         }
     }
 }

@@ -27,6 +27,8 @@ import org.coedge.transport.ControlListener;
 import org.coedge.transport.ControlProxy;
 import org.coedge.transport.RowBlockPublisher;
 import org.coedge.transport.RowBlockReceiver;
+import org.coedge.transport.ProbeReceiver;
+import org.coedge.transport.TransportCodes;
 import org.coedge.transport.TransportContext;
 import org.coedge.transport.TransportNode;
 import org.coedge.transport.WaitHook;
@@ -58,7 +60,15 @@ public final class Coordinator implements ControlListener, AutoCloseable
     public static final int FUSE_AUTO = 0;
     private static final int MAX_ATTEMPTS = 4;
     private static final int PINGS = 100;
+    private static final int PROBE_BLOCK_BYTES = 64 * 1024;
+    private static final int PROBE_BURST_BYTES = 2 * 1024 * 1024;
+    private static final int PROBE_BURSTS = 3;
+    private static final int PROBE_TERM_BYTES = 1024 * 1024;
     private static final int PLAN_SILENCE_FACTOR = 5;
+    /** A join, plan or request not yet answered is sent again this often (a JVM may stall for seconds). */
+    private static final long RESEND_NS = TimeUnit.MILLISECONDS.toNanos(500);
+    /** Joins less often: the first one has the worker hash and load the model, the next ones only answer. */
+    private static final long JOIN_RESEND_NS = TimeUnit.SECONDS.toNanos(1);
 
     private final TransportNode node;
     private final ModelRef model;
@@ -75,6 +85,7 @@ public final class Coordinator implements ControlListener, AutoCloseable
     private final SecureRandom random = new SecureRandom();
     private final long sessionToken;
     private final WaitHook hook = this::keepWaiting;
+    private final org.agrona.concurrent.IdleStrategy controlIdle;
 
     private double selfFlops;
     private long epoch;
@@ -90,9 +101,12 @@ public final class Coordinator implements ControlListener, AutoCloseable
     private long probeReplyBytes;
     private long probeReplyAtNs;
     private int attemptsLastRun;
-    private double headSeconds = -1; // the coordinator's measured time for the head, once known
     private SharePolicy sharePolicy = SharePolicy.DEFAULT;
     private long requestStartNs; // when the last request was sent (the origin of its time line)
+    private final SpeedBook speeds;
+    private double[] planShares = new double[0]; // the shares the current plan was made with
+    private java.util.function.ToIntFunction<Worker> planMessage; // sends the current plan to a worker
+    private double replanImbalance = SpeedBook.REPLAN_IMBALANCE;
 
     /** A worker as the coordinator sees it. */
     public static final class Worker
@@ -103,8 +117,10 @@ public final class Coordinator implements ControlListener, AutoCloseable
         boolean alive;
         boolean everJoined;
         double flopsPerSecond;
+        double measuredFlopsPerSecond;
         long lastHeardNs;
         long lastJoinNs;
+        long lastSentNs; // the plan or request now awaiting an answer
         long ackEpoch = -1;
         Status ackStatus;
         String ackError = "";
@@ -134,18 +150,25 @@ public final class Coordinator implements ControlListener, AutoCloseable
             return endpoint;
         }
 
+        /** @return the throughput the worker reported at its join (its calibration). */
         public double flopsPerSecond()
         {
             return flopsPerSecond;
         }
 
-        /** @return the probed round trip of a small control message. */
+        /** @return the median rate measured during its last requests (FLOPs over compute time), 0 before any. */
+        public double measuredFlopsPerSecond()
+        {
+            return measuredFlopsPerSecond;
+        }
+
+        /** @return the probed round trip: a one-block row-block probe over the data path, answered over control. */
         public double rttNs()
         {
             return rttNs;
         }
 
-        /** @return the probed rate of a 1 MiB burst over the control channel. */
+        /** @return the probed rate of 2 MiB bursts of row blocks over the data path. */
         public double bytesPerSecond()
         {
             return bytesPerSecond;
@@ -219,6 +242,7 @@ public final class Coordinator implements ControlListener, AutoCloseable
         this.timeoutNs = timeoutNs;
         this.peerTimeoutNs = node.context().peerTimeoutNs();
         this.joinTimeoutNs = TimeUnit.SECONDS.toNanos(60);
+        this.controlIdle = TransportContext.waitIdle(node.context().waitMaxParkNs());
         this.log = log;
         try
         {
@@ -237,6 +261,7 @@ public final class Coordinator implements ControlListener, AutoCloseable
         while (token == 0);
         this.sessionToken = token;
         this.proxy = new ControlProxy(key, 0, node.context().sendTimeoutNs()).session(token, 0);
+        this.speeds = new SpeedBook(peers.size() + 1);
         for (int i = 0; i < peers.size(); i++)
         {
             workers.add(new Worker(i + 1, peers.get(i), node.addControlPublication(peers.get(i))));
@@ -255,6 +280,14 @@ public final class Coordinator implements ControlListener, AutoCloseable
         while (System.nanoTime() < deadline && !allAnswered())
         {
             pollControl();
+            final long t = System.nanoTime();
+            for (final Worker w : workers)
+            {
+                if (!w.alive && w.ackError.isEmpty() && t - w.lastJoinNs > JOIN_RESEND_NS)
+                {
+                    sendJoin(w, t);
+                }
+            }
         }
         for (final Worker w : workers)
         {
@@ -265,6 +298,7 @@ public final class Coordinator implements ControlListener, AutoCloseable
             }
         }
         selfFlops = Calibration.flopsPerSecond(threads);
+        speeds.calibrated(0, selfFlops);
         for (final Worker w : workers)
         {
             if (w.alive)
@@ -287,11 +321,18 @@ public final class Coordinator implements ControlListener, AutoCloseable
         return true;
     }
 
+    /**
+     * Offers a join when the worker's driver answers (a stopped or stalled one does not); the caller sends it again
+     * until the worker welcomes it, so neither a refused offer nor one lost with a stalled receiver loses the join.
+     */
     private void sendJoin(final Worker w, final long now)
     {
         w.lastJoinNs = now;
-        proxy.join(w.control, w.nodeId, model.sha256, replyEndpoint(w), model.file.toString(),
-            ModelRef.formatShapes(model.inputDims));
+        if (w.control.isConnected())
+        {
+            proxy.join(w.control, w.nodeId, model.sha256, replyEndpoint(w), model.file.toString(),
+                ModelRef.formatShapes(model.inputDims));
+        }
     }
 
     private String replyEndpoint(final Worker w)
@@ -307,39 +348,60 @@ public final class Coordinator implements ControlListener, AutoCloseable
     }
 
     /**
-     * Measures the round trip of a small probe (best of {@value #PINGS}, the first ones also warm both JVMs' code
-     * paths up) and the rate of a 1 MiB burst (best of 3). Cold path.
+     * Probes the link to a worker over the data path, as a plan's rows travel: row blocks on the worker's probe
+     * stream ({@link org.coedge.transport.ProbeReceiver}), each burst answered by a probe reply. The round trip is the
+     * best of {@value #PINGS} one-block probes (the first ones also warm both JVMs' code paths up); the rate is the
+     * best of {@value #PROBE_BURSTS} bursts of {@value #PROBE_BURST_BYTES} bytes, long enough that a token bucket's
+     * burst allowance or a socket buffer does not flatter it. Cold path.
      */
     private void probe(final Worker w)
     {
-        final UnsafeBuffer payload = new UnsafeBuffer(BufferUtil.allocateDirectAligned(32 * 1024, 64));
-        double best = Double.MAX_VALUE;
-        for (int i = 0; i < PINGS; i++)
+        final UnsafeBuffer payload = new UnsafeBuffer(BufferUtil.allocateDirectAligned(PROBE_BLOCK_BYTES, 64));
+        final int sessionId = 4096 + random.nextInt(1 << 28);
+        try (RowBlockPublisher rows = new RowBlockPublisher(
+            node.addProbePublication(w.endpoint, sessionId, PROBE_TERM_BYTES), node))
         {
-            final long id = random.nextLong() & Long.MAX_VALUE;
-            final long t0 = System.nanoTime();
-            proxy.probe(w.control, id, 0, 1, payload, 0);
-            if (!awaitProbeReply(id, t0 + TimeUnit.SECONDS.toNanos(2)))
+            final long connectBy = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+            while (!rows.publication().isConnected())
             {
-                log.println("coordinator: worker " + w.nodeId + " did not answer a probe");
-                return;
+                if (System.nanoTime() > connectBy)
+                {
+                    log.println("coordinator: no data path to worker " + w.nodeId + " for a probe");
+                    return;
+                }
+                pollControl();
             }
-            best = Math.min(best, probeReplyAtNs - t0);
-        }
-        w.rttNs = best;
-        final int count = 32;
-        for (int burst = 0; burst < 3; burst++)
-        {
-            final long id = random.nextLong() & Long.MAX_VALUE;
-            final long t0 = System.nanoTime();
-            for (int i = 0; i < count; i++)
+            final long sendTimeoutNs = TimeUnit.SECONDS.toNanos(5);
+            double best = Double.MAX_VALUE;
+            for (int i = 0; i < PINGS; i++)
             {
-                proxy.probe(w.control, id, i, count, payload, payload.capacity());
+                final long id = random.nextLong() & Long.MAX_VALUE;
+                final long t0 = System.nanoTime();
+                if (rows.send(sessionToken, ProbeReceiver.PROBE_EPOCH, id, 0, -1, 0, 1, payload, 0, 64,
+                    sendTimeoutNs, hook) != TransportCodes.OK || !awaitProbeReply(id, t0 + TimeUnit.SECONDS.toNanos(2)))
+                {
+                    log.println("coordinator: worker " + w.nodeId + " did not answer a probe");
+                    return;
+                }
+                best = Math.min(best, probeReplyAtNs - t0);
             }
-            if (awaitProbeReply(id, t0 + TimeUnit.SECONDS.toNanos(5)))
+            w.rttNs = best;
+            final int count = PROBE_BURST_BYTES / PROBE_BLOCK_BYTES;
+            for (int burst = 0; burst < PROBE_BURSTS; burst++)
             {
-                w.bytesPerSecond = Math.max(w.bytesPerSecond,
-                    probeReplyBytes / Math.max(1e-9, (probeReplyAtNs - t0 - best / 2) * 1e-9));
+                final long id = random.nextLong() & Long.MAX_VALUE;
+                final long t0 = System.nanoTime();
+                boolean sent = true;
+                for (int i = 0; i < count && sent; i++)
+                {
+                    sent = rows.send(sessionToken, ProbeReceiver.PROBE_EPOCH, id, i, -1, 0, count, payload, 0,
+                        PROBE_BLOCK_BYTES, sendTimeoutNs, hook) == TransportCodes.OK;
+                }
+                if (sent && awaitProbeReply(id, t0 + TimeUnit.SECONDS.toNanos(30)))
+                {
+                    w.bytesPerSecond = Math.max(w.bytesPerSecond,
+                        probeReplyBytes / Math.max(1e-9, (probeReplyAtNs - t0 - best / 2) * 1e-9));
+                }
             }
         }
     }
@@ -357,18 +419,16 @@ public final class Coordinator implements ControlListener, AutoCloseable
         return true;
     }
 
+    /** Reads every control message queued; idles (backing off to a park) when there was none. */
     private int pollControl()
     {
-        int total = 0;
+        int total = node.invokeDriver();
         int n;
         while ((n = adapter.poll(64)) > 0)
         {
             total += n;
         }
-        if (total == 0)
-        {
-            Thread.onSpinWait();
-        }
+        controlIdle.idle(total);
         return total;
     }
 
@@ -386,17 +446,14 @@ public final class Coordinator implements ControlListener, AutoCloseable
         while (true)
         {
             epoch++;
-            final double[] flops = new double[live.size() + 1];
-            final int[] nodes = new int[flops.length];
-            final String[] endpoints = new String[flops.length];
-            flops[0] = selfFlops;
+            final int[] nodes = new int[live.size() + 1];
+            final String[] endpoints = new String[nodes.length];
             endpoints[0] = live.isEmpty() ? node.endpoint() : replyEndpoint(live.get(0));
             double bytesPerSecond = Double.MAX_VALUE;
             double latencyNs = 0;
             for (int i = 0; i < live.size(); i++)
             {
                 final Worker w = live.get(i);
-                flops[i + 1] = w.flopsPerSecond;
                 nodes[i + 1] = w.nodeId;
                 endpoints[i + 1] = w.endpoint;
                 if (w.bytesPerSecond > 0)
@@ -409,8 +466,9 @@ public final class Coordinator implements ControlListener, AutoCloseable
             {
                 bytesPerSecond = 1e9 / 8;
             }
-            final double[] shares = sharePolicy == SharePolicy.DEFAULT ? headAwareShares(flops) :
-                sharePolicy == SharePolicy.PROPORTIONAL ? flops.clone() : equalShares(flops.length);
+            final double[] flops = speeds.estimates(nodes);
+            final double[] shares = policyShares(flops);
+            planShares = shares;
             fuseDepth = fuse != FUSE_AUTO ? fuse : Planner.autoFuse(model.graph, shares,
                 ClusterModel.of(flops, bytesPerSecond, latencyNs), 8, epoch).fuseDepth();
             plan = Planner.proportional(model.graph, shares, fuseDepth, epoch);
@@ -421,11 +479,13 @@ public final class Coordinator implements ControlListener, AutoCloseable
             final int mtu = node.context().mtuLength();
             final int[][] layers = PlanCodec.stageLayers(plan);
             final int[][] rows = PlanCodec.stageRows(plan);
+            planMessage = w -> proxy.plan(w.control, epoch, sessionBase, termLength,
+                TimeUnit.NANOSECONDS.toMillis(timeoutNs), mtu, nodes, endpoints, layers, rows);
             for (final Worker w : planWorkers)
             {
                 w.ackEpoch = -1;
-                proxy.plan(w.control, epoch, sessionBase, termLength, TimeUnit.NANOSECONDS.toMillis(timeoutNs), mtu,
-                    nodes, endpoints, layers, rows);
+                w.lastSentNs = System.nanoTime();
+                planMessage.applyAsInt(w);
             }
             CloseHelper.quietClose(slot);
             slot = null;
@@ -437,6 +497,7 @@ public final class Coordinator implements ControlListener, AutoCloseable
             if (failed == null && exchange.awaitConnected(System.nanoTime() + TimeUnit.SECONDS.toNanos(10)))
             {
                 replanNeeded = false;
+                speeds.planned(false);
                 return;
             }
             if (failed != null)
@@ -449,21 +510,55 @@ public final class Coordinator implements ControlListener, AutoCloseable
         }
     }
 
-    /** Times the head from this request's steps and plans again (from the next request) with it accounted for. */
-    private void measureHead()
+    /**
+     * Takes this request's compute times (the coordinator's own per step, the workers' as they reported them) into
+     * the speed estimates, and asks for a new plan (from the next request) when the current one is predicted to
+     * finish more than {@link SpeedBook#REPLAN_IMBALANCE} times later than one made with them.
+     */
+    private void learnFromRequest()
     {
         final List<Step> steps = programs.get(0).steps();
-        long ns = 0;
+        long headNs = 0;
+        long spatialNs = 0;
         for (int i = 0; i < steps.size(); i++)
         {
-            if (steps.get(i).kind() == Step.Kind.COMPUTE && steps.get(i).layer() >= model.graph.firstGlobalLayer())
+            if (steps.get(i).kind() == Step.Kind.COMPUTE)
             {
-                ns += slot.runner.stepNs(i);
+                if (steps.get(i).layer() >= model.graph.firstGlobalLayer())
+                {
+                    headNs += slot.runner.stepNs(i);
+                }
+                else
+                {
+                    spatialNs += slot.runner.stepNs(i);
+                }
             }
         }
-        headSeconds = ns * 1e-9;
-        replanNeeded = true;
-        log.printf("coordinator: the head takes %.2f ms here; shares now account for it%n", ns / 1e6);
+        final int[] nodes = new int[planWorkers.length + 1];
+        final long[] computeNs = new long[nodes.length];
+        computeNs[0] = spatialNs;
+        for (int i = 0; i < planWorkers.length; i++)
+        {
+            nodes[i + 1] = planWorkers[i].nodeId;
+            computeNs[i + 1] = planWorkers[i].computeNs;
+        }
+        speeds.learn(model.graph, programs, nodes, computeNs, headNs);
+        for (final Worker w : planWorkers)
+        {
+            w.measuredFlopsPerSecond = speeds.measured(w.nodeId);
+        }
+        if (planWorkers.length == 0 || !speeds.enoughSincePlan())
+        {
+            return;
+        }
+        final double imbalance = SpeedBook.imbalance(planShares, policyShares(speeds.estimates(nodes)));
+        if (imbalance > replanImbalance)
+        {
+            replanNeeded = true;
+            speeds.planned(true);
+            log.printf("coordinator: measured rates predict plan epoch %d finishes %.2fx later than it could " +
+                "(head %.2f ms); planning again%n", epoch, imbalance, speeds.headSeconds() * 1e3);
+        }
     }
 
     /**
@@ -489,6 +584,7 @@ public final class Coordinator implements ControlListener, AutoCloseable
                 head += f;
             }
         }
+        final double headSeconds = speeds.headSeconds();
         if (headSeconds >= 0)
         {
             // the head is often bound by reading its weights, not by FLOPs: count it as the FLOPs the coordinator
@@ -506,6 +602,23 @@ public final class Coordinator implements ControlListener, AutoCloseable
             shares[0] = Math.max(0, flops[0] - head * sum / (spatial + head));
         }
         return shares;
+    }
+
+    /**
+     * @return the shares the chosen policy gives devices of these throughputs: the default leaves the coordinator
+     * room for the head it runs alone, proportional follows the throughputs, equal ignores them.
+     */
+    private double[] policyShares(final double[] flops)
+    {
+        switch (sharePolicy)
+        {
+            case PROPORTIONAL:
+                return flops.clone();
+            case EQUAL:
+                return equalShares(flops.length);
+            default:
+                return headAwareShares(flops);
+        }
     }
 
     private static double[] equalShares(final int devices)
@@ -535,6 +648,12 @@ public final class Coordinator implements ControlListener, AutoCloseable
                 {
                     w.ackError = "silent for " + TimeUnit.NANOSECONDS.toMillis(now - w.lastHeardNs) + " ms";
                     return w;
+                }
+                if (w.ackEpoch != epoch && now - w.lastSentNs > RESEND_NS)
+                {
+                    // the worker answers a plan it already has with its ack again, and ignores one it is building
+                    w.lastSentNs = now;
+                    planMessage.applyAsInt(w);
                 }
                 all &= w.ackEpoch == epoch;
             }
@@ -606,6 +725,7 @@ public final class Coordinator implements ControlListener, AutoCloseable
             for (final Worker w : planWorkers)
             {
                 w.requestSentNs = System.nanoTime();
+                w.lastSentNs = w.requestSentNs;
                 proxy.request(w.control, epoch, requestId);
             }
             slot.runner.resetTimes();
@@ -617,10 +737,7 @@ public final class Coordinator implements ControlListener, AutoCloseable
                 {
                     slot.outputInto(i, outputs.get(i));
                 }
-                if (headSeconds < 0 && planWorkers.length > 0 && sharePolicy == SharePolicy.DEFAULT)
-                {
-                    measureHead();
-                }
+                learnFromRequest();
                 return;
             }
             lastFailure = failure;
@@ -667,9 +784,16 @@ public final class Coordinator implements ControlListener, AutoCloseable
                 return describeFailure(RowExchange.ABORTED);
             }
             boolean all = true;
+            final long now = System.nanoTime();
             for (final Worker w : planWorkers)
             {
                 all &= w.resultRequest == requestId;
+                if (w.resultRequest != requestId && now - w.lastSentNs > Math.max(RESEND_NS, peerTimeoutNs))
+                {
+                    // lost either way: the worker runs a request it has not seen, or sends its result again
+                    w.lastSentNs = now;
+                    proxy.request(w.control, epoch, requestId);
+                }
             }
             if (all)
             {
@@ -725,6 +849,7 @@ public final class Coordinator implements ControlListener, AutoCloseable
     /** Called from every wait of the coordinator's own steps: polls control and checks the workers' liveness. */
     private boolean keepWaiting()
     {
+        node.invokeDriver();
         adapter.poll(16);
         return checkLiveness() && !failureSeen;
     }
@@ -781,7 +906,9 @@ public final class Coordinator implements ControlListener, AutoCloseable
             {
                 log.println("coordinator: worker " + w.nodeId + " joined again");
                 replanNeeded = true;
+                speeds.forget(w.nodeId);
             }
+            speeds.calibrated(w.nodeId, flops);
             w.alive = true;
             w.everJoined = true;
             w.flopsPerSecond = flops;
@@ -867,6 +994,15 @@ public final class Coordinator implements ControlListener, AutoCloseable
             error.text());
     }
 
+    /**
+     * @param imbalance plan again when the current plan is predicted to finish this many times later than one made
+     *                  with the measured rates; infinity to keep plans (tests that need them fixed).
+     */
+    void replanImbalance(final double imbalance)
+    {
+        this.replanImbalance = imbalance;
+    }
+
     /** @return this session's token (tests forge messages of the session with it). */
     long sessionToken()
     {
@@ -897,6 +1033,18 @@ public final class Coordinator implements ControlListener, AutoCloseable
     public double selfFlopsPerSecond()
     {
         return selfFlops;
+    }
+
+    /** @return the coordinator's median rate measured during its last requests, 0 before any. */
+    public double selfMeasuredFlopsPerSecond()
+    {
+        return speeds.measured(0);
+    }
+
+    /** @return the median time of the head over the last requests, or -1 before any. */
+    public double headSeconds()
+    {
+        return speeds.headSeconds();
     }
 
     public long epoch()

@@ -153,6 +153,34 @@ public final class LocalWorkers implements AutoCloseable
         throw new IllegalStateException("worker " + (i + 1) + " did not start; see " + log(i));
     }
 
+    /**
+     * Stops worker {@code i}'s JVM (SIGSTOP) or lets it go on (SIGCONT), as a JVM stalled at a safepoint for
+     * seconds would.
+     *
+     * @param stop true to stop, false to continue.
+     */
+    public void suspend(final int i, final boolean stop)
+    {
+        final Process p = processes.get(i);
+        if (p == null)
+        {
+            return;
+        }
+        try
+        {
+            new ProcessBuilder("kill", stop ? "-STOP" : "-CONT", Long.toString(p.pid())).inheritIO().start()
+                .waitFor(10, TimeUnit.SECONDS);
+        }
+        catch (final IOException e)
+        {
+            throw new IllegalStateException("cannot signal worker " + (i + 1) + ": " + e.getMessage(), e);
+        }
+        catch (final InterruptedException e)
+        {
+            Thread.currentThread().interrupt();
+        }
+    }
+
     /** Kills worker {@code i} at once (SIGKILL), as a crash would. */
     public void kill(final int i)
     {

@@ -22,7 +22,9 @@ import org.coedge.transport.ClusterKey;
 import org.coedge.transport.ControlAdapter;
 import org.coedge.transport.ControlListener;
 import org.coedge.transport.ControlProxy;
+import org.coedge.transport.ProbeReceiver;
 import org.coedge.transport.RowBlockReceiver;
+import org.coedge.transport.TransportCodes;
 
 import org.coedge.transport.TransportNode;
 import org.coedge.transport.WaitHook;
@@ -42,6 +44,11 @@ import org.coedge.transport.sbe.Status;
  * Two threads: the control thread ({@link #run}) polls control messages, answers joins and probes, heartbeats, and
  * hands plans and requests to the compute thread, which prepares each plan's {@link DeviceSlot} and runs its steps.
  * They share only volatile hand-off fields; each sends control messages through its own proxy (lane 0 and 1).
+ * <p>
+ * The coordinator sends a join, a plan or a request again until it is answered (a JVM may stall for seconds, longer
+ * than Aeron keeps an image): a join of the current session is welcomed again, a plan already acknowledged is
+ * acknowledged again and one being built is ignored, and a request already run gets its result again, one running
+ * is ignored. The compute thread keeps its last acknowledgement and result for that.
  */
 public final class WorkerNode implements ControlListener, AutoCloseable
 {
@@ -55,17 +62,38 @@ public final class WorkerNode implements ControlListener, AutoCloseable
     private final ControlProxy computeProxy;
     private final Map<Integer, RowBlockReceiver> receivers = new java.util.concurrent.ConcurrentHashMap<>();
     private final Thread computeThread;
+    private final ProbeReceiver probes;
     private volatile boolean running = true;
 
     // control thread state
     private long sessionToken;
     private int nodeId;
     private Publication toCoordinator;
+    private String sessionReply;
     private ModelRef modelRef;
     private double flopsPerSecond;
     private long probeId = -1;
     private int probeCount;
     private long probeBytes;
+    private long handedPlanEpoch = -1;
+    private long handedEpoch = -1;
+    private long handedRequest = -1;
+
+    // the last plan ack and result, written by the compute thread before it publishes the volatile epoch / request
+    private long ackSession;
+    private Status ackStatus;
+    private long ackMemory;
+    private String ackError;
+    private volatile long ackedEpoch = -1;
+    private long resultSession;
+    private long resultEpoch;
+    private Status resultStatus;
+    private int resultCode;
+    private long resultComputeNs;
+    private long resultSendNs;
+    private long resultAwaitNs;
+    private String resultError;
+    private volatile long resultRequest = -1;
 
     // hand-offs to the compute thread
     private volatile PlanOrder pendingPlan;
@@ -122,6 +150,7 @@ public final class WorkerNode implements ControlListener, AutoCloseable
         this.threads = threads;
         this.log = log;
         this.adapter = new ControlAdapter(node.controlSubscription(), key, this);
+        this.probes = new ProbeReceiver(node.addProbeSubscription());
         final long sendTimeoutNs = node.context().sendTimeoutNs();
         this.proxy = new ControlProxy(key, 0, sendTimeoutNs);
         this.computeProxy = new ControlProxy(key, 1, sendTimeoutNs);
@@ -139,14 +168,16 @@ public final class WorkerNode implements ControlListener, AutoCloseable
     public String counts()
     {
         int foreignImages = 0;
+        int earlierImages = 0;
         for (final RowBlockReceiver r : receivers.values())
         {
             foreignImages += r.foreignImages();
+            earlierImages += r.earlierPlanImages();
         }
         return "control: malformed=" + adapter.malformed() + " bad-mac=" + adapter.badMac() + " wrong-session=" +
             adapter.wrongSession() + " replayed=" + adapter.replayed() + "; driver: invalid-packets=" +
             node.driverInvalidPackets() + "; rows: dropped-chunks=" + droppedChunks() + " foreign-images=" +
-            foreignImages;
+            foreignImages + " (earlier plans' images, not yet timed out: " + earlierImages + ")";
     }
 
     /** @return row-block chunks dropped on this node's data streams (foreign, stale or malformed). */
@@ -183,7 +214,15 @@ public final class WorkerNode implements ControlListener, AutoCloseable
         String lastCounts = counts();
         while (running)
         {
-            final int work = adapter.poll(16);
+            int work = node.invokeDriver() + adapter.poll(16);
+            if (sessionToken != 0)
+            {
+                work += probes.poll(sessionToken, 16);
+                if (probes.burstComplete())
+                {
+                    proxy.probeReply(toCoordinator, probes.probeId(), probes.blocks(), probes.bytes(), 0);
+                }
+            }
             final long now = System.nanoTime();
             if (sessionToken != 0 && now >= nextHeartbeat)
             {
@@ -232,6 +271,15 @@ public final class WorkerNode implements ControlListener, AutoCloseable
             log.println("worker: refused a join with token 0 or node id " + id);
             return;
         }
+        if (token == sessionToken && id == nodeId && reply.equals(sessionReply) && modelRef != null &&
+            java.util.Arrays.equals(modelRef.sha256, expected) &&
+            ModelRef.formatShapes(modelRef.inputDims).equals(shapes))
+        {
+            // the coordinator did not hear the welcome yet (or sent the join again before it came): answer again,
+            // without hashing and loading the model again
+            welcome(toCoordinator, Status.OK, "");
+            return;
+        }
         final Publication pub;
         try
         {
@@ -245,11 +293,15 @@ public final class WorkerNode implements ControlListener, AutoCloseable
         if (sessionToken != token)
         {
             endSession();
+            adapter.resetReplayState();
+            handedPlanEpoch = -1;
+            handedEpoch = -1;
+            handedRequest = -1;
         }
-        adapter.resetReplayState();
         sessionToken = token;
         nodeId = id;
         toCoordinator = pub;
+        sessionReply = reply;
         proxy.session(token, id);
         computeProxy.session(token, id);
         Status status = Status.OK;
@@ -289,11 +341,23 @@ public final class WorkerNode implements ControlListener, AutoCloseable
         }
         log.println("worker: node " + id + " joined session " + Long.toHexString(token) + " (" + status +
             (error.isEmpty() ? "" : ": " + error) + "), " + String.format("%.1f", flopsPerSecond / 1e9) + " GFLOP/s");
-        proxy.welcome(pub, status, flopsPerSecond, Runtime.getRuntime().maxMemory(),
-            status == Status.OK ? modelRef.sha256 : new byte[32], error);
+        welcome(pub, status, error);
         if (status != Status.OK)
         {
             sessionToken = 0;
+            sessionReply = null;
+        }
+    }
+
+    private void welcome(final Publication pub, final Status status, final String error)
+    {
+        final int sent = proxy.welcome(pub, status, flopsPerSecond, Runtime.getRuntime().maxMemory(),
+            status == Status.OK ? modelRef.sha256 : new byte[32], error);
+        if (sent != TransportCodes.OK)
+        {
+            // the coordinator joins again until it is welcomed
+            log.println("worker: could not send the welcome (" + TransportCodes.name(sent) + ", Aeron " +
+                proxy.lastResult() + "); waiting for the join again");
         }
     }
 
@@ -310,6 +374,14 @@ public final class WorkerNode implements ControlListener, AutoCloseable
     public void onPlan(final PlanMessageDecoder plan)
     {
         final long epoch = plan.epoch();
+        if (epoch == handedPlanEpoch)
+        {
+            if (ackedEpoch == epoch && ackSession == sessionToken)
+            {
+                proxy.planAck(toCoordinator, epoch, ackStatus, ackMemory, ackError);
+            }
+            return;
+        }
         final int sessionBase = plan.dataSessionBase();
         final int termLength = plan.termLength();
         final long timeoutMs = plan.timeoutMs();
@@ -348,6 +420,7 @@ public final class WorkerNode implements ControlListener, AutoCloseable
             return;
         }
         readyEpoch = -1;
+        handedPlanEpoch = epoch;
         pendingPlan = new PlanOrder(sessionToken, toCoordinator, modelRef, p, device, nodes, endpoints, sessionBase,
             termLength, mtu, TimeUnit.MILLISECONDS.toNanos(timeoutMs));
         LockSupport.unpark(computeThread);
@@ -356,9 +429,22 @@ public final class WorkerNode implements ControlListener, AutoCloseable
     @Override
     public void onRequest(final RequestDecoder request)
     {
-        pendingEpoch = request.epoch();
+        final long epoch = request.epoch();
+        final long id = request.requestId();
+        if (epoch == handedEpoch && id <= handedRequest)
+        {
+            if (resultRequest == id && resultEpoch == epoch && resultSession == sessionToken)
+            {
+                proxy.result(toCoordinator, epoch, id, resultStatus, resultCode, resultComputeNs, resultSendNs,
+                    resultAwaitNs, resultError);
+            }
+            return;
+        }
+        handedEpoch = epoch;
+        handedRequest = id;
+        pendingEpoch = epoch;
         pendingRequestAtNs = System.nanoTime();
-        pendingRequest = request.requestId();
+        pendingRequest = id;
         LockSupport.unpark(computeThread);
     }
 
@@ -400,6 +486,7 @@ public final class WorkerNode implements ControlListener, AutoCloseable
         DeviceSlot slot = null;
         long[] stepStarts = new long[0]; // the last request's time line, sized on a new plan
         long[] stepDurations = new long[0];
+        long slotSession = 0;
         // between requests (plan set-up) only a shutdown stops a wait; during one, an abort of that request does
         final WaitHook hook = () -> running && (runningRequest < 0 || abortedRequest != runningRequest);
         while (running)
@@ -413,6 +500,7 @@ public final class WorkerNode implements ControlListener, AutoCloseable
                 CloseHelper.quietClose(slot);
                 slot = null;
                 slot = buildSlot(order, hook);
+                slotSession = order.sessionToken;
                 continue;
             }
             final long request = pendingRequest;
@@ -423,8 +511,8 @@ public final class WorkerNode implements ControlListener, AutoCloseable
                 final long arrivedNs = pendingRequestAtNs;
                 if (slot == null || slot.epoch != epoch || readyEpoch != epoch)
                 {
-                    computeProxy.result(toCoordinator, epoch, request, Status.FAILED, RowExchange.BAD_PEER, 0, 0, 0,
-                        "worker node " + nodeId + " has no plan of epoch " + epoch);
+                    sendResult(slotSession, epoch, request, Status.FAILED, RowExchange.BAD_PEER, 0, 0, 0, stepStarts,
+                        stepDurations, 0, "worker node " + nodeId + " has no plan of epoch " + epoch);
                     continue;
                 }
                 runningRequest = request;
@@ -445,14 +533,58 @@ public final class WorkerNode implements ControlListener, AutoCloseable
                     stepStarts[i] = start == 0 ? -1 : start - arrivedNs;
                     stepDurations[i] = slot.runner.stepNs(i);
                 }
-                computeProxy.result(toCoordinator, epoch, request, status, code, slot.runner.computeNs(),
-                    slot.runner.sendNs(), slot.runner.awaitNs(), stepStarts, stepDurations, steps,
+                sendResult(slotSession, epoch, request, status, code, slot.runner.computeNs(), slot.runner.sendNs(),
+                    slot.runner.awaitNs(), stepStarts, stepDurations, steps,
                     code == RowExchange.OK ? "" : slot.runner.failure());
                 continue;
             }
             LockSupport.parkNanos(this, 1_000_000);
         }
         CloseHelper.quietClose(slot);
+    }
+
+    /**
+     * Compute thread: keeps the result for a coordinator that asks again (sent again without its time line), then
+     * sends it with the start (from the request's arrival, -1 if it did not run) and duration of each step.
+     */
+    private void sendResult(
+        final long session, final long epoch, final long request, final Status status, final int code,
+        final long computeNs, final long sendNs, final long awaitNs, final long[] stepStartNs,
+        final long[] stepDurationNs, final int steps, final String error)
+    {
+        resultSession = session;
+        resultEpoch = epoch;
+        resultStatus = status;
+        resultCode = code;
+        resultComputeNs = computeNs;
+        resultSendNs = sendNs;
+        resultAwaitNs = awaitNs;
+        resultError = error;
+        resultRequest = request;
+        final int sent = computeProxy.result(toCoordinator, epoch, request, status, code, computeNs, sendNs, awaitNs,
+            stepStartNs, stepDurationNs, steps, error);
+        if (sent != TransportCodes.OK)
+        {
+            log.println("worker: could not send the result of request " + request + " (" +
+                TransportCodes.name(sent) + "); it is sent again when the coordinator asks");
+        }
+    }
+
+    /** Compute thread: keeps the ack for a coordinator that sends the plan again, then sends it. */
+    private void sendAck(final PlanOrder order, final long epoch, final Status status, final long memory,
+        final String error)
+    {
+        ackSession = order.sessionToken;
+        ackStatus = status;
+        ackMemory = memory;
+        ackError = error;
+        ackedEpoch = epoch;
+        final int sent = computeProxy.planAck(order.toCoordinator, epoch, status, memory, error);
+        if (sent != TransportCodes.OK)
+        {
+            log.println("worker: could not acknowledge plan epoch " + epoch + " (" + TransportCodes.name(sent) +
+                "); it is acknowledged again when the coordinator sends it again");
+        }
     }
 
     private DeviceSlot buildSlot(final PlanOrder order, final WaitHook hook)
@@ -471,12 +603,11 @@ public final class WorkerNode implements ControlListener, AutoCloseable
             if (!exchange.awaitConnected(System.nanoTime() + TimeUnit.SECONDS.toNanos(10)))
             {
                 slot.close();
-                computeProxy.planAck(order.toCoordinator, plan.epoch(), Status.FAILED, 0,
-                    "node " + nodeId + " could not connect to its peers");
+                sendAck(order, plan.epoch(), Status.FAILED, 0, "node " + nodeId + " could not connect to its peers");
                 return null;
             }
             readyEpoch = plan.epoch();
-            computeProxy.planAck(order.toCoordinator, plan.epoch(), Status.OK, slot.memoryBytes(), "");
+            sendAck(order, plan.epoch(), Status.OK, slot.memoryBytes(), "");
             log.println("worker: node " + nodeId + " ready for plan epoch " + plan.epoch() + " as device " +
                 order.device + " (" + programs.get(order.device).steps().size() + " steps, " +
                 slot.memoryBytes() / (1 << 20) + " MiB)");
@@ -485,7 +616,7 @@ public final class WorkerNode implements ControlListener, AutoCloseable
         catch (final RuntimeException e)
         {
             CloseHelper.quietClose(exchange);
-            computeProxy.planAck(order.toCoordinator, order.plan.epoch(), Status.FAILED, 0,
+            sendAck(order, order.plan.epoch(), Status.FAILED, 0,
                 "node " + nodeId + " cannot run the plan: " + e.getMessage());
             return null;
         }

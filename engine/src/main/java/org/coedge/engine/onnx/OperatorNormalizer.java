@@ -524,13 +524,32 @@ final class OperatorNormalizer
     private Node binary(final Node n)
     {
         final long[] a = dims(n, 0);
-        final long[] b = dims(n, 1);
+        long[] b = dims(n, 1);
+        List<String> inputs = n.inputs().subList(0, 2);
+        if (opset < 7 && n.attrInt("broadcast", 0) != 0 && n.has("axis") && b.length < a.length)
+        {
+            // Before opset 7, B of lower rank lines up with A from 'axis' on; numpy alignment needs trailing 1s.
+            final int axis = Dims.axis(n, n.attrInt("axis", 0), a.length);
+            final ConstTensor c = optionalConstant(n, 1, "B with broadcast and axis (opset < 7)");
+            if (axis + b.length > a.length)
+            {
+                throw ModelException.at(n, "B " + Dims.str(b) + " at axis " + axis + " does not fit A " + Dims.str(a));
+            }
+            final long[] aligned = new long[a.length - axis];
+            Arrays.fill(aligned, 1);
+            System.arraycopy(b, 0, aligned, 0, b.length);
+            final String name = n.input(1) + "#aligned@" + n.name();
+            constants.put(name, c.isFloat() ? ConstTensor.ofFloats(aligned, c.floats()) :
+                ConstTensor.ofLongs(aligned, c.longs()));
+            inputs = List.of(n.input(0), name);
+            b = aligned;
+        }
         final long[] out = Dims.broadcast(a, b);
         if (out == null)
         {
             throw ModelException.at(n, "cannot broadcast " + Dims.str(a) + " with " + Dims.str(b));
         }
-        return emit(n, n.opType(), n.inputs().subList(0, 2), attrs(), out);
+        return emit(n, n.opType(), inputs, attrs(), out);
     }
 
     private Node concat(final Node n)
@@ -550,11 +569,11 @@ final class OperatorNormalizer
             throw ModelException.at(n, "no inputs");
         }
         final long[] first = all.get(0);
-        if (!n.has("axis"))
+        if (!n.has("axis") && opset >= 4)
         {
             throw ModelException.at(n, "the axis attribute is missing");
         }
-        final int axis = Dims.axis(n, n.attrInt("axis", 0), first.length);
+        final int axis = Dims.axis(n, n.attrInt("axis", 1), first.length);
         final long[] out = first.clone();
         out[axis] = 0;
         for (final long[] d : all)
@@ -656,8 +675,15 @@ final class OperatorNormalizer
         long[] sizes = null;
         if (legacy)
         {
-            scales = "Upsample".equals(n.opType()) && opset < 9 ? n.attrFloats("scales", null) :
-                constant(n, 1, "the scales").floats().clone();
+            if ("Upsample".equals(n.opType()) && opset < 7)
+            {
+                scales = new float[]{1f, 1f, n.attrFloat("height_scale", 1f), n.attrFloat("width_scale", 1f)};
+            }
+            else
+            {
+                scales = "Upsample".equals(n.opType()) && opset < 9 ? n.attrFloats("scales", null) :
+                    constant(n, 1, "the scales").floats().clone();
+            }
             if (scales == null)
             {
                 throw ModelException.at(n, "the scales are missing");
@@ -795,7 +821,7 @@ final class OperatorNormalizer
         float value = 0f;
         if (opset < 11)
         {
-            pads = n.attrInts("pads", null);
+            pads = n.attrInts(opset < 2 ? "paddings" : "pads", null);
             value = n.attrFloat("value", 0f);
         }
         else

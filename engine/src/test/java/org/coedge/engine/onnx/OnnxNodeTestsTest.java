@@ -53,7 +53,7 @@ class OnnxNodeTestsTest
     private static final double ABSOLUTE_TOLERANCE = 1e-5;
 
     /** Directory name prefixes: a case is {@code prefix} itself or {@code prefix_...}. */
-    private static final List<String> PREFIXES = List.of(
+    static final List<String> PREFIXES = List.of(
         "test_conv", "test_basic_conv_with_padding", "test_basic_conv_without_padding", "test_convtranspose",
         "test_maxpool", "test_averagepool", "test_globalaveragepool", "test_globalmaxpool", "test_lrn", "test_relu",
         "test_leakyrelu", "test_prelu", "test_clip", "test_sigmoid", "test_hardsigmoid", "test_hardswish", "test_tanh",

@@ -327,38 +327,40 @@ public final class Lowering
             rows.start(), rows.rows());
     }
 
+    /** @return whether a value of {@code dims} is held as an NHWC map: rank 4 with batch 1. */
+    static boolean isMap(final long[] dims)
+    {
+        return dims.length == 4 && dims[0] == 1;
+    }
+
     /**
-     * Maps NCHW dims of batch 1 to NHWC: {@code [1,C,H,W]} to (H,W,C), {@code [1,N]} and {@code [N]} to (1,1,N).
+     * Maps NCHW dims of batch 1 to NHWC: {@code [1,C,H,W]} to (H,W,C); every other tensor (a vector, a batch above 1,
+     * rank 0..3 or 5..8) is held dense in row-major order as (1,1,size).
      */
     static MapShape toMapShape(final long[] dims, final String what)
     {
+        long size = 1;
         for (final long d : dims)
         {
             if (d < 1 || d > Integer.MAX_VALUE)
             {
                 throw new ModelException(what + " has unusable dims " + Arrays.toString(dims));
             }
+            size *= d;
+            if (size > Integer.MAX_VALUE)
+            {
+                throw new ModelException(what + " of dims " + Arrays.toString(dims) + " is too large");
+            }
         }
-        switch (dims.length)
+        if (dims.length > 8)
         {
-            case 4:
-                if (dims[0] != 1)
-                {
-                    throw new ModelException(what + " has batch " + dims[0] + "; the engine runs batch 1");
-                }
-                return new MapShape((int)dims[2], (int)dims[3], (int)dims[1]);
-            case 2:
-                if (dims[0] != 1)
-                {
-                    throw new ModelException(what + " has batch " + dims[0] + "; the engine runs batch 1");
-                }
-                return new MapShape(1, 1, (int)dims[1]);
-            case 1:
-                return new MapShape(1, 1, (int)dims[0]);
-            default:
-                throw new ModelException(what + " has rank " + dims.length + " " + Arrays.toString(dims) +
-                    "; the engine handles NCHW maps (rank 4) and vectors (rank 1-2)");
+            throw new ModelException(what + " has rank " + dims.length + "; the engine handles ranks 0 to 8");
         }
+        if (isMap(dims))
+        {
+            return new MapShape((int)dims[2], (int)dims[3], (int)dims[1]);
+        }
+        return new MapShape(1, 1, (int)size);
     }
 
     /**

@@ -37,7 +37,7 @@ public final class OnnxImporter
      * opsets 1..17 (older attribute forms are normalized by {@link OperatorNormalizer}).
      */
     public static final int MIN_OPSET = 1;
-    public static final int MAX_OPSET = 20;
+    public static final int MAX_OPSET = 21;
 
     private static final String CONSTANT = "Constant";
 

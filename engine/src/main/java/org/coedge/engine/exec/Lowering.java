@@ -103,7 +103,23 @@ public final class Lowering
         for (final String in : graph.inputs())
         {
             final long[] dims = graph.shape(in);
-            final Value v = newValue(in, toMapShape(dims, "input '" + in + "'"), inputs.size());
+            final Node layout = layoutReader(in);
+            final Value v;
+            if (layout != null)
+            {
+                // The model's first step only reorders its input (an exporter's NHWC -> NCHW transpose, a flatten):
+                // the input is taken in that order as it is copied in, so the rows after it can be split.
+                final long[] held = graph.shape(layout.output(0));
+                v = newValue(in, toMapShape(held, "input '" + in + "'"), inputs.size());
+                v.takeInputFrom(dims, "Transpose".equals(layout.opType()) ? layout.attrInts("perm", null) : null,
+                    held);
+                values.put(layout.output(0), v);
+                absorbed.add(layout);
+            }
+            else
+            {
+                v = newValue(in, toMapShape(dims, "input '" + in + "'"), inputs.size());
+            }
             values.put(in, v);
             inputs.add(v);
             inputDims.add(dims);
@@ -162,6 +178,28 @@ public final class Lowering
         }
         return new PreparedModel(graph.name(), layers, inputs, inputDims, outputs, outputDims, (int)arenaFloats,
             planner.sizeWithoutReuse(), scratch, weightBytes);
+    }
+
+    /**
+     * @return the node that is the only reader of model input {@code in} when it only reorders it (a Transpose, or a
+     * Reshape whose element order differs from the map's), so that the input can be taken in that order; else null.
+     */
+    private Node layoutReader(final String in)
+    {
+        final List<Node> readers = consumersOf(in);
+        if (readers.size() != 1 || isGraphOutput(in))
+        {
+            return null;
+        }
+        final Node r = readers.get(0);
+        final boolean layout = "Transpose".equals(r.opType()) || "Reshape".equals(r.opType());
+        if (!layout || isGraphOutput(r.output(0)) || graph.inputs().contains(r.output(0)))
+        {
+            return null;
+        }
+        final long[] out = graph.shape(r.output(0));
+        // Only worth it where the reordered input is a map the convolutions after it split by rows.
+        return isMap(out) && out[2] > 1 ? r : null;
     }
 
     // ---------------------------------------------------------------- services for LayerFactory

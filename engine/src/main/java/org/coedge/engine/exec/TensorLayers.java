@@ -145,7 +145,7 @@ final class TensorLayers
     {
         final long[] outDims = l.dims(n.output(0));
         final Value out = l.newOutput(n.output(0));
-        final TensorLayer layer = new TensorLayer(n.name(), n.opType(), ops, out, outDims, kernel,
+        final TensorLayer layer = new TensorLayer(n.name(), n.attrString("onnx", n.opType()), ops, out, outDims, kernel,
             Math.max(1, flopsPerOutput) * out.shape().size());
         l.add(layer, layer.constantBytes());
     }

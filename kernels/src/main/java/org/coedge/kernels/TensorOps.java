@@ -134,7 +134,9 @@ public final class TensorOps
     /** Reductions over a set of axes. */
     public enum Reduce
     {
-        SUM, MEAN, MAX, MIN, PROD, L1, L2, SUM_SQUARE, LOG_SUM, LOG_SUM_EXP
+        SUM, MEAN, MAX, MIN, PROD, L1, L2, SUM_SQUARE, LOG_SUM, LOG_SUM_EXP,
+        /** {@code 1 / sqrt(population variance + epsilon)} (LayerNormalization's third output). */
+        INV_STD_DEV
     }
 
     /**
@@ -376,6 +378,13 @@ public final class TensorOps
      */
     public static void reduce(final Reduce kind, final TensorView in, final int reduced, final TensorView out)
     {
+        reduce(kind, 0f, in, reduced, out);
+    }
+
+    /** As {@link #reduce(Reduce, TensorView, int, TensorView)}; {@code epsilon} serves {@link Reduce#INV_STD_DEV}. */
+    public static void reduce(final Reduce kind, final float epsilon, final TensorView in, final int reduced,
+        final TensorView out)
+    {
         int inner = 1;
         for (int a = in.rank() - reduced; a < in.rank(); a++)
         {
@@ -388,6 +397,23 @@ public final class TensorOps
             double acc = kind == Reduce.MAX ? Double.NEGATIVE_INFINITY : kind == Reduce.MIN ?
                 Double.POSITIVE_INFINITY : kind == Reduce.PROD ? 1 : 0;
             double max = Double.NEGATIVE_INFINITY;
+            if (kind == Reduce.INV_STD_DEV)
+            {
+                double sum = 0;
+                for (int i = 0; i < inner; i++)
+                {
+                    sum += in.get(base + i);
+                }
+                final double mean = sum / inner;
+                double sq = 0;
+                for (int i = 0; i < inner; i++)
+                {
+                    final double d = in.get(base + i) - mean;
+                    sq += d * d;
+                }
+                out.set(o, (float)(1 / Math.sqrt(sq / inner + epsilon)));
+                continue;
+            }
             if (kind == Reduce.LOG_SUM_EXP)
             {
                 for (int i = 0; i < inner; i++)

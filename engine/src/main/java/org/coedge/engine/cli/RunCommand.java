@@ -358,6 +358,12 @@ final class RunCommand implements Callable<Integer>
         }
         final PreparedModel whole = m.prepare(options.inputDims());
         final LayerGraph graph = PlanGraphs.of(whole);
+        if (graph.firstGlobalLayer() == 0 && graph.layerCount() > 0)
+        {
+            spec.commandLine().getErr().println("coedge: note: no layer of this model is split by rows (its first " +
+                "layer, " + whole.layers().get(0) + ", needs whole tensors: a batch above 1, a tensor that is not " +
+                "an NCHW map, or a layer that mixes rows); device 0 runs it all");
+        }
         final FuseOptions.Chosen chosen = fuseOptions.choose(graph, split);
         fuseUsed = chosen.describe();
         unsplitBytes = (long)whole.arenaFloats() * Float.BYTES + whole.weightBytes() +

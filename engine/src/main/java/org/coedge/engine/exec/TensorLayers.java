@@ -39,6 +39,7 @@ final class TensorLayers
             case "GroupNormalization":
             case "DepthToSpace":
             case "SpaceToDepth":
+            case "RuntimeBatchNormalization":
                 return true;
             default:
                 return false;
@@ -112,6 +113,9 @@ final class TensorLayers
             case "DepthToSpace":
             case "SpaceToDepth":
                 depthToSpace(l, n);
+                break;
+            case "RuntimeBatchNormalization":
+                batchNorm(l, n);
                 break;
             default:
                 throw new IllegalArgumentException("unsupported operator " + n.opType());
@@ -367,6 +371,7 @@ final class TensorLayers
         final boolean keepDims)
     {
         final int rank = l.dims(n.input(0)).length;
+        final float epsilon = n.attrFloat("epsilon", 0f);
         final boolean[] reducedAxis = new boolean[rank];
         for (final int a : axes)
         {
@@ -403,7 +408,7 @@ final class TensorLayers
             @Override
             public void run()
             {
-                TensorOps.reduce(kind, in, axes.length, out);
+                TensorOps.reduce(kind, epsilon, in, axes.length, out);
             }
         }, 1);
     }
@@ -503,6 +508,45 @@ final class TensorLayers
                 }
             }
         }, 8);
+    }
+
+    /** Inference BatchNormalization with its statistics as runtime values: per channel (axis 1), any rank. */
+    private static void batchNorm(final Lowering l, final Node n)
+    {
+        final long[] x = l.dims(n.input(0));
+        final float epsilon = n.attrFloat("epsilon", 1e-5f);
+        final int[] perChannel = new int[x.length - 1];
+        Arrays.fill(perChannel, 1);
+        perChannel[0] = (int)x[1];
+        add(l, n, operands(l, n), new TensorLayer.Kernel()
+        {
+            private TensorView in;
+            private TensorView[] p;
+            private TensorView out;
+
+            @Override
+            public void bind(final TensorView[] v, final TensorView o)
+            {
+                in = v[0];
+                p = new TensorView[4];
+                for (int i = 0; i < 4; i++)
+                {
+                    p[i] = v[i + 1].reshapedDims(perChannel).broadcastTo(o.dims());
+                }
+                out = o;
+            }
+
+            @Override
+            public void run()
+            {
+                final int size = out.size();
+                for (int i = 0; i < size; i++)
+                {
+                    final double scale = p[0].get(i) / Math.sqrt(p[3].get(i) + epsilon);
+                    out.set(i, (float)((in.get(i) - p[2].get(i)) * scale + p[1].get(i)));
+                }
+            }
+        }, 4);
     }
 
     private static void depthToSpace(final Lowering l, final Node n)

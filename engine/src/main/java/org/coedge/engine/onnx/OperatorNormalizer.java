@@ -505,14 +505,23 @@ final class OperatorNormalizer
             throw ModelException.at(n, "only inference-mode, spatial batch normalization is supported");
         }
         final String[] what = {"scale", "bias", "mean", "variance"};
+        boolean runtime = false;
         for (int i = 0; i < what.length; i++)
         {
-            final ConstTensor c = constant(n, i + 1, "the " + what[i]);
-            if (Dims.count(c.dims()) != x[1] || c.rank() != 1)
+            final long[] c = dims(n, i + 1);
+            if (Dims.count(c) != x[1] || c.length != 1)
             {
-                throw ModelException.at(n, "the " + what[i] + " " + Dims.str(c.dims()) + " must be [" + x[1] +
+                throw ModelException.at(n, "the " + what[i] + " " + Dims.str(c) + " must be [" + x[1] +
                     "] for input " + Dims.str(x));
             }
+            runtime |= !constants.containsKey(n.input(i + 1));
+        }
+        if (runtime)
+        {
+            // Statistics that arrive at run time: the generic path normalizes per channel on every run.
+            return emit(n, "RuntimeBatchNormalization", n.inputs().subList(0, 5),
+                attrs(Attribute.ofFloat("epsilon", n.attrFloat("epsilon", 1e-5f)),
+                    Attribute.ofString("onnx", "BatchNormalization")), x);
         }
         return emit(n, "BatchNormalization", n.inputs().subList(0, 5),
             attrs(Attribute.ofFloat("epsilon", n.attrFloat("epsilon", 1e-5f))), x);

@@ -83,6 +83,15 @@ public final class ShapeInference
                     }
                     continue;
                 }
+                if ("LayerNormalization".equals(original.opType()) && original.outputs().size() > 1)
+                {
+                    nodes.add(normalizer.normalize(firstOutputOnly(withoutStatistics(original))));
+                    for (final Node statistic : statistics(original))
+                    {
+                        nodes.add(statistic);
+                    }
+                    continue;
+                }
                 final Node n = original;
                 if (!foldConstant(n) && !removeByRenaming(n))
                 {
@@ -91,6 +100,41 @@ public final class ShapeInference
             }
             final List<String> outputs = bindOutputs();
             return prune(outputs);
+        }
+
+        private Node withoutStatistics(final Node n)
+        {
+            return new Node(n.opType(), n.name(), n.inputs(), List.of(n.output(0)), n.attributes());
+        }
+
+        /** LayerNormalization's Mean and InvStdDev outputs, where read: reductions over the normalized axes. */
+        private List<Node> statistics(final Node n)
+        {
+            final long[] x = runtimeDims(n);
+            final int axis = Dims.axis(n, n.attrInt("axis", -1), x.length);
+            final long[] axes = new long[x.length - axis];
+            final long[] dims = x.clone();
+            for (int i = 0; i < axes.length; i++)
+            {
+                axes[i] = axis + i;
+                dims[axis + i] = 1;
+            }
+            final List<Node> out = new ArrayList<>();
+            for (int i = 1; i < Math.min(3, n.outputs().size()); i++)
+            {
+                final String value = n.output(i);
+                if (value.isEmpty() || !used.contains(value))
+                {
+                    continue;
+                }
+                shapes.put(value, dims.clone());
+                out.add(new Node("Reduce", n.name() + "#" + (i == 1 ? "mean" : "invStdDev"), List.of(n.input(0)),
+                    List.of(value), Map.of("kind", org.coedge.engine.graph.Attribute.ofString("kind",
+                    i == 1 ? "MEAN" : "INV_STD_DEV"), "axes", org.coedge.engine.graph.Attribute.ofInts("axes", axes),
+                    "keepdims", org.coedge.engine.graph.Attribute.ofInt("keepdims", 1), "epsilon",
+                    org.coedge.engine.graph.Attribute.ofFloat("epsilon", n.attrFloat("epsilon", 1e-5f)))));
+            }
+            return out;
         }
 
         /** @return one Slice (starts and steps as attributes of the normalized form) per used output of a Split. */

@@ -40,14 +40,45 @@ class NodeTestsThroughCliTest
     /** The pass count when this floor was last raised. */
     private static final int MIN_PASS = 31;
 
-    /** Operators the engine lists: the node test directory prefixes of {@link OnnxNodeTestsTest}. */
+    /** Operators the engine listed before the generic tensor path: the prefixes of {@link OnnxNodeTestsTest}. */
     static List<String> prefixes()
     {
-        return OnnxNodeTestsTest.PREFIXES;
+        final List<String> all = new ArrayList<>(OnnxNodeTestsTest.PREFIXES);
+        all.addAll(GENERIC_PREFIXES);
+        return all;
     }
 
-    record Outcome(String name, boolean onnxPass, boolean enginePass, String reason)
+    /** Operators of the generic tensor path. */
+    static final List<String> GENERIC_PREFIXES = List.of(
+        "test_transpose", "test_slice", "test_squeeze", "test_unsqueeze", "test_split", "test_gather_0",
+        "test_gather_1", "test_gather_2d_indices", "test_gather_negative_indices", "test_expand", "test_tile",
+        "test_max", "test_min", "test_mean", "test_sum", "test_pow", "test_mod", "test_exp", "test_log", "test_sqrt",
+        "test_abs", "test_neg", "test_reciprocal", "test_erf", "test_softplus", "test_softsign", "test_elu",
+        "test_selu", "test_celu", "test_mish", "test_gelu", "test_floor", "test_ceil", "test_round", "test_sign",
+        "test_sin", "test_cos", "test_thresholdedrelu", "test_reduce_sum", "test_reduce_mean", "test_reduce_max",
+        "test_reduce_min", "test_reduce_l1", "test_reduce_l2", "test_reduce_prod", "test_reduce_sum_square",
+        "test_reduce_log_sum", "test_reduce_log_sum_exp", "test_logsoftmax", "test_instancenorm",
+        "test_layer_normalization", "test_group_normalization", "test_depthtospace", "test_spacetodepth",
+        "test_dropout", "test_identity", "test_cast");
+
+    private static boolean isGeneric(final String name)
     {
+        for (final String prefix : GENERIC_PREFIXES)
+        {
+            if (name.equals(prefix) || name.startsWith(prefix + "_"))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    record Outcome(String name, boolean onnxPass, boolean enginePass, String reason, boolean splitPass)
+    {
+        Outcome(final String name, final boolean onnxPass, final boolean enginePass, final String reason)
+        {
+            this(name, onnxPass, enginePass, reason, false);
+        }
     }
 
     @Test
@@ -64,12 +95,18 @@ class NodeTestsThroughCliTest
         }
         int onnx = 0;
         int engine = 0;
+        int split = 0;
         final Map<String, Integer> reasons = new LinkedHashMap<>();
         final StringBuilder table = new StringBuilder();
+        int generic = 0;
+        int genericPass = 0;
         for (final Outcome o : outcomes)
         {
+            generic += isGeneric(o.name()) ? 1 : 0;
+            genericPass += isGeneric(o.name()) && o.onnxPass() ? 1 : 0;
             onnx += o.onnxPass() ? 1 : 0;
             engine += o.enginePass() ? 1 : 0;
+            split += o.splitPass() ? 1 : 0;
             table.append(String.format(Locale.ROOT, "%-60s %-4s %s%n", o.name(), o.onnxPass() ? "PASS" : "FAIL",
                 o.reason()));
             if (!o.onnxPass())
@@ -82,9 +119,11 @@ class NodeTestsThroughCliTest
         reasons.entrySet().stream().sorted((a, b) -> b.getValue() - a.getValue())
             .forEach(e -> System.out.println(String.format(Locale.ROOT, "  %4d  %s", e.getValue(), e.getKey())));
         final String summary = String.format(Locale.ROOT, "node tests through the CLI: %d of %d pass (ONNX " +
-            "tolerance rtol 1e-3 atol 1e-7); %d of %d within 1e-4 of max |expected|", onnx, outcomes.size(), engine,
-            outcomes.size());
+            "tolerance rtol 1e-3 atol 1e-7); %d of %d within 1e-4 of max |expected|; %d of the passing equal " +
+            "their run split over 2 devices", onnx, outcomes.size(), engine, outcomes.size(), split);
         System.out.println(summary);
+        System.out.println(String.format(Locale.ROOT, "  operators listed before: %d of %d; generic-path operators: " +
+            "%d of %d", onnx - genericPass, outcomes.size() - generic, genericPass, generic));
         final int floor = Integer.getInteger("coedge.nodeTests.minPass", MIN_PASS);
         assertTrue(onnx >= floor, summary + ", expected at least " + floor + "\n" + table);
     }
@@ -193,7 +232,28 @@ class NodeTestsThroughCliTest
                     why.append("output ").append(i).append(": ").append(onnx).append("; ");
                 }
             }
-            return new Outcome(name, onnxPass, enginePass, why.toString());
+            if (!onnxPass)
+            {
+                return new Outcome(name, false, enginePass, why.toString());
+            }
+            // The same run split by rows over two simulated devices must give the same outputs.
+            final List<String> splitArgs = new ArrayList<>(args);
+            splitArgs.add("--split");
+            splitArgs.add("0.5,0.5");
+            final List<HostTensor> unsplit = new ArrayList<>();
+            for (final Path out : written)
+            {
+                unsplit.add(TensorFiles.read(out));
+            }
+            final int splitCode = CoEdgeCli.execute(splitArgs.toArray(new String[0]),
+                new PrintWriter(new StringWriter()), new PrintWriter(new StringWriter()));
+            boolean splitPass = splitCode == 0;
+            for (int i = 0; splitPass && i < written.size(); i++)
+            {
+                splitPass = compare(unsplit.get(i), TensorFiles.read(written.get(i)), false) == null;
+            }
+            return new Outcome(name, true, enginePass, splitPass ? "" : "split run differs or fails (exit " +
+                splitCode + ")", splitPass);
         }
         catch (final Throwable ex)
         {

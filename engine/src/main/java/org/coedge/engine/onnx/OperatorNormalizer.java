@@ -586,12 +586,25 @@ final class OperatorNormalizer
     private Node prelu(final Node n)
     {
         final long[] x = dims(n, 0);
-        final long[] slope = dims(n, 1);
+        long[] slope = dims(n, 1);
+        List<String> inputs = n.inputs().subList(0, 2);
+        final ConstTensor given = constants.get(n.input(1));
+        if (opset < 7 && given != null && slope.length == 1 && x.length > 2 && slope[0] == x[1] && slope[0] != 1)
+        {
+            // Before opset 7 a slope of C values is one per channel (axis 1), not numpy-aligned to the last dim.
+            final long[] perChannel = new long[x.length - 1];
+            Arrays.fill(perChannel, 1);
+            perChannel[0] = slope[0];
+            final String name = n.input(1) + "#perChannel@" + n.name();
+            constants.put(name, ConstTensor.ofFloats(perChannel, given.floats()));
+            inputs = List.of(n.input(0), name);
+            slope = perChannel;
+        }
         if (!Dims.broadcastsTo(slope, x))
         {
             throw ModelException.at(n, "slope " + Dims.str(slope) + " does not broadcast to input " + Dims.str(x));
         }
-        return emit(n, "PRelu", n.inputs().subList(0, 2), attrs(), x);
+        return emit(n, "PRelu", inputs, attrs(), x);
     }
 
     private Node binary(final Node n)

@@ -290,6 +290,9 @@ final class LayerFactory
             case "Clip":
                 TensorLayers.clip(l, n);
                 break;
+            case "Resize":
+                TensorLayers.resize(l, n);
+                break;
             default:
                 throw new IllegalArgumentException("unsupported operator " + n.opType() + " on input " +
                     Arrays.toString(l.dims(n.input(0))));

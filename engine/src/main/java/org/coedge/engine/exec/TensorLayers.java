@@ -8,6 +8,7 @@ import java.util.Locale;
 import org.coedge.engine.graph.Node;
 import org.coedge.kernels.TensorConv;
 import org.coedge.kernels.TensorOps;
+import org.coedge.kernels.TensorResize;
 import org.coedge.kernels.TensorView;
 
 /**
@@ -669,6 +670,39 @@ final class TensorLayers
                 TensorOps.pad(mode, value, begin, in, out);
             }
         }, 0);
+    }
+
+    /** Cubic Resize (any rank) on the generic path. */
+    static void resize(final Lowering l, final Node n)
+    {
+        if (!"cubic".equals(n.attrString("mode", "")))
+        {
+            throw new IllegalArgumentException("Resize mode " + n.attrString("mode", "") + " of input " +
+                Arrays.toString(l.dims(n.input(0))) + " is only supported on NCHW maps of batch 1");
+        }
+        final String coordinates = n.attrString("coordinate_transformation_mode", "half_pixel");
+        final TensorResize.Coordinates mode = TensorResize.Coordinates.valueOf(coordinates.toUpperCase(Locale.ROOT));
+        final float[] scales = n.attrFloats("scales", null);
+        final double a = n.attrFloat("cubic_coeff_a", -0.75f);
+        final boolean exclude = n.attrInt("exclude_outside", 0) != 0;
+        add(l, n, operands(l, n).subList(0, 1), new TensorLayer.Kernel()
+        {
+            private TensorView in;
+            private TensorView out;
+
+            @Override
+            public void bind(final TensorView[] v, final TensorView o)
+            {
+                in = v[0];
+                out = o;
+            }
+
+            @Override
+            public void run()
+            {
+                TensorResize.cubic(mode, a, exclude, scales, in, out);
+            }
+        }, 16);
     }
 
     /** N-d Conv / ConvTranspose / MaxPool / AveragePool on the generic path. */

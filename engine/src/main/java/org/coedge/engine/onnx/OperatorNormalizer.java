@@ -765,9 +765,10 @@ final class OperatorNormalizer
         final long[] x = map(n, "only NCHW input is supported");
         final boolean legacy = "Upsample".equals(n.opType()) || opset < 11;
         final String mode = n.attrString("mode", "nearest");
-        if (!"nearest".equals(mode) && !"linear".equals(mode) && !"bilinear".equals(mode))
+        final boolean cubic = "cubic".equals(mode) && !legacy;
+        if (!"nearest".equals(mode) && !"linear".equals(mode) && !"bilinear".equals(mode) && !cubic)
         {
-            throw ModelException.at(n, "mode '" + mode + "' is not supported (nearest and linear are)");
+            throw ModelException.at(n, "mode '" + mode + "' is not supported (nearest, linear and cubic are)");
         }
         if (n.attrInt("antialias", 0) != 0)
         {
@@ -861,11 +862,20 @@ final class OperatorNormalizer
                 throw ModelException.at(n, "coordinate_transformation_mode tf_crop_and_resize is not supported");
             }
         }
-        return emit(n, "Resize", List.of(n.input(0)), attrs(
+        final Map<String, Attribute> extra = attrs(
+            Attribute.ofFloat("cubic_coeff_a", n.attrFloat("cubic_coeff_a", -0.75f)),
+            Attribute.ofInt("exclude_outside", n.attrInt("exclude_outside", 0)));
+        if (cubic)
+        {
+            extra.put("nd", Attribute.ofInt("nd", 1));
+        }
+        final Map<String, Attribute> all = attrs(
             Attribute.ofString("mode", "bilinear".equals(mode) ? "linear" : mode),
             Attribute.ofString("coordinate_transformation_mode", coordinates),
             Attribute.ofString("nearest_mode", nearest), Attribute.ofFloats("scales", scales),
-            Attribute.ofInts("sizes", sizes)), sizes);
+            Attribute.ofInts("sizes", sizes));
+        all.putAll(extra);
+        return emit(n, "Resize", List.of(n.input(0)), all, sizes);
     }
 
     /**

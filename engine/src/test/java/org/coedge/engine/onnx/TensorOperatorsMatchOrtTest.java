@@ -457,6 +457,26 @@ class TensorOperatorsMatchOrtTest
         }
     }
 
+    @Test
+    void shouldResizeCubic()
+    {
+        final String[] modes = {"half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric"};
+        for (int r = 0; r < ROUNDS * 2; r++)
+        {
+            final long[] x = {1 + r % 2, 2, 3 + random.nextInt(5), 3 + random.nextInt(5)};
+            final float sh = r % 2 == 0 ? 1.5f + random.nextInt(3) * 0.5f : 0.6f;
+            final float sw = r % 3 == 0 ? 2f : 0.75f;
+            final String mode = modes[r % modes.length];
+            final ModelBuilder m = new ModelBuilder(13).input("x", x).output("y")
+                .initializer(ModelBuilder.rawFloats("scales", new long[]{4}, new float[]{1, 1, sh, sw}))
+                .node("Resize", "rs", l("x", "", "scales"), l("y"), stringAttr("mode", "cubic"),
+                    stringAttr("coordinate_transformation_mode", mode), floatAttr("cubic_coeff_a", r % 2 == 0 ?
+                        -0.75f : -0.5f), intAttr("exclude_outside", r % 4 < 2 ? 0 : 1));
+            unaryCheck("Resize cubic " + Arrays.toString(x) + " scales " + sh + "," + sw + " " + mode, m, x,
+                v -> v);
+        }
+    }
+
     private static OnnxMl.TensorProto scalar(final String name, final float v)
     {
         return ModelBuilder.rawFloats(name, new long[0], new float[]{v});

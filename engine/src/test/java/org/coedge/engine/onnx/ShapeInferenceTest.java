@@ -303,7 +303,7 @@ class ShapeInferenceTest
     }
 
     @Test
-    void shouldRejectResizeOfChannelsOrCubicMode()
+    void shouldRejectResizeOfChannelsAndMarkCubicForTheGenericPath()
     {
         final ModelBuilder channels = new ModelBuilder(13)
             .input("x", 1, 2, 4, 4).output("y", 1, 4, 4, 4)
@@ -316,8 +316,10 @@ class ShapeInferenceTest
 
         assertTrue(error(() -> channels.fold("x", 1, 2, 4, 4)).getMessage().startsWith(
             "Resize 'resize': scaling the batch or channel dim is not supported"));
-        assertEquals("Resize 'resize': mode 'cubic' is not supported (nearest and linear are)",
-            error(() -> cubic.fold("x", 1, 2, 4, 4)).getMessage());
+        final Node resize = node(cubic.fold("x", 1, 2, 4, 4), "resize");
+        assertEquals("cubic", resize.attrString("mode", ""));
+        assertEquals(1, resize.attrInt("nd", 0));
+        assertEquals(-0.75f, resize.attrFloat("cubic_coeff_a", 0f), EXACT);
     }
 
     @Test

@@ -52,6 +52,63 @@ public final class Model
         return new Model(OnnxImporter.load(bytes, sourceName));
     }
 
+    /**
+     * @return this model with runtime inputs turned into constants of the given values (row-major, with dims), for
+     * inputs that set shapes rather than carry data (Resize / Upsample scales given as graph inputs): the model is
+     * prepared for those values. The other inputs keep their order.
+     */
+    public Model bindInputs(final Map<String, org.coedge.engine.io.HostTensor> values)
+    {
+        final Map<String, org.coedge.engine.graph.ConstTensor> constants = new LinkedHashMap<>(graph.constants());
+        final java.util.List<String> inputs = new java.util.ArrayList<>();
+        for (final String in : graph.inputs())
+        {
+            final org.coedge.engine.io.HostTensor v = values.get(in);
+            if (v == null)
+            {
+                inputs.add(in);
+            }
+            else
+            {
+                constants.put(in, org.coedge.engine.graph.ConstTensor.ofFloats(v.dims(), v.data()));
+            }
+        }
+        for (final String name : values.keySet())
+        {
+            if (!graph.inputs().contains(name))
+            {
+                throw new ModelException("cannot bind '" + name + "': not an input of the model " + graph.inputs());
+            }
+        }
+        final Map<String, long[]> shapes = new LinkedHashMap<>(graph.shapes());
+        values.keySet().forEach(shapes::remove);
+        return new Model(new Graph(graph.name(), graph.opsetVersion(), inputs, graph.outputs(), graph.nodes(),
+            constants, shapes));
+    }
+
+    /**
+     * @return the runtime inputs that set the output shape rather than carry data: float operands of Resize (scales,
+     * sizes, roi) and Upsample (scales) that are graph inputs.
+     */
+    public java.util.Set<String> shapeInputs()
+    {
+        final java.util.Set<String> out = new java.util.LinkedHashSet<>();
+        for (final org.coedge.engine.graph.Node n : graph.nodes())
+        {
+            if ("Resize".equals(n.opType()) || "Upsample".equals(n.opType()))
+            {
+                for (int i = 1; i < n.inputs().size(); i++)
+                {
+                    if (graph.inputs().contains(n.input(i)))
+                    {
+                        out.add(n.input(i));
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
     /** @return the graph as the file states it. */
     public Graph graph()
     {

@@ -88,7 +88,7 @@ public final class Session implements AutoCloseable
             throw new IllegalArgumentException("input '" + v.name() + "' needs " + v.shape().size() +
                 " floats for dims " + Arrays.toString(model.inputDims(index)) + ", got " + nchw.length);
         }
-        Layouts.nchwToNhwc(nchw, 0, executor.arena().floats(), v.offset(), v.shape());
+        Layouts.inputInto(v, nchw, executor.arena());
     }
 
     /** Runs the model once on the inputs set. */

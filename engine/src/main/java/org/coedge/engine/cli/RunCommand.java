@@ -107,13 +107,29 @@ final class RunCommand implements Callable<Integer>
         {
             throw new IllegalArgumentException("--repeat must be >= 1 and --warmup >= 0");
         }
-        final Model m = Model.load(model);
-        final List<String> names = m.inputNames();
-        if (inputs.size() != names.size())
+        final Model loaded = Model.load(model);
+        final List<String> all = loaded.inputNames();
+        if (inputs.size() != all.size())
         {
-            throw new IllegalArgumentException("model has " + names.size() + " input(s) " + names + ", got " +
+            throw new IllegalArgumentException("model has " + all.size() + " input(s) " + all + ", got " +
                 inputs.size() + " --input");
         }
+        // Inputs that set the output shape (Resize scales given as graph inputs) are fixed from their files.
+        final Map<String, HostTensor> bound = new LinkedHashMap<>();
+        final List<java.nio.file.Path> dataInputs = new ArrayList<>();
+        for (int i = 0; i < all.size(); i++)
+        {
+            if (loaded.shapeInputs().contains(all.get(i)))
+            {
+                bound.put(all.get(i), TensorFiles.read(inputs.get(i)));
+            }
+            else
+            {
+                dataInputs.add(inputs.get(i));
+            }
+        }
+        final Model m = bound.isEmpty() ? loaded : loaded.bindInputs(bound);
+        final List<String> names = m.inputNames();
         if (outputs != null && outputs.size() > m.outputNames().size())
         {
             throw new IllegalArgumentException("model has " + m.outputNames().size() + " output(s), got " +
@@ -123,11 +139,16 @@ final class RunCommand implements Callable<Integer>
         final SessionOptions options = SessionOptions.threads(threads);
         for (int i = 0; i < names.size(); i++)
         {
-            final HostTensor t = TensorFiles.read(inputs.get(i));
+            final HostTensor t = TensorFiles.read(dataInputs.get(i));
             tensors.add(t);
             options.withInputDims(names.get(i), t.dims());
         }
         final var out = spec.commandLine().getOut();
+        if (peers != null && !bound.isEmpty())
+        {
+            throw new IllegalArgumentException("inputs " + bound.keySet() + " set the output shape; --peers needs " +
+                "a model whose inputs are all data (make them initializers)");
+        }
         if (peers != null)
         {
             return runCooperatively(m, options, tensors, out);
@@ -388,6 +409,12 @@ final class RunCommand implements Callable<Integer>
         }
         final PreparedModel whole = m.prepare(options.inputDims());
         final LayerGraph graph = PlanGraphs.of(whole);
+        if (graph.firstGlobalLayer() == 0 && graph.layerCount() > 0)
+        {
+            spec.commandLine().getErr().println("coedge: note: no layer of this model is split by rows (its first " +
+                "layer, " + whole.layers().get(0) + ", needs whole tensors: a batch above 1, a tensor that is not " +
+                "an NCHW map, or a layer that mixes rows); device 0 runs it all");
+        }
         final FuseOptions.Chosen chosen = fuseOptions.choose(graph, split);
         fuseUsed = chosen.describe();
         unsplitBytes = (long)whole.arenaFloats() * Float.BYTES + whole.weightBytes() +

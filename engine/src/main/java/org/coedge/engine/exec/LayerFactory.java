@@ -23,6 +23,7 @@ import org.coedge.kernels.PoolParams;
 import org.coedge.kernels.Pooling;
 import org.coedge.kernels.Resize;
 import org.coedge.kernels.Softmax;
+import org.coedge.kernels.TensorOps;
 import org.coedge.planner.RowRange;
 
 /**
@@ -38,6 +39,11 @@ final class LayerFactory
 
     static void lower(final Lowering l, final Node n)
     {
+        if (!PathChoice.fastPath(l, n))
+        {
+            PathChoice.generic(l, n);
+            return;
+        }
         switch (n.opType())
         {
             case "Conv":
@@ -56,6 +62,15 @@ final class LayerFactory
                 rowOp(l, n, n.opType(), new Lrn((int)n.attrInt("size", 0), n.attrFloat("alpha", 1e-4f),
                     n.attrFloat("beta", 0.75f), n.attrFloat("bias", 1f))::forward, 0);
                 break;
+            case "Unary":
+            {
+                final TensorOps.Unary op = TensorOps.Unary.valueOf(n.attrString("fn", ""));
+                final float p = n.attrFloat("p", 0f);
+                final float q = n.attrFloat("q", 0f);
+                rowOp(l, n, n.attrString("onnx", "Unary"), (in, out, h0, h1) -> TensorOps.unaryRows(op, p, q, in,
+                    out, h0, h1), 1);
+                break;
+            }
             case "Relu":
             case "LeakyRelu":
             case "Clip":
@@ -94,6 +109,11 @@ final class LayerFactory
                 reshape(l, n);
                 break;
             default:
+                if (TensorLayers.handles(n.opType()))
+                {
+                    TensorLayers.lower(l, n);
+                    break;
+                }
                 throw new IllegalArgumentException("unsupported operator " + n.opType());
         }
     }
@@ -528,7 +548,7 @@ final class LayerFactory
         }
         for (final Node r : readers)
         {
-            final boolean fc = r.opType().equals("Gemm") || r.opType().equals("MatMul");
+            final boolean fc = (r.opType().equals("Gemm") || r.opType().equals("MatMul")) && PathChoice.fastPath(l, r);
             if (!fc || !r.input(0).equals(value))
             {
                 return false;

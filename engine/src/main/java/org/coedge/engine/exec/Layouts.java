@@ -83,6 +83,12 @@ public final class Layouts
         }
     }
 
+    /** Copies a whole model input, given row-major in the model's dims, into the arena. */
+    public static void inputInto(final Value v, final float[] nchw, final org.coedge.kernels.FloatRegion arena)
+    {
+        nchwToNhwc(v.inHeldOrder(nchw), 0, arena.floats(), v.offset(), v.shape());
+    }
+
     /**
      * Copies the rows of input {@code v} this device holds (its window) from a whole NCHW tensor into the arena.
      *
@@ -95,6 +101,6 @@ public final class Layouts
             throw new IllegalArgumentException("input '" + v.name() + "' needs " + v.shape().size() +
                 " floats, got " + nchw.length);
         }
-        nchwRowsToNhwc(nchw, arena.floats(), v.offset(), v.shape(), v.firstRow(), v.rowCount());
+        nchwRowsToNhwc(v.inHeldOrder(nchw), arena.floats(), v.offset(), v.shape(), v.firstRow(), v.rowCount());
     }
 }

@@ -133,7 +133,23 @@ public final class Lowering
         for (final String in : graph.inputs())
         {
             final long[] dims = graph.shape(in);
-            final Value v = newValue(in, toMapShape(dims, "input '" + in + "'"), inputs.size());
+            final Node layout = layoutReader(in);
+            final Value v;
+            if (layout != null)
+            {
+                // The model's first step only reorders its input (an exporter's NHWC -> NCHW transpose, a flatten):
+                // the input is taken in that order as it is copied in, so the rows after it can be split.
+                final long[] held = graph.shape(layout.output(0));
+                v = newValue(in, toMapShape(held, "input '" + in + "'"), inputs.size());
+                v.takeInputFrom(dims, "Transpose".equals(layout.opType()) ? layout.attrInts("perm", null) : null,
+                    held);
+                values.put(layout.output(0), v);
+                absorbed.add(layout);
+            }
+            else
+            {
+                v = newValue(in, toMapShape(dims, "input '" + in + "'"), inputs.size());
+            }
             values.put(in, v);
             inputs.add(v);
             inputDims.add(dims);
@@ -192,6 +208,28 @@ public final class Lowering
         }
         return new PreparedModel(graph.name(), layers, inputs, inputDims, outputs, outputDims, (int)arenaFloats,
             planner.sizeWithoutReuse(), scratch, weightBytes);
+    }
+
+    /**
+     * @return the node that is the only reader of model input {@code in} when it only reorders it (a Transpose, or a
+     * Reshape whose element order differs from the map's), so that the input can be taken in that order; else null.
+     */
+    private Node layoutReader(final String in)
+    {
+        final List<Node> readers = consumersOf(in);
+        if (readers.size() != 1 || isGraphOutput(in))
+        {
+            return null;
+        }
+        final Node r = readers.get(0);
+        final boolean layout = "Transpose".equals(r.opType()) || "Reshape".equals(r.opType());
+        if (!layout || isGraphOutput(r.output(0)) || graph.inputs().contains(r.output(0)))
+        {
+            return null;
+        }
+        final long[] out = graph.shape(r.output(0));
+        // Only worth it where the reordered input is a map the convolutions after it split by rows.
+        return isMap(out) && out[2] > 1 ? r : null;
     }
 
     // ---------------------------------------------------------------- services for LayerFactory
@@ -357,38 +395,40 @@ public final class Lowering
             rows.start(), rows.rows());
     }
 
+    /** @return whether a value of {@code dims} is held as an NHWC map: rank 4 with batch 1. */
+    static boolean isMap(final long[] dims)
+    {
+        return dims.length == 4 && dims[0] == 1;
+    }
+
     /**
-     * Maps NCHW dims of batch 1 to NHWC: {@code [1,C,H,W]} to (H,W,C), {@code [1,N]} and {@code [N]} to (1,1,N).
+     * Maps NCHW dims of batch 1 to NHWC: {@code [1,C,H,W]} to (H,W,C); every other tensor (a vector, a batch above 1,
+     * rank 0..3 or 5..8) is held dense in row-major order as (1,1,size).
      */
     static MapShape toMapShape(final long[] dims, final String what)
     {
+        long size = 1;
         for (final long d : dims)
         {
             if (d < 1 || d > Integer.MAX_VALUE)
             {
                 throw new ModelException(what + " has unusable dims " + Arrays.toString(dims));
             }
+            size *= d;
+            if (size > Integer.MAX_VALUE)
+            {
+                throw new ModelException(what + " of dims " + Arrays.toString(dims) + " is too large");
+            }
         }
-        switch (dims.length)
+        if (dims.length > 8)
         {
-            case 4:
-                if (dims[0] != 1)
-                {
-                    throw new ModelException(what + " has batch " + dims[0] + "; the engine runs batch 1");
-                }
-                return new MapShape((int)dims[2], (int)dims[3], (int)dims[1]);
-            case 2:
-                if (dims[0] != 1)
-                {
-                    throw new ModelException(what + " has batch " + dims[0] + "; the engine runs batch 1");
-                }
-                return new MapShape(1, 1, (int)dims[1]);
-            case 1:
-                return new MapShape(1, 1, (int)dims[0]);
-            default:
-                throw new ModelException(what + " has rank " + dims.length + " " + Arrays.toString(dims) +
-                    "; the engine handles NCHW maps (rank 4) and vectors (rank 1-2)");
+            throw new ModelException(what + " has rank " + dims.length + "; the engine handles ranks 0 to 8");
         }
+        if (isMap(dims))
+        {
+            return new MapShape((int)dims[2], (int)dims[3], (int)dims[1]);
+        }
+        return new MapShape(1, 1, (int)size);
     }
 
     /**

@@ -15,6 +15,12 @@ public final class Value
     private final Storage storage;
     private final int firstRow;
     private final int rowCount;
+    /** For a model input taken in another order: the dims the caller gives, the perm (null: same flat order). */
+    private long[] givenDims;
+    private int[] givenPerm;
+    private long[] heldDims;
+    private float[] reordered;
+    private int[] givenStrides;
 
     Value(final String name, final MapShape shape, final Storage storage)
     {
@@ -38,6 +44,58 @@ public final class Value
         this.storage = storage;
         this.firstRow = firstRow;
         this.rowCount = rowCount;
+    }
+
+    /**
+     * Marks this model input as taken from the caller's dims {@code given} through {@code perm} (a Transpose's, or
+     * null for a reshape that keeps the flat order) into {@code held} dims; cold path.
+     */
+    void takeInputFrom(final long[] given, final long[] perm, final long[] held)
+    {
+        givenDims = given.clone();
+        heldDims = held.clone();
+        if (perm != null)
+        {
+            givenPerm = new int[perm.length];
+            for (int i = 0; i < perm.length; i++)
+            {
+                givenPerm[i] = (int)perm[i];
+            }
+            reordered = new float[shape.size()];
+            givenStrides = new int[given.length];
+            int stride = 1;
+            for (int i = given.length - 1; i >= 0; i--)
+            {
+                givenStrides[i] = stride;
+                stride *= (int)given[i];
+            }
+        }
+    }
+
+    /**
+     * @return the caller's row-major data in the order this input is held (the same array when no transpose applies);
+     * allocation-free.
+     */
+    public float[] inHeldOrder(final float[] given)
+    {
+        if (givenPerm == null)
+        {
+            return given;
+        }
+        final int rank = heldDims.length;
+        for (int j = 0; j < reordered.length; j++)
+        {
+            int rest = j;
+            int src = 0;
+            for (int a = rank - 1; a >= 0; a--)
+            {
+                final int d = (int)heldDims[a];
+                src += (rest % d) * givenStrides[givenPerm[a]];
+                rest /= d;
+            }
+            reordered[j] = given[src];
+        }
+        return reordered;
     }
 
     /** @return the first row held (0 unless the model was prepared for one device of a split). */

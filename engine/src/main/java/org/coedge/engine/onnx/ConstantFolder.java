@@ -129,7 +129,8 @@ final class ConstantFolder
         {
             case "Reshape":
             {
-                final ConstTensor shape = input.apply(1);
+                final ConstTensor shape = opset < 5 ? ConstTensor.ofLongs(new long[]{node.attrInts("shape",
+                    new long[0]).length}, node.attrInts("shape", new long[0])) : input.apply(1);
                 if (shape == null)
                 {
                     throw ModelException.at(node, "the shape input is missing");

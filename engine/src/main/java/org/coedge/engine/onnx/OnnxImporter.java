@@ -32,9 +32,12 @@ import org.coedge.engine.graph.Node;
  */
 public final class OnnxImporter
 {
-    /** Lowest and highest default-domain opset accepted; the engine is tested on 9..17. */
-    public static final int MIN_OPSET = 7;
-    public static final int MAX_OPSET = 20;
+    /**
+     * Lowest and highest default-domain opset accepted; the engine is tested on 9..17 and on ONNX's node tests of
+     * opsets 1..17 (older attribute forms are normalized by {@link OperatorNormalizer}).
+     */
+    public static final int MIN_OPSET = 1;
+    public static final int MAX_OPSET = 21;
 
     private static final String CONSTANT = "Constant";
 
@@ -107,7 +110,7 @@ public final class OnnxImporter
         if (opset < MIN_OPSET || opset > MAX_OPSET)
         {
             throw new ModelException(sourceName + ": opset " + opset + " is not supported (the engine reads opsets " +
-                MIN_OPSET + ".." + MAX_OPSET + " and is tested on 9..17)");
+                MIN_OPSET + ".." + MAX_OPSET + ")");
         }
         return (int)opset;
     }

@@ -27,12 +27,16 @@ final class OperatorNormalizer
     private final int opset;
     private final Map<String, ConstTensor> constants;
     private final Map<String, long[]> shapes;
+    private final TensorNormalizer tensors;
+    private final WindowNormalizer windows;
 
     OperatorNormalizer(final int opset, final Map<String, ConstTensor> constants, final Map<String, long[]> shapes)
     {
         this.opset = opset;
         this.constants = constants;
         this.shapes = shapes;
+        this.tensors = new TensorNormalizer(this, opset);
+        this.windows = new WindowNormalizer(this);
     }
 
     /** @param n a node with runtime data and a single output. */
@@ -80,6 +84,7 @@ final class OperatorNormalizer
             case "MatMul":
                 return matMul(n);
             case "Softmax":
+            case "LogSoftmax":
                 return softmax(n);
             case "Resize":
             case "Upsample":
@@ -94,11 +99,18 @@ final class OperatorNormalizer
             case "ReduceMean":
                 return reduceMean(n);
             default:
-                throw new ModelException("unsupported operator " + n.opType() + " in node '" + n.name() + "'");
+            {
+                final Node generic = tensors.normalize(n);
+                if (generic == null)
+                {
+                    throw new ModelException("unsupported operator " + n.opType() + " in node '" + n.name() + "'");
+                }
+                return generic;
+            }
         }
     }
 
-    private static Map<String, Attribute> attrs(final Attribute... attributes)
+    static Map<String, Attribute> attrs(final Attribute... attributes)
     {
         final Map<String, Attribute> out = new LinkedHashMap<>();
         for (final Attribute a : attributes)
@@ -108,7 +120,7 @@ final class OperatorNormalizer
         return out;
     }
 
-    private Node emit(
+    Node emit(
         final Node n, final String opType, final List<String> inputs, final Map<String, Attribute> attributes,
         final long[] outDims)
     {
@@ -123,7 +135,29 @@ final class OperatorNormalizer
         return new Node(opType, n.name(), inputs, List.of(n.output(0)), attributes);
     }
 
-    private long[] dims(final Node n, final int i)
+    /** @return the constant {@code value}, or null when it is runtime data. */
+    ConstTensor constantOrNull(final String value)
+    {
+        return constants.get(value);
+    }
+
+    void putConstant(final String value, final ConstTensor t)
+    {
+        constants.put(value, t);
+    }
+
+    /** @return the dims of {@code value}, an input of {@code n}. */
+    long[] dimsOf(final Node n, final String value)
+    {
+        final int i = n.inputs().indexOf(value);
+        if (i < 0)
+        {
+            throw ModelException.at(n, "'" + value + "' is not an input");
+        }
+        return dims(n, i);
+    }
+
+    long[] dims(final Node n, final int i)
     {
         final String value = n.input(i);
         if (value.isEmpty())
@@ -154,7 +188,7 @@ final class OperatorNormalizer
         return x;
     }
 
-    private ConstTensor constant(final Node n, final int i, final String what)
+    ConstTensor constant(final Node n, final int i, final String what)
     {
         final ConstTensor c = optionalConstant(n, i, what);
         if (c == null)
@@ -164,7 +198,7 @@ final class OperatorNormalizer
         return c;
     }
 
-    private ConstTensor optionalConstant(final Node n, final int i, final String what)
+    ConstTensor optionalConstant(final Node n, final int i, final String what)
     {
         final String value = n.input(i);
         if (value.isEmpty())
@@ -220,7 +254,7 @@ final class OperatorNormalizer
         return k;
     }
 
-    private static long effective(final long k, final long d)
+    static long effective(final long k, final long d)
     {
         return (k - 1) * d + 1;
     }
@@ -268,7 +302,7 @@ final class OperatorNormalizer
         }
     }
 
-    private static long windowOutput(
+    static long windowOutput(
         final Node n, final long in, final long begin, final long end, final long k, final long s, final long d,
         final boolean ceil)
     {
@@ -289,9 +323,12 @@ final class OperatorNormalizer
 
     private Node conv(final Node n)
     {
-        final long[] x = map(n, "only 2-D convolution (NCHW input) is supported");
-        final ConstTensor w = constant(n, 1, "the weights");
-        final long[] wd = w.dims();
+        final long[] x = dims(n, 0);
+        if (x.length != 4)
+        {
+            return windows.conv(n, false);
+        }
+        final long[] wd = dims(n, 1);
         if (wd.length != 4)
         {
             throw ModelException.at(n, "weights " + Dims.str(wd) + " are not 4-D; only 2-D convolution is supported");
@@ -316,20 +353,27 @@ final class OperatorNormalizer
             Attribute.ofInt("group", group)), out);
     }
 
-    private void checkBias(final Node n, final long channels)
+    void checkBias(final Node n, final long channels)
     {
-        final ConstTensor b = optionalConstant(n, 2, "the bias");
-        if (b != null && (b.rank() != 1 || b.dims()[0] != channels))
+        if (n.inputs().size() < 3 || n.input(2).isEmpty())
         {
-            throw ModelException.at(n, "bias " + Dims.str(b.dims()) + " must be [" + channels + "]");
+            return;
+        }
+        final long[] b = dims(n, 2);
+        if (b.length != 1 || b[0] != channels)
+        {
+            throw ModelException.at(n, "bias " + Dims.str(b) + " must be [" + channels + "]");
         }
     }
 
     private Node convTranspose(final Node n)
     {
-        final long[] x = map(n, "only 2-D transposed convolution (NCHW input) is supported");
-        final ConstTensor w = constant(n, 1, "the weights");
-        final long[] wd = w.dims();
+        final long[] x = dims(n, 0);
+        if (x.length != 4)
+        {
+            return windows.conv(n, true);
+        }
+        final long[] wd = dims(n, 1);
         if (wd.length != 4)
         {
             throw ModelException.at(n, "weights " + Dims.str(wd) + " are not 4-D; only 2-D is supported");
@@ -401,7 +445,11 @@ final class OperatorNormalizer
 
     private Node pool(final Node n)
     {
-        final long[] x = map(n, "only 2-D pooling (NCHW input) is supported");
+        final long[] x = dims(n, 0);
+        if (x.length != 4)
+        {
+            return windows.pool(n);
+        }
         final long[] k = kernel(n, null);
         final long[] s = pair(n, "strides", 1, 1);
         final long[] d = pair(n, "dilations", 1, 1);
@@ -433,8 +481,16 @@ final class OperatorNormalizer
 
     private Node globalPool(final Node n, final String opType)
     {
-        final long[] x = map(n, "only NCHW input is supported");
-        return emit(n, opType, List.of(n.input(0)), attrs(), new long[]{x[0], x[1], 1, 1});
+        final long[] x = dims(n, 0);
+        if (x.length < 3)
+        {
+            throw ModelException.at(n, "input " + Dims.str(x) + " must be [N, C, ...] with a spatial dim");
+        }
+        final long[] out = new long[x.length];
+        Arrays.fill(out, 1);
+        out[0] = x[0];
+        out[1] = x[1];
+        return emit(n, opType, List.of(n.input(0)), attrs(), out);
     }
 
     private Node batchNorm(final Node n)
@@ -449,14 +505,23 @@ final class OperatorNormalizer
             throw ModelException.at(n, "only inference-mode, spatial batch normalization is supported");
         }
         final String[] what = {"scale", "bias", "mean", "variance"};
+        boolean runtime = false;
         for (int i = 0; i < what.length; i++)
         {
-            final ConstTensor c = constant(n, i + 1, "the " + what[i]);
-            if (Dims.count(c.dims()) != x[1] || c.rank() != 1)
+            final long[] c = dims(n, i + 1);
+            if (Dims.count(c) != x[1] || c.length != 1)
             {
-                throw ModelException.at(n, "the " + what[i] + " " + Dims.str(c.dims()) + " must be [" + x[1] +
+                throw ModelException.at(n, "the " + what[i] + " " + Dims.str(c) + " must be [" + x[1] +
                     "] for input " + Dims.str(x));
             }
+            runtime |= !constants.containsKey(n.input(i + 1));
+        }
+        if (runtime)
+        {
+            // Statistics that arrive at run time: the generic path normalizes per channel on every run.
+            return emit(n, "RuntimeBatchNormalization", n.inputs().subList(0, 5),
+                attrs(Attribute.ofFloat("epsilon", n.attrFloat("epsilon", 1e-5f)),
+                    Attribute.ofString("onnx", "BatchNormalization")), x);
         }
         return emit(n, "BatchNormalization", n.inputs().subList(0, 5),
             attrs(Attribute.ofFloat("epsilon", n.attrFloat("epsilon", 1e-5f))), x);
@@ -491,6 +556,15 @@ final class OperatorNormalizer
         }
         else
         {
+            for (int i = 1; i < Math.min(3, n.inputs().size()); i++)
+            {
+                if (!n.input(i).isEmpty() && !constants.containsKey(n.input(i)))
+                {
+                    // Bounds that arrive at run time: the generic path clamps elementwise.
+                    return emit(n, "Clip", n.inputs().subList(0, Math.min(3, n.inputs().size())),
+                        attrs(Attribute.ofInt("nd", 1)), dims(n, 0));
+                }
+            }
             final ConstTensor lo = optionalConstant(n, 1, "min");
             final ConstTensor hi = optionalConstant(n, 2, "max");
             min = lo == null ? min : scalar(n, lo, "min");
@@ -512,25 +586,56 @@ final class OperatorNormalizer
     private Node prelu(final Node n)
     {
         final long[] x = dims(n, 0);
-        final ConstTensor slope = constant(n, 1, "the slope");
-        if (!Dims.broadcastsTo(slope.dims(), x))
+        long[] slope = dims(n, 1);
+        List<String> inputs = n.inputs().subList(0, 2);
+        final ConstTensor given = constants.get(n.input(1));
+        if (opset < 7 && given != null && slope.length == 1 && x.length > 2 && slope[0] == x[1] && slope[0] != 1)
         {
-            throw ModelException.at(n, "slope " + Dims.str(slope.dims()) + " does not broadcast to input " +
-                Dims.str(x));
+            // Before opset 7 a slope of C values is one per channel (axis 1), not numpy-aligned to the last dim.
+            final long[] perChannel = new long[x.length - 1];
+            Arrays.fill(perChannel, 1);
+            perChannel[0] = slope[0];
+            final String name = n.input(1) + "#perChannel@" + n.name();
+            constants.put(name, ConstTensor.ofFloats(perChannel, given.floats()));
+            inputs = List.of(n.input(0), name);
+            slope = perChannel;
         }
-        return emit(n, "PRelu", n.inputs().subList(0, 2), attrs(), x);
+        if (!Dims.broadcastsTo(slope, x))
+        {
+            throw ModelException.at(n, "slope " + Dims.str(slope) + " does not broadcast to input " + Dims.str(x));
+        }
+        return emit(n, "PRelu", inputs, attrs(), x);
     }
 
     private Node binary(final Node n)
     {
         final long[] a = dims(n, 0);
-        final long[] b = dims(n, 1);
+        long[] b = dims(n, 1);
+        List<String> inputs = n.inputs().subList(0, 2);
+        if (opset < 7 && n.attrInt("broadcast", 0) != 0 && n.has("axis") && b.length < a.length)
+        {
+            // Before opset 7, B of lower rank lines up with A from 'axis' on; numpy alignment needs trailing 1s.
+            final int axis = Dims.axis(n, n.attrInt("axis", 0), a.length);
+            final ConstTensor c = optionalConstant(n, 1, "B with broadcast and axis (opset < 7)");
+            if (axis + b.length > a.length)
+            {
+                throw ModelException.at(n, "B " + Dims.str(b) + " at axis " + axis + " does not fit A " + Dims.str(a));
+            }
+            final long[] aligned = new long[a.length - axis];
+            Arrays.fill(aligned, 1);
+            System.arraycopy(b, 0, aligned, 0, b.length);
+            final String name = n.input(1) + "#aligned@" + n.name();
+            constants.put(name, c.isFloat() ? ConstTensor.ofFloats(aligned, c.floats()) :
+                ConstTensor.ofLongs(aligned, c.longs()));
+            inputs = List.of(n.input(0), name);
+            b = aligned;
+        }
         final long[] out = Dims.broadcast(a, b);
         if (out == null)
         {
             throw ModelException.at(n, "cannot broadcast " + Dims.str(a) + " with " + Dims.str(b));
         }
-        return emit(n, n.opType(), n.inputs().subList(0, 2), attrs(), out);
+        return emit(n, n.opType(), inputs, attrs(), out);
     }
 
     private Node concat(final Node n)
@@ -550,11 +655,11 @@ final class OperatorNormalizer
             throw ModelException.at(n, "no inputs");
         }
         final long[] first = all.get(0);
-        if (!n.has("axis"))
+        if (!n.has("axis") && opset >= 4)
         {
             throw ModelException.at(n, "the axis attribute is missing");
         }
-        final int axis = Dims.axis(n, n.attrInt("axis", 0), first.length);
+        final int axis = Dims.axis(n, n.attrInt("axis", 1), first.length);
         final long[] out = first.clone();
         out[axis] = 0;
         for (final long[] d : all)
@@ -582,11 +687,10 @@ final class OperatorNormalizer
     private Node gemm(final Node n)
     {
         final long[] a = dims(n, 0);
-        final ConstTensor b = constant(n, 1, "B");
-        final ConstTensor c = optionalConstant(n, 2, "C");
+        final long[] c = n.inputs().size() > 2 && !n.input(2).isEmpty() ? dims(n, 2) : null;
         final long transA = n.attrInt("transA", 0);
         final long transB = n.attrInt("transB", 0);
-        final long[] bd = b.dims();
+        final long[] bd = dims(n, 1);
         if (a.length != 2 || bd.length != 2)
         {
             throw ModelException.at(n, "A " + Dims.str(a) + " and B " + Dims.str(bd) + " must both be 2-D");
@@ -601,9 +705,9 @@ final class OperatorNormalizer
                 " (transB " + transB + ") do not multiply");
         }
         final long[] out = {m, cols};
-        if (c != null && !Dims.broadcastsTo(c.dims(), out))
+        if (c != null && !Dims.broadcastsTo(c, out))
         {
-            throw ModelException.at(n, "C " + Dims.str(c.dims()) + " does not broadcast to " + Dims.str(out));
+            throw ModelException.at(n, "C " + Dims.str(c) + " does not broadcast to " + Dims.str(out));
         }
         final List<String> inputs = c == null ? n.inputs().subList(0, 2) : n.inputs().subList(0, 3);
         return emit(n, "Gemm", inputs, attrs(Attribute.ofFloat("alpha", n.attrFloat("alpha", 1f)),
@@ -614,23 +718,45 @@ final class OperatorNormalizer
     private Node matMul(final Node n)
     {
         final long[] a = dims(n, 0);
-        final ConstTensor b = constant(n, 1, "B");
-        final long[] bd = b.dims();
-        if (a.length < 2 || bd.length != 2 || a[a.length - 1] != bd[0])
+        final long[] b = dims(n, 1);
+        if (a.length == 0 || b.length == 0)
         {
-            throw ModelException.at(n, "A " + Dims.str(a) + " and B " + Dims.str(bd) + " do not multiply (A must " +
-                "be at least 2-D and B a 2-D constant)");
+            throw ModelException.at(n, "A " + Dims.str(a) + " and B " + Dims.str(b) + " must not be scalars");
         }
-        final long[] out = a.clone();
-        out[out.length - 1] = bd[1];
-        return emit(n, "MatMul", n.inputs().subList(0, 2), attrs(), out);
+        final long[] a2 = a.length == 1 ? new long[]{1, a[0]} : a;
+        final long[] b2 = b.length == 1 ? new long[]{b[0], 1} : b;
+        if (a2[a2.length - 1] != b2[b2.length - 2])
+        {
+            throw ModelException.at(n, "A " + Dims.str(a) + " and B " + Dims.str(b) + " do not multiply");
+        }
+        final long[] batch = Dims.broadcast(Arrays.copyOf(a2, a2.length - 2), Arrays.copyOf(b2, b2.length - 2));
+        if (batch == null)
+        {
+            throw ModelException.at(n, "the batch dims of A " + Dims.str(a) + " and B " + Dims.str(b) +
+                " do not broadcast");
+        }
+        final List<Long> out = new ArrayList<>();
+        for (final long d : batch)
+        {
+            out.add(d);
+        }
+        if (a.length > 1)
+        {
+            out.add(a2[a2.length - 2]);
+        }
+        if (b.length > 1)
+        {
+            out.add(b2[b2.length - 1]);
+        }
+        return emit(n, "MatMul", n.inputs().subList(0, 2), attrs(),
+            out.stream().mapToLong(Long::longValue).toArray());
     }
 
     private Node softmax(final Node n)
     {
         final long[] x = dims(n, 0);
         final int axis = Dims.axis(n, n.attrInt("axis", opset < 13 ? 1 : -1), x.length);
-        return emit(n, "Softmax", List.of(n.input(0)),
+        return emit(n, n.opType(), List.of(n.input(0)),
             attrs(Attribute.ofInt("axis", axis), Attribute.ofInt("coerce2d", opset < 13 ? 1 : 0)), x);
     }
 
@@ -639,9 +765,10 @@ final class OperatorNormalizer
         final long[] x = map(n, "only NCHW input is supported");
         final boolean legacy = "Upsample".equals(n.opType()) || opset < 11;
         final String mode = n.attrString("mode", "nearest");
-        if (!"nearest".equals(mode) && !"linear".equals(mode) && !"bilinear".equals(mode))
+        final boolean cubic = "cubic".equals(mode) && !legacy;
+        if (!"nearest".equals(mode) && !"linear".equals(mode) && !"bilinear".equals(mode) && !cubic)
         {
-            throw ModelException.at(n, "mode '" + mode + "' is not supported (nearest and linear are)");
+            throw ModelException.at(n, "mode '" + mode + "' is not supported (nearest, linear and cubic are)");
         }
         if (n.attrInt("antialias", 0) != 0)
         {
@@ -656,8 +783,15 @@ final class OperatorNormalizer
         long[] sizes = null;
         if (legacy)
         {
-            scales = "Upsample".equals(n.opType()) && opset < 9 ? n.attrFloats("scales", null) :
-                constant(n, 1, "the scales").floats().clone();
+            if ("Upsample".equals(n.opType()) && opset < 7)
+            {
+                scales = new float[]{1f, 1f, n.attrFloat("height_scale", 1f), n.attrFloat("width_scale", 1f)};
+            }
+            else
+            {
+                scales = "Upsample".equals(n.opType()) && opset < 9 ? n.attrFloats("scales", null) :
+                    constant(n, 1, "the scales").floats().clone();
+            }
             if (scales == null)
             {
                 throw ModelException.at(n, "the scales are missing");
@@ -728,11 +862,20 @@ final class OperatorNormalizer
                 throw ModelException.at(n, "coordinate_transformation_mode tf_crop_and_resize is not supported");
             }
         }
-        return emit(n, "Resize", List.of(n.input(0)), attrs(
+        final Map<String, Attribute> extra = attrs(
+            Attribute.ofFloat("cubic_coeff_a", n.attrFloat("cubic_coeff_a", -0.75f)),
+            Attribute.ofInt("exclude_outside", n.attrInt("exclude_outside", 0)));
+        if (cubic)
+        {
+            extra.put("nd", Attribute.ofInt("nd", 1));
+        }
+        final Map<String, Attribute> all = attrs(
             Attribute.ofString("mode", "bilinear".equals(mode) ? "linear" : mode),
             Attribute.ofString("coordinate_transformation_mode", coordinates),
             Attribute.ofString("nearest_mode", nearest), Attribute.ofFloats("scales", scales),
-            Attribute.ofInts("sizes", sizes)), sizes);
+            Attribute.ofInts("sizes", sizes));
+        all.putAll(extra);
+        return emit(n, "Resize", List.of(n.input(0)), all, sizes);
     }
 
     /**
@@ -795,7 +938,7 @@ final class OperatorNormalizer
         float value = 0f;
         if (opset < 11)
         {
-            pads = n.attrInts("pads", null);
+            pads = n.attrInts(opset < 2 ? "paddings" : "pads", null);
             value = n.attrFloat("value", 0f);
         }
         else
@@ -874,11 +1017,9 @@ final class OperatorNormalizer
             final int a1 = Dims.axis(n, axes[1], 4);
             overHw = Math.min(a0, a1) == 2 && Math.max(a0, a1) == 3;
         }
-        if (!overHw)
+        if (!overHw || x[0] != 1)
         {
-            throw ModelException.at(n, "only a mean over H and W of an NCHW input with keepdims=1 is supported " +
-                "(input " + Dims.str(x) + ", axes " + (axes == null ? "all" : Arrays.toString(axes)) + ", keepdims " +
-                keep + ")");
+            return tensors.reduce(n, "MEAN");
         }
         return emit(n, "GlobalAveragePool", List.of(n.input(0)), attrs(), new long[]{x[0], x[1], 1, 1});
     }

@@ -72,9 +72,27 @@ public final class ShapeInference
             }
             used.addAll(raw.outputs());
             final OperatorNormalizer normalizer = new OperatorNormalizer(opset, constants, shapes);
-            for (final Node original : topologicalOrder())
+            for (final Node ordered : topologicalOrder())
             {
-                final Node n = withResolvedInputs(original);
+                final Node original = withResolvedInputs(ordered);
+                if ("Split".equals(original.opType()) && !constants.containsKey(original.input(0)))
+                {
+                    for (final Node slice : splitIntoSlices(original))
+                    {
+                        nodes.add(normalizer.normalize(slice));
+                    }
+                    continue;
+                }
+                if ("LayerNormalization".equals(original.opType()) && original.outputs().size() > 1)
+                {
+                    nodes.add(normalizer.normalize(firstOutputOnly(withoutStatistics(original))));
+                    for (final Node statistic : statistics(original))
+                    {
+                        nodes.add(statistic);
+                    }
+                    continue;
+                }
+                final Node n = original;
                 if (!foldConstant(n) && !removeByRenaming(n))
                 {
                     nodes.add(normalizer.normalize(firstOutputOnly(n)));
@@ -82,6 +100,93 @@ public final class ShapeInference
             }
             final List<String> outputs = bindOutputs();
             return prune(outputs);
+        }
+
+        private Node withoutStatistics(final Node n)
+        {
+            return new Node(n.opType(), n.name(), n.inputs(), List.of(n.output(0)), n.attributes());
+        }
+
+        /** LayerNormalization's Mean and InvStdDev outputs, where read: reductions over the normalized axes. */
+        private List<Node> statistics(final Node n)
+        {
+            final long[] x = runtimeDims(n);
+            final int axis = Dims.axis(n, n.attrInt("axis", -1), x.length);
+            final long[] axes = new long[x.length - axis];
+            final long[] dims = x.clone();
+            for (int i = 0; i < axes.length; i++)
+            {
+                axes[i] = axis + i;
+                dims[axis + i] = 1;
+            }
+            final List<Node> out = new ArrayList<>();
+            for (int i = 1; i < Math.min(3, n.outputs().size()); i++)
+            {
+                final String value = n.output(i);
+                if (value.isEmpty() || !used.contains(value))
+                {
+                    continue;
+                }
+                shapes.put(value, dims.clone());
+                out.add(new Node("Reduce", n.name() + "#" + (i == 1 ? "mean" : "invStdDev"), List.of(n.input(0)),
+                    List.of(value), Map.of("kind", org.coedge.engine.graph.Attribute.ofString("kind",
+                    i == 1 ? "MEAN" : "INV_STD_DEV"), "axes", org.coedge.engine.graph.Attribute.ofInts("axes", axes),
+                    "keepdims", org.coedge.engine.graph.Attribute.ofInt("keepdims", 1), "epsilon",
+                    org.coedge.engine.graph.Attribute.ofFloat("epsilon", n.attrFloat("epsilon", 1e-5f)))));
+            }
+            return out;
+        }
+
+        /** @return one Slice (starts and steps as attributes of the normalized form) per used output of a Split. */
+        private List<Node> splitIntoSlices(final Node n)
+        {
+            final long[] x = runtimeDims(n);
+            final int axis = Dims.axis(n, n.attrInt("axis", 0), x.length);
+            final int parts = n.outputs().size();
+            long[] sizes = opset >= 13 ? null : n.attrInts("split", null);
+            if (opset >= 13 && n.inputs().size() > 1 && !n.input(1).isEmpty())
+            {
+                final ConstTensor c = constants.get(n.input(1));
+                if (c == null)
+                {
+                    throw ModelException.at(n, "the split sizes must be a constant");
+                }
+                sizes = c.longs();
+            }
+            if (sizes == null)
+            {
+                final long chunk = opset >= 18 && n.has("num_outputs") ? (x[axis] + parts - 1) / parts :
+                    x[axis] / parts;
+                sizes = new long[parts];
+                for (int i = 0; i < parts; i++)
+                {
+                    sizes[i] = Math.min(chunk, x[axis] - chunk * i);
+                }
+            }
+            if (sizes.length != parts || Arrays.stream(sizes).sum() != x[axis])
+            {
+                throw ModelException.at(n, "split " + Arrays.toString(sizes) + " does not divide axis " + axis +
+                    " of " + Dims.str(x) + " into " + parts + " outputs");
+            }
+            final List<Node> slices = new ArrayList<>();
+            long at = 0;
+            for (int i = 0; i < parts; i++)
+            {
+                final String out = n.output(i);
+                if (!out.isEmpty() && used.contains(out))
+                {
+                    final String starts = out + "#starts";
+                    final String ends = out + "#ends";
+                    final String axes = out + "#axes";
+                    constants.put(starts, ConstTensor.ofLongs(new long[]{1}, new long[]{at}));
+                    constants.put(ends, ConstTensor.ofLongs(new long[]{1}, new long[]{at + sizes[i]}));
+                    constants.put(axes, ConstTensor.ofLongs(new long[]{1}, new long[]{axis}));
+                    slices.add(new Node("Slice", n.name() + (i == 0 ? "" : "#" + i), List.of(n.input(0), starts,
+                        ends, axes), List.of(out), Map.of()));
+                }
+                at += sizes[i];
+            }
+            return slices;
         }
 
         private void concreteInputs()
@@ -139,11 +244,6 @@ public final class ShapeInference
                             Dims.str(given) + ": dim " + i + " must be " + declared[i]);
                     }
                 }
-            }
-            if (given.length == 4 && given[0] != 1)
-            {
-                throw new ModelException("input '" + name + "' is given " + Dims.str(given) +
-                    ": the engine runs batch 1 (NCHW with N = 1)");
             }
         }
 
@@ -265,6 +365,10 @@ public final class ShapeInference
             final ConstTensor value;
             if (any && allConstant)
             {
+                if (TensorNormalizer.QUANTIZED.contains(n.opType()))
+                {
+                    throw TensorNormalizer.quantized(n);
+                }
                 if (!ConstantFolder.supports(n.opType()))
                 {
                     throw new ModelException("unsupported operator " + n.opType() + " on constant inputs in node '" +
@@ -307,8 +411,16 @@ public final class ShapeInference
         private boolean removeByRenaming(final Node n)
         {
             final String op = n.opType();
-            final boolean floatCast = "Cast".equals(op) &&
-                n.attrInt("to", -1) == OnnxMl.TensorProto.DataType.FLOAT_VALUE;
+            // The engine computes in float32: a cast between float types of runtime data keeps it as it is.
+            final long to = n.attrInt("to", -1);
+            final boolean floatCast = "Cast".equals(op) && (to == OnnxMl.TensorProto.DataType.FLOAT_VALUE ||
+                to == OnnxMl.TensorProto.DataType.FLOAT16_VALUE || to == OnnxMl.TensorProto.DataType.DOUBLE_VALUE ||
+                to == OnnxMl.TensorProto.DataType.BFLOAT16_VALUE);
+            if ("Cast".equals(op) && !floatCast)
+            {
+                throw ModelException.at(n, "Cast of runtime data to " + OnnxImporter.typeName((int)to) +
+                    " is not supported; the engine computes in float32");
+            }
             if (!"Identity".equals(op) && !"Dropout".equals(op) && !floatCast)
             {
                 return false;

@@ -78,7 +78,7 @@ class SplitMatchesUnsplitTest
      *
      * @return the output of the last split.
      */
-    private static float[] assertSplitsEqualUnsplit(
+    static float[] assertSplitsEqualUnsplit(
         final Model model, final String name, final Map<String, long[]> dims, final float[] input, final int trials)
     {
         final SplittableRandom random = new SplittableRandom(name.hashCode());

@@ -42,6 +42,32 @@ class SteadyStateAllocationTest
     }
 
     @Test
+    void shouldAllocateNothingPerInferenceOnTheGenericPath() throws java.io.IOException
+    {
+        final com.sun.management.ThreadMXBean threads =
+            (com.sun.management.ThreadMXBean)ManagementFactory.getThreadMXBean();
+        assumeTrue(threads.isThreadAllocatedMemorySupported(), "no per-thread allocation counter on this JVM");
+        final java.nio.file.Path file = java.nio.file.Path.of(System.getenv().getOrDefault("COEDGE_MODEL_CACHE",
+            System.getProperty("user.home") + "/.cache/coedge-models"), "openwakeword-0.1.1", "melspectrogram.onnx");
+        assumeTrue(java.nio.file.Files.isRegularFile(file), file + " not found: run .ci/fetch-real-models.sh");
+        threads.setThreadAllocatedMemoryEnabled(true);
+        // Transposes, n-ary powers, a product of activations, a reduction: generic layers after 1-D convolutions.
+        final Model model = Model.load(file);
+        final int samples = 7 * 160 + 512;
+        try (Session session = model.newSession(SessionOptions.threads(2).withInputDims("input", 1, samples)))
+        {
+            final float[] input = OpenWakeWordMatchesOrtTest.syntheticSpeech(5, samples);
+            final float[] output = new float[session.outputSize(0)];
+            assertSomeWindowAllocatesNothing("melspectrogram", threads, () ->
+            {
+                session.setInput(0, input);
+                session.run();
+                session.outputInto(0, output);
+            }, "coedge-worker");
+        }
+    }
+
+    @Test
     void shouldAllocateNothingPerSplitInference()
     {
         final com.sun.management.ThreadMXBean threads =

@@ -63,6 +63,59 @@ class CoEdgeCliTest
     }
 
     @Test
+    void shouldFixResizeScalesGivenAsAnInputFromTheirFile() throws Exception
+    {
+        final OnnxMl.GraphProto.Builder g = OnnxMl.GraphProto.newBuilder().setName("resize")
+            .addInput(valueInfo("x", 1, 2, 3, 4)).addInput(valueInfo("scales", 4)).addOutput(valueInfo("y"))
+            .addNode(OnnxMl.NodeProto.newBuilder().setOpType("Resize").setName("rs").addInput("x").addInput("")
+                .addInput("scales").addOutput("y").addAttribute(OnnxMl.AttributeProto.newBuilder().setName("mode")
+                    .setType(OnnxMl.AttributeProto.AttributeType.STRING)
+                    .setS(com.google.protobuf.ByteString.copyFromUtf8("linear"))));
+        final byte[] bytes = OnnxMl.ModelProto.newBuilder().setIrVersion(7)
+            .addOpsetImport(OnnxMl.OperatorSetIdProto.newBuilder().setDomain("").setVersion(13)).setGraph(g).build()
+            .toByteArray();
+        final Path resize = dir.resolve("resize.onnx");
+        Files.write(resize, bytes);
+        final float[] x = new float[24];
+        for (int i = 0; i < x.length; i++)
+        {
+            x[i] = (float)Math.sin(i * 0.7);
+        }
+        final float[] scales = {1, 1, 2, 0.75f};
+        TensorFiles.write(dir.resolve("rx.pb"), new HostTensor("x", new long[]{1, 2, 3, 4}, x));
+        TensorFiles.write(dir.resolve("rs.pb"), new HostTensor("scales", new long[]{4}, scales));
+        final Path output = dir.resolve("ry.pb");
+        final Result r = cli("run", "--model", resize.toString(), "--input", dir.resolve("rx.pb").toString(),
+            "--input", dir.resolve("rs.pb").toString(), "--output", output.toString());
+        assertEquals(0, r.code, r.err);
+        final HostTensor out = TensorFiles.read(output);
+        final OrtReference.Result ref = OrtReference.run(bytes, List.of(x, scales),
+            List.of(new long[]{1, 2, 3, 4}, new long[]{4}), 1);
+        assertArrayEquals(ref.dims(0), out.dims());
+        for (int i = 0; i < out.data().length; i++)
+        {
+            assertEquals(ref.data(0)[i], out.data()[i], 1e-5, "element " + i);
+        }
+    }
+
+    private static OnnxMl.ValueInfoProto valueInfo(final String name, final long... dims)
+    {
+        final OnnxMl.TensorShapeProto.Builder shape = OnnxMl.TensorShapeProto.newBuilder();
+        for (final long d : dims)
+        {
+            shape.addDim(OnnxMl.TensorShapeProto.Dimension.newBuilder().setDimValue(d));
+        }
+        final OnnxMl.TypeProto.Tensor.Builder t = OnnxMl.TypeProto.Tensor.newBuilder()
+            .setElemType(OnnxMl.TensorProto.DataType.FLOAT_VALUE);
+        if (dims.length > 0)
+        {
+            t.setShape(shape);
+        }
+        return OnnxMl.ValueInfoProto.newBuilder().setName(name).setType(OnnxMl.TypeProto.newBuilder()
+            .setTensorType(t)).build();
+    }
+
+    @Test
     void shouldPrintOneJsonObjectWithLatencies() throws Exception
     {
         final Path output = dir.resolve("out.pb");

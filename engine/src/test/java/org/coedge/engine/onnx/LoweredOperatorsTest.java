@@ -68,15 +68,15 @@ class LoweredOperatorsTest
     }
 
     @Test
-    void shouldRejectPreluSlopeThatRunsAlongWidth()
+    void shouldApplyPreluSlopeThatRunsAlongWidth()
     {
-        // Numpy broadcasting puts a [2] slope on W, not on the channels, even where W equals C.
+        // Numpy broadcasting puts a [2] slope on W, not on the channels, even where W equals C: NCHW order
+        // (c0: -1, -2), (c1: -3, 4) takes slopes 0.5 and 0.25 by column.
         final ModelBuilder model = new ModelBuilder(13)
             .input("x", 1, 2, 1, 2).output("y", 1, 2, 1, 2)
             .weights("slope", new long[]{2}, new float[]{0.5f, 0.25f})
             .node("PRelu", "prelu", List.of("x", "slope"), List.of("y"));
 
-        final ModelException ex = assertThrows(ModelException.class, () -> run(model, new float[4]));
-        assertTrue(ex.getMessage().contains("per-channel"), ex.getMessage());
+        assertArrayEquals(new float[]{-0.5f, -0.5f, -1.5f, 4f}, run(model, new float[]{-1, -2, -3, 4}), TOLERANCE);
     }
 }

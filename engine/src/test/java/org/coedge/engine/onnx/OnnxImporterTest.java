@@ -265,15 +265,18 @@ class OnnxImporterTest
     @Test
     void shouldRejectOpsetOutsideRange()
     {
-        final ModelBuilder old = new ModelBuilder(6).input("x", 1).output("y", 1)
+        final ModelBuilder old = new ModelBuilder(0).input("x", 1).output("y", 1)
             .node("Relu", "r", List.of("x"), List.of("y"));
-        final ModelBuilder future = new ModelBuilder(21).input("x", 1).output("y", 1)
+        final ModelBuilder oldest = new ModelBuilder(1).input("x", 1).output("y", 1)
+            .node("Relu", "r", List.of("x"), List.of("y"));
+        final ModelBuilder future = new ModelBuilder(22).input("x", 1).output("y", 1)
             .node("Relu", "r", List.of("x"), List.of("y"));
 
         assertTrue(assertThrows(ModelException.class, old::load).getMessage().startsWith(
-            "test.onnx: opset 6 is not supported (the engine reads opsets 7..20"));
+            "test.onnx: opset 0 is not supported (the engine reads opsets 1..21"));
+        assertEquals(1, oldest.load().opsetVersion());
         assertTrue(assertThrows(ModelException.class, future::load).getMessage().startsWith(
-            "test.onnx: opset 21 is not supported"));
+            "test.onnx: opset 22 is not supported"));
     }
 
     @Test

@@ -38,7 +38,7 @@ final class SelfTestCommandTest
         final String[] lines = text.trim().split("\n");
         assertEquals("PASS", lines[lines.length - 1], text);
         assertTrue(text.contains("openblas: ") && text.contains("sgemm 256x256x256: "), text);
-        assertEquals(16, text.lines().filter(l -> l.startsWith("kernel ") && l.endsWith("  ok")).count(), text);
+        assertEquals(17, text.lines().filter(l -> l.startsWith("kernel ") && l.endsWith("  ok")).count(), text);
         assertTrue(Files.size(dir.resolve("selftest.onnx")) > 0, "model written");
 
         final HostTensor input = TensorFiles.read(dir.resolve("selftest-input.npy"));

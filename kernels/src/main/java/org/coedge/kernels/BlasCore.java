@@ -80,8 +80,8 @@ public final class BlasCore
             return null;
         }
         return "warning: OPENBLAS_CORETYPE=" + forcedBy + " forces OpenBLAS's " + name + " kernels (" + isa +
-            ") on a CPU with " + cpuIsa + "; GEMMs run slower than its native kernels (unset OPENBLAS_CORETYPE " +
-            "and OPENBLAS_L2_SIZE to measure speed)";
+            ") on a CPU with " + cpuIsa + ": speed figures are those kernels', not this CPU's best (unset " +
+            "OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE to measure the CPU's own)";
     }
 
     /** @return e.g. {@code Haswell (forced by OPENBLAS_CORETYPE=Haswell)} or {@code Cooperlake}. */

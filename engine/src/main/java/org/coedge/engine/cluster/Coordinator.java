@@ -467,7 +467,7 @@ public final class Coordinator implements ControlListener, AutoCloseable
                 bytesPerSecond = 1e9 / 8;
             }
             final double[] flops = speeds.estimates(nodes);
-            final double[] shares = policyShares(flops);
+            final double[] shares = sharePolicy.shares(flops, model.graph, speeds.headSeconds());
             planShares = shares;
             fuseDepth = fuse != FUSE_AUTO ? fuse : Planner.autoFuse(model.graph, shares,
                 ClusterModel.of(flops, bytesPerSecond, latencyNs), 8, epoch).fuseDepth();
@@ -551,7 +551,7 @@ public final class Coordinator implements ControlListener, AutoCloseable
         {
             return;
         }
-        final double imbalance = SpeedBook.imbalance(planShares, policyShares(speeds.estimates(nodes)));
+        final double imbalance = SpeedBook.imbalance(planShares, sharePolicy.shares(speeds.estimates(nodes), model.graph, speeds.headSeconds()));
         if (imbalance > replanImbalance)
         {
             replanNeeded = true;
@@ -559,73 +559,6 @@ public final class Coordinator implements ControlListener, AutoCloseable
             log.printf("coordinator: measured rates predict plan epoch %d finishes %.2fx later than it could " +
                 "(head %.2f ms); planning again%n", epoch, imbalance, speeds.headSeconds() * 1e3);
         }
-    }
-
-    /**
-     * Row shares for the split layers when everything after them (the head: global pooling, fully-connected) runs on
-     * the coordinator alone. Every device should finish at {@code t = (T + H) / sum(F)}, with {@code T} the split
-     * layers' FLOPs and {@code H} the head's, so the coordinator's share of the split layers is
-     * {@code F0 - H * sum(F) / (T + H)} and every worker's is its throughput.
-     */
-    private double[] headAwareShares(final double[] flops)
-    {
-        double spatial = 0;
-        double head = 0;
-        for (int id = 0; id < model.graph.layerCount(); id++)
-        {
-            final org.coedge.planner.Layer l = model.graph.layer(id);
-            final double f = (double)l.flopsPerRow() * l.heightRows();
-            if (id < model.graph.firstGlobalLayer())
-            {
-                spatial += f;
-            }
-            else
-            {
-                head += f;
-            }
-        }
-        final double headSeconds = speeds.headSeconds();
-        if (headSeconds >= 0)
-        {
-            // the head is often bound by reading its weights, not by FLOPs: count it as the FLOPs the coordinator
-            // could have done in the time it was measured to take
-            head = headSeconds * flops[0];
-        }
-        double sum = 0;
-        for (final double f : flops)
-        {
-            sum += f;
-        }
-        final double[] shares = flops.clone();
-        if (shares.length > 1 && spatial > 0)
-        {
-            shares[0] = Math.max(0, flops[0] - head * sum / (spatial + head));
-        }
-        return shares;
-    }
-
-    /**
-     * @return the shares the chosen policy gives devices of these throughputs: the default leaves the coordinator
-     * room for the head it runs alone, proportional follows the throughputs, equal ignores them.
-     */
-    private double[] policyShares(final double[] flops)
-    {
-        switch (sharePolicy)
-        {
-            case PROPORTIONAL:
-                return flops.clone();
-            case EQUAL:
-                return equalShares(flops.length);
-            default:
-                return headAwareShares(flops);
-        }
-    }
-
-    private static double[] equalShares(final int devices)
-    {
-        final double[] shares = new double[devices];
-        java.util.Arrays.fill(shares, 1.0);
-        return shares;
     }
 
     /** @return the first worker of the plan that refused it or went silent, or null when all are ready. */

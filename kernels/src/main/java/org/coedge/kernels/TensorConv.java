@@ -59,7 +59,7 @@ public final class TensorConv
                     double acc = bias == null ? 0 : bias.get(m);
                     for (int kk = 0; kk < kernelSize; kk++)
                     {
-                        final int src = source(win, in, out, o, kk);
+                        final int src = reach(win, out, in, o, kk);
                         if (src < 0)
                         {
                             continue;
@@ -78,35 +78,38 @@ public final class TensorConv
     }
 
     /**
-     * The flat spatial input index that output position {@code o} (flat) reads through kernel position {@code kk}
-     * (flat), or -1 when it falls in the padding.
+     * Window arithmetic in both directions: spatial position {@code p} (flat) of {@code from} reaches coordinate
+     * {@code p_i * s_i - pad_i + k_i * d_i} of {@code to} in every spatial dim through kernel position {@code kk}
+     * (flat). A convolution's output position reads that input position; a transposed convolution's input position
+     * writes that output position.
+     *
+     * @return the flat spatial index in {@code to}, or -1 when it falls in the padding.
      */
-    private static int source(final Window win, final TensorView in, final TensorView out, final int o,
-        final int kk)
+    private static int reach(final Window win, final TensorView from, final TensorView to, final int p, final int kk)
     {
         final int k = win.spatial();
-        int restO = o;
+        int restP = p;
         int restK = kk;
-        int src = 0;
+        int index = 0;
         int scale = 1;
         for (int i = k - 1; i >= 0; i--)
         {
-            final int od = out.dim(2 + i);
+            final int pd = from.dim(2 + i);
             final int kd = win.kernel()[i];
-            final int oi = restO % od;
+            final int pi = restP % pd;
             final int ki = restK % kd;
-            restO /= od;
+            restP /= pd;
             restK /= kd;
-            final int x = oi * win.strides()[i] - win.padsBegin()[i] + ki * win.dilations()[i];
-            final int size = in.dim(2 + i);
+            final int x = pi * win.strides()[i] - win.padsBegin()[i] + ki * win.dilations()[i];
+            final int size = to.dim(2 + i);
             if (x < 0 || x >= size)
             {
                 return -1;
             }
-            src += x * scale;
+            index += x * scale;
             scale *= size;
         }
-        return src;
+        return index;
     }
 
     /**
@@ -149,7 +152,7 @@ public final class TensorConv
                     final float v = in.get((nb * inC + c) * inSpatial + x);
                     for (int kk = 0; kk < kernelSize; kk++)
                     {
-                        final int dst = target(win, in, out, x, kk);
+                        final int dst = reach(win, in, out, x, kk);
                         if (dst < 0)
                         {
                             continue;
@@ -164,34 +167,6 @@ public final class TensorConv
                 }
             }
         }
-    }
-
-    private static int target(final Window win, final TensorView in, final TensorView out, final int x,
-        final int kk)
-    {
-        final int k = win.spatial();
-        int restX = x;
-        int restK = kk;
-        int dst = 0;
-        int scale = 1;
-        for (int i = k - 1; i >= 0; i--)
-        {
-            final int xd = in.dim(2 + i);
-            final int kd = win.kernel()[i];
-            final int xi = restX % xd;
-            final int ki = restK % kd;
-            restX /= xd;
-            restK /= kd;
-            final int o = xi * win.strides()[i] - win.padsBegin()[i] + ki * win.dilations()[i];
-            final int size = out.dim(2 + i);
-            if (o < 0 || o >= size)
-            {
-                return -1;
-            }
-            dst += o * scale;
-            scale *= size;
-        }
-        return dst;
     }
 
     /**
@@ -222,7 +197,7 @@ public final class TensorConv
                 int count = 0;
                 for (int kk = 0; kk < kernelSize; kk++)
                 {
-                    final int src = source(win, in, out, o, kk);
+                    final int src = reach(win, out, in, o, kk);
                     if (src >= 0)
                     {
                         final float v = in.get(pl * inSpatial + src);

@@ -340,11 +340,7 @@ public final class TensorOps
      */
     public static void softmax(final TensorView in, final TensorView out, final int reduced, final boolean log)
     {
-        int inner = 1;
-        for (int a = in.rank() - reduced; a < in.rank(); a++)
-        {
-            inner *= in.dim(a);
-        }
+        final int inner = trailingSize(in, reduced);
         if (inner == 0)
         {
             return;
@@ -385,11 +381,7 @@ public final class TensorOps
     public static void reduce(final Reduce kind, final float epsilon, final TensorView in, final int reduced,
         final TensorView out)
     {
-        int inner = 1;
-        for (int a = in.rank() - reduced; a < in.rank(); a++)
-        {
-            inner *= in.dim(a);
-        }
+        final int inner = trailingSize(in, reduced);
         final int outer = out.size();
         for (int o = 0; o < outer; o++)
         {
@@ -516,11 +508,7 @@ public final class TensorOps
      */
     public static void standardize(final TensorView in, final TensorView out, final int reduced, final float epsilon)
     {
-        int inner = 1;
-        for (int a = in.rank() - reduced; a < in.rank(); a++)
-        {
-            inner *= in.dim(a);
-        }
+        final int inner = trailingSize(in, reduced);
         if (inner == 0)
         {
             return;
@@ -599,5 +587,16 @@ public final class TensorOps
         {
             dst.put(to + i, op.apply(src.get(from + i), p, q));
         }
+    }
+
+    /** @return the number of elements in the last {@code dims} dims of {@code v}. */
+    private static int trailingSize(final TensorView v, final int dims)
+    {
+        int size = 1;
+        for (int a = v.rank() - dims; a < v.rank(); a++)
+        {
+            size *= v.dim(a);
+        }
+        return size;
     }
 }

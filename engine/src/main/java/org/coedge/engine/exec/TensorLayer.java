@@ -28,6 +28,20 @@ final class TensorLayer extends Layer
         void run();
     }
 
+    /** A kernel of one operand that reads it and writes the output as they are bound. */
+    abstract static class OneToOne implements Kernel
+    {
+        protected TensorView in;
+        protected TensorView out;
+
+        @Override
+        public void bind(final TensorView[] operands, final TensorView output)
+        {
+            in = operands[0];
+            out = output;
+        }
+    }
+
     /** One operand: a runtime value with its logical dims, or a constant. */
     record Operand(Value value, long[] dims, ConstTensor constant)
     {

@@ -79,18 +79,8 @@ final class TensorLayers
                 }, 0);
                 break;
             case "Tile":
-                add(l, n, operands(l, n), new TensorLayer.Kernel()
+                add(l, n, operands(l, n), new TensorLayer.OneToOne()
                 {
-                    private TensorView in;
-                    private TensorView out;
-
-                    @Override
-                    public void bind(final TensorView[] v, final TensorView o)
-                    {
-                        in = v[0];
-                        out = o;
-                    }
-
                     @Override
                     public void run()
                     {
@@ -226,18 +216,8 @@ final class TensorLayers
     {
         final int axis = (int)n.attrInt("axis", 0);
         final int[] indices = ints(n, "indices");
-        add(l, n, operands(l, n).subList(0, 1), new TensorLayer.Kernel()
+        add(l, n, operands(l, n).subList(0, 1), new TensorLayer.OneToOne()
         {
-            private TensorView in;
-            private TensorView out;
-
-            @Override
-            public void bind(final TensorView[] v, final TensorView o)
-            {
-                in = v[0];
-                out = o;
-            }
-
             @Override
             public void run()
             {
@@ -509,18 +489,8 @@ final class TensorLayers
         final TensorOps.PadMode mode = TensorOps.PadMode.valueOf(n.attrString("mode", "constant")
             .toUpperCase(Locale.ROOT));
         final float value = n.attrFloat("value", 0f);
-        add(l, n, operands(l, n).subList(0, 1), new TensorLayer.Kernel()
+        add(l, n, operands(l, n).subList(0, 1), new TensorLayer.OneToOne()
         {
-            private TensorView in;
-            private TensorView out;
-
-            @Override
-            public void bind(final TensorView[] v, final TensorView o)
-            {
-                in = v[0];
-                out = o;
-            }
-
             @Override
             public void run()
             {

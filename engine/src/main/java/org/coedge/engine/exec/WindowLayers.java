@@ -145,18 +145,8 @@ final class WindowLayers
         final float alpha = n.attrFloat("alpha", 1e-4f);
         final float beta = n.attrFloat("beta", 0.75f);
         final float bias = n.attrFloat("bias", 1f);
-        TensorLayers.add(l, n, TensorLayers.operands(l, n).subList(0, 1), new TensorLayer.Kernel()
+        TensorLayers.add(l, n, TensorLayers.operands(l, n).subList(0, 1), new TensorLayer.OneToOne()
         {
-            private TensorView in;
-            private TensorView out;
-
-            @Override
-            public void bind(final TensorView[] v, final TensorView o)
-            {
-                in = v[0];
-                out = o;
-            }
-
             @Override
             public void run()
             {
@@ -179,18 +169,8 @@ final class WindowLayers
         final float[] scales = n.attrFloats("scales", null);
         final double a = n.attrFloat("cubic_coeff_a", -0.75f);
         final boolean exclude = n.attrInt("exclude_outside", 0) != 0;
-        TensorLayers.add(l, n, TensorLayers.operands(l, n).subList(0, 1), new TensorLayer.Kernel()
+        TensorLayers.add(l, n, TensorLayers.operands(l, n).subList(0, 1), new TensorLayer.OneToOne()
         {
-            private TensorView in;
-            private TensorView out;
-
-            @Override
-            public void bind(final TensorView[] v, final TensorView o)
-            {
-                in = v[0];
-                out = o;
-            }
-
             @Override
             public void run()
             {

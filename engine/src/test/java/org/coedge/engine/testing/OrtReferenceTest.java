@@ -77,8 +77,12 @@ class OrtReferenceTest
                 z[2] = -i;
                 assertEquals(Math.max(0f, 3f - i), loaded.run(List.of(X, z), List.of(DIMS, DIMS)).data(0)[2]);
             }
-            // Every native buffer a run allocates through JavaCPP is released when the run returns.
-            assertEquals(nativeBytesBefore, settledNativeBytes());
+            // Every native buffer a run allocates through JavaCPP is released when the run returns: 2000 runs leave
+            // the count no higher (a leak of one byte a run would show as 2000). The count is process-wide, and
+            // in the full suite some earlier test's 56 bytes are freed during the loop, so it may end lower.
+            final long nativeBytesAfter = settledNativeBytes();
+            assertTrue(nativeBytesAfter <= nativeBytesBefore,
+                "native bytes before " + nativeBytesBefore + ", after 2000 runs " + nativeBytesAfter);
         }
     }
 

@@ -17,6 +17,8 @@ public final class Layer
     private final int channels;
     private final long flopsPerRow;
     private final long bytesPerRow;
+    private LayerKind kind;
+    private long weightBytes;
 
     Layer(
         final int id,
@@ -38,6 +40,26 @@ public final class Layer
         this.channels = channels;
         this.flopsPerRow = flopsPerRow;
         this.bytesPerRow = bytesPerRow;
+        this.kind = inputIds.length == 0 ? LayerKind.SOURCE : LayerKind.OTHER;
+    }
+
+    /** Set once by {@link LayerGraph.Builder#describe} before the graph is built; the graph is immutable after. */
+    void describe(final LayerKind kind, final long weightBytes)
+    {
+        this.kind = kind;
+        this.weightBytes = weightBytes;
+    }
+
+    /** @return the class of kernel this layer runs ({@link LayerKind#OTHER} unless the builder was told). */
+    public LayerKind kind()
+    {
+        return kind;
+    }
+
+    /** @return bytes of constant weights (and bias) the layer reads, 0 unless the builder was told. */
+    public long weightBytes()
+    {
+        return weightBytes;
     }
 
     public int id()

@@ -191,6 +191,25 @@ public final class LayerGraph
         }
 
         /**
+         * Says what kind of kernel layer {@code id} (already added) runs and how many bytes of weights it reads.
+         *
+         * @return this builder.
+         */
+        public Builder describe(final int id, final LayerKind kind, final long weightBytes)
+        {
+            if (id < 0 || id >= layers.size())
+            {
+                throw new IllegalArgumentException("layer " + id + " not in [0, " + layers.size() + ")");
+            }
+            if (kind == null || weightBytes < 0)
+            {
+                throw new IllegalArgumentException("layer " + id + ": kind " + kind + ", weight bytes " + weightBytes);
+            }
+            layers.get(id).describe(kind, weightBytes);
+            return this;
+        }
+
+        /**
          * Marks layer {@code id} (already added) as a model output.
          *
          * @return this builder.

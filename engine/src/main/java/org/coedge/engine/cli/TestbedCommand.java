@@ -39,6 +39,10 @@ final class TestbedCommand implements Callable<Integer>
         "(needs the kernel's netem; refused where it is missing).")
     double delayMs;
 
+    @Option(names = "--cfs-period-ms", defaultValue = "10", description = "CFS period of every device's CPU " +
+        "quota in ms (default ${DEFAULT-VALUE}; shorter periods cost a throttled device part of its quota).")
+    double cfsPeriodMs;
+
     @Option(names = "--model-name", description = "A zoo model: " + "alexnet, vgg16, resnet18, googlenet, " +
         "mobilenetv2 (default resnet18 unless --model is given).")
     String modelName;
@@ -82,6 +86,7 @@ final class TestbedCommand implements Callable<Integer>
         config.cores = devices;
         config.linkMbps = linkMbps;
         config.delayMs = delayMs;
+        config.cfsPeriodUs = Math.round(cfsPeriodMs * 1000);
         config.model = model;
         config.modelName = model == null && modelName == null ? "resnet18" : modelName;
         config.inputs = inputs == null ? List.of() : inputs;

@@ -10,15 +10,24 @@ import java.util.Locale;
 
 /**
  * One emulated device's CPU quota: a cgroup (v1 {@code cpu} hierarchy or v2 unified) whose CFS quota is the
- * device's cores. The period is the shortest the kernel accepts for the quota ({@link #periodUs}), so a fractional
- * core runs in short slices and stalls briefly, like a slower core, instead of running a full 10 ms and stopping
- * for most of the next. Created and removed by {@link Testbed}; cold path, one thread.
+ * device's cores over a period the testbed chooses ({@link #DEFAULT_PERIOD_US}, 10 ms, unless told otherwise).
+ * <p>
+ * Why 10 ms and not the 1-2 ms that would make a fractional core stall more briefly: on this kind of machine
+ * (kernel timer tick 4 ms) a short period costs the device part of its quota and more of its speed. Measured side
+ * by side, one thread of back-to-back 3136x576x64 GEMMs under 0.45 cores got 0.41 cores of CPU and 27-29 GFLOP/s
+ * with a 2.22 ms period, 0.445 cores and 31-32 GFLOP/s with 10 ms; in a three-device testbed the 0.45 device
+ * calibrated at 22 GFLOP/s with 2.22 ms. So a device's speed would follow the emulation's overhead, not its quota.
+ * With 10 ms a 0.45-core device runs for 4.5 ms and stalls for 5.5: one more message latency of up to a period,
+ * which the cooperative timelines show as wait. {@code coedge testbed --cfs-period-ms} changes it.
+ * <p>
+ * Created and removed by {@link Testbed}; cold path, one thread.
  */
 final class CpuCgroup
 {
     /** The kernel refuses CFS periods and quotas below 1 ms. */
     static final long MIN_US = 1000;
     static final long MAX_PERIOD_US = 1_000_000;
+    static final long DEFAULT_PERIOD_US = 10_000;
 
     private static final Path ROOT = Path.of("/sys/fs/cgroup");
     private static final Path V1 = ROOT.resolve("cpu");
@@ -37,28 +46,33 @@ final class CpuCgroup
     }
 
     /**
-     * @return the CFS period for {@code cores}: 1 ms, or longer where the quota would otherwise be under the kernel's
-     * 1 ms minimum ({@code 1 ms / cores}: 1.11 ms for 0.9 cores, 2.22 ms for 0.45, 4.44 ms for 0.225).
+     * @param wantedUs the period asked for, {@code >= 1 ms}.
+     * @return the CFS period for {@code cores}: {@code wantedUs}, or longer where the quota would otherwise be under
+     * the kernel's 1 ms minimum ({@code 1 ms / cores}: 2.22 ms for 0.45 cores asked for with a 1 ms period).
      */
-    static long periodUs(final double cores)
+    static long periodUs(final double cores, final long wantedUs)
     {
         if (!(cores > 0))
         {
             throw new IllegalArgumentException("cores must be > 0: " + cores);
         }
-        return Math.min(MAX_PERIOD_US, Math.max(MIN_US, (long)Math.ceil(MIN_US / cores)));
+        if (wantedUs < MIN_US || wantedUs > MAX_PERIOD_US)
+        {
+            throw new IllegalArgumentException("CFS period must be in [1, 1000] ms: " + wantedUs / 1000.0 + " ms");
+        }
+        return Math.min(MAX_PERIOD_US, Math.max(wantedUs, (long)Math.ceil(MIN_US / cores)));
     }
 
-    /** @return the CFS quota for {@code cores} under {@link #periodUs}. */
-    static long quotaUs(final double cores)
+    /** @return the CFS quota for {@code cores} under {@link #periodUs(double, long)}. */
+    static long quotaUs(final double cores, final long wantedUs)
     {
-        return Math.max(MIN_US, Math.round(cores * periodUs(cores)));
+        return Math.max(MIN_US, Math.round(cores * periodUs(cores, wantedUs)));
     }
 
     /** @return the line cgroup v2's {@code cpu.max} takes for {@code cores}. */
-    static String cpuMax(final double cores)
+    static String cpuMax(final double cores, final long wantedUs)
     {
-        return quotaUs(cores) + " " + periodUs(cores);
+        return quotaUs(cores, wantedUs) + " " + periodUs(cores, wantedUs);
     }
 
     /** @return whether this machine has the cgroup-v1 cpu hierarchy (else v2 is tried). */
@@ -74,15 +88,15 @@ final class CpuCgroup
     }
 
     /** Creates cgroup {@code name} limited to {@code cores}. */
-    static CpuCgroup create(final String name, final double cores) throws IOException
+    static CpuCgroup create(final String name, final double cores, final long wantedPeriodUs) throws IOException
     {
         final boolean v1 = isV1();
         if (!v1 && !Files.isRegularFile(ROOT.resolve("cgroup.controllers")))
         {
             throw new IllegalStateException("no cgroup cpu controller at " + V1 + " (v1) or " + ROOT + " (v2)");
         }
-        final long period = periodUs(cores);
-        final long quota = quotaUs(cores);
+        final long period = periodUs(cores, wantedPeriodUs);
+        final long quota = quotaUs(cores, wantedPeriodUs);
         final Path dir = (v1 ? V1 : ROOT).resolve(name);
         if (!v1)
         {
@@ -103,7 +117,7 @@ final class CpuCgroup
             }
             else
             {
-                Files.writeString(dir.resolve("cpu.max"), cpuMax(cores));
+                Files.writeString(dir.resolve("cpu.max"), cpuMax(cores, wantedPeriodUs));
             }
         }
         catch (final IOException | RuntimeException e)

@@ -152,7 +152,7 @@ public final class Testbed implements AutoCloseable
         network.create();
         for (int d = 0; d < n; d++)
         {
-            final CpuCgroup cg = CpuCgroup.create(prefix + "-d" + d, config.cores[d]);
+            final CpuCgroup cg = CpuCgroup.create(prefix + "-d" + d, config.cores[d], config.cfsPeriodUs);
             cgroups.add(cg);
             final TestbedResult.Device dev = new TestbedResult.Device();
             dev.cores = config.cores[d];

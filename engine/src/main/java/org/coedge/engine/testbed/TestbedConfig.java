@@ -12,6 +12,8 @@ public final class TestbedConfig
     public double[] cores = {0.9, 0.45, 0.225};
     public double linkMbps = 100;
     public double delayMs;
+    /** CFS period of every device's quota, in microseconds (lengthened where a quota would be under 1 ms). */
+    public long cfsPeriodUs = 10_000;
     /** A zoo model name, or null when {@link #model} is given. */
     public String modelName;
     public Path model;
@@ -29,6 +31,10 @@ public final class TestbedConfig
         if (cores == null || cores.length < 1)
         {
             throw new IllegalArgumentException("--devices needs at least one device");
+        }
+        if (cfsPeriodUs < 1000 || cfsPeriodUs > 1_000_000)
+        {
+            throw new IllegalArgumentException("--cfs-period-ms must be in [1, 1000]: " + cfsPeriodUs / 1000.0);
         }
         if (cores.length > 200)
         {

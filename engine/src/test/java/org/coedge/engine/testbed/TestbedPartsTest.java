@@ -22,22 +22,26 @@ class TestbedPartsTest
     Path dir;
 
     @Test
-    void shouldChooseTheShortestPeriodTheKernelAllowsAndAQuotaOfTheCores()
+    void shouldUseTheAskedPeriodUnlessTheQuotaWouldFallUnderTheKernelsMinimum()
     {
-        for (final double cores : new double[]{0.05, 0.1, 0.225, 0.3, 0.45, 0.5, 0.9, 0.99, 1, 1.5, 2})
+        for (final long wanted : new long[]{CpuCgroup.MIN_US, CpuCgroup.DEFAULT_PERIOD_US})
         {
-            final long period = CpuCgroup.periodUs(cores);
-            final long quota = CpuCgroup.quotaUs(cores);
-            assertTrue(period >= CpuCgroup.MIN_US && quota >= CpuCgroup.MIN_US, cores + ": " + quota + "/" + period);
-            // the shortest period: one microsecond less would put the quota under the kernel's minimum
-            assertTrue(period == CpuCgroup.MIN_US || cores * (period - 1) < CpuCgroup.MIN_US, cores + ": " + period);
-            assertEquals(cores, quota / (double)period, 0.002 * cores, "cores " + cores);
-            assertEquals(quota + " " + period, CpuCgroup.cpuMax(cores));
+            for (final double cores : new double[]{0.05, 0.1, 0.225, 0.3, 0.45, 0.5, 0.9, 0.99, 1, 1.5, 2})
+            {
+                final long period = CpuCgroup.periodUs(cores, wanted);
+                final long quota = CpuCgroup.quotaUs(cores, wanted);
+                assertTrue(period >= wanted && quota >= CpuCgroup.MIN_US, cores + ": " + quota + "/" + period);
+                // lengthened only as far as the quota needs: one microsecond less would put it under the minimum
+                assertTrue(period == wanted || cores * (period - 1) < CpuCgroup.MIN_US, cores + ": " + period);
+                assertEquals(cores, quota / (double)period, 0.002 * cores, "cores " + cores);
+                assertEquals(quota + " " + period, CpuCgroup.cpuMax(cores, wanted));
+            }
         }
-        assertEquals(1112, CpuCgroup.periodUs(0.9));
-        assertEquals(2223, CpuCgroup.periodUs(0.45));
-        assertEquals(4445, CpuCgroup.periodUs(0.225));
-        assertThrows(IllegalArgumentException.class, () -> CpuCgroup.periodUs(0));
+        assertEquals(2223, CpuCgroup.periodUs(0.45, CpuCgroup.MIN_US));
+        assertEquals(10_000, CpuCgroup.periodUs(0.45, CpuCgroup.DEFAULT_PERIOD_US));
+        assertEquals(20_000, CpuCgroup.periodUs(0.05, CpuCgroup.DEFAULT_PERIOD_US));
+        assertThrows(IllegalArgumentException.class, () -> CpuCgroup.periodUs(0, CpuCgroup.DEFAULT_PERIOD_US));
+        assertThrows(IllegalArgumentException.class, () -> CpuCgroup.periodUs(0.5, 999));
     }
 
     @Test
@@ -201,8 +205,8 @@ class TestbedPartsTest
         {
             final TestbedResult.Device d = new TestbedResult.Device();
             d.cores = c;
-            d.periodUs = CpuCgroup.periodUs(c);
-            d.quotaUs = CpuCgroup.quotaUs(c);
+            d.periodUs = CpuCgroup.periodUs(c, CpuCgroup.DEFAULT_PERIOD_US);
+            d.quotaUs = CpuCgroup.quotaUs(c, CpuCgroup.DEFAULT_PERIOD_US);
             d.gflops = 100 * c;
             d.memoryMb = 40;
             r.devices.add(d);

@@ -114,14 +114,51 @@ public final class Planner
         final long epoch,
         final boolean haloMinimum)
     {
+        return hybrid(graph, shares, fuseDepth, graph.firstGlobalLayer() - 1, 0, epoch, haloMinimum);
+    }
+
+    /**
+     * A split of layers {@code [0, splitLast]} by {@code shares} (PER_LAYER for {@code fuseDepth} 1, FUSED blocks
+     * otherwise, as {@link #uniform}), then everything after it as one SINGLE_DEVICE stage on {@code tailDevice}.
+     * With one share positive the split part runs on that device alone, and with {@code splitLast} -1 the whole
+     * model runs on {@code tailDevice}: the vertical split of Neurosurgeon / Edgent is a split part on one device
+     * and a tail on another.
+     *
+     * @param splitLast   last layer of the split part, {@code -1} for none, below {@link LayerGraph#firstGlobalLayer()}.
+     * @param haloMinimum whether every working device gets at least a halo's height of rows (see
+     *                    {@link #proportional}).
+     * @throws IllegalArgumentException if {@code splitLast} or {@code tailDevice} is out of range.
+     */
+    public static Plan hybrid(
+        final LayerGraph graph,
+        final double[] shares,
+        final int fuseDepth,
+        final int splitLast,
+        final int tailDevice,
+        final long epoch,
+        final boolean haloMinimum)
+    {
         if (fuseDepth < 1)
         {
             throw new IllegalArgumentException("fuseDepth must be >= 1: " + fuseDepth);
         }
         final int devices = shares.length;
-        final int spatialEnd = graph.firstGlobalLayer();
+        final int spatialEnd = splitLast + 1;
+        if (splitLast < -1 || spatialEnd > graph.firstGlobalLayer())
+        {
+            throw new IllegalArgumentException("split part must end before the first global layer " +
+                graph.firstGlobalLayer() + ": " + splitLast);
+        }
+        if (tailDevice < 0 || tailDevice >= devices)
+        {
+            throw new IllegalArgumentException("tail device " + tailDevice + " not in [0, " + devices + ")");
+        }
         final List<Stage> stages = new ArrayList<>();
-        if (fuseDepth == 1)
+        if (spatialEnd == 0)
+        {
+            // nothing split
+        }
+        else if (fuseDepth == 1)
         {
             // each layer by its own height: a split of the last, shortest layer mapped onto the first would give
             // the big early layers that short layer's rounding (7 rows as 4:3 is 57:43, not 50:50)
@@ -158,7 +195,7 @@ public final class Planner
         {
             final RowRange[] rows = new RowRange[devices];
             java.util.Arrays.fill(rows, RowRange.EMPTY);
-            rows[0] = RowRange.of(0, graph.layer(graph.layerCount() - 1).heightRows());
+            rows[tailDevice] = RowRange.of(0, graph.layer(graph.layerCount() - 1).heightRows());
             stages.add(new Stage(spatialEnd, graph.layerCount() - 1, Mode.SINGLE_DEVICE, rows));
         }
         return new Plan(epoch, stages).validate(graph);

@@ -1,0 +1,473 @@
+package org.coedge.planner;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * The default planner: searches hybrid plans and keeps the one {@link PlanSimulator} predicts to finish first on the
+ * devices' {@link LatencyModel}s and the {@link LinkModel}, among those that fit every device's memory.
+ * <p>
+ * The candidates, all of the form "split layers {@code [0, c]} by rows over a subset of the devices, then run the
+ * rest on one device" ({@link Planner#hybrid}):
+ * <ul>
+ * <li>every device alone with the whole model (so the choice is never predicted slower than the fastest device);</li>
+ * <li>for each cut {@code c} (the end of each feature-map resolution where one layer's output crosses, or, for
+ * graphs of up to {@value #ALL_CUTS_LAYERS} layers, every such cut), each subset of devices (all of them for up to
+ * {@value #ALL_SUBSETS_DEVICES} devices, otherwise the fastest k for every k, with and without the coordinator),
+ * each fuse depth (1, 2, 4, 8) and each device for the rest (the coordinator and the one fastest at it; every
+ * device for up to three): a split part on one device and the rest on another is Neurosurgeon's vertical split.
+ * The shares of a split start in proportion to each device's predicted speed on the split layers and are then
+ * balanced on the simulated finish times: a device that finishes late (slower than predicted, or fed late by the
+ * scatter) gives up rows to one that finishes early, a few rounds, keeping the best plan seen.</li>
+ * </ul>
+ * Deterministic: the same graph and models give the same plan (candidates in a fixed order, ties to the first).
+ * <p>
+ * Called by the engine's coordinator when it plans (at start, on a join, a leave or drift) and by {@code coedge
+ * plan}; stateless, any thread, given models no other thread mutates meanwhile.
+ */
+public final class AdaptivePlanner
+{
+    static final int ALL_CUTS_LAYERS = 16;
+    static final int ALL_SUBSETS_DEVICES = 4;
+    private static final int[] FUSE_DEPTHS = {1, 2, 4, 8};
+    private static final int BALANCE_ROUNDS = 6;
+    private static final int REFINED = 4;
+    private static final int GRID_DEVICES = 3;
+    private static final int GRID = 8;
+
+    private AdaptivePlanner()
+    {
+    }
+
+    /**
+     * @param outputs layer ids the coordinator (device 0) must hold at the end.
+     * @param devices one latency model per device; device 0 is the coordinator, which holds the inputs.
+     * @param links   the network between the devices.
+     * @throws IllegalArgumentException if no candidate fits every device's memory, naming the device and the bytes
+     *                                  the least demanding plan asks of it.
+     */
+    public static PlanChoice plan(
+        final LayerGraph graph,
+        final int[] outputs,
+        final LatencyModel[] devices,
+        final LinkModel links,
+        final long epoch)
+    {
+        return new Search(graph, outputs, devices, links, epoch).run();
+    }
+
+    /** One search's state; confined to the calling thread. */
+    private static final class Search
+    {
+        private final LayerGraph graph;
+        private final int[] outputs;
+        private final LatencyModel[] devices;
+        private final LinkModel links;
+        private final long epoch;
+        private final int n;
+        private final int spatialEnd;
+        private int candidates;
+        private Prediction best;
+        private List<DeviceProgram> bestPrograms;
+        private String bestDescription;
+        private Prediction leastOver; // the infeasible plan whose worst device overshoots least, for the error
+        private double leastOverRatio = Double.POSITIVE_INFINITY;
+        private int leastOverDevice;
+        private final List<Structure> structures = new ArrayList<>();
+
+        Search(
+            final LayerGraph graph,
+            final int[] outputs,
+            final LatencyModel[] devices,
+            final LinkModel links,
+            final long epoch)
+        {
+            if (devices.length == 0 || links.deviceCount() != devices.length)
+            {
+                throw new IllegalArgumentException(devices.length + " device models but " + links.deviceCount() +
+                    " devices in the link model");
+            }
+            this.graph = graph;
+            this.outputs = outputs.clone();
+            this.devices = devices;
+            this.links = links;
+            this.epoch = epoch;
+            this.n = devices.length;
+            this.spatialEnd = graph.firstGlobalLayer();
+        }
+
+        PlanChoice run()
+        {
+            final double[] aloneNs = new double[n];
+            int fastest = 0;
+            for (int d = 0; d < n; d++)
+            {
+                aloneNs[d] = evaluate(Planner.hybrid(graph, unit(d), 1, -1, d, epoch, false),
+                    "everything on device " + d);
+                if (aloneNs[d] < aloneNs[fastest])
+                {
+                    fastest = d;
+                }
+            }
+            if (n > 1)
+            {
+                for (final int cut : cuts())
+                {
+                    final double[] speed = new double[n];
+                    for (int d = 0; d < n; d++)
+                    {
+                        double ns = 0;
+                        for (int id = 0; id <= cut; id++)
+                        {
+                            ns += devices[d].predictNs(id, graph.layer(id).heightRows());
+                        }
+                        speed[d] = 1 / Math.max(1, ns);
+                    }
+                    for (final int[] subset : subsets(speed))
+                    {
+                        for (final int depth : FUSE_DEPTHS)
+                        {
+                            for (final int tail : tails(cut))
+                            {
+                                if (subset.length == 1 && subset[0] == tail && cut < spatialEnd - 1)
+                                {
+                                    continue; // the same device throughout: "alone" already covers it
+                                }
+                                balance(cut, subset, depth, tail, speed);
+                            }
+                            if (depth > cut || subset.length == 1)
+                            {
+                                break; // deeper blocks fuse the same layers into one
+                            }
+                        }
+                    }
+                }
+            }
+            structures.sort((a, b) -> Double.compare(a.bestNs, b.bestNs));
+            for (int i = 0; i < Math.min(REFINED, structures.size()); i++)
+            {
+                refine(structures.get(i));
+            }
+            if (best == null)
+            {
+                throw new IllegalArgumentException(String.format(java.util.Locale.ROOT,
+                    "no plan fits every device's memory: device %d would need %d MiB (limit %d MiB) even in the " +
+                    "plan that asks least of it (%s)", leastOverDevice,
+                    leastOver.memoryBytes(leastOverDevice) >> 20, devices[leastOverDevice].memoryBytes() >> 20,
+                    leastOver.plan()));
+            }
+            return new PlanChoice(best.plan(), bestPrograms, best, bestDescription, candidates, aloneNs[fastest],
+                fastest);
+        }
+
+        /** Balances the shares of one split structure over a few simulated rounds. */
+        private void balance(final int cut, final int[] subset, final int depth, final int tail, final double[] speed)
+        {
+            final double[] shares = new double[n];
+            for (final int d : subset)
+            {
+                shares[d] = speed[d];
+            }
+            final Structure structure = new Structure(cut, subset, depth, tail);
+            for (int round = 0; round < BALANCE_ROUNDS; round++)
+            {
+                final Prediction p = structure.tryShares(this, shares);
+                if (p == null || subset.length == 1)
+                {
+                    break;
+                }
+                final int splitStages = p.plan().stages().size() - (cut + 1 < graph.layerCount() ? 1 : 0);
+                final double[] finish = new double[n];
+                double sum = 0;
+                double lo = Double.POSITIVE_INFINITY;
+                double hi = 0;
+                for (final int d : subset)
+                {
+                    for (int i = 0; i < p.stepCount(d); i++)
+                    {
+                        if (p.stepStage(d, i) < splitStages)
+                        {
+                            finish[d] = Math.max(finish[d], p.stepStartNs(d, i) + p.stepNs(d, i));
+                        }
+                    }
+                    sum += finish[d];
+                    lo = Math.min(lo, finish[d]);
+                    hi = Math.max(hi, finish[d]);
+                }
+                if (hi <= lo * 1.01)
+                {
+                    break;
+                }
+                final double mean = sum / subset.length;
+                for (final int d : subset)
+                {
+                    shares[d] *= Math.max(0.25, Math.min(4, mean / Math.max(1, finish[d])));
+                }
+            }
+            if (structure.bestShares != null && subset.length > 1)
+            {
+                structures.add(structure);
+            }
+        }
+
+        /**
+         * Pattern search on the shares of one of the best structures: moves a fraction of the rows from one device
+         * to another while that is predicted faster, with the fraction halving from 1/8 to 1/64.
+         */
+        private void refine(final Structure s)
+        {
+            if (s.subset.length <= GRID_DEVICES)
+            {
+                // rows come in whole numbers, so a few rows more or less can jump: try the coarse grid first
+                grid(s, 0, GRID, new double[n]);
+            }
+            for (double step = 1.0 / 8; step >= 1.0 / 64; step /= 2)
+            {
+                boolean improved = true;
+                while (improved)
+                {
+                    improved = false;
+                    for (final int from : s.subset)
+                    {
+                        for (final int to : s.subset)
+                        {
+                            if (from == to)
+                            {
+                                continue;
+                            }
+                            final double[] shares = s.bestShares.clone();
+                            double total = 0;
+                            for (final double v : shares)
+                            {
+                                total += v;
+                            }
+                            final double moved = Math.min(shares[from], step * total);
+                            if (moved <= 0)
+                            {
+                                continue;
+                            }
+                            shares[from] -= moved;
+                            shares[to] += moved;
+                            final double before = s.bestNs;
+                            s.tryShares(this, shares);
+                            improved |= s.bestNs < before;
+                        }
+                    }
+                }
+            }
+        }
+
+        /** @return the predicted end-to-end time (infinite if it does not fit), keeping the best feasible. */
+        private double evaluate(final Plan plan, final String what)
+        {
+            final Prediction p = predictionOf(plan, what);
+            return p == null ? Double.POSITIVE_INFINITY : p.endNs();
+        }
+
+        private Prediction predictionOf(final Plan plan, final String what)
+        {
+            candidates++;
+            final List<DeviceProgram> programs = StepCompiler.compile(graph, plan, outputs);
+            final Prediction p = PlanSimulator.predict(graph, plan, programs, devices, links);
+            double worst = 0;
+            int worstDevice = 0;
+            for (int d = 0; d < n; d++)
+            {
+                final double ratio = p.memoryBytes(d) / (double)devices[d].memoryBytes();
+                if (ratio > worst)
+                {
+                    worst = ratio;
+                    worstDevice = d;
+                }
+            }
+            if (worst > 1)
+            {
+                if (worst < leastOverRatio)
+                {
+                    leastOverRatio = worst;
+                    leastOver = p;
+                    leastOverDevice = worstDevice;
+                }
+                return null;
+            }
+            if (best == null || p.endNs() < best.endNs())
+            {
+                best = p;
+                bestPrograms = programs;
+                bestDescription = what;
+            }
+            return p;
+        }
+
+        /** @return the last layers of the split parts to try, in increasing order. */
+        private List<Integer> cuts()
+        {
+            final List<Integer> out = new ArrayList<>();
+            for (int c = 1; c < spatialEnd; c++)
+            {
+                if (graph.layer(c).isSource() || !Planner.isSingleLayerCut(graph, c))
+                {
+                    continue;
+                }
+                final boolean resolutionEnds = c == spatialEnd - 1 ||
+                    graph.layer(c + 1).heightRows() != graph.layer(c).heightRows();
+                if (graph.layerCount() <= ALL_CUTS_LAYERS || resolutionEnds)
+                {
+                    out.add(c);
+                }
+            }
+            return out;
+        }
+
+        /** @return device subsets to split over, each in device order. */
+        private List<int[]> subsets(final double[] speed)
+        {
+            final List<int[]> out = new ArrayList<>();
+            if (n <= ALL_SUBSETS_DEVICES)
+            {
+                for (int mask = 1; mask < 1 << n; mask++)
+                {
+                    out.add(members(mask));
+                }
+                return out;
+            }
+            final Integer[] order = new Integer[n];
+            for (int d = 0; d < n; d++)
+            {
+                order[d] = d;
+            }
+            Arrays.sort(order, (a, b) -> speed[a] != speed[b] ? Double.compare(speed[b], speed[a]) :
+                Integer.compare(a, b));
+            long mask = 0;
+            final List<Long> seen = new ArrayList<>();
+            for (int k = 0; k < n; k++)
+            {
+                mask |= 1L << order[k];
+                for (final long m : new long[]{mask, mask | 1L})
+                {
+                    if (!seen.contains(m))
+                    {
+                        seen.add(m);
+                        out.add(members(m));
+                    }
+                }
+            }
+            return out;
+        }
+
+        /** @return devices to run the layers after {@code cut} on: the coordinator, the fastest there, or any. */
+        private int[] tails(final int cut)
+        {
+            if (cut + 1 >= graph.layerCount())
+            {
+                return new int[]{0};
+            }
+            if (n <= 3)
+            {
+                final int[] all = new int[n];
+                for (int d = 0; d < n; d++)
+                {
+                    all[d] = d;
+                }
+                return all;
+            }
+            int fastest = 0;
+            double fastestNs = Double.POSITIVE_INFINITY;
+            for (int d = 0; d < n; d++)
+            {
+                double ns = 0;
+                for (int id = cut + 1; id < graph.layerCount(); id++)
+                {
+                    ns += devices[d].predictNs(id, graph.layer(id).heightRows());
+                }
+                if (ns < fastestNs)
+                {
+                    fastestNs = ns;
+                    fastest = d;
+                }
+            }
+            return fastest == 0 ? new int[]{0} : new int[]{0, fastest};
+        }
+
+        private int[] members(final long mask)
+        {
+            final int[] out = new int[Long.bitCount(mask)];
+            int i = 0;
+            for (int d = 0; d < n; d++)
+            {
+                if ((mask & (1L << d)) != 0)
+                {
+                    out[i++] = d;
+                }
+            }
+            return out;
+        }
+
+        /** Tries every split of {@code left} eighths over the structure's devices from index {@code i} on. */
+        private void grid(final Structure s, final int i, final int left, final double[] shares)
+        {
+            if (i == s.subset.length - 1)
+            {
+                shares[s.subset[i]] = left;
+                s.tryShares(this, shares);
+                return;
+            }
+            for (int k = 0; k <= left; k++)
+            {
+                shares[s.subset[i]] = k;
+                grid(s, i + 1, left - k, shares);
+            }
+        }
+
+        /** One plan shape (cut, devices, fuse depth, tail device) and the best shares tried for it. */
+        private final class Structure
+        {
+            final int cut;
+            final int[] subset;
+            final int depth;
+            final int tail;
+            final String what;
+            double[] bestShares;
+            double bestNs = Double.POSITIVE_INFINITY;
+
+            Structure(final int cut, final int[] subset, final int depth, final int tail)
+            {
+                this.cut = cut;
+                this.subset = subset;
+                this.depth = depth;
+                this.tail = tail;
+                this.what = describe(cut, subset, depth, tail);
+            }
+
+            /** @return the prediction for these shares, or null if the plan does not fit. */
+            Prediction tryShares(final Search search, final double[] shares)
+            {
+                final Plan plan = Planner.hybrid(graph, shares, depth, cut, tail, epoch, true);
+                final Prediction p = search.predictionOf(plan, what);
+                if (p != null && p.endNs() < bestNs)
+                {
+                    bestNs = p.endNs();
+                    bestShares = shares.clone();
+                }
+                return p;
+            }
+        }
+
+        private double[] unit(final int d)
+        {
+            final double[] s = new double[n];
+            s[d] = 1;
+            return s;
+        }
+
+        private String describe(final int cut, final int[] subset, final int depth, final int tail)
+        {
+            final String split = (subset.length == 1 ? "layers 0-" + cut + " on device " + subset[0] :
+                "rows of layers 0-" + cut + " over devices " + Arrays.toString(subset)) +
+                (depth == 1 ? " (exchange per layer)" : " (fused blocks of up to " + depth + ")");
+            return cut + 1 < graph.layerCount() ? split + ", then layers " + (cut + 1) + "-" +
+                (graph.layerCount() - 1) + " on device " + tail : split;
+        }
+    }
+}

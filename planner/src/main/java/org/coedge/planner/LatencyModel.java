@@ -1,0 +1,385 @@
+package org.coedge.planner;
+
+import java.util.Arrays;
+
+import org.apache.commons.math3.linear.Array2DRowRealMatrix;
+import org.apache.commons.math3.linear.ArrayRealVector;
+import org.apache.commons.math3.linear.QRDecomposition;
+import org.apache.commons.math3.linear.RealVector;
+
+/**
+ * What one device takes to compute rows of a layer, Edgent / Neurosurgeon style: per {@link LayerKind} a linear
+ * regression of time on the work's features (a fixed cost per call, FLOPs, and bytes read and written: input rows,
+ * output rows and weights), fitted with non-negative coefficients to the samples of the device's
+ * {@link DeviceProfile}; a kind without samples falls back to FLOPs at the calibrated rate, scaled by how the
+ * device's samples compare with that rate. Each profiled layer keeps its own correction, the median ratio of its
+ * measured to its fitted times, so the model reproduces what was measured and the regression carries it to other
+ * row counts.
+ * <p>
+ * Refined online: {@link #observe} takes the time a device measured for rows of a layer in a request, and the
+ * layer's correction becomes the median of its last {@value #WINDOW} observed ratios (a device that slows down, say
+ * under a new CPU quota, is seen within a few requests). Layers never observed take the median ratio of the device's
+ * recent observations of all layers.
+ * <p>
+ * Built by the engine's coordinator per device from its profile; mutated only by the coordinator's thread through
+ * {@link #observe}, read by the plan search on that thread ({@link #copy} for another).
+ */
+public final class LatencyModel
+{
+    /** Observations kept per layer, and for the device-wide ratio. */
+    public static final int WINDOW = 8;
+    private static final int FEATURES = 3; // 1, flops, bytes
+    private static final int KINDS = LayerKind.values().length;
+
+    private final LayerGraph graph;
+    private final DeviceProfile profile;
+    private final double[][] coefficients; // (kind, feature) in ns; null where a kind has no samples
+    private final double fallbackNsPerFlop;
+    private final double[] profiledRatio; // per layer, 1 where not profiled
+    private final double[][] observed; // per layer ring of measured / base ratios
+    private final int[] observedCount;
+    private final double[] deviceRatios = new double[WINDOW];
+    private int deviceRatioCount;
+
+    private LatencyModel(
+        final LayerGraph graph,
+        final DeviceProfile profile,
+        final double[][] coefficients,
+        final double fallbackNsPerFlop,
+        final double[] profiledRatio)
+    {
+        this.graph = graph;
+        this.profile = profile;
+        this.coefficients = coefficients;
+        this.fallbackNsPerFlop = fallbackNsPerFlop;
+        this.profiledRatio = profiledRatio;
+        this.observed = new double[graph.layerCount()][WINDOW];
+        this.observedCount = new int[graph.layerCount()];
+    }
+
+    /**
+     * Fits a model of one device on {@code graph} to {@code profile}.
+     *
+     * @throws IllegalArgumentException if a sample names a layer outside the graph or more rows than it has.
+     */
+    public static LatencyModel fit(final LayerGraph graph, final DeviceProfile profile)
+    {
+        for (int i = 0; i < profile.sampleCount(); i++)
+        {
+            final int id = profile.layer(i);
+            if (id >= graph.layerCount() || profile.rows(i) > graph.layer(id).heightRows())
+            {
+                throw new IllegalArgumentException("profile sample " + i + " of " + profile.deviceKey() +
+                    ": layer " + id + " rows " + profile.rows(i) + " is not in the model's " + graph.layerCount() +
+                    " layers");
+            }
+        }
+        final double[][] coefficients = new double[KINDS][];
+        for (final LayerKind kind : LayerKind.values())
+        {
+            coefficients[kind.ordinal()] = fitKind(graph, profile, kind);
+        }
+        // FLOPs at the calibrated rate, scaled by the median of measured / that over the samples that have FLOPs
+        final double calibratedNsPerFlop = 1e9 / profile.calibratedFlopsPerSecond();
+        final double[] ratios = new double[profile.sampleCount()];
+        int n = 0;
+        for (int i = 0; i < profile.sampleCount(); i++)
+        {
+            final double flops = flops(graph.layer(profile.layer(i)), profile.rows(i));
+            if (flops > 0 && profile.ns(i) > 0)
+            {
+                ratios[n++] = profile.ns(i) / (flops * calibratedNsPerFlop);
+            }
+        }
+        final double fallback = calibratedNsPerFlop * (n == 0 ? 1 : median(ratios, n));
+        final LatencyModel model = new LatencyModel(graph, profile, coefficients, fallback, ones(graph.layerCount()));
+        final double[][] perLayer = new double[graph.layerCount()][];
+        final int[] perLayerCount = new int[graph.layerCount()];
+        for (int i = 0; i < profile.sampleCount(); i++)
+        {
+            final int id = profile.layer(i);
+            final double fitted = model.regressionNs(id, profile.rows(i));
+            if (fitted > 0 && profile.ns(i) > 0)
+            {
+                if (perLayer[id] == null)
+                {
+                    perLayer[id] = new double[profile.sampleCount()];
+                }
+                perLayer[id][perLayerCount[id]++] = profile.ns(i) / fitted;
+            }
+        }
+        for (int id = 0; id < graph.layerCount(); id++)
+        {
+            if (perLayerCount[id] > 0)
+            {
+                model.profiledRatio[id] = median(perLayer[id], perLayerCount[id]);
+            }
+        }
+        return model;
+    }
+
+    /** @return an independent model with the same fit and observations. */
+    public LatencyModel copy()
+    {
+        final LatencyModel m = new LatencyModel(graph, profile, coefficients, fallbackNsPerFlop, profiledRatio.clone());
+        for (int id = 0; id < observed.length; id++)
+        {
+            System.arraycopy(observed[id], 0, m.observed[id], 0, WINDOW);
+        }
+        System.arraycopy(observedCount, 0, m.observedCount, 0, observedCount.length);
+        System.arraycopy(deviceRatios, 0, m.deviceRatios, 0, WINDOW);
+        m.deviceRatioCount = deviceRatioCount;
+        return m;
+    }
+
+    public DeviceProfile profile()
+    {
+        return profile;
+    }
+
+    /** @return the memory the device may use, from its profile. */
+    public long memoryBytes()
+    {
+        return profile.memoryBytes();
+    }
+
+    /**
+     * @return predicted nanoseconds for this device to compute {@code rows} rows of layer {@code layer}; 0 for no
+     * rows or a source.
+     */
+    public double predictNs(final int layer, final int rows)
+    {
+        if (rows <= 0 || graph.layer(layer).isSource())
+        {
+            return 0;
+        }
+        return baseNs(layer, rows) * correction(layer);
+    }
+
+    /**
+     * Takes one measurement from a request: computing {@code rows} rows of {@code layer} took {@code ns}. Ignored
+     * for no rows, a source, or a time that is not positive.
+     */
+    public void observe(final int layer, final int rows, final long ns)
+    {
+        if (layer < 0 || layer >= graph.layerCount() || rows <= 0 || ns <= 0 || graph.layer(layer).isSource())
+        {
+            return;
+        }
+        final double base = baseNs(layer, Math.min(rows, graph.layer(layer).heightRows()));
+        if (!(base > 0))
+        {
+            return;
+        }
+        final double ratio = ns / base;
+        observed[layer][observedCount[layer] % WINDOW] = ratio;
+        observedCount[layer]++;
+        deviceRatios[deviceRatioCount % WINDOW] = ratio / profiledRatio[layer];
+        deviceRatioCount++;
+    }
+
+    /** @return how many observations {@link #observe} has taken for {@code layer}. */
+    public int observations(final int layer)
+    {
+        return observedCount[layer];
+    }
+
+    /** @return the fitted coefficients of {@code kind} (ns per call, per FLOP, per byte), or null if unfitted. */
+    public double[] coefficients(final LayerKind kind)
+    {
+        final double[] c = coefficients[kind.ordinal()];
+        return c == null ? null : c.clone();
+    }
+
+    /** @return the regression's prediction for the rows, before any correction. */
+    double regressionNs(final int layer, final int rows)
+    {
+        final Layer l = graph.layer(layer);
+        final double[] c = coefficients[l.kind().ordinal()];
+        final double flops = flops(l, rows);
+        if (c == null)
+        {
+            return flops * fallbackNsPerFlop;
+        }
+        return c[0] + c[1] * flops + c[2] * bytes(graph, l, rows);
+    }
+
+    private double baseNs(final int layer, final int rows)
+    {
+        return regressionNs(layer, rows) * profiledRatio[layer];
+    }
+
+    private double correction(final int layer)
+    {
+        final int n = Math.min(WINDOW, observedCount[layer]);
+        if (n > 0)
+        {
+            return median(observed[layer], n);
+        }
+        final int d = Math.min(WINDOW, deviceRatioCount);
+        return d == 0 ? 1 : median(deviceRatios, d);
+    }
+
+    /** @return FLOPs of {@code rows} rows of {@code layer}. */
+    static double flops(final Layer layer, final int rows)
+    {
+        return (double)layer.flopsPerRow() * rows;
+    }
+
+    /** @return bytes {@code rows} rows of {@code layer} read and write: its inputs' rows in proportion, its weights. */
+    static double bytes(final LayerGraph graph, final Layer layer, final int rows)
+    {
+        final double fraction = rows / (double)layer.heightRows();
+        double in = 0;
+        for (int j = 0; j < layer.inputCount(); j++)
+        {
+            final Layer src = graph.layer(layer.inputId(j));
+            in += (double)src.bytesPerRow() * src.heightRows();
+        }
+        return fraction * in + (double)layer.bytesPerRow() * rows + layer.weightBytes();
+    }
+
+    /**
+     * Least squares over the kind's samples with non-negative coefficients: the best of the fits on every subset
+     * of the features whose coefficients all come out non-negative (three features, seven subsets).
+     */
+    private static double[] fitKind(final LayerGraph graph, final DeviceProfile profile, final LayerKind kind)
+    {
+        int n = 0;
+        for (int i = 0; i < profile.sampleCount(); i++)
+        {
+            n += graph.layer(profile.layer(i)).kind() == kind ? 1 : 0;
+        }
+        if (n == 0)
+        {
+            return null;
+        }
+        final double[][] x = new double[n][FEATURES];
+        final double[] y = new double[n];
+        int r = 0;
+        for (int i = 0; i < profile.sampleCount(); i++)
+        {
+            final Layer l = graph.layer(profile.layer(i));
+            if (l.kind() == kind)
+            {
+                x[r][0] = 1;
+                x[r][1] = flops(l, profile.rows(i));
+                x[r][2] = bytes(graph, l, profile.rows(i));
+                y[r++] = profile.ns(i);
+            }
+        }
+        double[] best = null;
+        double bestResidual = Double.POSITIVE_INFINITY;
+        for (int subset = 1; subset < 1 << FEATURES; subset++)
+        {
+            final double[] c = solve(x, y, subset);
+            if (c == null)
+            {
+                continue;
+            }
+            double residual = 0;
+            for (int i = 0; i < n; i++)
+            {
+                // relative error, so that the small layers count as much as the big ones
+                final double e = (dot(c, x[i]) - y[i]) / Math.max(1, y[i]);
+                residual += e * e;
+            }
+            if (residual < bestResidual - 1e-12)
+            {
+                bestResidual = residual;
+                best = c;
+            }
+        }
+        return best;
+    }
+
+    /** @return the weighted least-squares fit on the features in {@code subset}, or null if one is negative. */
+    private static double[] solve(final double[][] x, final double[] y, final int subset)
+    {
+        final int k = Integer.bitCount(subset);
+        if (k > x.length)
+        {
+            return null;
+        }
+        final double[][] a = new double[x.length][k];
+        final double[] b = new double[x.length];
+        final double[] scale = new double[k];
+        for (int i = 0; i < x.length; i++)
+        {
+            final double w = 1 / Math.max(1, y[i]);
+            int c = 0;
+            for (int f = 0; f < FEATURES; f++)
+            {
+                if ((subset & (1 << f)) != 0)
+                {
+                    a[i][c++] = x[i][f] * w;
+                }
+            }
+            b[i] = y[i] * w;
+        }
+        for (int c = 0; c < k; c++)
+        {
+            double norm = 0;
+            for (final double[] row : a)
+            {
+                norm = Math.max(norm, Math.abs(row[c]));
+            }
+            scale[c] = norm > 0 ? norm : 1;
+            for (final double[] row : a)
+            {
+                row[c] /= scale[c];
+            }
+        }
+        final QRDecomposition qr = new QRDecomposition(new Array2DRowRealMatrix(a, false), 1e-12);
+        if (!qr.getSolver().isNonSingular())
+        {
+            return null;
+        }
+        final RealVector solution = qr.getSolver().solve(new ArrayRealVector(b, false));
+        final double[] out = new double[FEATURES];
+        int c = 0;
+        for (int f = 0; f < FEATURES; f++)
+        {
+            if ((subset & (1 << f)) != 0)
+            {
+                final double v = solution.getEntry(c) / scale[c];
+                c++;
+                if (!(v >= 0) || Double.isInfinite(v))
+                {
+                    return null;
+                }
+                out[f] = v;
+            }
+        }
+        return out;
+    }
+
+    private static double dot(final double[] c, final double[] x)
+    {
+        double s = 0;
+        for (int f = 0; f < FEATURES; f++)
+        {
+            s += c[f] * x[f];
+        }
+        return s;
+    }
+
+    private static double median(final double[] values, final int n)
+    {
+        final double[] sorted = Arrays.copyOf(values, n);
+        Arrays.sort(sorted);
+        return (n & 1) == 1 ? sorted[n / 2] : 0.5 * (sorted[n / 2 - 1] + sorted[n / 2]);
+    }
+
+    private static double[] ones(final int n)
+    {
+        final double[] a = new double[n];
+        Arrays.fill(a, 1);
+        return a;
+    }
+
+    public String toString()
+    {
+        return "LatencyModel{" + profile.deviceKey() + ", " + profile.sampleCount() + " samples}";
+    }
+}

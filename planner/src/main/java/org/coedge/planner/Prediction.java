@@ -1,0 +1,149 @@
+package org.coedge.planner;
+
+import java.util.Locale;
+
+/**
+ * What {@link PlanSimulator} predicts of one request under a plan: per device and step of its program the start and
+ * duration, per device and stage the compute, send and wait time, and the end-to-end latency (when the coordinator
+ * holds every output and every worker's report has reached it).
+ * <p>
+ * Immutable once built; safe on any thread.
+ */
+public final class Prediction
+{
+    private final Plan plan;
+    private final double endNs;
+    private final double[][] stepStartNs; // (device, step)
+    private final double[][] stepNs;
+    private final int[][] stepStage;
+    private final double[][] computeNs; // (device, stage)
+    private final double[][] sendNs;
+    private final double[][] waitNs;
+    private final long[] memoryBytes;
+
+    Prediction(
+        final Plan plan,
+        final double endNs,
+        final double[][] stepStartNs,
+        final double[][] stepNs,
+        final int[][] stepStage,
+        final long[] memoryBytes)
+    {
+        this.plan = plan;
+        this.endNs = endNs;
+        this.stepStartNs = stepStartNs;
+        this.stepNs = stepNs;
+        this.stepStage = stepStage;
+        this.memoryBytes = memoryBytes;
+        final int devices = stepNs.length;
+        final int stages = plan.stages().size();
+        computeNs = new double[devices][stages];
+        sendNs = new double[devices][stages];
+        waitNs = new double[devices][stages];
+        this.kinds = new Step.Kind[devices][];
+        for (int d = 0; d < devices; d++)
+        {
+            kinds[d] = new Step.Kind[stepNs[d].length];
+        }
+    }
+
+    private final Step.Kind[][] kinds;
+
+    /** Called once by the simulator per step, after construction, to file the step's time under its kind. */
+    void file(final int device, final int step, final Step.Kind kind)
+    {
+        kinds[device][step] = kind;
+        final int stage = stepStage[device][step];
+        final double ns = stepNs[device][step];
+        switch (kind)
+        {
+            case COMPUTE:
+                computeNs[device][stage] += ns;
+                break;
+            case SEND:
+                sendNs[device][stage] += ns;
+                break;
+            default:
+                waitNs[device][stage] += ns;
+        }
+    }
+
+    public Plan plan()
+    {
+        return plan;
+    }
+
+    /** @return predicted end-to-end latency of one request, in nanoseconds. */
+    public double endNs()
+    {
+        return endNs;
+    }
+
+    public int deviceCount()
+    {
+        return stepNs.length;
+    }
+
+    public int stageCount()
+    {
+        return plan.stages().size();
+    }
+
+    public int stepCount(final int device)
+    {
+        return stepNs[device].length;
+    }
+
+    public double stepStartNs(final int device, final int step)
+    {
+        return stepStartNs[device][step];
+    }
+
+    public double stepNs(final int device, final int step)
+    {
+        return stepNs[device][step];
+    }
+
+    /** @return the stage a step of a device's program belongs to ({@link PlanSimulator#stageOfSteps}). */
+    public int stepStage(final int device, final int step)
+    {
+        return stepStage[device][step];
+    }
+
+    public double computeNs(final int device, final int stage)
+    {
+        return computeNs[device][stage];
+    }
+
+    public double sendNs(final int device, final int stage)
+    {
+        return sendNs[device][stage];
+    }
+
+    public double waitNs(final int device, final int stage)
+    {
+        return waitNs[device][stage];
+    }
+
+    /** @return predicted compute time of a device over all stages. */
+    public double computeNs(final int device)
+    {
+        double s = 0;
+        for (final double v : computeNs[device])
+        {
+            s += v;
+        }
+        return s;
+    }
+
+    /** @return the bytes the device needs for the plan: weights of the layers it computes and its row buffers. */
+    public long memoryBytes(final int device)
+    {
+        return memoryBytes[device];
+    }
+
+    public String toString()
+    {
+        return String.format(Locale.ROOT, "Prediction{%.3f ms, %s}", endNs * 1e-6, plan);
+    }
+}

@@ -1,0 +1,81 @@
+package org.coedge.planner;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Exhaustive search over the plan shapes {@link AdaptivePlanner} considers, with shares on a 1/8 grid: every
+ * device alone; every split of layers {@code [0, c]} at every single-layer cut, over every non-empty subset of the
+ * devices with every positive composition of 8 eighths, at fuse depths 1, 2, 4 and 8, with the rest on every
+ * device. For graphs of up to 8 layers and 3 devices.
+ */
+final class BruteForce
+{
+    private BruteForce()
+    {
+    }
+
+    /** @return the least predicted end-to-end time among the feasible plans. */
+    static double bestNs(final LayerGraph g, final int[] outputs, final LatencyModel[] devices, final LinkModel links)
+    {
+        final int n = devices.length;
+        double best = Double.POSITIVE_INFINITY;
+        for (int d = 0; d < n; d++)
+        {
+            best = Math.min(best, ns(g, Planner.hybrid(g, AdaptivePlannerTest.unit(n, d), 1, -1, d, 0, false),
+                outputs, devices, links));
+        }
+        final List<double[]> grid = new ArrayList<>();
+        compositions(new double[n], 0, 8, grid);
+        for (int cut = 1; cut < g.firstGlobalLayer(); cut++)
+        {
+            if (!Planner.isSingleLayerCut(g, cut))
+            {
+                continue;
+            }
+            for (final double[] shares : grid)
+            {
+                for (final int depth : new int[]{1, 2, 4, 8})
+                {
+                    for (int tail = 0; tail < (cut + 1 < g.layerCount() ? n : 1); tail++)
+                    {
+                        final double v = ns(g, Planner.hybrid(g, shares, depth, cut, tail, 0, true), outputs,
+                            devices, links);
+                        best = Math.min(best, v);
+                    }
+                }
+            }
+        }
+        return best;
+    }
+
+    /** Every way to give {@code left} eighths to devices {@code d..n-1} (zero allowed; the eighths sum to 8). */
+    private static void compositions(final double[] shares, final int d, final int left, final List<double[]> out)
+    {
+        if (d == shares.length - 1)
+        {
+            shares[d] = left;
+            out.add(shares.clone());
+            return;
+        }
+        for (int k = 0; k <= left; k++)
+        {
+            shares[d] = k;
+            compositions(shares, d + 1, left - k, out);
+        }
+    }
+
+    private static double ns(
+        final LayerGraph g, final Plan plan, final int[] outputs, final LatencyModel[] devices, final LinkModel links)
+    {
+        final Prediction p = PlanSimulator.predict(g, plan, outputs, devices, links);
+        for (int d = 0; d < devices.length; d++)
+        {
+            if (p.memoryBytes(d) > devices[d].memoryBytes())
+            {
+                return Double.POSITIVE_INFINITY;
+            }
+        }
+        return p.endNs();
+    }
+}

@@ -5,6 +5,7 @@ import java.util.Locale;
 import org.coedge.planner.ClusterModel;
 import org.coedge.planner.FuseChoice;
 import org.coedge.planner.LayerGraph;
+import org.coedge.planner.LinkModel;
 import org.coedge.planner.Plan;
 import org.coedge.planner.PlanEstimate;
 import org.coedge.planner.Planner;
@@ -107,12 +108,15 @@ final class FuseOptions
         return depth;
     }
 
-    private ClusterModel cluster(final double[] shares)
+    /** @return the adaptive planner's view of {@code devices} devices on links of --link-mbps / --link-latency-us. */
+    LinkModel links(final int devices)
     {
-        if (!(deviceGflops > 0) || Double.isInfinite(deviceGflops))
-        {
-            throw new IllegalArgumentException("--device-gflops must be > 0: " + deviceGflops);
-        }
+        checkLinks();
+        return LinkModel.uniform(devices, linkMbps * 1e6 / 8, linkLatencyUs * 1e3, 0);
+    }
+
+    private void checkLinks()
+    {
         if (!(linkMbps > 0) || Double.isInfinite(linkMbps))
         {
             throw new IllegalArgumentException("--link-mbps must be > 0: " + linkMbps);
@@ -121,6 +125,15 @@ final class FuseOptions
         {
             throw new IllegalArgumentException("--link-latency-us must be >= 0: " + linkLatencyUs);
         }
+    }
+
+    private ClusterModel cluster(final double[] shares)
+    {
+        if (!(deviceGflops > 0) || Double.isInfinite(deviceGflops))
+        {
+            throw new IllegalArgumentException("--device-gflops must be > 0: " + deviceGflops);
+        }
+        checkLinks();
         double largest = 0;
         for (final double s : shares)
         {

@@ -32,8 +32,10 @@ final class IdleLayer extends Layer
     /** Stands in for {@code built}, keeping its halo function. */
     static IdleLayer of(final Layer built)
     {
-        return new IdleLayer(built.name(), built.opType(), built.inputs(), built.output(), built.flops(),
-            built::inputRows, built.isGlobal());
+        final IdleLayer idle = new IdleLayer(built.name(), built.opType(), built.inputs(), built.output(),
+            built.flops(), built::inputRows, built.isGlobal());
+        idle.kind(built.kind());
+        return idle;
     }
 
     @Override

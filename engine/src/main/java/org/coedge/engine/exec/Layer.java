@@ -3,6 +3,7 @@ package org.coedge.engine.exec;
 import java.util.List;
 
 import org.coedge.kernels.FloatRegion;
+import org.coedge.planner.LayerKind;
 import org.coedge.planner.RowRange;
 
 /**
@@ -18,6 +19,8 @@ public abstract class Layer
     protected final List<Value> inputs;
     protected final Value output;
     private Object boundTo;
+    private LayerKind kind;
+    private long weightBytes;
 
     protected Layer(final String name, final String opType, final List<Value> inputs, final Value output)
     {
@@ -99,6 +102,58 @@ public abstract class Layer
 
     /** @return floating-point operations of one full run (a multiply-add counts 2). */
     public abstract long flops();
+
+    /**
+     * @return the class of kernel the planner's latency models file this layer under: as set by the lowering for
+     * convolutions, else from the operator.
+     */
+    public LayerKind kind()
+    {
+        if (kind != null)
+        {
+            return kind;
+        }
+        if (isGlobal())
+        {
+            return LayerKind.GLOBAL;
+        }
+        final String op = opType;
+        if (op.startsWith("MaxPool") || op.startsWith("AveragePool") || op.startsWith("LpPool"))
+        {
+            return LayerKind.POOL;
+        }
+        if (op.startsWith("Resize") || op.startsWith("Upsample"))
+        {
+            return LayerKind.RESIZE;
+        }
+        if (op.startsWith("Gemm") || op.startsWith("MatMul"))
+        {
+            return LayerKind.FULLY_CONNECTED;
+        }
+        if (op.startsWith("Conv") || op.startsWith("Winograd") || op.startsWith("Depthwise"))
+        {
+            return LayerKind.OTHER;
+        }
+        return LayerKind.ELEMENTWISE;
+    }
+
+    /** Sets the kind the lowering knows better than the operator's name (a convolution's kernel class). */
+    Layer kind(final LayerKind kind)
+    {
+        this.kind = kind;
+        return this;
+    }
+
+    /** @return bytes of constant weights this layer's kernel holds, as the lowering counted them (0 if idle). */
+    public long weightBytes()
+    {
+        return weightBytes;
+    }
+
+    void weightBytes(final long bytes)
+    {
+        weightBytes = bytes;
+    }
 
     @Override
     public String toString()

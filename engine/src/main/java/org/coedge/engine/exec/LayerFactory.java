@@ -24,6 +24,7 @@ import org.coedge.kernels.Pooling;
 import org.coedge.kernels.Resize;
 import org.coedge.kernels.Softmax;
 import org.coedge.kernels.TensorOps;
+import org.coedge.planner.LayerKind;
 import org.coedge.planner.RowRange;
 
 /**
@@ -167,6 +168,12 @@ final class LayerFactory
             WinogradConv2d.preferred(params, params.outputHeight(height), params.outputWidth(in.shape().width()));
         final String kind = transposed ? "ConvTranspose" : params.isDepthwise() ? "DepthwiseConv" :
             winograd ? "WinogradConv" : "Conv";
+        final LayerKind plannerKind = transposed ? LayerKind.CONV_TRANSPOSED :
+            params.groups() > 1 ? LayerKind.DEPTHWISE :
+            params.strideH() > 1 || params.strideW() > 1 ? LayerKind.CONV_STRIDED :
+            params.kernelH() == 1 && params.kernelW() == 1 ? LayerKind.CONV_1X1 :
+            params.kernelH() == 3 && params.kernelW() == 3 && params.dilationH() == 1 && params.dilationW() == 1 ?
+            LayerKind.CONV_3X3 : LayerKind.CONV_LARGE;
         if (!l.runsNextLayer())
         {
             // the rows it reads must be the running kernel's, since other devices plan and send by them
@@ -176,7 +183,7 @@ final class LayerFactory
                 winograd ? RowRange.of(WinogradConv2d.firstInputRow(params, rows.start(), rows.end(), height),
                     WinogradConv2d.endInputRow(params, rows.start(), rows.end(), height)) :
                 RowRange.of(params.firstInputRowClipped(rows.start(), rows.end(), height),
-                    params.endInputRowClipped(rows.start(), rows.end(), height)), false), 0);
+                    params.endInputRowClipped(rows.start(), rows.end(), height)), false).kind(plannerKind), 4L * w.size());
             return;
         }
         final ConvKernel kernel = transposed ?
@@ -186,7 +193,7 @@ final class LayerFactory
         final Value out = l.newOutput(fused.output());
         checkShape(n, out, transposed ? params.outputHeight(in.shape().height()) :
             params.outputHeight(in.shape().height()), params.outputWidth(in.shape().width()), outC);
-        l.add(new ConvLayer(n.name(), kind + fused.suffix(), kernel, in, out), 4L * w.size());
+        l.add(new ConvLayer(n.name(), kind + fused.suffix(), kernel, in, out).kind(plannerKind), 4L * w.size());
     }
 
     private static void checkShape(final Node n, final Value out, final int h, final int w, final int c)

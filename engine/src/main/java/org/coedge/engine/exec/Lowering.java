@@ -323,6 +323,7 @@ public final class Lowering
             v.storage().useAt(step);
         }
         layer.output().storage().useAt(step);
+        layer.weightBytes(layerWeightBytes);
         layers.add(layer);
         weightBytes += runs ? layerWeightBytes : 0;
     }

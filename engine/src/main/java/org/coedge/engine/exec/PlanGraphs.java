@@ -74,6 +74,7 @@ public final class PlanGraphs
             }
             final int id = builder.addLayer(layer.name(), ids, maps, out.height(), out.width(), out.channels(),
                 layer.flops() / out.height(), (long)out.rowStride() * Float.BYTES);
+            builder.describe(id, layer.kind(), layer.weightBytes());
             producer.putIfAbsent(layer.output().storage(), id);
             heights.put(id, out.height());
         }

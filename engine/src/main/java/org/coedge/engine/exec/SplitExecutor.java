@@ -53,12 +53,18 @@ public final class SplitExecutor implements AutoCloseable
     /** @return every device's program for {@code plan}, gathering {@code whole}'s outputs on device 0. */
     public static List<DeviceProgram> compile(final PreparedModel whole, final LayerGraph graph, final Plan plan)
     {
+        return StepCompiler.compile(graph, plan, outputLayers(whole, graph));
+    }
+
+    /** @return the planner layers whose outputs are {@code whole}'s outputs, in its output order. */
+    public static int[] outputLayers(final PreparedModel whole, final LayerGraph graph)
+    {
         final int[] outputs = new int[whole.outputs().size()];
         for (int i = 0; i < outputs.length; i++)
         {
             outputs[i] = producerOf(whole, whole.outputs().get(i));
         }
-        return StepCompiler.compile(graph, plan, outputs);
+        return outputs;
     }
 
     /** Prepares one copy of {@code model} per program; a send or await waits at most {@code timeoutNs}. */

@@ -9,6 +9,7 @@ import java.util.Map;
 
 import org.coedge.engine.api.Model;
 import org.coedge.engine.cluster.Coordinator;
+import org.coedge.engine.cluster.Worker;
 import org.coedge.planner.DeviceProgram;
 import org.coedge.planner.Stage;
 import org.coedge.planner.Step;
@@ -81,7 +82,7 @@ final class ClusterRun implements AutoCloseable
             final long t0 = System.nanoTime();
             coordinator.infer(inputs, outputs);
             latencyNs[i] = System.nanoTime() - t0;
-            final List<Coordinator.Worker> ws = coordinator.planWorkers();
+            final List<Worker> ws = coordinator.planWorkers();
             computeNs[i] = new long[ws.size() + 1];
             waitNs[i] = new long[ws.size() + 1];
             sendNs[i] = new long[ws.size() + 1];
@@ -121,12 +122,12 @@ final class ClusterRun implements AutoCloseable
      */
     void appendDevicesJson(final StringBuilder sb)
     {
-        final List<Coordinator.Worker> ws = coordinator.planWorkers();
+        final List<Worker> ws = coordinator.planWorkers();
         final int n = ws.size() + 1;
         final Stage first = coordinator.plan().stages().get(0);
         for (int d = 0; d < n; d++)
         {
-            final Coordinator.Worker w = d == 0 ? null : ws.get(d - 1);
+            final Worker w = d == 0 ? null : ws.get(d - 1);
             sb.append(d > 0 ? ", " : "").append(String.format(java.util.Locale.ROOT,
                 "{\"device\": %d, \"role\": \"%s\", \"endpoint\": \"%s\", \"gflops\": %.3f, \"steps\": %d, " +
                 "\"rows\": %d, " +
@@ -166,7 +167,7 @@ final class ClusterRun implements AutoCloseable
     /** Prints the plan, each device's rows, and its median compute and wait times over the timed requests. */
     void report(final PrintWriter out)
     {
-        final List<Coordinator.Worker> ws = coordinator.planWorkers();
+        final List<Worker> ws = coordinator.planWorkers();
         out.printf("plan epoch %d: %d device(s), fuse %d, %d stage(s)%n", coordinator.epoch(), ws.size() + 1,
             coordinator.fuseDepth(), coordinator.plan().stages().size());
         out.printf("%-6s %-22s %9s %-26s %6s %10s %8s %8s %8s%n", "device", "node", "GFLOP/s", "rows (first | last " +
@@ -192,7 +193,7 @@ final class ClusterRun implements AutoCloseable
             }
             else
             {
-                final Coordinator.Worker w = ws.get(d - 1);
+                final Worker w = ws.get(d - 1);
                 out.printf("%-6d %-22s %9.1f %-26s %6d %10.0f %8.0f %8.2f %8.2f%n", d, "worker " + w.endpoint(),
                     w.flopsPerSecond() / 1e9, rows, p.steps().size(), w.rttNs() / 1e3, w.bytesPerSecond() / 1e6,
                     medianOf(computeNs, d, ws.size() + 1) / 1e6, medianOf(waitNs, d, ws.size() + 1) / 1e6);

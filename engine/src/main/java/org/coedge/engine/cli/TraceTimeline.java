@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Locale;
 
 import org.coedge.engine.cluster.Coordinator;
+import org.coedge.engine.cluster.Worker;
 import org.coedge.planner.Step;
 
 /**
@@ -42,7 +43,7 @@ final class TraceTimeline
     /** Takes the time line of the request {@code coordinator} ran last. */
     static TraceTimeline of(final Coordinator coordinator)
     {
-        final List<Coordinator.Worker> ws = coordinator.planWorkers();
+        final List<Worker> ws = coordinator.planWorkers();
         final TraceTimeline t = new TraceTimeline(ws.size() + 1);
         final long origin = coordinator.requestStartNs();
         for (int d = 0; d <= ws.size(); d++)
@@ -71,7 +72,7 @@ final class TraceTimeline
             }
             else
             {
-                final Coordinator.Worker w = ws.get(d - 1);
+                final Worker w = ws.get(d - 1);
                 t.deviceNames[d] = "device " + d + " (worker " + w.endpoint() + ")";
                 final long arrival = w.requestSentNs() - origin + (long)(w.rttNs() / 2);
                 for (int i = 0; i < Math.min(n, w.stepCount()); i++)

@@ -14,25 +14,18 @@ import org.coedge.planner.Step;
  * device once it has {@value #MIN_SAMPLES} samples, and until then its calibrated rate scaled by how measured rates
  * compare with calibrated ones on the devices that have both (a GEMM calibrates faster than whole layers run).
  * <p>
- * {@link #imbalance} says how much slower the current plan is predicted to finish than one made with today's
- * estimates; the coordinator plans again when that exceeds {@value #REPLAN_IMBALANCE}, at most once per
- * {@link #requestsBeforeReplan()} requests, a number that doubles after each such re-plan so that devices whose rate
- * depends on the rows they are given cannot make plans flap.
- * <p>
- * Owned by the coordinator's thread; cold path (once per request, a few dozen steps).
+ * {@link PlanSession} feeds it after every request and shows it to the plan policy through a {@link ClusterView};
+ * {@link Membership} sets a worker's calibration at its welcome. Owned by the coordinator's thread; cold path (once
+ * per request, a few dozen steps).
  */
 final class SpeedBook
 {
     static final int WINDOW = 8;
     static final int MIN_SAMPLES = 3;
-    static final double REPLAN_IMBALANCE = 1.10;
-    private static final int MAX_REQUESTS_BEFORE_REPLAN = 96;
 
     private final RateWindow[] measured; // by node id; 0 is the coordinator
     private final double[] calibrated;
     private final RateWindow headSeconds = new RateWindow(WINDOW);
-    private int requestsSincePlan;
-    private int requestsBeforeReplan = MIN_SAMPLES;
 
     /** @param nodes node ids run from 0 (the coordinator) to {@code nodes - 1}. */
     SpeedBook(final int nodes)
@@ -48,6 +41,12 @@ final class SpeedBook
     void calibrated(final int node, final double flopsPerSecond)
     {
         calibrated[node] = flopsPerSecond;
+    }
+
+    /** @return the rate {@code node} calibrated at its start, 0 before it reported one. */
+    double calibrated(final int node)
+    {
+        return calibrated[node];
     }
 
     /** A device joined again (maybe on other hardware): what was measured of its old self no longer holds. */
@@ -111,7 +110,6 @@ final class SpeedBook
         {
             headSeconds.add(headNs * 1e-9);
         }
-        requestsSincePlan++;
     }
 
     /** Adds one measured rate of {@code node} (tests; {@link #learn} derives them from a request). */
@@ -132,52 +130,5 @@ final class SpeedBook
             }
         }
         return flops;
-    }
-
-    /** @return true once enough requests ran under the current plan to judge it. */
-    boolean enoughSincePlan()
-    {
-        return requestsSincePlan >= requestsBeforeReplan;
-    }
-
-    int requestsBeforeReplan()
-    {
-        return requestsBeforeReplan;
-    }
-
-    /** A new plan was made; {@code becauseOfRates} when the rates were why (the next one then waits longer). */
-    void planned(final boolean becauseOfRates)
-    {
-        requestsSincePlan = 0;
-        if (becauseOfRates)
-        {
-            requestsBeforeReplan = Math.min(MAX_REQUESTS_BEFORE_REPLAN, 2 * requestsBeforeReplan);
-        }
-    }
-
-    /**
-     * @return how much later than a plan with shares {@code wanted} a plan with shares {@code planned} is predicted
-     * to finish: the largest ratio of a device's planned to wanted fraction (1 when they agree).
-     */
-    static double imbalance(final double[] planned, final double[] wanted)
-    {
-        double p = 0;
-        double w = 0;
-        for (int i = 0; i < planned.length; i++)
-        {
-            p += planned[i];
-            w += wanted[i];
-        }
-        double worst = 1;
-        for (int i = 0; i < planned.length; i++)
-        {
-            final double pf = planned[i] / p;
-            final double wf = wanted[i] / w;
-            if (pf > 1e-9)
-            {
-                worst = Math.max(worst, wf <= 1e-9 ? Double.POSITIVE_INFINITY : pf / wf);
-            }
-        }
-        return worst;
     }
 }

@@ -2,8 +2,6 @@ package org.coedge.engine.cluster;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.junit.jupiter.api.Test;
 
@@ -51,29 +49,5 @@ class SpeedBookTest
         assertEquals(50, e[1], 1e-9);
         // node 2 at its calibration times the mean of the others' ratios (0.5 and 0.25)
         assertEquals(100 * 0.375, e[2], 1e-9);
-    }
-
-    @Test
-    void shouldJudgeAPlanByItsSlowestDevice()
-    {
-        assertEquals(1, SpeedBook.imbalance(new double[]{1, 1}, new double[]{2, 2}), 1e-12);
-        // a device given half the rows that should get a third finishes 1.5x later
-        assertEquals(1.5, SpeedBook.imbalance(new double[]{1, 1}, new double[]{2, 1}), 1e-12);
-        // rows on a device that should have none: unbounded
-        assertTrue(Double.isInfinite(SpeedBook.imbalance(new double[]{1, 1}, new double[]{0, 1})));
-        // no rows where some are wanted only makes the others late
-        assertEquals(1.5, SpeedBook.imbalance(new double[]{0, 1, 1}, new double[]{1, 1, 1}), 1e-12);
-    }
-
-    @Test
-    void shouldWaitLongerBeforeEachRateDrivenReplan()
-    {
-        final SpeedBook book = new SpeedBook(1);
-        assertFalse(book.enoughSincePlan());
-        final int first = book.requestsBeforeReplan();
-        book.planned(true);
-        assertEquals(2 * first, book.requestsBeforeReplan());
-        book.planned(false);
-        assertEquals(2 * first, book.requestsBeforeReplan());
     }
 }

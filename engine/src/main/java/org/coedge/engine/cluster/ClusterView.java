@@ -1,0 +1,124 @@
+package org.coedge.engine.cluster;
+
+/**
+ * What a {@link PlanPolicy} may know of the devices a plan is for, frozen when the coordinator asks for a plan or
+ * whether to re-plan: per device of the plan (device 0 is the coordinator, device {@code d >= 1} a live worker) its
+ * node id, its calibrated and measured throughput, the memory it reported, and for workers the probed round trip
+ * and rate of its link; and the coordinator's measured time for the head.
+ * <p>
+ * Built by {@link PlanSession} from the {@link Worker} records and the {@link SpeedBook}; immutable (the arrays are
+ * copied), so a policy may keep it.
+ */
+public final class ClusterView
+{
+    private final int[] nodeIds;
+    private final double[] calibratedFlopsPerSecond;
+    private final double[] measuredFlopsPerSecond;
+    private final double[] estimatedFlopsPerSecond;
+    private final long[] memoryBytes;
+    private final double[] rttNs;
+    private final double[] bytesPerSecond;
+    private final double headSeconds;
+
+    /**
+     * Each array has one element per device of the plan, device 0 the coordinator; each is copied.
+     *
+     * @param nodeIds                  node id of each device (the coordinator is node 0).
+     * @param calibratedFlopsPerSecond the rate each device calibrated at its start (a GEMM).
+     * @param measuredFlopsPerSecond   the median rate measured over its last requests, 0 before any.
+     * @param estimatedFlopsPerSecond  the rate to plan with: the measured one once there are enough samples, else
+     *                                 the calibrated one scaled as measured rates compare with calibrated ones on the
+     *                                 devices that have both ({@link SpeedBook#estimates}).
+     * @param memoryBytes              the memory each device reported at its join (today its JVM's maximum heap).
+     * @param rttNs                    the probed round trip of each worker's data path, 0 for the coordinator and
+     *                                 for a worker that did not answer the probe.
+     * @param bytesPerSecond           the probed rate of each worker's data path, 0 likewise.
+     * @param headSeconds              the coordinator's median time for the head over the last requests, or
+     *                                 negative before any.
+     * @throws IllegalArgumentException if the arrays differ in length or are empty.
+     */
+    public ClusterView(
+        final int[] nodeIds,
+        final double[] calibratedFlopsPerSecond,
+        final double[] measuredFlopsPerSecond,
+        final double[] estimatedFlopsPerSecond,
+        final long[] memoryBytes,
+        final double[] rttNs,
+        final double[] bytesPerSecond,
+        final double headSeconds)
+    {
+        final int n = nodeIds.length;
+        if (n == 0 || calibratedFlopsPerSecond.length != n || measuredFlopsPerSecond.length != n ||
+            estimatedFlopsPerSecond.length != n || memoryBytes.length != n || rttNs.length != n ||
+            bytesPerSecond.length != n)
+        {
+            throw new IllegalArgumentException("a cluster view needs one value per device in every array, " + n +
+                " device(s)");
+        }
+        this.nodeIds = nodeIds.clone();
+        this.calibratedFlopsPerSecond = calibratedFlopsPerSecond.clone();
+        this.measuredFlopsPerSecond = measuredFlopsPerSecond.clone();
+        this.estimatedFlopsPerSecond = estimatedFlopsPerSecond.clone();
+        this.memoryBytes = memoryBytes.clone();
+        this.rttNs = rttNs.clone();
+        this.bytesPerSecond = bytesPerSecond.clone();
+        this.headSeconds = headSeconds;
+    }
+
+    /** @return devices of the plan, the coordinator included ({@code >= 1}). */
+    public int deviceCount()
+    {
+        return nodeIds.length;
+    }
+
+    public int nodeId(final int device)
+    {
+        return nodeIds[device];
+    }
+
+    public double calibratedFlopsPerSecond(final int device)
+    {
+        return calibratedFlopsPerSecond[device];
+    }
+
+    /** @return the median rate measured over the device's last requests, 0 before any. */
+    public double measuredFlopsPerSecond(final int device)
+    {
+        return measuredFlopsPerSecond[device];
+    }
+
+    /** @return the rate to plan the device with (see the constructor). */
+    public double estimatedFlopsPerSecond(final int device)
+    {
+        return estimatedFlopsPerSecond[device];
+    }
+
+    /** @return the rates to plan with, one per device (a copy). */
+    public double[] estimatedFlopsPerSecond()
+    {
+        return estimatedFlopsPerSecond.clone();
+    }
+
+    public long memoryBytes(final int device)
+    {
+        return memoryBytes[device];
+    }
+
+    /** @return the probed round trip to worker {@code device}, 0 for the coordinator or when not probed. */
+    public double rttNs(final int device)
+    {
+        return rttNs[device];
+    }
+
+    /** @return the probed rate of worker {@code device}'s link, 0 for the coordinator or when not probed. */
+    public double bytesPerSecond(final int device)
+    {
+        return bytesPerSecond[device];
+    }
+
+    /** @return the coordinator's median time for the head over the last requests, or negative before any. */
+    public double headSeconds()
+    {
+        return headSeconds;
+    }
+}

@@ -18,8 +18,9 @@ import java.util.List;
  * each fuse depth (1, 2, 4, 8) and each device for the rest (the coordinator and the one fastest at it; every
  * device for up to three): a split part on one device and the rest on another is Neurosurgeon's vertical split.
  * The shares of a split start in proportion to each device's predicted speed on the split layers and are then
- * balanced on the simulated finish times: a device that finishes late (slower than predicted, or fed late by the
- * scatter) gives up rows to one that finishes early, a few rounds, keeping the best plan seen.</li>
+ * balanced on the simulated times: a device whose first compute plus busy time (compute and send, not waits) ends
+ * late, because it is slow or the scatter feeds it late, gives up rows to one that ends early, a few rounds, keeping
+ * the best plan seen; the best few shapes are then refined by a grid (up to three devices) and a pattern search.</li>
  * </ul>
  * Deterministic: the same graph and models give the same plan (candidates in a fixed order, ties to the first).
  * <p>
@@ -32,7 +33,7 @@ public final class AdaptivePlanner
     static final int ALL_SUBSETS_DEVICES = 4;
     private static final int[] FUSE_DEPTHS = {1, 2, 4, 8};
     private static final int BALANCE_ROUNDS = 6;
-    private static final int REFINED = 4;
+    private static final int REFINED = 12;
     private static final int GRID_DEVICES = 3;
     private static final int GRID = 8;
 
@@ -110,44 +111,13 @@ public final class AdaptivePlanner
                     fastest = d;
                 }
             }
-            if (n > 1)
+            if (n > 1 && graph.layerCount() <= ALL_CUTS_LAYERS)
             {
-                for (final int cut : cuts())
-                {
-                    final double[] speed = new double[n];
-                    for (int d = 0; d < n; d++)
-                    {
-                        double ns = 0;
-                        for (int id = 0; id <= cut; id++)
-                        {
-                            ns += devices[d].predictNs(id, graph.layer(id).heightRows());
-                        }
-                        speed[d] = 1 / Math.max(1, ns);
-                    }
-                    for (final int[] subset : subsets(speed))
-                    {
-                        for (final int depth : FUSE_DEPTHS)
-                        {
-                            for (final int tail : tails(cut))
-                            {
-                                if (subset.length == 1 && subset[0] == tail && cut < spatialEnd - 1)
-                                {
-                                    continue; // the same device throughout: "alone" already covers it
-                                }
-                                balance(cut, subset, depth, tail, speed);
-                            }
-                            if (depth > cut || subset.length == 1)
-                            {
-                                break; // deeper blocks fuse the same layers into one
-                            }
-                        }
-                    }
-                }
+                everyShape();
             }
-            structures.sort((a, b) -> Double.compare(a.bestNs, b.bestNs));
-            for (int i = 0; i < Math.min(REFINED, structures.size()); i++)
+            else if (n > 1)
             {
-                refine(structures.get(i));
+                stagedShapes(fastest);
             }
             if (best == null)
             {
@@ -161,8 +131,129 @@ public final class AdaptivePlanner
                 fastest);
         }
 
-        /** Balances the shares of one split structure over a few simulated rounds. */
-        private void balance(final int cut, final int[] subset, final int depth, final int tail, final double[] speed)
+        /**
+         * Small graphs: every shape (cut, subset, fuse depth, tail), each balanced, then the best few refined by a
+         * grid and a pattern search.
+         */
+        private void everyShape()
+        {
+            for (final int cut : cuts())
+            {
+                final double[] speed = speedTo(cut);
+                for (final int[] subset : subsets(speed))
+                {
+                    for (final int depth : FUSE_DEPTHS)
+                    {
+                        for (final int tail : tails(cut))
+                        {
+                            if (subset.length == 1 && subset[0] == tail && cut < spatialEnd - 1)
+                            {
+                                continue; // the same device throughout: "alone" already covers it
+                            }
+                            balance(cut, subset, depth, tail, speed, BALANCE_ROUNDS);
+                        }
+                        if (depth > cut || subset.length == 1)
+                        {
+                            break; // deeper blocks fuse the same layers into one
+                        }
+                    }
+                }
+            }
+            structures.sort((x, y) -> Double.compare(x.bestNs, y.bestNs));
+            for (int i = 0; i < Math.min(REFINED, structures.size()); i++)
+            {
+                refine(structures.get(i));
+            }
+        }
+
+        /**
+         * Real models (hundreds of candidates would take seconds to compile): the subsets first, each splitting
+         * every spatial layer by speed; then, for the two best and for the vertical split from the coordinator,
+         * every cut, fuse depth and tail by speed; then the three best balanced, and the best refined.
+         */
+        private void stagedShapes(final int fastest)
+        {
+            final int lastCut = spatialEnd - 1;
+            final List<Structure> bySubset = new ArrayList<>();
+            if (lastCut >= 1)
+            {
+                final double[] speed = speedTo(lastCut);
+                for (final int[] subset : subsets(speed))
+                {
+                    if (subset.length > 1)
+                    {
+                        bySubset.add(balance(lastCut, subset, 1, 0, speed, 1));
+                    }
+                }
+            }
+            bySubset.sort((x, y) -> Double.compare(x.bestNs, y.bestNs));
+            final List<int[]> chosen = new ArrayList<>();
+            for (int i = 0; i < Math.min(2, bySubset.size()); i++)
+            {
+                chosen.add(bySubset.get(i).subset);
+            }
+            chosen.add(new int[]{0});
+            final List<Structure> shapes = new ArrayList<>();
+            for (final int[] subset : chosen)
+            {
+                for (final int cut : cuts())
+                {
+                    final double[] speed = speedTo(cut);
+                    for (final int depth : FUSE_DEPTHS)
+                    {
+                        for (final int tail : new int[]{0, fastest})
+                        {
+                            if ((subset.length == 1 && subset[0] == tail) || (tail == fastest && fastest == 0 &&
+                                shapes.size() > 0 && shapes.get(shapes.size() - 1).cut == cut &&
+                                shapes.get(shapes.size() - 1).depth == depth &&
+                                shapes.get(shapes.size() - 1).subset == subset))
+                            {
+                                continue;
+                            }
+                            shapes.add(balance(cut, subset, depth, tail, speed, 1));
+                        }
+                        if (depth > cut || subset.length == 1)
+                        {
+                            break;
+                        }
+                    }
+                }
+            }
+            shapes.sort((x, y) -> Double.compare(x.bestNs, y.bestNs));
+            for (int i = 0; i < Math.min(3, shapes.size()); i++)
+            {
+                final Structure st = shapes.get(i);
+                if (st.bestShares != null && st.subset.length > 1)
+                {
+                    balance(st.cut, st.subset, st.depth, st.tail, st.bestShares, BALANCE_ROUNDS);
+                }
+            }
+            structures.sort((x, y) -> Double.compare(x.bestNs, y.bestNs));
+            if (!structures.isEmpty() && structures.get(0).subset.length <= ALL_SUBSETS_DEVICES)
+            {
+                refine(structures.get(0));
+            }
+        }
+
+        /** @return each device's speed on layers {@code [0, cut]}: the inverse of its predicted time for them. */
+        private double[] speedTo(final int cut)
+        {
+            final double[] speed = new double[n];
+            for (int d = 0; d < n; d++)
+            {
+                double ns = 0;
+                for (int id = 0; id <= cut; id++)
+                {
+                    ns += devices[d].predictNs(id, graph.layer(id).heightRows());
+                }
+                speed[d] = 1 / Math.max(1, ns);
+            }
+            return speed;
+        }
+
+        /** Balances the shares of one split structure over up to {@code rounds} simulated rounds. */
+        private Structure balance(
+            final int cut, final int[] subset, final int depth, final int tail, final double[] speed, final int rounds)
         {
             final double[] shares = new double[n];
             for (final int d : subset)
@@ -170,7 +261,7 @@ public final class AdaptivePlanner
                 shares[d] = speed[d];
             }
             final Structure structure = new Structure(cut, subset, depth, tail);
-            for (int round = 0; round < BALANCE_ROUNDS; round++)
+            for (int round = 0; round < rounds; round++)
             {
                 final Prediction p = structure.tryShares(this, shares);
                 if (p == null || subset.length == 1)
@@ -184,13 +275,26 @@ public final class AdaptivePlanner
                 double hi = 0;
                 for (final int d : subset)
                 {
+                    // when the device would finish if it never waited after its first compute: a device that
+                    // waits on its neighbours is not slow, and one fed late by the scatter is
+                    double first = -1;
+                    double busy = 0;
                     for (int i = 0; i < p.stepCount(d); i++)
                     {
                         if (p.stepStage(d, i) < splitStages)
                         {
-                            finish[d] = Math.max(finish[d], p.stepStartNs(d, i) + p.stepNs(d, i));
+                            final Step.Kind kind = p.stepKind(d, i);
+                            if (kind == Step.Kind.COMPUTE && first < 0)
+                            {
+                                first = p.stepStartNs(d, i);
+                            }
+                            if (first >= 0 && kind != Step.Kind.AWAIT)
+                            {
+                                busy += p.stepNs(d, i);
+                            }
                         }
                     }
+                    finish[d] = Math.max(0, first) + busy;
                     sum += finish[d];
                     lo = Math.min(lo, finish[d]);
                     hi = Math.max(hi, finish[d]);
@@ -209,6 +313,7 @@ public final class AdaptivePlanner
             {
                 structures.add(structure);
             }
+            return structure;
         }
 
         /**
@@ -443,7 +548,7 @@ public final class AdaptivePlanner
             /** @return the prediction for these shares, or null if the plan does not fit. */
             Prediction tryShares(final Search search, final double[] shares)
             {
-                final Plan plan = Planner.hybrid(graph, shares, depth, cut, tail, epoch, true);
+                final Plan plan = Planner.hybrid(graph, shares, depth, cut, tail, epoch, true, true);
                 final Prediction p = search.predictionOf(plan, what);
                 if (p != null && p.endNs() < bestNs)
                 {

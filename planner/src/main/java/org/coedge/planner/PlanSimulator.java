@@ -12,8 +12,8 @@ import java.util.Map;
  * its message. This is the engine's runtime exactly as far as ordering goes (each device one thread of steps, FIFO
  * streams), so waits come out of the plan rather than from a formula.
  * <p>
- * Links are reserved in the order the simulation reaches the sends, which is device by device as far as each can
- * go rather than strictly by time; with the few senders per link of a row split this changes little.
+ * The simulation advances one step at a time on the device that is earliest among those that can go on, so links
+ * are reserved in the order of time.
  * <p>
  * Called by {@link AdaptivePlanner} for every candidate plan and by the engine for explain; stateless apart from
  * its arguments, so safe on any thread given models no other thread mutates.
@@ -67,54 +67,56 @@ public final class PlanSimulator
             stages[d] = stageOfSteps(graph, plan, programs.get(d));
         }
         final Map<Long, Double> arrival = new HashMap<>();
-        int running = n;
-        while (running > 0)
+        int left = 0;
+        for (final DeviceProgram program : programs)
         {
-            boolean progress = false;
-            running = 0;
-            for (int d = 0; d < n; d++)
+            left += program.steps().size();
+        }
+        while (left > 0)
+        {
+            // one step at a time, of the device that is earliest among those that can go on, so that links are
+            // reserved in the order of time
+            int d = -1;
+            for (int e = 0; e < n; e++)
             {
-                final List<Step> steps = programs.get(d).steps();
-                while (pc[d] < steps.size())
+                final List<Step> steps = programs.get(e).steps();
+                if (pc[e] < steps.size() && (d < 0 || clock[e] < clock[d]) &&
+                    (steps.get(pc[e]).kind() != Step.Kind.AWAIT ||
+                    arrival.containsKey(key(steps.get(pc[e]).peer(), e, steps.get(pc[e]).sequence(), n))))
                 {
-                    final Step s = steps.get(pc[d]);
-                    final double t0 = clock[d];
-                    if (s.kind() == Step.Kind.COMPUTE)
-                    {
-                        clock[d] += devices[d].predictNs(s.layer(), s.rows().rows());
-                    }
-                    else if (s.kind() == Step.Kind.SEND)
-                    {
-                        clock[d] += links.sendNs(s.bytes());
-                        final int to = s.peer();
-                        final double upStart = Math.max(clock[d], upFree[d]);
-                        final double upDone = upStart + s.bytes() / links.upBytesPerSecond(d) * 1e9;
-                        upFree[d] = upDone;
-                        final double downStart = Math.max(upStart, downFree[to]);
-                        final double downDone = Math.max(upDone, downStart + s.bytes() / links.downBytesPerSecond(to) * 1e9);
-                        downFree[to] = downDone;
-                        arrival.put(key(d, to, s.sequence(), n), downDone + links.latencyNs(d, to));
-                    }
-                    else
-                    {
-                        final Double at = arrival.get(key(s.peer(), d, s.sequence(), n));
-                        if (at == null)
-                        {
-                            break;
-                        }
-                        clock[d] = Math.max(clock[d], at);
-                    }
-                    start[d][pc[d]] = t0;
-                    took[d][pc[d]] = clock[d] - t0;
-                    pc[d]++;
-                    progress = true;
+                    d = e;
                 }
-                running += pc[d] < steps.size() ? 1 : 0;
             }
-            if (running > 0 && !progress)
+            if (d < 0)
             {
                 throw new IllegalStateException("programs of " + plan + " wait on each other");
             }
+            final Step s = programs.get(d).steps().get(pc[d]);
+            final double t0 = clock[d];
+            if (s.kind() == Step.Kind.COMPUTE)
+            {
+                clock[d] += devices[d].predictNs(s.layer(), s.rows().rows());
+            }
+            else if (s.kind() == Step.Kind.SEND)
+            {
+                clock[d] += links.sendNs(s.bytes());
+                final int to = s.peer();
+                final double upStart = Math.max(clock[d], upFree[d]);
+                final double upDone = upStart + s.bytes() / links.upBytesPerSecond(d) * 1e9;
+                upFree[d] = upDone;
+                final double downStart = Math.max(upStart, downFree[to]);
+                final double downDone = Math.max(upDone, downStart + s.bytes() / links.downBytesPerSecond(to) * 1e9);
+                downFree[to] = downDone;
+                arrival.put(key(d, to, s.sequence(), n), downDone + links.latencyNs(d, to));
+            }
+            else
+            {
+                clock[d] = Math.max(clock[d], arrival.get(key(s.peer(), d, s.sequence(), n)));
+            }
+            start[d][pc[d]] = t0;
+            took[d][pc[d]] = clock[d] - t0;
+            pc[d]++;
+            left--;
         }
         double end = clock[0];
         for (int d = 1; d < n; d++)

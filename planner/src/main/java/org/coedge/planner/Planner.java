@@ -138,6 +138,25 @@ public final class Planner
         final long epoch,
         final boolean haloMinimum)
     {
+        return hybrid(graph, shares, fuseDepth, splitLast, tailDevice, epoch, haloMinimum, false);
+    }
+
+    /**
+     * As {@link #hybrid(LayerGraph, double[], int, int, int, long, boolean)}; with {@code diffuse}, a PER_LAYER
+     * split carries each layer's rounding forward in FLOPs: a device given a row more than its share of one layer
+     * gets correspondingly less of the next, so that over the split its work follows the shares even where layers
+     * have few rows (VGG-16's 14- and 7-row maps over four devices would otherwise round the same way each time).
+     */
+    public static Plan hybrid(
+        final LayerGraph graph,
+        final double[] shares,
+        final int fuseDepth,
+        final int splitLast,
+        final int tailDevice,
+        final long epoch,
+        final boolean haloMinimum,
+        final boolean diffuse)
+    {
         if (fuseDepth < 1)
         {
             throw new IllegalArgumentException("fuseDepth must be >= 1: " + fuseDepth);
@@ -163,9 +182,32 @@ public final class Planner
             // each layer by its own height: a split of the last, shortest layer mapped onto the first would give
             // the big early layers that short layer's rounding (7 rows as 4:3 is 57:43, not 50:50)
             final RowRange[][] rowsByLayer = new RowRange[spatialEnd][];
+            final double[] carry = new double[devices];
+            double total = 0;
+            for (final double v : shares)
+            {
+                total += v;
+            }
             for (int id = 0; id < spatialEnd; id++)
             {
-                rowsByLayer[id] = split(graph, id, shares, haloMinimum);
+                final Layer layer = graph.layer(id);
+                if (!diffuse || layer.flopsPerRow() == 0)
+                {
+                    rowsByLayer[id] = split(graph, id, shares, haloMinimum);
+                    continue;
+                }
+                final double[] adjusted = new double[devices];
+                final double[] ideal = new double[devices];
+                for (int d = 0; d < devices; d++)
+                {
+                    ideal[d] = shares[d] / total * layer.heightRows();
+                    adjusted[d] = shares[d] > 0 ? Math.max(1e-9, ideal[d] + carry[d] / layer.flopsPerRow()) : 0;
+                }
+                rowsByLayer[id] = split(graph, id, adjusted, haloMinimum);
+                for (int d = 0; d < devices; d++)
+                {
+                    carry[d] += (ideal[d] - rowsByLayer[id][d].rows()) * layer.flopsPerRow();
+                }
             }
             stages.add(Stage.perLayer(0, rowsByLayer));
         }

@@ -20,6 +20,7 @@ public final class Prediction
     private final double[][] sendNs;
     private final double[][] waitNs;
     private final long[] memoryBytes;
+    private final Step.Kind[][] kinds;
 
     Prediction(
         final Plan plan,
@@ -46,8 +47,6 @@ public final class Prediction
             kinds[d] = new Step.Kind[stepNs[d].length];
         }
     }
-
-    private final Step.Kind[][] kinds;
 
     /** Called once by the simulator per step, after construction, to file the step's time under its kind. */
     void file(final int device, final int step, final Step.Kind kind)
@@ -102,6 +101,11 @@ public final class Prediction
     public double stepNs(final int device, final int step)
     {
         return stepNs[device][step];
+    }
+
+    public Step.Kind stepKind(final int device, final int step)
+    {
+        return kinds[device][step];
     }
 
     /** @return the stage a step of a device's program belongs to ({@link PlanSimulator#stageOfSteps}). */

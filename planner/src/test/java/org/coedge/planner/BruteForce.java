@@ -39,7 +39,7 @@ final class BruteForce
                 {
                     for (int tail = 0; tail < (cut + 1 < g.layerCount() ? n : 1); tail++)
                     {
-                        final double v = ns(g, Planner.hybrid(g, shares, depth, cut, tail, 0, true), outputs,
+                        final double v = ns(g, Planner.hybrid(g, shares, depth, cut, tail, 0, true, true), outputs,
                             devices, links);
                         best = Math.min(best, v);
                     }

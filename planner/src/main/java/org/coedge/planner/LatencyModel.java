@@ -178,7 +178,33 @@ public final class LatencyModel
         deviceRatioCount++;
     }
 
-    /** @return how many observations {@link #observe} has taken for {@code layer}. */
+    /**
+     * Forgets all but the last {@code k} observations of every layer (and of the device-wide ratio): when the
+     * device has changed (a new quota, a hotter chip), what it did before misleads the medians.
+     */
+    public void keepLatest(final int k)
+    {
+        for (int id = 0; id < observed.length; id++)
+        {
+            observedCount[id] = keep(observed[id], observedCount[id], k);
+        }
+        deviceRatioCount = keep(deviceRatios, deviceRatioCount, k);
+    }
+
+    /** Moves the last {@code k} of a ring's {@code count} entries to its start; @return the new count. */
+    private static int keep(final double[] ring, final int count, final int k)
+    {
+        final int n = Math.min(Math.min(k, WINDOW), count);
+        final double[] last = new double[n];
+        for (int i = 0; i < n; i++)
+        {
+            last[i] = ring[(count - n + i) % WINDOW];
+        }
+        System.arraycopy(last, 0, ring, 0, n);
+        return n;
+    }
+
+    /** @return how many of its observations of {@code layer} the model holds (at most {@value #WINDOW}). */
     public int observations(final int layer)
     {
         return observedCount[layer];

@@ -94,6 +94,28 @@ class LatencyModelTest
     }
 
     @Test
+    void shouldForgetTheOldMediansWhenToldTheDeviceChanged()
+    {
+        final LayerGraph g = graph();
+        final LatencyModel m = LatencyModel.fit(g, DeviceProfile.of("d", 1e9, 1 << 30, new int[]{1}, new int[]{32},
+            new long[]{truth(g, 1, 32)}));
+        final double before = m.predictNs(1, 32);
+        for (int r = 0; r < 5; r++)
+        {
+            m.observe(1, 32, truth(g, 1, 32));
+        }
+        for (int r = 0; r < 3; r++)
+        {
+            m.observe(1, 32, 3 * truth(g, 1, 32));
+        }
+        // five old ratios of 1 and three new of 3: the median still says 1
+        assertEquals(before, m.predictNs(1, 32), 0.01 * before);
+        m.keepLatest(3);
+        assertEquals(3, m.observations(1));
+        assertEquals(3 * before, m.predictNs(1, 32), 0.01 * before);
+    }
+
+    @Test
     void shouldRefuseSamplesOutsideTheModel()
     {
         final LayerGraph g = graph();

@@ -40,13 +40,13 @@ final class ClusterRun implements AutoCloseable
         final int repeat, final PrintWriter log)
     {
         this(modelFile, model, dims, peers, key, listen, threads, fuse, peerTimeoutMs, repeat, log,
-            org.coedge.engine.cluster.SharePolicy.DEFAULT);
+            org.coedge.engine.cluster.Planners.ADAPTIVE);
     }
 
     ClusterRun(
         final Path modelFile, final Model model, final Map<String, long[]> dims, final List<String> peers,
         final ClusterKey key, final String listen, final int threads, final int fuse, final long peerTimeoutMs,
-        final int repeat, final PrintWriter log, final org.coedge.engine.cluster.SharePolicy policy)
+        final int repeat, final PrintWriter log, final String planner)
     {
         final TransportContext context = new TransportContext().listenEndpoint(listen)
             .peerTimeoutNs(peerTimeoutMs * 1_000_000L)
@@ -55,7 +55,7 @@ final class ClusterRun implements AutoCloseable
         try
         {
             this.coordinator = new Coordinator(node, key, modelFile, model, dims, peers, threads, fuse,
-                org.coedge.engine.exec.SplitExecutor.DEFAULT_TIMEOUT_NS, log).sharePolicy(policy);
+                org.coedge.engine.exec.SplitExecutor.DEFAULT_TIMEOUT_NS, log).planner(planner);
             coordinator.start();
         }
         catch (final RuntimeException e)
@@ -102,6 +102,50 @@ final class ClusterRun implements AutoCloseable
             }
         }
         timeline = TraceTimeline.of(coordinator);
+    }
+
+    org.coedge.planner.LayerGraph graph()
+    {
+        return coordinator.graph();
+    }
+
+    /**
+     * @return the adaptive planner's choice for the current plan, or null under another planner.
+     */
+    org.coedge.planner.PlanChoice choice()
+    {
+        return coordinator.planPolicy() instanceof org.coedge.engine.cluster.AdaptivePlanPolicy ?
+            ((org.coedge.engine.cluster.AdaptivePlanPolicy)coordinator.planPolicy()).choice() : null;
+    }
+
+    /**
+     * Prints the explain table of the current plan against the last request's measured step times and the median
+     * of the timed latencies; says so when the planner makes no predictions.
+     */
+    void explain(final PrintWriter out, final org.coedge.planner.LayerGraph graph)
+    {
+        final org.coedge.planner.PlanChoice choice = choice();
+        if (choice == null || choice.plan() != coordinator.plan())
+        {
+            out.println("explain: planner " + coordinator.planner() + " makes no predictions (the adaptive planner " +
+                "does)");
+            return;
+        }
+        final org.coedge.engine.cluster.RequestTimes times = coordinator.requestTimes();
+        final long[][] stepNs = new long[times.deviceCount()][];
+        for (int d = 0; d < stepNs.length; d++)
+        {
+            stepNs[d] = new long[times.stepCount(d)];
+            for (int i = 0; i < stepNs[d].length; i++)
+            {
+                stepNs[d][i] = times.stepNs(d, i);
+            }
+        }
+        final long[] sorted = latencyNs.clone();
+        java.util.Arrays.sort(sorted);
+        org.coedge.engine.cluster.Explain.print(out, graph, choice.prediction(), choice.description(),
+            org.coedge.engine.cluster.Explain.measuredByStage(graph, choice.plan(), coordinator.programs(), stepNs),
+            sorted.length == 0 ? -1 : median(sorted) / 1e6);
     }
 
     /** @return the last timed request's time line (null before {@link #run}). */

@@ -126,6 +126,7 @@ final class DemoCommand implements Callable<Integer>
             outputs.add(new float[alone.length]);
             run.run(List.of(input), outputs, warmup);
             run.report(out);
+            run.explain(out, run.graph());
             final double coop = ClusterRun.median(run.latencyNs);
             final double single = ClusterRun.median(aloneNs);
             double maxErr = 0;

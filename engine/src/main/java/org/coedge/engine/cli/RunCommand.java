@@ -81,10 +81,15 @@ final class RunCommand implements Callable<Integer>
         "long is declared failed and the request is re-planned and re-run without it (default ${DEFAULT-VALUE}).")
     long peerTimeoutMs;
 
-    @Option(names = "--planner", defaultValue = "default", description = "With --peers, advanced: how rows are " +
-        "shared: default (by throughput, the coordinator's head time accounted for), proportional (by calibrated " +
-        "throughput only) or equal.")
+    @Option(names = "--planner", defaultValue = "adaptive", description = "With --peers: adaptive (default: the " +
+        "plan predicted fastest from each device's measured layer times and the links), or a fixed share rule for " +
+        "comparison: head-aware (rows by throughput, the coordinator's head time accounted for), proportional or " +
+        "equal.")
     String planner;
+
+    @Option(names = "--explain", description = "With --peers: print the adaptive planner's predicted and the " +
+        "measured compute, send and wait per stage and device, and end to end.")
+    boolean explain;
 
     @Option(names = "--trace", description = "With --peers: write the last timed request's steps on every device " +
         "as a Chrome trace-event JSON file (Perfetto, chrome://tracing).")
@@ -268,7 +273,7 @@ final class RunCommand implements Callable<Integer>
             org.coedge.transport.Endpoints.parse(p);
         }
         final int fuse = FuseOptions.parseDepth(fuseOptions.fuse, org.coedge.engine.cluster.Coordinator.FUSE_AUTO);
-        final org.coedge.engine.cluster.SharePolicy policy = org.coedge.engine.cluster.SharePolicy.parse(planner);
+        final String plannerName = org.coedge.engine.cluster.Planners.canonical(planner);
         final List<float[]> in = new ArrayList<>();
         for (final HostTensor t : tensors)
         {
@@ -284,7 +289,7 @@ final class RunCommand implements Callable<Integer>
         }
         final List<float[]> results = ClusterRun.allocate(outDims);
         try (ClusterRun run = new ClusterRun(model, m, options.inputDims(), peers, key, listen, threads, fuse,
-            peerTimeoutMs, repeat, new java.io.PrintWriter(System.err, true), policy))
+            peerTimeoutMs, repeat, new java.io.PrintWriter(System.err, true), plannerName))
         {
             run.run(in, results, repeat > 1 ? warmup : 0);
             final long[] sorted = run.latencyNs.clone();
@@ -303,20 +308,34 @@ final class RunCommand implements Callable<Integer>
                 final StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "{\"model\": \"%s\", " +
                     "\"peers\": %d, \"planner\": \"%s\", \"epoch\": %d, \"fuse\": %d, \"repeat\": %d, " +
                     "\"latency_ms\": {\"min\": %.4f, \"median\": %.4f}, \"samples_ms\": [",
-                    Json.escape(model.toString()), peers.size(), policy.label(), run.coordinator.epoch(),
+                    Json.escape(model.toString()), peers.size(), plannerName, run.coordinator.epoch(),
                     run.coordinator.fuseDepth(), repeat, sorted[0] / 1e6, ClusterRun.median(sorted) / 1e6));
                 for (int i = 0; i < run.latencyNs.length; i++)
                 {
                     sb.append(i > 0 ? ", " : "").append(String.format(Locale.ROOT, "%.4f", run.latencyNs[i] / 1e6));
                 }
-                sb.append("], \"devices\": [");
+                sb.append(']');
+                if (run.choice() != null)
+                {
+                    sb.append(String.format(Locale.ROOT, ", \"predicted_ms\": %.4f, \"plan\": \"%s\"",
+                        run.choice().prediction().endNs() * 1e-6, Json.escape(run.choice().description())));
+                }
+                sb.append(", \"devices\": [");
                 run.appendDevicesJson(sb);
                 out.println(sb.append("], ").append(BlasReport.jsonFields()).append('}'));
                 BlasReport.warn(spec.commandLine().getErr());
+                if (explain)
+                {
+                    run.explain(spec.commandLine().getErr(), run.graph());
+                }
             }
             else
             {
                 run.report(out);
+                if (explain)
+                {
+                    run.explain(out, run.graph());
+                }
                 out.printf(Locale.ROOT, "latency ms: min %.3f median %.3f (%d run%s, cooperative over %d device%s)%n",
                     sorted[0] / 1e6, ClusterRun.median(sorted) / 1e6, repeat, repeat == 1 ? "" : "s",
                     run.coordinator.planWorkers().size() + 1, run.coordinator.planWorkers().isEmpty() ? "" : "s");

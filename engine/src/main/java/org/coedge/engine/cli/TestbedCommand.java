@@ -53,8 +53,8 @@ final class TestbedCommand implements Callable<Integer>
     @Option(names = "--input", description = "Input tensor file for --model (repeat in model input order).")
     List<Path> inputs;
 
-    @Option(names = "--planner", split = ",", defaultValue = "equal,proportional,default", description = "Planners " +
-        "to compare: equal, proportional, default (default ${DEFAULT-VALUE}).")
+    @Option(names = "--planner", split = ",", defaultValue = "equal,proportional,adaptive", description = "Planners " +
+        "to compare: adaptive, head-aware, proportional, equal (default ${DEFAULT-VALUE}).")
     List<String> planners;
 
     @Option(names = "--repeat", defaultValue = "5", description = "Timed requests per run (default " +

@@ -1,5 +1,7 @@
 package org.coedge.engine.cluster;
 
+import org.coedge.planner.DeviceProfile;
+
 /**
  * What a {@link PlanPolicy} may know of the devices a plan is for, frozen when the coordinator asks for a plan or
  * whether to re-plan: per device of the plan (device 0 is the coordinator, device {@code d >= 1} a live worker) its
@@ -19,6 +21,7 @@ public final class ClusterView
     private final double[] rttNs;
     private final double[] bytesPerSecond;
     private final double headSeconds;
+    private final DeviceProfile[] profiles;
 
     /**
      * Each array has one element per device of the plan, device 0 the coordinator; each is copied.
@@ -47,10 +50,29 @@ public final class ClusterView
         final double[] bytesPerSecond,
         final double headSeconds)
     {
+        this(nodeIds, calibratedFlopsPerSecond, measuredFlopsPerSecond, estimatedFlopsPerSecond, memoryBytes, rttNs,
+            bytesPerSecond, headSeconds, new DeviceProfile[nodeIds.length]);
+    }
+
+    /**
+     * As the constructor without profiles, plus what each device measured of itself on the model at its start
+     * (a short run of the model at its start), null where a device sent none.
+     */
+    public ClusterView(
+        final int[] nodeIds,
+        final double[] calibratedFlopsPerSecond,
+        final double[] measuredFlopsPerSecond,
+        final double[] estimatedFlopsPerSecond,
+        final long[] memoryBytes,
+        final double[] rttNs,
+        final double[] bytesPerSecond,
+        final double headSeconds,
+        final DeviceProfile[] profiles)
+    {
         final int n = nodeIds.length;
         if (n == 0 || calibratedFlopsPerSecond.length != n || measuredFlopsPerSecond.length != n ||
             estimatedFlopsPerSecond.length != n || memoryBytes.length != n || rttNs.length != n ||
-            bytesPerSecond.length != n)
+            bytesPerSecond.length != n || profiles.length != n)
         {
             throw new IllegalArgumentException("a cluster view needs one value per device in every array, " + n +
                 " device(s)");
@@ -63,6 +85,13 @@ public final class ClusterView
         this.rttNs = rttNs.clone();
         this.bytesPerSecond = bytesPerSecond.clone();
         this.headSeconds = headSeconds;
+        this.profiles = profiles.clone();
+    }
+
+    /** @return the profile device {@code device} measured of itself on the model, or null if it sent none. */
+    public DeviceProfile profile(final int device)
+    {
+        return profiles[device];
     }
 
     /** @return devices of the plan, the coordinator included ({@code >= 1}). */

@@ -50,7 +50,7 @@ public final class Coordinator implements AutoCloseable
     private final PlanSession planning;
     private final LinkProber prober;
 
-    private SharePolicy sharePolicy = SharePolicy.DEFAULT;
+    private String planner = Planners.ADAPTIVE;
     private PlanPolicy planPolicy;
     private double replanImbalance = SharePlanPolicy.REPLAN_IMBALANCE;
     private double selfFlops;
@@ -87,10 +87,19 @@ public final class Coordinator implements AutoCloseable
         this.prober = new LinkProber(node, membership, planning.hook(), log);
     }
 
-    /** Chooses how rows are shared by the default plan policy; call before {@link #start()}. */
+    /** Chooses how rows are shared by one of the fixed share rules instead of the adaptive planner. */
     public Coordinator sharePolicy(final SharePolicy policy)
     {
-        this.sharePolicy = policy;
+        return planner(policy.label());
+    }
+
+    /**
+     * Chooses the planner by its command-line name ({@link Planners}: {@code adaptive}, the default, or a share
+     * rule); call before {@link #start()}.
+     */
+    public Coordinator planner(final String name)
+    {
+        this.planner = Planners.canonical(name);
         return this;
     }
 
@@ -117,8 +126,7 @@ public final class Coordinator implements AutoCloseable
                 prober.probe(w);
             }
         }
-        planning.policy(planPolicy != null ? planPolicy :
-            new SharePlanPolicy(sharePolicy, fuse, log).replanImbalance(replanImbalance));
+        planning.policy(planPolicy != null ? planPolicy : Planners.create(planner, fuse, replanImbalance, log));
         planning.replan();
     }
 
@@ -289,6 +297,12 @@ public final class Coordinator implements AutoCloseable
         return planning.fuseDepth();
     }
 
+    /** @return the planner's view of the model. */
+    public org.coedge.planner.LayerGraph graph()
+    {
+        return model.graph;
+    }
+
     public List<DeviceProgram> programs()
     {
         return planning.programs();
@@ -366,9 +380,10 @@ public final class Coordinator implements AutoCloseable
         return requestStartNs;
     }
 
-    public SharePolicy sharePolicy()
+    /** @return the planner's command-line name ({@code adaptive} unless told otherwise). */
+    public String planner()
     {
-        return sharePolicy;
+        return planPolicy != null ? planPolicy.getClass().getSimpleName() : planner;
     }
 
     public long sendNs()

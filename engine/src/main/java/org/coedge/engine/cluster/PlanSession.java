@@ -9,6 +9,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.ToIntFunction;
 
 import org.agrona.CloseHelper;
+import org.coedge.planner.DeviceProfile;
 import org.coedge.planner.DeviceProgram;
 import org.coedge.planner.Plan;
 import org.coedge.planner.Step;
@@ -34,6 +35,7 @@ import org.coedge.transport.sbe.Status;
 final class PlanSession implements AutoCloseable
 {
     /** Preparing a plan is heavy on a small board: allow a few heartbeats' worth more silence than in a request. */
+    private DeviceProfile selfProfile;
     private static final int PLAN_SILENCE_FACTOR = 5;
 
     private final TransportNode node;
@@ -92,6 +94,12 @@ final class PlanSession implements AutoCloseable
     boolean replanNeeded()
     {
         return policyWantsReplan || membership.replanNeeded();
+    }
+
+    /** Sets what the coordinator measured of itself on the model, for the policy's view of device 0. */
+    void selfProfile(final DeviceProfile profile)
+    {
+        selfProfile = profile;
     }
 
     /** Plans over the coordinator and the live workers (epoch + 1), until every worker of the plan is ready. */
@@ -168,6 +176,8 @@ final class PlanSession implements AutoCloseable
         final long[] memory = new long[n];
         final double[] rttNs = new double[n];
         final double[] bytesPerSecond = new double[n];
+        final DeviceProfile[] profiles = new DeviceProfile[n];
+        profiles[0] = selfProfile;
         calibrated[0] = speeds.calibrated(0);
         measured[0] = speeds.measured(0);
         memory[0] = Runtime.getRuntime().maxMemory();
@@ -180,9 +190,10 @@ final class PlanSession implements AutoCloseable
             memory[i + 1] = w.memoryLimitBytes;
             rttNs[i + 1] = w.rttNs;
             bytesPerSecond[i + 1] = w.bytesPerSecond;
+            profiles[i + 1] = w.profile;
         }
         return new ClusterView(nodes, calibrated, measured, speeds.estimates(nodes), memory, rttNs, bytesPerSecond,
-            speeds.headSeconds());
+            speeds.headSeconds(), profiles);
     }
 
     /**

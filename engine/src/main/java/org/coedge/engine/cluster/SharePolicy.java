@@ -14,9 +14,9 @@ public enum SharePolicy
 {
     /**
      * Rows in proportion to throughput, less the coordinator's time for the head it computes alone (the median of
-     * the times measured in requests, once there are any): what a cooperative run does unless told otherwise.
+     * the times measured in requests, once there are any); named {@code head-aware}.
      */
-    DEFAULT,
+    HEAD_AWARE,
     /** Rows in proportion to throughput, the head not accounted for. */
     PROPORTIONAL,
     /** The same number of rows for every device. */
@@ -27,18 +27,18 @@ public enum SharePolicy
     {
         for (final SharePolicy p : values())
         {
-            if (p.name().equalsIgnoreCase(name.trim()))
+            if (p.label().equalsIgnoreCase(name.trim()))
             {
                 return p;
             }
         }
-        throw new IllegalArgumentException("unknown planner '" + name + "'; known: default, proportional, equal");
+        throw new IllegalArgumentException("unknown planner '" + name + "'; known: " + Planners.KNOWN);
     }
 
     /** @return the lower-case name the command line uses. */
     public String label()
     {
-        return name().toLowerCase(Locale.ROOT);
+        return name().toLowerCase(Locale.ROOT).replace('_', '-');
     }
 
     /**

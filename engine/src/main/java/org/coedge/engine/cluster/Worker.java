@@ -36,6 +36,7 @@ public final class Worker
     double bytesPerSecond;
     long memoryBytes;
     long memoryLimitBytes; // what it reported at its join
+    org.coedge.planner.DeviceProfile profile; // what it measured of itself on the model at its join, or null
     long requestSentNs;
     long[] stepStartNs = new long[0]; // the last result's time line, from the request's arrival there
     long[] stepDurationNs = new long[0];

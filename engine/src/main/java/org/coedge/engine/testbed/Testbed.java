@@ -16,7 +16,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
-import org.coedge.engine.cluster.SharePolicy;
+import org.coedge.engine.cluster.Planners;
 import org.coedge.engine.io.HostTensor;
 import org.coedge.engine.io.TensorFiles;
 import org.coedge.engine.zoo.ModelZoo;
@@ -225,7 +225,7 @@ public final class Testbed implements AutoCloseable
         }
         for (final String planner : config.planners)
         {
-            result.planners.add(runPlanner(SharePolicy.parse(planner).label(), model, inputs, key, ref, result));
+            result.planners.add(runPlanner(Planners.canonical(planner), model, inputs, key, ref, result));
         }
         return result;
     }
@@ -299,6 +299,8 @@ public final class Testbed implements AutoCloseable
         p.p90Ms = TestbedResult.quantile(p.samplesMs, 0.9);
         p.speedup = result.fastestAlone().medianMs / p.medianMs;
         p.fuse = (int)(json.get("fuse") instanceof Double ? (Double)json.get("fuse") : 1);
+        p.predictedMs = json.get("predicted_ms") instanceof Double ? (Double)json.get("predicted_ms") : Double.NaN;
+        p.plan = json.get("plan") instanceof String ? (String)json.get("plan") : "";
         p.maxError = relativeError(ref, TensorFiles.read(out));
         final List<Map<String, Object>> devices = JsonReader.objects(json, "devices");
         for (int d = 0; d < n; d++)

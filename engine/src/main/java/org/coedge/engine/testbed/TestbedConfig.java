@@ -18,7 +18,7 @@ public final class TestbedConfig
     public String modelName;
     public Path model;
     public List<Path> inputs = List.of();
-    public List<String> planners = List.of("equal", "proportional", "default");
+    public List<String> planners = List.of("equal", "proportional", "adaptive");
     public int repeat = 5;
     public int warmup = 2;
     public String fuse = "1";
@@ -91,7 +91,7 @@ public final class TestbedConfig
         }
         for (final String p : planners)
         {
-            org.coedge.engine.cluster.SharePolicy.parse(p);
+            org.coedge.engine.cluster.Planners.canonical(p);
         }
         if (port < 1 || port > 65535)
         {

@@ -91,6 +91,15 @@ public final class TestbedReport
                 p.medianMs, p.p90Ms, p.speedup, p.maxError, String.join(", ", rows), String.join("; ", times),
                 String.join(", ", throttled)));
         }
+        for (final TestbedResult.Planner p : r.planners)
+        {
+            if (!Double.isNaN(p.predictedMs))
+            {
+                md.append(String.format(Locale.ROOT, "%n%s predicted %.2f ms end to end and measured %.2f ms " +
+                    "(%+.1f%%); its plan: %s.%n", p.name, p.predictedMs, p.medianMs,
+                    100 * (p.medianMs / p.predictedMs - 1), p.plan));
+            }
+        }
         md.append("\n![latency per planner](latency.svg)\n\n");
         for (final TestbedResult.Planner p : r.planners)
         {

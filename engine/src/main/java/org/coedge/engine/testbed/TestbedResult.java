@@ -57,6 +57,10 @@ public final class TestbedResult
         public double speedup;
         public double maxError;
         public int fuse;
+        /** The adaptive planner's predicted end-to-end latency, NaN for planners that predict nothing. */
+        public double predictedMs = Double.NaN;
+        /** The adaptive planner's account of its plan, empty otherwise. */
+        public String plan = "";
         public final List<PlannerDevice> devices = new ArrayList<>();
         /** The trace-event JSON of the last timed request. */
         public String traceJson = "";
@@ -149,7 +153,13 @@ public final class TestbedResult
                 sb.append(s > 0 ? ", " : "").append(num(p.samplesMs[s]));
             }
             sb.append("]}, \"speedup\": ").append(num(p.speedup)).append(", \"max_error\": ").append(num(p.maxError))
-                .append(", \"fuse\": ").append(p.fuse).append(", \"devices\": [");
+                .append(", \"fuse\": ").append(p.fuse);
+            if (!Double.isNaN(p.predictedMs))
+            {
+                sb.append(", \"predicted_ms\": ").append(num(p.predictedMs)).append(", \"plan\": \"")
+                    .append(escape(p.plan)).append('"');
+            }
+            sb.append(", \"devices\": [");
             for (int d = 0; d < p.devices.size(); d++)
             {
                 final PlannerDevice pd = p.devices.get(d);
@@ -199,6 +209,14 @@ public final class TestbedResult
         }
         out.printf(Locale.ROOT, "speedup: the fastest device alone (%.2f ms) over the planner's median%n",
             fastestAlone().medianMs);
+        for (final Planner p : planners)
+        {
+            if (!Double.isNaN(p.predictedMs))
+            {
+                out.printf(Locale.ROOT, "%s: predicted %.2f ms, measured %.2f ms (%+.1f%%); plan: %s%n", p.name,
+                    p.predictedMs, p.medianMs, 100 * (p.medianMs / p.predictedMs - 1), p.plan);
+            }
+        }
     }
 
     static String escape(final String s)

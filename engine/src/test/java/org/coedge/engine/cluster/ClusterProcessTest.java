@@ -95,8 +95,9 @@ class ClusterProcessTest
     private static Coordinator newCoordinator(final TransportNode node, final List<String> peers, final int fuse,
         final PrintWriter log)
     {
+        // a share rule, so that every device computes rows and the tests exercise every worker
         return new Coordinator(node, ClusterKey.fromFile(keyFile), modelFile, model, dims, peers, 1, fuse,
-            TimeUnit.SECONDS.toNanos(20), log);
+            TimeUnit.SECONDS.toNanos(20), log).planner("head-aware");
     }
 
     private static double relativeError(final float[] actual)
@@ -117,6 +118,30 @@ class ClusterProcessTest
         out.add(new float[expected.length]);
         c.infer(List.of(input), out);
         return out.get(0);
+    }
+
+    @Test
+    void shouldGiveTheSingleDeviceResultUnderTheAdaptivePlannerAndSayWhatItPredicted()
+    {
+        final StringWriter log = new StringWriter();
+        try (TransportNode node = newNode();
+            Coordinator c = newCoordinator(node, workers.endpoints().subList(0, 2), 1, new PrintWriter(log, true))
+                .planner("default"))
+        {
+            c.start();
+            assertEquals("adaptive", c.planner());
+            for (int r = 0; r < 4; r++)
+            {
+                final double err = relativeError(infer(c));
+                assertTrue(err <= TOLERANCE, "adaptive plan " + c.plan() + ": error " + err);
+            }
+            assertTrue(log.toString().contains("coordinator: adaptive plan epoch 1: "), log.toString());
+            final AdaptivePlanPolicy policy = (AdaptivePlanPolicy)c.planPolicy();
+            assertTrue(policy.choice().prediction().endNs() > 0);
+            // every compute step of the last request was observed by the device's model
+            assertTrue(policy.models()[0].observations(c.programs().get(0).steps().stream()
+                .filter(s -> s.kind() == org.coedge.planner.Step.Kind.COMPUTE).findFirst().orElseThrow().layer()) > 0);
+        }
     }
 
     @Test

@@ -25,12 +25,12 @@ class SharePolicyTest
         final double[] flops = {3, 2};
 
         // 3 - 400 * 5 / 1000 = 1: device 0 spends 1/3 of the time on rows and 2/3 on the head
-        assertArrayEquals(new double[]{ 1, 2 }, SharePolicy.DEFAULT.shares(flops, graph, -1), 1e-12);
+        assertArrayEquals(new double[]{ 1, 2 }, SharePolicy.HEAD_AWARE.shares(flops, graph, -1), 1e-12);
         // a measured head of 0.5 s counts as 0.5 * 3 FLOPs: 3 - 1.5 * 5 / 601.5
-        assertEquals(3 - 1.5 * 5 / 601.5, SharePolicy.DEFAULT.shares(flops, graph, 0.5)[0], 1e-12);
+        assertEquals(3 - 1.5 * 5 / 601.5, SharePolicy.HEAD_AWARE.shares(flops, graph, 0.5)[0], 1e-12);
         assertArrayEquals(new double[]{ 3, 2 }, SharePolicy.PROPORTIONAL.shares(flops, graph, 0.5), 0);
         assertArrayEquals(new double[]{ 1, 1 }, SharePolicy.EQUAL.shares(flops, graph, 0.5), 0);
         // one device alone keeps all of its throughput
-        assertArrayEquals(new double[]{ 3 }, SharePolicy.DEFAULT.shares(new double[]{ 3 }, graph, 0.5), 0);
+        assertArrayEquals(new double[]{ 3 }, SharePolicy.HEAD_AWARE.shares(new double[]{ 3 }, graph, 0.5), 0);
     }
 }

@@ -1,0 +1,234 @@
+package org.coedge.engine.cluster;
+
+import java.io.PrintWriter;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+import org.coedge.planner.AdaptivePlanner;
+import org.coedge.planner.DeviceProfile;
+import org.coedge.planner.DeviceProgram;
+import org.coedge.planner.LatencyModel;
+import org.coedge.planner.LayerGraph;
+import org.coedge.planner.LinkModel;
+import org.coedge.planner.Plan;
+import org.coedge.planner.PlanChoice;
+import org.coedge.planner.Step;
+
+/**
+ * The {@code adaptive} planner as the coordinator runs it: one {@link LatencyModel} per device, fitted to the
+ * profile the device sent at its join (or, without one, to its calibrated rate), a {@link LinkModel} from the
+ * data-path probes, and the plan {@link AdaptivePlanner} predicts fastest among those that fit every device's memory.
+ * Every request's measured step times refine the models ({@link LatencyModel#observe}; send times set the cost of a
+ * message), and when a device's measured compute differs from what the plan predicted by more than
+ * {@value #DRIFT} for {@value #DRIFT_REQUESTS} requests in a row, it asks for a new plan, which the refined models
+ * then shape. Joins, leaves and failures re-plan through the coordinator itself.
+ * <p>
+ * Models are kept per node id across plans, so what was learnt survives a re-plan; a node whose profile changed (it
+ * joined again, perhaps on other hardware) is fitted afresh. Owned by the coordinator's thread.
+ */
+public final class AdaptivePlanPolicy implements PlanPolicy
+{
+    static final double DRIFT = 0.20;
+    static final int DRIFT_REQUESTS = 3;
+    /** What one message costs the sender before any was measured: Aeron's offer plus the copy, a few microseconds. */
+    private static final double DEFAULT_SEND_NS = 20_000;
+    private static final double DEFAULT_BYTES_PER_SECOND = 1e9 / 8;
+
+    private final PrintWriter log;
+    private final Map<Integer, LatencyModel> models = new HashMap<>();
+    private final Map<Integer, DeviceProfile> fittedTo = new HashMap<>();
+    private LayerGraph graph;
+    private LatencyModel[] planModels;
+    private LinkModel planLinks;
+    private PlanChoice choice;
+    private double sendNsPerMessage = DEFAULT_SEND_NS;
+    private int drifting;
+
+    public AdaptivePlanPolicy(final PrintWriter log)
+    {
+        this.log = log;
+    }
+
+    @Override
+    public Plan plan(final LayerGraph graph, final int[] outputLayers, final ClusterView view, final long epoch)
+    {
+        this.graph = graph;
+        final int n = view.deviceCount();
+        planModels = new LatencyModel[n];
+        for (int d = 0; d < n; d++)
+        {
+            planModels[d] = modelOf(graph, view, d);
+        }
+        planLinks = links(view);
+        choice = AdaptivePlanner.plan(graph, outputLayers, planModels, planLinks, epoch);
+        drifting = 0;
+        log.printf(Locale.ROOT, "coordinator: adaptive plan epoch %d: %s; predicted %.2f ms (fastest device alone, " +
+            "%d: %.2f ms; %d candidates)%n", epoch, choice.description(), choice.prediction().endNs() * 1e-6,
+            choice.fastestDevice(), choice.fastestAloneNs() * 1e-6, choice.candidates());
+        return choice.plan();
+    }
+
+    @Override
+    public void learn(final Plan plan, final List<DeviceProgram> programs, final RequestTimes times)
+    {
+        if (choice == null || plan != choice.plan())
+        {
+            return;
+        }
+        boolean drift = false;
+        final double[] sends = new double[64];
+        int sendCount = 0;
+        for (int d = 0; d < programs.size(); d++)
+        {
+            final List<Step> steps = programs.get(d).steps();
+            if (times.stepCount(d) != steps.size())
+            {
+                continue;
+            }
+            double measured = 0;
+            for (int i = 0; i < steps.size(); i++)
+            {
+                final Step s = steps.get(i);
+                final long ns = times.stepNs(d, i);
+                if (s.kind() == Step.Kind.COMPUTE)
+                {
+                    measured += ns;
+                    planModels[d].observe(s.layer(), s.rows().rows(), ns);
+                }
+                else if (s.kind() == Step.Kind.SEND && ns > 0 && sendCount < sends.length)
+                {
+                    sends[sendCount++] = ns;
+                }
+            }
+            final double predicted = choice.prediction().computeNs(d);
+            if (predicted > 0 && measured > 0 && Math.abs(measured / predicted - 1) > DRIFT)
+            {
+                drift = true;
+            }
+        }
+        if (sendCount > 0)
+        {
+            Arrays.sort(sends, 0, sendCount);
+            sendNsPerMessage = sends[sendCount / 2];
+        }
+        drifting = drift ? drifting + 1 : 0;
+    }
+
+    @Override
+    public boolean wantsReplan(final ClusterView now)
+    {
+        if (drifting >= DRIFT_REQUESTS)
+        {
+            log.printf(Locale.ROOT, "coordinator: measured compute differs from the plan's prediction by more than " +
+                "%.0f%% for %d requests; planning again%n", DRIFT * 100, drifting);
+            // the devices changed: plan from what they do now, not from the medians of before
+            for (final LatencyModel m : planModels)
+            {
+                m.keepLatest(DRIFT_REQUESTS);
+            }
+            drifting = 0;
+            return true;
+        }
+        return false;
+    }
+
+    /** @return the last plan's choice (its prediction and description), or null before the first plan. */
+    public PlanChoice choice()
+    {
+        return choice;
+    }
+
+    /** @return the models the last plan was made with, one per device of it (refined by every request since). */
+    public LatencyModel[] models()
+    {
+        return planModels.clone();
+    }
+
+    public LinkModel links()
+    {
+        return planLinks;
+    }
+
+    private LatencyModel modelOf(final LayerGraph graph, final ClusterView view, final int d)
+    {
+        final int node = view.nodeId(d);
+        DeviceProfile profile = view.profile(d);
+        if (profile == null)
+        {
+            final double rate = view.calibratedFlopsPerSecond(d) > 0 ? view.calibratedFlopsPerSecond(d) : 1e10;
+            final long memory = view.memoryBytes(d) > 0 ? view.memoryBytes(d) : Long.MAX_VALUE;
+            profile = DeviceProfile.calibratedOnly("node " + node, rate, memory);
+        }
+        final LatencyModel known = models.get(node);
+        final DeviceProfile before = fittedTo.get(node);
+        if (known != null && before != null && (before == profile || sameProfile(before, profile)))
+        {
+            return known;
+        }
+        LatencyModel fitted;
+        try
+        {
+            fitted = LatencyModel.fit(graph, profile);
+        }
+        catch (final IllegalArgumentException e)
+        {
+            log.println("coordinator: ignoring the profile of node " + node + ": " + e.getMessage());
+            fitted = LatencyModel.fit(graph, DeviceProfile.calibratedOnly("node " + node,
+                Math.max(1e9, view.calibratedFlopsPerSecond(d)), profile.memoryBytes()));
+        }
+        models.put(node, fitted);
+        fittedTo.put(node, profile);
+        return fitted;
+    }
+
+    private static boolean sameProfile(final DeviceProfile a, final DeviceProfile b)
+    {
+        if (a.sampleCount() != b.sampleCount() || a.memoryBytes() != b.memoryBytes() ||
+            a.calibratedFlopsPerSecond() != b.calibratedFlopsPerSecond())
+        {
+            return false;
+        }
+        for (int i = 0; i < a.sampleCount(); i++)
+        {
+            if (a.layer(i) != b.layer(i) || a.rows(i) != b.rows(i) || a.ns(i) != b.ns(i))
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * Each worker's link at its probed rate (both ways) and half its round trip as the latency to the coordinator;
+     * between two workers the sum of their halves; the coordinator's own link as fast as its fastest worker's.
+     */
+    private LinkModel links(final ClusterView view)
+    {
+        final int n = view.deviceCount();
+        final LinkModel m = LinkModel.uniform(n, DEFAULT_BYTES_PER_SECOND, 0, sendNsPerMessage);
+        final double[] half = new double[n];
+        double fastest = 0;
+        for (int d = 1; d < n; d++)
+        {
+            final double rate = view.bytesPerSecond(d) > 0 ? view.bytesPerSecond(d) : DEFAULT_BYTES_PER_SECOND;
+            m.device(d, rate, rate);
+            fastest = Math.max(fastest, rate);
+            half[d] = view.rttNs(d) / 2;
+        }
+        if (fastest > 0)
+        {
+            m.device(0, fastest, fastest);
+        }
+        for (int a = 0; a < n; a++)
+        {
+            for (int b = a + 1; b < n; b++)
+            {
+                m.latency(a, b, half[a] + half[b]);
+            }
+        }
+        return m;
+    }
+}

@@ -73,6 +73,10 @@ final class TestbedCommand implements Callable<Integer>
         "${DEFAULT-VALUE}).")
     int port;
 
+    @Option(names = "--explain", description = "Print the adaptive planner's predicted against measured compute, " +
+        "send and wait per stage and device (predicted_ms is in --json in any case).")
+    boolean explain;
+
     @Option(names = "--json", description = "Print the result as one JSON object.")
     boolean json;
 
@@ -86,6 +90,7 @@ final class TestbedCommand implements Callable<Integer>
         config.cores = devices;
         config.linkMbps = linkMbps;
         config.delayMs = delayMs;
+        config.explain = explain;
         config.cfsPeriodUs = Math.round(cfsPeriodMs * 1000);
         config.model = model;
         config.modelName = model == null && modelName == null ? "resnet18" : modelName;

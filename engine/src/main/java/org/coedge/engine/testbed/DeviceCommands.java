@@ -109,6 +109,10 @@ final class DeviceCommands
             keyFile.toString(), "--listen", Network.address(0) + ":" + port, "--threads",
             Integer.toString(processors(cores)), "--repeat", Integer.toString(repeat), "--warmup",
             Integer.toString(warmup), "--planner", planner, "--fuse", fuse, "--trace", trace.toString(), "--json"));
+        if (planner.equals(org.coedge.engine.cluster.Planners.ADAPTIVE))
+        {
+            cmd.add("--explain"); // the table goes to its stderr, which the testbed keeps
+        }
         return cmd;
     }
 }

@@ -259,6 +259,34 @@ public final class Testbed implements AutoCloseable
         }
     }
 
+    /** @return the coordinator's explain table from its log, from "plan epoch" to "end to end", or "". */
+    private static String explainTable(final Path stderr) throws IOException
+    {
+        if (!Files.exists(stderr))
+        {
+            return "";
+        }
+        final StringBuilder sb = new StringBuilder();
+        boolean in = false;
+        for (final String line : Files.readAllLines(stderr, StandardCharsets.UTF_8))
+        {
+            if (line.startsWith("plan epoch "))
+            {
+                in = true;
+                sb.setLength(0);
+            }
+            if (in)
+            {
+                sb.append(line).append('\n');
+                if (line.startsWith("end to end:"))
+                {
+                    in = false;
+                }
+            }
+        }
+        return sb.toString();
+    }
+
     private TestbedResult.Planner runPlanner(final String planner, final Path model, final List<Path> inputs,
         final Path key, final HostTensor ref, final TestbedResult result) throws IOException
     {
@@ -287,6 +315,12 @@ public final class Testbed implements AutoCloseable
                 config.cores[0], config.repeat, config.warmup, planner, config.fuse, trace));
             checkWorkers();
             p.traceJson = Files.exists(trace) ? Files.readString(trace) : "";
+            p.explain = explainTable(work.resolve("coop-" + planner + ".err"));
+            if (config.explain && !p.explain.isEmpty())
+            {
+                log.print(p.explain);
+                log.flush();
+            }
         }
         final List<Object> samples = json.get("samples_ms") instanceof List ? castList(json.get("samples_ms")) :
             List.of(JsonReader.num(JsonReader.obj(json, "latency_ms"), "median"));

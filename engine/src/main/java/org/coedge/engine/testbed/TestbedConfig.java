@@ -12,6 +12,8 @@ public final class TestbedConfig
     public double[] cores = {0.9, 0.45, 0.225};
     public double linkMbps = 100;
     public double delayMs;
+    /** Print the adaptive planner's explain table of each run. */
+    public boolean explain;
     /** CFS period of every device's quota, in microseconds (lengthened where a quota would be under 1 ms). */
     public long cfsPeriodUs = 10_000;
     /** A zoo model name, or null when {@link #model} is given. */

@@ -98,6 +98,11 @@ public final class TestbedReport
                 md.append(String.format(Locale.ROOT, "%n%s predicted %.2f ms end to end and measured %.2f ms " +
                     "(%+.1f%%); its plan: %s.%n", p.name, p.predictedMs, p.medianMs,
                     100 * (p.medianMs / p.predictedMs - 1), p.plan));
+                if (!p.explain.isEmpty())
+                {
+                    md.append("\nPredicted against measured (the last timed request) per stage and device:\n\n```\n")
+                        .append(p.explain).append("```\n");
+                }
             }
         }
         md.append("\n![latency per planner](latency.svg)\n\n");

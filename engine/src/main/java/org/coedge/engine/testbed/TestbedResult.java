@@ -61,6 +61,8 @@ public final class TestbedResult
         public double predictedMs = Double.NaN;
         /** The adaptive planner's account of its plan, empty otherwise. */
         public String plan = "";
+        /** The coordinator's explain table (predicted against measured per stage and device), empty otherwise. */
+        public String explain = "";
         public final List<PlannerDevice> devices = new ArrayList<>();
         /** The trace-event JSON of the last timed request. */
         public String traceJson = "";

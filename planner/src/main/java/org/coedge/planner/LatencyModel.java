@@ -16,10 +16,12 @@ import org.apache.commons.math3.linear.RealVector;
  * measured to its fitted times, so the model reproduces what was measured and the regression carries it to other
  * row counts.
  * <p>
- * Refined online: {@link #observe} takes the time a device measured for rows of a layer in a request, and the
- * layer's correction becomes the median of its last {@value #WINDOW} observed ratios (a device that slows down, say
- * under a new CPU quota, is seen within a few requests). Layers never observed take the median ratio of the device's
- * recent observations of all layers.
+ * Refined online from the step times of every request ({@link #observe} per step, then {@link #endRequest}): the
+ * profiled layers all follow one device-wide scale, the median over the last {@value #WINDOW} requests of the
+ * request's measured time of those layers over their prediction (a sum over the request, because a step's own time
+ * on a throttled device depends on whether the quota ran out during it, while a request's does not); a layer
+ * without profile samples takes the median of its own last {@value #WINDOW} observed ratios, or the device scale
+ * before it is observed. A device that slows down, say under a new CPU quota, is seen within a few requests.
  * <p>
  * Built by the engine's coordinator per device from its profile; mutated only by the coordinator's thread through
  * {@link #observe}, read by the plan search on that thread ({@link #copy} for another).
@@ -38,8 +40,11 @@ public final class LatencyModel
     private final double[] profiledRatio; // per layer, 1 where not profiled
     private final double[][] observed; // per layer ring of measured / base ratios
     private final int[] observedCount;
+    private final boolean[] profiled;
     private final double[] deviceRatios = new double[WINDOW];
     private int deviceRatioCount;
+    private double pendingMeasuredNs;
+    private double pendingBaseNs;
 
     private LatencyModel(
         final LayerGraph graph,
@@ -55,6 +60,11 @@ public final class LatencyModel
         this.profiledRatio = profiledRatio;
         this.observed = new double[graph.layerCount()][WINDOW];
         this.observedCount = new int[graph.layerCount()];
+        this.profiled = new boolean[graph.layerCount()];
+        for (int i = 0; i < profile.sampleCount(); i++)
+        {
+            profiled[profile.layer(i)] = true;
+        }
     }
 
     /**
@@ -158,7 +168,7 @@ public final class LatencyModel
 
     /**
      * Takes one measurement from a request: computing {@code rows} rows of {@code layer} took {@code ns}. Ignored
-     * for no rows, a source, or a time that is not positive.
+     * for no rows, a source, or a time that is not positive. Call {@link #endRequest} after a request's steps.
      */
     public void observe(final int layer, final int rows, final long ns)
     {
@@ -171,11 +181,28 @@ public final class LatencyModel
         {
             return;
         }
-        final double ratio = ns / base;
-        observed[layer][observedCount[layer] % WINDOW] = ratio;
-        observedCount[layer]++;
-        deviceRatios[deviceRatioCount % WINDOW] = ratio / profiledRatio[layer];
-        deviceRatioCount++;
+        if (profiled[layer])
+        {
+            pendingMeasuredNs += ns;
+            pendingBaseNs += base;
+        }
+        else
+        {
+            observed[layer][observedCount[layer] % WINDOW] = ns / base;
+            observedCount[layer]++;
+        }
+    }
+
+    /** Closes a request's observations: their measured over predicted time becomes one sample of the device scale. */
+    public void endRequest()
+    {
+        if (pendingBaseNs > 0 && pendingMeasuredNs > 0)
+        {
+            deviceRatios[deviceRatioCount % WINDOW] = pendingMeasuredNs / pendingBaseNs;
+            deviceRatioCount++;
+        }
+        pendingMeasuredNs = 0;
+        pendingBaseNs = 0;
     }
 
     /**
@@ -204,10 +231,13 @@ public final class LatencyModel
         return n;
     }
 
-    /** @return how many of its observations of {@code layer} the model holds (at most {@value #WINDOW}). */
+    /**
+     * @return how many observations of {@code layer} the model holds (at most {@value #WINDOW}): of its own for a
+     * layer without profile samples, of whole requests (the device scale) for a profiled one.
+     */
     public int observations(final int layer)
     {
-        return observedCount[layer];
+        return profiled[layer] ? Math.min(WINDOW, deviceRatioCount) : Math.min(WINDOW, observedCount[layer]);
     }
 
     /** @return the fitted coefficients of {@code kind} (ns per call, per FLOP, per byte), or null if unfitted. */
@@ -238,7 +268,7 @@ public final class LatencyModel
     private double correction(final int layer)
     {
         final int n = Math.min(WINDOW, observedCount[layer]);
-        if (n > 0)
+        if (n > 0 && !profiled[layer])
         {
             return median(observed[layer], n);
         }

@@ -81,6 +81,7 @@ class LatencyModelTest
             // a new CPU quota: every layer now takes three times as long; layer 3 is not observed
             m.observe(1, 16, 3 * truth(g, 1, 16));
             m.observe(2, 16, 3 * truth(g, 2, 16));
+            m.endRequest();
         }
         assertEquals(3 * before.predictNs(1, 16), m.predictNs(1, 16), 0.02 * m.predictNs(1, 16));
         assertEquals(3 * before.predictNs(2, 32), m.predictNs(2, 32), 0.02 * m.predictNs(2, 32));
@@ -90,6 +91,7 @@ class LatencyModelTest
         m.observe(1, 0, 1000);
         m.observe(0, 32, 1000);
         m.observe(1, 16, -1);
+        m.endRequest();
         assertEquals(3, m.observations(1));
     }
 
@@ -103,10 +105,12 @@ class LatencyModelTest
         for (int r = 0; r < 5; r++)
         {
             m.observe(1, 32, truth(g, 1, 32));
+            m.endRequest();
         }
         for (int r = 0; r < 3; r++)
         {
             m.observe(1, 32, 3 * truth(g, 1, 32));
+            m.endRequest();
         }
         // five old ratios of 1 and three new of 3: the median still says 1
         assertEquals(before, m.predictNs(1, 32), 0.01 * before);

@@ -103,6 +103,7 @@ public final class AdaptivePlanPolicy implements PlanPolicy
                     sends[sendCount++] = ns;
                 }
             }
+            planModels[d].endRequest();
             final double predicted = choice.prediction().computeNs(d);
             if (predicted > 0 && measured > 0 && Math.abs(measured / predicted - 1) > DRIFT)
             {

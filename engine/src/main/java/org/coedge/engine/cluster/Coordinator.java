@@ -16,6 +16,7 @@ import org.agrona.concurrent.UnsafeBuffer;
 import org.coedge.engine.api.Model;
 import org.coedge.engine.exec.RowExchange;
 import org.coedge.planner.ClusterModel;
+import org.coedge.planner.DeviceProfile;
 import org.coedge.planner.DeviceProgram;
 import org.coedge.planner.Plan;
 import org.coedge.planner.Planner;
@@ -88,6 +89,8 @@ public final class Coordinator implements ControlListener, AutoCloseable
     private final org.agrona.concurrent.IdleStrategy controlIdle;
 
     private double selfFlops;
+    private DeviceProfiler profiler; // null: the machine's defaults, made at start
+    private DeviceProfile selfProfile;
     private long epoch;
     private long requestId;
     private Plan plan;
@@ -137,6 +140,7 @@ public final class Coordinator implements ControlListener, AutoCloseable
         long[] stepStartNs = new long[0]; // the last result's time line, from the request's arrival there
         long[] stepDurationNs = new long[0];
         int stepCount;
+        DeviceProfile profile; // what its welcome said, checked against the model's graph; null if unusable
 
         Worker(final int nodeId, final String endpoint, final Publication control)
         {
@@ -148,6 +152,12 @@ public final class Coordinator implements ControlListener, AutoCloseable
         public String endpoint()
         {
             return endpoint;
+        }
+
+        /** @return the worker's profile of the model (from its welcome), or null if it sent none usable. */
+        public DeviceProfile profile()
+        {
+            return profile;
         }
 
         /** @return the throughput the worker reported at its join (its calibration). */
@@ -221,6 +231,20 @@ public final class Coordinator implements ControlListener, AutoCloseable
     }
 
     /** Chooses how rows are shared; call before {@link #start()}. */
+    /** Sets how this device (device 0) profiles the model at {@link #start}: its memory limit and cache. */
+    public Coordinator profiler(final DeviceProfiler profiler)
+    {
+        this.profiler = profiler;
+        return this;
+    }
+
+    /** @return the profile of device {@code nodeId} (0: this one), or null if it has none (yet). */
+    public DeviceProfile profile(final int nodeId)
+    {
+        final Worker w = nodeId == 0 ? null : worker(nodeId);
+        return nodeId == 0 ? selfProfile : w == null ? null : w.profile;
+    }
+
     public Coordinator sharePolicy(final SharePolicy policy)
     {
         this.sharePolicy = policy;
@@ -299,6 +323,8 @@ public final class Coordinator implements ControlListener, AutoCloseable
         }
         selfFlops = Calibration.flopsPerSecond(threads);
         speeds.calibrated(0, selfFlops);
+        selfProfile = (profiler != null ? profiler : DeviceProfiler.defaults(threads))
+            .profileOrNull(model, selfFlops, log, "coordinator");
         for (final Worker w : workers)
         {
             if (w.alive)
@@ -830,7 +856,8 @@ public final class Coordinator implements ControlListener, AutoCloseable
         final double flops = welcome.flopsPerSecond();
         final byte[] sha = new byte[32];
         welcome.getModelSha256(sha, 0, 32);
-        final String error = welcome.errorText();
+        final WelcomeProfile sent = WelcomeProfile.decode(welcome); // before anything after it in the message
+        final String error = sent.errorText();
         w.lastHeardNs = System.nanoTime();
         if (status == Status.OK && java.util.Arrays.equals(sha, model.sha256) && flops > 0 &&
             !Double.isInfinite(flops))
@@ -842,6 +869,10 @@ public final class Coordinator implements ControlListener, AutoCloseable
                 speeds.forget(w.nodeId);
             }
             speeds.calibrated(w.nodeId, flops);
+            if (!w.alive)
+            {
+                w.profile = sent.toProfile(model.graph, flops, welcome.memoryBytes(), log, "worker " + w.nodeId);
+            }
             w.alive = true;
             w.everJoined = true;
             w.flopsPerSecond = flops;

@@ -39,13 +39,15 @@ final class ClusterRun implements AutoCloseable
         final int repeat, final PrintWriter log)
     {
         this(modelFile, model, dims, peers, key, listen, threads, fuse, peerTimeoutMs, repeat, log,
-            org.coedge.engine.cluster.SharePolicy.DEFAULT);
+            org.coedge.engine.cluster.SharePolicy.DEFAULT, null);
     }
 
+    /** @param profiler how the coordinator profiles itself; null for the machine's defaults. */
     ClusterRun(
         final Path modelFile, final Model model, final Map<String, long[]> dims, final List<String> peers,
         final ClusterKey key, final String listen, final int threads, final int fuse, final long peerTimeoutMs,
-        final int repeat, final PrintWriter log, final org.coedge.engine.cluster.SharePolicy policy)
+        final int repeat, final PrintWriter log, final org.coedge.engine.cluster.SharePolicy policy,
+        final org.coedge.engine.cluster.DeviceProfiler profiler)
     {
         final TransportContext context = new TransportContext().listenEndpoint(listen)
             .peerTimeoutNs(peerTimeoutMs * 1_000_000L)
@@ -54,7 +56,7 @@ final class ClusterRun implements AutoCloseable
         try
         {
             this.coordinator = new Coordinator(node, key, modelFile, model, dims, peers, threads, fuse,
-                org.coedge.engine.exec.SplitExecutor.DEFAULT_TIMEOUT_NS, log).sharePolicy(policy);
+                org.coedge.engine.exec.SplitExecutor.DEFAULT_TIMEOUT_NS, log).sharePolicy(policy).profiler(profiler);
             coordinator.start();
         }
         catch (final RuntimeException e)

@@ -88,29 +88,33 @@ public final class DeviceProfiler
 
     /**
      * @param flopsPerSecond the device's calibrated rate, which the profile carries.
+     * @param who            names this device in the log line ({@code worker}, {@code coordinator}).
      * @return the profile of {@code model} on this device: from the cache if it holds one, else measured now (and
      * stored). Logs which, in one line.
      */
-    DeviceProfile profile(final ModelRef model, final double flopsPerSecond, final PrintWriter log)
+    DeviceProfile profile(final ModelRef model, final double flopsPerSecond, final PrintWriter log,
+        final String who)
     {
-        final String who = "profile of " + model.file.getFileName();
+        final String what = who + ": profile of " + model.file.getFileName();
         if (cache != null)
         {
             final DeviceProfile cached = cache.read(model.sha256, deviceKey, model.graph, flopsPerSecond,
                 memoryBytes, log);
             if (cached != null)
             {
-                log.println(who + ": " + cached.sampleCount() + " samples from " + cache.fileOf(model.sha256,
+                log.println(what + ": " + cached.sampleCount() + " samples from " + cache.fileOf(model.sha256,
                     deviceKey));
                 return cached;
             }
         }
         final long start = System.nanoTime();
+        final long[] stats = new long[2];
         final DeviceProfile measured = measure(model.model, model.inputDims, model.graph, model.outputLayers,
-            threads, deviceKey, flopsPerSecond, memoryBytes, budgetNs());
+            threads, deviceKey, flopsPerSecond, memoryBytes, budgetNs(), stats);
         final long tookNs = System.nanoTime() - start;
-        log.println(String.format(Locale.ROOT, "%s: measured %d samples in %.2f s on %s", who,
-            measured.sampleCount(), tookNs * 1e-9, deviceKey));
+        log.println(String.format(Locale.ROOT, "%s: measured %d samples in %.2f s (%.2f s preparing, a warm-up " +
+            "and %d timed runs) on %s", what, measured.sampleCount(), tookNs * 1e-9, stats[0] * 1e-9, stats[1],
+            deviceKey));
         if (cache != null)
         {
             cache.write(model.sha256, measured, log);
@@ -124,7 +128,7 @@ public final class DeviceProfiler
     {
         try
         {
-            return profile(model, flopsPerSecond, log);
+            return profile(model, flopsPerSecond, log, who);
         }
         catch (final RuntimeException e)
         {
@@ -152,9 +156,21 @@ public final class DeviceProfiler
         final int threads, final String deviceKey, final double flopsPerSecond, final long memoryBytes,
         final long budgetNs)
     {
+        return measure(model, inputDims, graph, outputLayers, threads, deviceKey, flopsPerSecond, memoryBytes,
+            budgetNs, new long[2]);
+    }
+
+    /** As above; {@code stats} receives the nanoseconds spent preparing the model and the timed runs made. */
+    static DeviceProfile measure(
+        final Model model, final Map<String, long[]> inputDims, final LayerGraph graph, final int[] outputLayers,
+        final int threads, final String deviceKey, final double flopsPerSecond, final long memoryBytes,
+        final long budgetNs, final long[] stats)
+    {
+        final long prepareStart = System.nanoTime();
         final Plan plan = Planner.uniform(graph, new double[] {1}, 1);
         final DeviceProgram program = StepCompiler.compile(graph, plan, outputLayers).get(0);
         final PreparedModel prepared = SplitExecutor.prepareFor(model, inputDims, program);
+        stats[0] = System.nanoTime() - prepareStart;
         final int sources = prepared.inputs().size();
         final List<Step> computes = new ArrayList<>();
         for (final Step s : program.steps())
@@ -206,6 +222,7 @@ public final class DeviceProfiler
                 runs++;
             }
         }
+        stats[1] = runs;
         final int max = ControlProxy.MAX_WELCOME_SAMPLES;
         final int[] layers = new int[max];
         final int[] rows = new int[max];

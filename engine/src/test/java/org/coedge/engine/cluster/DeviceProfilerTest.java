@@ -95,11 +95,11 @@ class DeviceProfilerTest
         final ProfileCache cache = new ProfileCache(dir.resolve("profiles"));
         final DeviceProfiler profiler = new DeviceProfiler(1, 256L << 20, cache);
         final StringWriter log = new StringWriter();
-        final DeviceProfile first = profiler.profile(m, 2e9, new PrintWriter(log, true));
+        final DeviceProfile first = profiler.profile(m, 2e9, new PrintWriter(log, true), "test");
         assertTrue(log.toString().contains("measured"), log.toString());
         assertTrue(Files.isRegularFile(cache.fileOf(m.sha256, profiler.deviceKey())));
         final StringWriter log2 = new StringWriter();
-        final DeviceProfile second = profiler.profile(m, 3e9, new PrintWriter(log2, true));
+        final DeviceProfile second = profiler.profile(m, 3e9, new PrintWriter(log2, true), "test");
         assertTrue(log2.toString().contains("from " + cache.fileOf(m.sha256, profiler.deviceKey())), log2.toString());
         assertEquals(first.sampleCount(), second.sampleCount());
         for (int i = 0; i < first.sampleCount(); i++)

@@ -13,6 +13,7 @@ import org.coedge.engine.api.Model;
 import org.coedge.engine.exec.Layer;
 import org.coedge.engine.exec.Layouts;
 import org.coedge.engine.exec.LocalExecutor;
+import org.coedge.engine.exec.Lowering;
 import org.coedge.engine.exec.PreparedModel;
 import org.coedge.engine.exec.SplitExecutor;
 import org.coedge.engine.exec.Value;
@@ -35,8 +36,13 @@ import org.coedge.transport.ControlProxy;
  * <p>
  * {@link #profile} first looks in the {@link ProfileCache}, keyed by the model's SHA-256 and the
  * {@link DeviceFacts#deviceKey device key}, and stores what it measured there. Called on the cold path by a worker
- * after it loads a model for a join, and by the coordinator (device 0) at its start; one thread at a time. The
- * profile prepares the whole model once (all weights), so it needs as much memory as running it alone.
+ * after it loads a model for a join, and by the coordinator (device 0) at its start; one thread at a time.
+ * <p>
+ * The model's weights are prepared a chunk of consecutive layers at a time, each chunk at most a quarter of the
+ * device's memory limit (at least {@value #MIN_CHUNK_BYTES} bytes), so that a small device can profile a model it
+ * could not hold whole; on a device with room for the whole model there is one chunk. Each chunk after the first
+ * runs on normal noise in place of the outputs of the layers before it. A layer whose weights alone may exceed the
+ * device's memory is not profiled (the planner knows it from the calibrated rate, and cannot give it whole there).
  */
 public final class DeviceProfiler
 {
@@ -46,6 +52,13 @@ public final class DeviceProfiler
     static final int MIN_TIMED_RUNS = 2;
     static final int MAX_TIMED_RUNS = 5;
     private static final long INPUT_SEED = 20_261_201L;
+    /** Weights are profiled in chunks of at least this many bytes (a quarter of the device's memory if more). */
+    static final long MIN_CHUNK_BYTES = 32L << 20;
+    /**
+     * Bytes of weights per FLOP of one output row divided by its width: a convolution or fully-connected layer does
+     * 2 FLOPs per weight per output pixel (4 bytes each), and Winograd F(4x4, 3x3) keeps its filters 4 times larger.
+     */
+    private static final long WEIGHT_BYTES_PER_FLOP_PER_PIXEL = 8;
 
     private final int threads;
     private final long memoryBytes;
@@ -110,7 +123,7 @@ public final class DeviceProfiler
         final long start = System.nanoTime();
         final long[] stats = new long[2];
         final DeviceProfile measured = measure(model.model, model.inputDims, model.graph, model.outputLayers,
-            threads, deviceKey, flopsPerSecond, memoryBytes, budgetNs(), stats);
+            threads, deviceKey, flopsPerSecond, memoryBytes, budgetNs(), chunkBytes(memoryBytes), stats);
         final long tookNs = System.nanoTime() - start;
         log.println(String.format(Locale.ROOT, "%s: measured %d samples in %.2f s (%.2f s preparing, a warm-up " +
             "and %d timed runs) on %s", what, measured.sampleCount(), tookNs * 1e-9, stats[0] * 1e-9, stats[1],
@@ -130,8 +143,9 @@ public final class DeviceProfiler
         {
             return profile(model, flopsPerSecond, log, who);
         }
-        catch (final RuntimeException e)
+        catch (final RuntimeException | OutOfMemoryError e)
         {
+            // an optional measurement: a device without room for it (direct memory, heap) is planned from its rate
             log.println(who + ": could not profile " + model.file.getFileName() + ": " + e + "; going on without");
             return null;
         }
@@ -157,50 +171,220 @@ public final class DeviceProfiler
         final long budgetNs)
     {
         return measure(model, inputDims, graph, outputLayers, threads, deviceKey, flopsPerSecond, memoryBytes,
-            budgetNs, new long[2]);
+            budgetNs, chunkBytes(memoryBytes), new long[2]);
     }
 
-    /** As above; {@code stats} receives the nanoseconds spent preparing the model and the timed runs made. */
+    /** @return the most weight bytes profiled at once on a device of {@code memoryBytes}. */
+    static long chunkBytes(final long memoryBytes)
+    {
+        return Math.max(MIN_CHUNK_BYTES, memoryBytes / 4);
+    }
+
+    /**
+     * As above, preparing at most about {@code chunkBytes} of weights at a time; {@code stats} receives the
+     * nanoseconds spent preparing and the timed runs made (summed over the chunks).
+     */
     static DeviceProfile measure(
         final Model model, final Map<String, long[]> inputDims, final LayerGraph graph, final int[] outputLayers,
         final int threads, final String deviceKey, final double flopsPerSecond, final long memoryBytes,
-        final long budgetNs, final long[] stats)
+        final long budgetNs, final long chunkBytes, final long[] stats)
     {
-        final long prepareStart = System.nanoTime();
         final Plan plan = Planner.uniform(graph, new double[] {1}, 1);
         final DeviceProgram program = StepCompiler.compile(graph, plan, outputLayers).get(0);
-        final PreparedModel prepared = SplitExecutor.prepareFor(model, inputDims, program);
-        stats[0] = System.nanoTime() - prepareStart;
-        final int sources = prepared.inputs().size();
         final List<Step> computes = new ArrayList<>();
+        int skipped = 0;
         for (final Step s : program.steps())
         {
             if (s.kind() == Step.Kind.COMPUTE)
             {
-                computes.add(s);
+                // a layer whose weights alone would not fit the device is never run whole there: no sample
+                if (weightBytesEstimate(graph.layer(s.layer())) <= memoryBytes)
+                {
+                    computes.add(s);
+                }
+                else
+                {
+                    skipped++;
+                }
             }
         }
         final int n = computes.size();
+        final int sources = model.inputNames().size();
+        final int[] chunkEnds = chunks(graph, computes, chunkBytes);
+        final boolean chunked = chunkEnds.length > 1 || skipped > 0;
+        double totalFlops = 0;
+        for (final Step s : computes)
+        {
+            totalFlops += (double)graph.layer(s.layer()).flopsPerRow() * s.rows().rows();
+        }
+        final int[] partRows = new int[n]; // rows of the partial sample, 0 for none
+        final long[][] wholeNs = new long[MAX_TIMED_RUNS][n];
+        final long[][] partNs = new long[MAX_TIMED_RUNS][n];
+        final int[] runs = new int[n];
+        int from = 0;
+        for (final int to : chunkEnds)
+        {
+            double chunkFlops = 0;
+            for (int i = from; i < to; i++)
+            {
+                chunkFlops += (double)graph.layer(computes.get(i).layer()).flopsPerRow() * computes.get(i).rows().rows();
+            }
+            final long chunkBudgetNs = !chunked || totalFlops <= 0 ? budgetNs :
+                (long)(budgetNs * (chunkFlops / totalFlops));
+            final int first = from;
+            final long prepareStart = System.nanoTime();
+            final PreparedModel prepared = !chunked ?
+                SplitExecutor.prepareFor(model, inputDims, program) :
+                model.prepare(inputDims, new Lowering.RowWindows()
+                {
+                    public org.coedge.planner.RowRange rows(final int valueId, final int height)
+                    {
+                        return program.window(valueId);
+                    }
+
+                    public boolean runsLayer(final int layerIndex)
+                    {
+                        return inChunk(computes, first, to, sources + layerIndex);
+                    }
+                });
+            stats[0] += System.nanoTime() - prepareStart;
+            final int r = measureChunk(prepared, threads, computes, from, to, chunked, chunkBudgetNs,
+                partRows, wholeNs, partNs);
+            stats[1] += r;
+            for (int i = from; i < to; i++)
+            {
+                runs[i] = r;
+            }
+            if (chunked)
+            {
+                // the chunk's weights are direct buffers, freed only once collected: free them before the next
+                // chunk's, or the device holds them all at once after all (cold path, a few times per model)
+                System.gc();
+            }
+            from = to;
+        }
+        final int max = ControlProxy.MAX_WELCOME_SAMPLES;
+        final int[] layers = new int[max];
+        final int[] rows = new int[max];
+        final long[] ns = new long[max];
+        int count = 0;
+        for (int i = 0; i < n && count < max; i++, count++)
+        {
+            layers[count] = computes.get(i).layer();
+            rows[count] = computes.get(i).rows().rows();
+            ns[count] = median(wholeNs, runs[i], i);
+        }
+        for (int i = 0; i < n && count < max; i++)
+        {
+            if (partRows[i] > 0)
+            {
+                layers[count] = computes.get(i).layer();
+                rows[count] = partRows[i];
+                ns[count] = median(partNs, runs[i], i);
+                count++;
+            }
+        }
+        return DeviceProfile.of(deviceKey, flopsPerSecond, memoryBytes, Arrays.copyOf(layers, count),
+            Arrays.copyOf(rows, count), Arrays.copyOf(ns, count));
+    }
+
+    private static boolean inChunk(final List<Step> computes, final int from, final int to, final int plannerLayer)
+    {
+        for (int i = from; i < to; i++)
+        {
+            if (computes.get(i).layer() == plannerLayer)
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * Splits the COMPUTE steps into runs of consecutive steps whose weights (estimated from the layers' FLOPs per
+     * output pixel, with room for Winograd's transformed filters) stay within {@code chunkBytes}, so that a device
+     * never holds more of the model's weights at once than a quarter of its memory; a layer larger than that is a
+     * chunk of its own.
+     *
+     * @return the end (exclusive) of each chunk.
+     */
+    static int[] chunks(final LayerGraph graph, final List<Step> computes, final long chunkBytes)
+    {
+        final int[] ends = new int[computes.size()];
+        int count = 0;
+        long bytes = 0;
+        for (int i = 0; i < computes.size(); i++)
+        {
+            final long estimate = weightBytesEstimate(graph.layer(computes.get(i).layer()));
+            if (i > 0 && bytes + estimate > chunkBytes)
+            {
+                ends[count++] = i;
+                bytes = 0;
+            }
+            bytes += estimate;
+        }
+        if (!computes.isEmpty())
+        {
+            ends[count++] = computes.size();
+        }
+        return Arrays.copyOf(ends, count);
+    }
+
+    /** @return the layer's weight bytes as the graph gives them, else an upper estimate from its FLOPs. */
+    static long weightBytesEstimate(final org.coedge.planner.Layer layer)
+    {
+        return layer.weightBytes() > 0 ? layer.weightBytes() :
+            WEIGHT_BYTES_PER_FLOP_PER_PIXEL * layer.flopsPerRow() / layer.width();
+    }
+
+    /**
+     * Times COMPUTE steps {@code [from, to)} on {@code prepared}: a warm-up, then timed runs until the budget.
+     *
+     * @param randomArena whether earlier layers did not run (a chunk after the first): their outputs, the chunk's
+     *                    inputs, are then filled with normal noise instead of left zero.
+     * @return the timed runs made.
+     */
+    private static int measureChunk(
+        final PreparedModel prepared, final int threads, final List<Step> computes, final int from, final int to,
+        final boolean randomArena, final long budgetNs, final int[] partRows, final long[][] wholeNs,
+        final long[][] partNs)
+    {
+        final int sources = prepared.inputs().size();
+        final int n = to - from;
         final int[] index = new int[n]; // engine layer of each COMPUTE step
         final int[] wholeUnits = new int[n];
-        final int[] partRows = new int[n]; // rows of the partial sample, 0 for none
+        final int[] part = new int[n];
         for (int i = 0; i < n; i++)
         {
-            final Step s = computes.get(i);
+            final Step s = computes.get(from + i);
             index[i] = s.layer() - sources;
             final Layer layer = prepared.layers().get(index[i]);
             final int height = layer.output().shape().height();
             wholeUnits[i] = layer.units();
             final boolean rowSplit = !layer.isGlobal() && layer.units() == height && height >= 2 &&
                 s.rows().start() == 0 && s.rows().end() == height;
-            partRows[i] = rowSplit ? Math.max(1, height / 4) : 0;
+            part[i] = rowSplit ? Math.max(1, height / 4) : 0;
+            partRows[from + i] = part[i];
         }
-        final long[][] wholeNs = new long[MAX_TIMED_RUNS][n];
-        final long[][] partNs = new long[MAX_TIMED_RUNS][n];
+        final long[] whole = new long[n];
+        final long[] partial = new long[n];
         int runs = 0;
         try (LocalExecutor executor = new LocalExecutor(prepared, threads))
         {
             final Random random = new Random(INPUT_SEED);
+            if (randomArena)
+            {
+                final float[] noise = new float[Math.min(1 << 16, executor.arena().length())];
+                for (int j = 0; j < noise.length; j++)
+                {
+                    noise[j] = (float)random.nextGaussian();
+                }
+                for (int at = 0; at < executor.arena().length(); at += noise.length)
+                {
+                    final int len = Math.min(noise.length, executor.arena().length() - at);
+                    executor.arena().put(at, len == noise.length ? noise : Arrays.copyOf(noise, len));
+                }
+            }
             for (final Value in : prepared.inputs())
             {
                 final float[] nchw = new float[in.shape().size()];
@@ -211,41 +395,23 @@ public final class DeviceProfiler
                 Layouts.inputRowsInto(in, nchw, executor.arena());
             }
             final long start = System.nanoTime();
-            runOnce(executor, index, wholeUnits, partRows, null, null);
+            runOnce(executor, index, wholeUnits, part, null, null);
             long lastRunNs = System.nanoTime() - start;
             while (runs < MIN_TIMED_RUNS ||
                 runs < MAX_TIMED_RUNS && System.nanoTime() - start + lastRunNs <= budgetNs)
             {
                 final long runStart = System.nanoTime();
-                runOnce(executor, index, wholeUnits, partRows, wholeNs[runs], partNs[runs]);
+                runOnce(executor, index, wholeUnits, part, whole, partial);
+                for (int i = 0; i < n; i++)
+                {
+                    wholeNs[runs][from + i] = whole[i];
+                    partNs[runs][from + i] = partial[i];
+                }
                 lastRunNs = System.nanoTime() - runStart;
                 runs++;
             }
         }
-        stats[1] = runs;
-        final int max = ControlProxy.MAX_WELCOME_SAMPLES;
-        final int[] layers = new int[max];
-        final int[] rows = new int[max];
-        final long[] ns = new long[max];
-        int count = 0;
-        for (int i = 0; i < n && count < max; i++, count++)
-        {
-            layers[count] = computes.get(i).layer();
-            rows[count] = computes.get(i).rows().rows();
-            ns[count] = median(wholeNs, runs, i);
-        }
-        for (int i = 0; i < n && count < max; i++)
-        {
-            if (partRows[i] > 0)
-            {
-                layers[count] = computes.get(i).layer();
-                rows[count] = partRows[i];
-                ns[count] = median(partNs, runs, i);
-                count++;
-            }
-        }
-        return DeviceProfile.of(deviceKey, flopsPerSecond, memoryBytes, Arrays.copyOf(layers, count),
-            Arrays.copyOf(rows, count), Arrays.copyOf(ns, count));
+        return runs;
     }
 
     /**

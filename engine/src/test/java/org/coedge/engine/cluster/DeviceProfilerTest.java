@@ -43,9 +43,54 @@ class DeviceProfilerTest
     void shouldSampleEveryComputedLayerWholeAndEveryRowSplitLayerOnAQuarterOfItsRows() throws Exception
     {
         final ModelRef m = selfTestModel();
-        final LayerGraph graph = m.graph;
-        final DeviceProfile p = DeviceProfiler.measure(m.model, m.inputDims, graph, m.outputLayers, 1, "test-device",
-            1e9, 1L << 30, 0);
+        checkSamples(m.graph, DeviceProfiler.measure(m.model, m.inputDims, m.graph, m.outputLayers, 1, "test-device",
+            1e9, 1L << 30, 0));
+    }
+
+    @Test
+    void shouldSampleAlikeWhenTheWeightsArePreparedOneLayerAtATime() throws Exception
+    {
+        final ModelRef m = selfTestModel();
+        final long[] stats = new long[2];
+        // chunks of one byte: every layer is prepared alone
+        checkSamples(m.graph, DeviceProfiler.measure(m.model, m.inputDims, m.graph, m.outputLayers, 1, "test-device",
+            1e9, 1L << 30, 0, 1, stats));
+        int computed = 0;
+        for (final Layer layer : m.graph.layers())
+        {
+            computed += layer.isSource() ? 0 : 1;
+        }
+        // at least two timed runs per chunk
+        assertTrue(stats[1] >= 2L * computed, stats[1] + " timed runs for " + computed + " chunks");
+    }
+
+    @Test
+    void shouldNotProfileALayerWhoseWeightsMayNotFitTheDevice() throws Exception
+    {
+        final ModelRef m = selfTestModel();
+        long largest = 0;
+        int largestId = -1;
+        for (final Layer layer : m.graph.layers())
+        {
+            final long bytes = layer.isSource() ? 0 : DeviceProfiler.weightBytesEstimate(layer);
+            if (bytes > largest)
+            {
+                largest = bytes;
+                largestId = layer.id();
+            }
+        }
+        final DeviceProfile p = DeviceProfiler.measure(m.model, m.inputDims, m.graph, m.outputLayers, 1, "small",
+            1e9, largest - 1, 0);
+        assertTrue(p.sampleCount() > 0);
+        for (int i = 0; i < p.sampleCount(); i++)
+        {
+            assertTrue(p.layer(i) != largestId, "sample " + i + " of layer " + largestId);
+            assertTrue(p.ns(i) > 0);
+        }
+    }
+
+    private static void checkSamples(final LayerGraph graph, final DeviceProfile p)
+    {
         final int[] whole = new int[graph.layerCount()];
         final int[] partial = new int[graph.layerCount()];
         int computed = 0;

@@ -121,13 +121,13 @@ public final class DeviceProfiler
             }
         }
         final long start = System.nanoTime();
-        final long[] stats = new long[2];
+        final long[] stats = new long[3];
         final DeviceProfile measured = measure(model.model, model.inputDims, model.graph, model.outputLayers,
             threads, deviceKey, flopsPerSecond, memoryBytes, budgetNs(), chunkBytes(memoryBytes), stats);
         final long tookNs = System.nanoTime() - start;
-        log.println(String.format(Locale.ROOT, "%s: measured %d samples in %.2f s (%.2f s preparing, a warm-up " +
-            "and %d timed runs) on %s", what, measured.sampleCount(), tookNs * 1e-9, stats[0] * 1e-9, stats[1],
-            deviceKey));
+        log.println(String.format(Locale.ROOT, "%s: measured %d samples in %.2f s (%.2f s preparing %d chunk(s) " +
+            "of weights, %d timed runs in all) on %s", what, measured.sampleCount(), tookNs * 1e-9, stats[0] * 1e-9,
+            stats[2], stats[1], deviceKey));
         if (cache != null)
         {
             cache.write(model.sha256, measured, log);
@@ -171,7 +171,7 @@ public final class DeviceProfiler
         final long budgetNs)
     {
         return measure(model, inputDims, graph, outputLayers, threads, deviceKey, flopsPerSecond, memoryBytes,
-            budgetNs, chunkBytes(memoryBytes), new long[2]);
+            budgetNs, chunkBytes(memoryBytes), new long[3]);
     }
 
     /** @return the most weight bytes profiled at once on a device of {@code memoryBytes}. */
@@ -182,7 +182,7 @@ public final class DeviceProfiler
 
     /**
      * As above, preparing at most about {@code chunkBytes} of weights at a time; {@code stats} receives the
-     * nanoseconds spent preparing and the timed runs made (summed over the chunks).
+     * nanoseconds spent preparing, the timed runs made (summed over the chunks) and the chunks.
      */
     static DeviceProfile measure(
         final Model model, final Map<String, long[]> inputDims, final LayerGraph graph, final int[] outputLayers,
@@ -212,6 +212,7 @@ public final class DeviceProfiler
         final int sources = model.inputNames().size();
         final int[] chunkEnds = chunks(graph, computes, chunkBytes);
         final boolean chunked = chunkEnds.length > 1 || skipped > 0;
+        stats[2] = chunkEnds.length;
         double totalFlops = 0;
         for (final Step s : computes)
         {

@@ -51,7 +51,7 @@ class DeviceProfilerTest
     void shouldSampleAlikeWhenTheWeightsArePreparedOneLayerAtATime() throws Exception
     {
         final ModelRef m = selfTestModel();
-        final long[] stats = new long[2];
+        final long[] stats = new long[3];
         // chunks of one byte: every layer is prepared alone
         checkSamples(m.graph, DeviceProfiler.measure(m.model, m.inputDims, m.graph, m.outputLayers, 1, "test-device",
             1e9, 1L << 30, 0, 1, stats));

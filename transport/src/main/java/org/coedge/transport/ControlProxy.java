@@ -36,6 +36,8 @@ public final class ControlProxy
 {
     /** The most step times one result carries (16 bytes each). */
     public static final int MAX_RESULT_STEPS = 8192;
+    /** The most profile samples one welcome carries (16 bytes each). */
+    public static final int MAX_WELCOME_SAMPLES = 4096;
 
     private final UnsafeBuffer buffer = new UnsafeBuffer(BufferUtil.allocateDirectAligned(256 * 1024, 64));
     private final MessageHeaderEncoder header = new MessageHeaderEncoder();
@@ -107,14 +109,42 @@ public final class ControlProxy
         return offer(to, join.encodedLength());
     }
 
+    /** A welcome without a profile. */
     public int welcome(
         final Publication to, final Status status, final double flopsPerSecond, final long memoryBytes,
         final byte[] modelSha256, final String errorText)
     {
+        return welcome(to, status, flopsPerSecond, memoryBytes, modelSha256, null, null, null, 0, "", errorText);
+    }
+
+    /**
+     * A welcome with the worker's profile of the model: sample {@code i < sampleCount} says that {@code rows[i]}
+     * rows of planner layer {@code layers[i]} took {@code ns[i]} nanoseconds on the device {@code deviceKey} names.
+     *
+     * @throws IllegalArgumentException if {@code sampleCount} is above {@value #MAX_WELCOME_SAMPLES} or the arrays
+     *                                  are shorter.
+     */
+    public int welcome(
+        final Publication to, final Status status, final double flopsPerSecond, final long memoryBytes,
+        final byte[] modelSha256, final int[] layers, final int[] rows, final long[] ns, final int sampleCount,
+        final String deviceKey, final String errorText)
+    {
+        if (sampleCount < 0 || sampleCount > MAX_WELCOME_SAMPLES ||
+            sampleCount > 0 && (layers.length < sampleCount || rows.length < sampleCount || ns.length < sampleCount))
+        {
+            throw new IllegalArgumentException("a welcome carries 0.." + MAX_WELCOME_SAMPLES +
+                " profile samples from arrays that long: " + sampleCount);
+        }
         welcome.wrapAndApplyHeader(buffer, 0, header)
             .sessionToken(sessionToken).messageSeq(++sequence).senderNode(senderNode).lane(lane)
             .status(status).flopsPerSecond(flopsPerSecond).memoryBytes(memoryBytes)
-            .putModelSha256(modelSha256, 0, 32).errorText(errorText);
+            .putModelSha256(modelSha256, 0, 32);
+        final WelcomeEncoder.ProfileEncoder profile = welcome.profileCount(sampleCount);
+        for (int i = 0; i < sampleCount; i++)
+        {
+            profile.next().layer(layers[i]).rows(rows[i]).ns(ns[i]);
+        }
+        welcome.errorText(errorText).deviceKey(deviceKey);
         return offer(to, welcome.encodedLength());
     }
 

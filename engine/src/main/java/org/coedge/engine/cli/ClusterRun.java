@@ -40,13 +40,15 @@ final class ClusterRun implements AutoCloseable
         final int repeat, final PrintWriter log)
     {
         this(modelFile, model, dims, peers, key, listen, threads, fuse, peerTimeoutMs, repeat, log,
-            org.coedge.engine.cluster.Planners.ADAPTIVE);
+            org.coedge.engine.cluster.Planners.ADAPTIVE, null);
     }
 
+    /** @param profiler how the coordinator profiles itself; null for the machine's defaults. */
     ClusterRun(
         final Path modelFile, final Model model, final Map<String, long[]> dims, final List<String> peers,
         final ClusterKey key, final String listen, final int threads, final int fuse, final long peerTimeoutMs,
-        final int repeat, final PrintWriter log, final String planner)
+        final int repeat, final PrintWriter log, final String planner,
+        final org.coedge.engine.cluster.DeviceProfiler profiler)
     {
         final TransportContext context = new TransportContext().listenEndpoint(listen)
             .peerTimeoutNs(peerTimeoutMs * 1_000_000L)
@@ -55,7 +57,7 @@ final class ClusterRun implements AutoCloseable
         try
         {
             this.coordinator = new Coordinator(node, key, modelFile, model, dims, peers, threads, fuse,
-                org.coedge.engine.exec.SplitExecutor.DEFAULT_TIMEOUT_NS, log).planner(planner);
+                org.coedge.engine.exec.SplitExecutor.DEFAULT_TIMEOUT_NS, log).planner(planner).profiler(profiler);
             coordinator.start();
         }
         catch (final RuntimeException e)
@@ -162,7 +164,8 @@ final class ClusterRun implements AutoCloseable
 
     /**
      * Appends one JSON object per device of the final plan: the throughput it reported, the rows it computes of the
-     * first layer, its memory, and its median compute, send and wait times over the timed requests.
+     * first layer, its memory, and its median compute, send and wait times over the timed requests; the memory
+     * limit it stated and the samples of its profile (0 if it has none).
      */
     void appendDevicesJson(final StringBuilder sb)
     {
@@ -172,17 +175,20 @@ final class ClusterRun implements AutoCloseable
         for (int d = 0; d < n; d++)
         {
             final Worker w = d == 0 ? null : ws.get(d - 1);
+            final org.coedge.planner.DeviceProfile profile = d == 0 ? coordinator.profile(0) : w.profile();
             sb.append(d > 0 ? ", " : "").append(String.format(java.util.Locale.ROOT,
                 "{\"device\": %d, \"role\": \"%s\", \"endpoint\": \"%s\", \"gflops\": %.3f, \"steps\": %d, " +
                 "\"rows\": %d, " +
                 "\"first_row\": %d, \"memory_bytes\": %d, \"compute_ms\": %.4f, \"send_ms\": %.4f, " +
-                "\"wait_ms\": %.4f, \"rtt_us\": %.1f, \"link_mbytes_per_s\": %.3f}",
+                "\"wait_ms\": %.4f, \"rtt_us\": %.1f, \"link_mbytes_per_s\": %.3f, \"memory_limit_bytes\": %d, " +
+                "\"profile_samples\": %d}",
                 d, d == 0 ? "coordinator" : "worker", Json.escape(d == 0 ? node.endpoint() : w.endpoint()),
                 (d == 0 ? coordinator.selfFlopsPerSecond() : w.flopsPerSecond()) / 1e9,
                 coordinator.programs().get(d).steps().size(), firstRows(first, d).rows(), firstRows(first, d).start(),
                 d == 0 ? coordinator.memoryBytes() : w.memoryBytes(), medianOf(computeNs, d, n) / 1e6,
                 medianOf(sendNs, d, n) / 1e6, medianOf(awaitNs, d, n) / 1e6, d == 0 ? 0 : w.rttNs() / 1e3,
-                d == 0 ? 0 : w.bytesPerSecond() / 1e6));
+                d == 0 ? 0 : w.bytesPerSecond() / 1e6, profile == null ? 0 : profile.memoryBytes(),
+                profile == null ? 0 : profile.sampleCount()));
         }
     }
 

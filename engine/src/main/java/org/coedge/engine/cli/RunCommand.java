@@ -10,6 +10,7 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 
 import org.coedge.engine.api.Model;
+import org.coedge.engine.cluster.DeviceFacts;
 import org.coedge.engine.exec.PlanGraphs;
 import org.coedge.engine.exec.PreparedModel;
 import org.coedge.engine.exec.SplitExecutor;
@@ -104,6 +105,9 @@ final class RunCommand implements Callable<Integer>
     @picocli.CommandLine.Mixin
     KernelOptions kernelOptions = new KernelOptions();
 
+    @picocli.CommandLine.Mixin
+    ProfileOptions profileOptions = new ProfileOptions();
+
     @Override
     public Integer call() throws Exception
     {
@@ -156,7 +160,9 @@ final class RunCommand implements Callable<Integer>
         }
         if (peers != null)
         {
-            return runCooperatively(m, options, tensors, out);
+            final int code = runCooperatively(m, options, tensors, out);
+            spec.commandLine().getErr().println("coordinator: peak RSS " + DeviceFacts.peakRss());
+            return code;
         }
         final long[] latencyNs = new long[repeat];
         final Map<String, long[]> outDims = new LinkedHashMap<>();
@@ -235,7 +241,7 @@ final class RunCommand implements Callable<Integer>
                 sb.append('}');
                 i++;
             }
-            out.println(sb.append("]}"));
+            out.println(sb.append("], \"peak_rss_bytes\": ").append(DeviceFacts.peakRssBytes()).append('}'));
         }
         else
         {
@@ -253,6 +259,7 @@ final class RunCommand implements Callable<Integer>
                 "split over " + split.length + " simulated devices, " + fuseUsed);
             BlasReport.print(out, spec.commandLine().getErr());
         }
+        spec.commandLine().getErr().println("run: peak RSS " + DeviceFacts.peakRss());
         return 0;
     }
 
@@ -289,7 +296,8 @@ final class RunCommand implements Callable<Integer>
         }
         final List<float[]> results = ClusterRun.allocate(outDims);
         try (ClusterRun run = new ClusterRun(model, m, options.inputDims(), peers, key, listen, threads, fuse,
-            peerTimeoutMs, repeat, new java.io.PrintWriter(System.err, true), plannerName))
+            peerTimeoutMs, repeat, new java.io.PrintWriter(System.err, true), plannerName,
+            profileOptions.profiler(threads)))
         {
             run.run(in, results, repeat > 1 ? warmup : 0);
             final long[] sorted = run.latencyNs.clone();
@@ -322,7 +330,8 @@ final class RunCommand implements Callable<Integer>
                 }
                 sb.append(", \"devices\": [");
                 run.appendDevicesJson(sb);
-                out.println(sb.append("], ").append(BlasReport.jsonFields()).append('}'));
+                out.println(sb.append("], ").append(BlasReport.jsonFields()).append(", \"peak_rss_bytes\": ")
+                    .append(DeviceFacts.peakRssBytes()).append('}'));
                 BlasReport.warn(spec.commandLine().getErr());
                 if (explain)
                 {

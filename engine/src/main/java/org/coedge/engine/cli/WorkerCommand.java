@@ -3,6 +3,8 @@ package org.coedge.engine.cli;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
+import org.coedge.engine.cluster.DeviceFacts;
+import org.coedge.engine.cluster.DeviceProfiler;
 import org.coedge.engine.cluster.WorkerNode;
 import org.coedge.transport.ClusterKey;
 import org.coedge.transport.TransportContext;
@@ -39,6 +41,9 @@ final class WorkerCommand implements Callable<Integer>
     long peerTimeoutMs;
 
     @picocli.CommandLine.Mixin
+    ProfileOptions profileOptions = new ProfileOptions();
+
+    @picocli.CommandLine.Mixin
     KernelOptions kernelOptions = new KernelOptions();
 
     @Override
@@ -54,12 +59,20 @@ final class WorkerCommand implements Callable<Integer>
             .peerTimeoutNs(peerTimeoutMs * 1_000_000L)
             .heartbeatIntervalNs(Math.max(1, peerTimeoutMs / 10) * 1_000_000L).conclude();
         final var out = spec.commandLine().getOut();
+        final DeviceProfiler profiler = profileOptions.profiler(threads);
         try (TransportNode node = new TransportNode(context);
-            WorkerNode worker = new WorkerNode(node, key, modelDir, threads, out))
+            WorkerNode worker = new WorkerNode(node, key, modelDir, threads, profiler, out))
         {
-            out.printf("worker: %.1f GFLOP/s on %d thread(s)%n", worker.calibrate() / 1e9, threads);
+            out.printf("worker: %.1f GFLOP/s on %d thread(s), %d MiB of memory%n", worker.calibrate() / 1e9, threads,
+                profiler.memoryBytes() >> 20);
             out.println("worker: listening on " + node.endpoint());
-            Runtime.getRuntime().addShutdownHook(new Thread(worker::close));
+            // a worker ends when it is killed: the hook says how much memory it took at the most
+            Runtime.getRuntime().addShutdownHook(new Thread(() ->
+            {
+                worker.close();
+                out.println("worker: peak RSS " + DeviceFacts.peakRss());
+                out.flush();
+            }));
             worker.run();
         }
         return 0;

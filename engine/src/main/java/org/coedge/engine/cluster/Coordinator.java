@@ -8,6 +8,7 @@ import java.util.concurrent.TimeUnit;
 
 import org.coedge.engine.api.Model;
 import org.coedge.engine.exec.RowExchange;
+import org.coedge.planner.DeviceProfile;
 import org.coedge.planner.DeviceProgram;
 import org.coedge.planner.Plan;
 import org.coedge.transport.ClusterKey;
@@ -51,6 +52,8 @@ public final class Coordinator implements AutoCloseable
     private final LinkProber prober;
 
     private String planner = Planners.ADAPTIVE;
+    private DeviceProfiler profiler; // null: the machine's defaults, made at start
+    private DeviceProfile selfProfile;
     private PlanPolicy planPolicy;
     private double replanImbalance = SharePlanPolicy.REPLAN_IMBALANCE;
     private double selfFlops;
@@ -87,6 +90,20 @@ public final class Coordinator implements AutoCloseable
         this.prober = new LinkProber(node, membership, planning.hook(), log);
     }
 
+    /** Sets how this device (device 0) profiles the model at {@link #start}: its memory limit and cache. */
+    public Coordinator profiler(final DeviceProfiler profiler)
+    {
+        this.profiler = profiler;
+        return this;
+    }
+
+    /** @return the profile of device {@code nodeId} (0: this one), or null if it has none (yet). */
+    public DeviceProfile profile(final int nodeId)
+    {
+        final Worker w = nodeId == 0 ? null : membership.worker(nodeId);
+        return nodeId == 0 ? selfProfile : w == null ? null : w.profile;
+    }
+
     /** Chooses how rows are shared by one of the fixed share rules instead of the adaptive planner. */
     public Coordinator sharePolicy(final SharePolicy policy)
     {
@@ -119,6 +136,9 @@ public final class Coordinator implements AutoCloseable
         membership.joinAll();
         selfFlops = Calibration.flopsPerSecond(threads);
         speeds.calibrated(0, selfFlops);
+        selfProfile = (profiler != null ? profiler : DeviceProfiler.defaults(threads))
+            .profileOrNull(model, selfFlops, log, "coordinator");
+        planning.selfProfile(selfProfile);
         for (final Worker w : membership.workers())
         {
             if (w.alive)

@@ -307,7 +307,7 @@ final class Membership implements ControlListener
         return adapter;
     }
 
-    private Worker worker(final int nodeId)
+    Worker worker(final int nodeId)
     {
         return nodeId >= 1 && nodeId <= workers.size() ? workers.get(nodeId - 1) : null;
     }
@@ -330,7 +330,8 @@ final class Membership implements ControlListener
         final double flops = welcome.flopsPerSecond();
         final byte[] sha = new byte[32];
         welcome.getModelSha256(sha, 0, 32);
-        final String error = welcome.errorText();
+        final WelcomeProfile sent = WelcomeProfile.decode(welcome); // SBE reads in order: before the error text
+        final String error = sent.errorText();
         w.lastHeardNs = System.nanoTime();
         if (status == Status.OK && java.util.Arrays.equals(sha, model.sha256) && flops > 0 &&
             !Double.isInfinite(flops))
@@ -342,6 +343,10 @@ final class Membership implements ControlListener
                 speeds.forget(w.nodeId);
             }
             speeds.calibrated(w.nodeId, flops);
+            if (!w.alive)
+            {
+                w.profile = sent.toProfile(model.graph, flops, welcome.memoryBytes(), log, "worker " + w.nodeId);
+            }
             w.alive = true;
             w.everJoined = true;
             w.flopsPerSecond = flops;

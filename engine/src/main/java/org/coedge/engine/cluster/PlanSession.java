@@ -180,7 +180,7 @@ final class PlanSession implements AutoCloseable
         profiles[0] = selfProfile;
         calibrated[0] = speeds.calibrated(0);
         measured[0] = speeds.measured(0);
-        memory[0] = Runtime.getRuntime().maxMemory();
+        memory[0] = selfProfile != null ? selfProfile.memoryBytes() : Runtime.getRuntime().maxMemory();
         for (int i = 0; i < workers.size(); i++)
         {
             final Worker w = workers.get(i);

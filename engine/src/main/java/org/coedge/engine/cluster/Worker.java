@@ -1,5 +1,7 @@
 package org.coedge.engine.cluster;
 
+import org.coedge.planner.DeviceProfile;
+
 import io.aeron.Publication;
 import org.coedge.transport.sbe.PlanAckDecoder;
 import org.coedge.transport.sbe.ResultDecoder;
@@ -36,7 +38,7 @@ public final class Worker
     double bytesPerSecond;
     long memoryBytes;
     long memoryLimitBytes; // what it reported at its join
-    org.coedge.planner.DeviceProfile profile; // what it measured of itself on the model at its join, or null
+    DeviceProfile profile; // what its welcome said, checked against the model's graph; null if unusable
     long requestSentNs;
     long[] stepStartNs = new long[0]; // the last result's time line, from the request's arrival there
     long[] stepDurationNs = new long[0];
@@ -135,6 +137,12 @@ public final class Worker
     }
 
     /** @return the memory the worker reported at its join (today its JVM's maximum heap), 0 before it joined. */
+    /** @return the worker's profile of the model (from its welcome), or null if it sent none usable. */
+    public DeviceProfile profile()
+    {
+        return profile;
+    }
+
     public long memoryLimitBytes()
     {
         return memoryLimitBytes;

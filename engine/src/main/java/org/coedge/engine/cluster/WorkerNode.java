@@ -15,6 +15,7 @@ import org.agrona.concurrent.BackoffIdleStrategy;
 import org.agrona.concurrent.IdleStrategy;
 import org.coedge.engine.api.Model;
 import org.coedge.engine.exec.RowExchange;
+import org.coedge.planner.DeviceProfile;
 import org.coedge.planner.DeviceProgram;
 import org.coedge.planner.Plan;
 import org.coedge.planner.StepCompiler;
@@ -56,6 +57,7 @@ public final class WorkerNode implements ControlListener, AutoCloseable
     private final ClusterKey key;
     private final Path modelDir;
     private final int threads;
+    private final DeviceProfiler profiler;
     private final PrintWriter log;
     private final ControlAdapter adapter;
     private final ControlProxy proxy;
@@ -71,6 +73,7 @@ public final class WorkerNode implements ControlListener, AutoCloseable
     private Publication toCoordinator;
     private String sessionReply;
     private ModelRef modelRef;
+    private DeviceProfile profile; // of modelRef on this device, or null if it could not be measured
     private double flopsPerSecond;
     private long probeId = -1;
     private int probeCount;
@@ -138,16 +141,29 @@ public final class WorkerNode implements ControlListener, AutoCloseable
     }
 
     /**
+     * A worker with the machine's memory limit and the default profile cache.
+     *
      * @param modelDir where to find the model a join names (by file name); null to open the path the join gives.
      * @param threads  OpenBLAS threads this device computes with.
      */
     public WorkerNode(
         final TransportNode node, final ClusterKey key, final Path modelDir, final int threads, final PrintWriter log)
     {
+        this(node, key, modelDir, threads, DeviceProfiler.defaults(threads), log);
+    }
+
+    /**
+     * @param profiler profiles each model this worker loads (with its memory limit, which the welcome states).
+     */
+    public WorkerNode(
+        final TransportNode node, final ClusterKey key, final Path modelDir, final int threads,
+        final DeviceProfiler profiler, final PrintWriter log)
+    {
         this.node = node;
         this.key = key;
         this.modelDir = modelDir;
         this.threads = threads;
+        this.profiler = profiler;
         this.log = log;
         this.adapter = new ControlAdapter(node.controlSubscription(), key, this);
         this.probes = new ProbeReceiver(node.addProbeSubscription());
@@ -327,11 +343,16 @@ public final class WorkerNode implements ControlListener, AutoCloseable
                     !ModelRef.formatShapes(modelRef.inputDims).equals(shapes))
                 {
                     modelRef = new ModelRef(file, sha, Model.load(file), ModelRef.parseShapes(shapes));
+                    profile = null;
                 }
             }
             if (status == Status.OK && flopsPerSecond == 0)
             {
                 calibrate();
+            }
+            if (status == Status.OK && profile == null)
+            {
+                profile = profiler.profileOrNull(modelRef, flopsPerSecond, log, "worker");
             }
         }
         catch (final Exception e)
@@ -349,10 +370,16 @@ public final class WorkerNode implements ControlListener, AutoCloseable
         }
     }
 
+    /** @return the profile of the model loaded last, or null if none was loaded or it could not be measured. */
+    public DeviceProfile profile()
+    {
+        return profile;
+    }
+
     private void welcome(final Publication pub, final Status status, final String error)
     {
-        final int sent = proxy.welcome(pub, status, flopsPerSecond, Runtime.getRuntime().maxMemory(),
-            status == Status.OK ? modelRef.sha256 : new byte[32], error);
+        final int sent = WelcomeProfile.send(proxy, pub, status, flopsPerSecond, profiler.memoryBytes(),
+            status == Status.OK ? modelRef.sha256 : new byte[32], status == Status.OK ? profile : null, error);
         if (sent != TransportCodes.OK)
         {
             // the coordinator joins again until it is welcomed
@@ -610,7 +637,7 @@ public final class WorkerNode implements ControlListener, AutoCloseable
             sendAck(order, plan.epoch(), Status.OK, slot.memoryBytes(), "");
             log.println("worker: node " + nodeId + " ready for plan epoch " + plan.epoch() + " as device " +
                 order.device + " (" + programs.get(order.device).steps().size() + " steps, " +
-                slot.memoryBytes() / (1 << 20) + " MiB)");
+                slot.memoryBytes() / (1 << 20) + " MiB; peak RSS so far " + DeviceFacts.peakRss() + ")");
             return slot;
         }
         catch (final RuntimeException e)

@@ -400,27 +400,30 @@ final class LayerFactory
         final int wd = map.width();
         final int c = map.channels();
         final int k = h * wd * c;
+        final int hw = h * wd;
         final float[] out = new float[w.length];
-        for (int ch = 0; ch < c; ch++)
+        if (transB)
         {
-            for (int y = 0; y < h; y++)
+            // one output feature's row at a time (k floats, read in order): striding a whole row per element
+            // instead would touch a new cache line for every one of VGG-16's 100 million weights
+            for (int j = 0; j < n; j++)
             {
-                for (int x = 0; x < wd; x++)
+                final int row = j * k;
+                for (int ch = 0; ch < c; ch++)
                 {
-                    final int nchw = (ch * h + y) * wd + x;
-                    final int nhwc = (y * wd + x) * c + ch;
-                    if (transB)
+                    for (int pos = 0; pos < hw; pos++)
                     {
-                        for (int j = 0; j < n; j++)
-                        {
-                            out[j * k + nhwc] = w[j * k + nchw];
-                        }
-                    }
-                    else
-                    {
-                        System.arraycopy(w, nchw * n, out, nhwc * n, n);
+                        out[row + pos * c + ch] = w[row + ch * hw + pos];
                     }
                 }
+            }
+            return out;
+        }
+        for (int ch = 0; ch < c; ch++)
+        {
+            for (int pos = 0; pos < hw; pos++)
+            {
+                System.arraycopy(w, (ch * hw + pos) * n, out, (pos * c + ch) * n, n);
             }
         }
         return out;

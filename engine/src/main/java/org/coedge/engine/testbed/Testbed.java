@@ -476,6 +476,8 @@ public final class Testbed implements AutoCloseable
                 properties.add("-D" + name + "=" + System.getProperty(name));
             }
         }
+        // inside its namespace a device cannot read its cgroup; its quota is part of the key of its profile
+        properties.add("-D" + org.coedge.engine.cluster.DeviceFacts.CORES_PROP + "=" + config.cores[d]);
         final List<String> jvm = DeviceCommands.jvm(ProcessHandle.current().info().command().orElse("java"),
             config.cores[d], work.resolve("tmp-d" + d), System.getProperty("java.class.path"), properties);
         jvm.addAll(args);

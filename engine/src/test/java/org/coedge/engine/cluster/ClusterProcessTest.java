@@ -170,6 +170,13 @@ class ClusterProcessTest
                         assertTrue(c.programs().get(d).steps().size() > 0);
                     }
                     assertEquals(c.plan().stages().get(0).coveredRows(), rows);
+                    // every device profiled the model (or read its profile back) and the welcomes carried it
+                    for (int d = 0; d <= n; d++)
+                    {
+                        final org.coedge.planner.DeviceProfile p = c.profile(d);
+                        assertTrue(p != null && p.sampleCount() > 0 && p.memoryBytes() > 0,
+                            "device " + d + ": " + p + "\n" + log);
+                    }
                 }
             }
         }

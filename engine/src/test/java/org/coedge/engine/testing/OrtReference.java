@@ -194,7 +194,8 @@ public final class OrtReference
                     if (count != length)
                     {
                         throw new IllegalArgumentException("input " + inputNames.get(i) + " of shape " +
-                            Arrays.toString(shape) + " needs " + count + " values, given " + length);
+                            Arrays.toString(shape) + " needs " + count + (given instanceof long[] ? " int64s" :
+                            " floats") + ", given " + length);
                     }
                     // The tensor borrows this native copy, which the scope keeps alive until after Run.
                     final LongPointer nativeShape = new LongPointer(shape);

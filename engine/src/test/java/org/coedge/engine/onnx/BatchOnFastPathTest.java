@@ -32,7 +32,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * NHWC kernels, image by image (org.coedge.engine.exec.ImageBatch), and matches ONNX Runtime on the same file and
  * input (max abs error <= 1e-4 max |reference|); split over 1 to 4 simulated devices by rows, with device windows
  * that cross the boundary between the two images, on it, and inside one image, it matches the unsplit engine within
- * 1e-5 and ONNX Runtime within 1e-4.
+ * 1e-5 and ONNX Runtime within 1e-4. So does a batch of 3 through a reflect Pad, a linear Resize and a strided
+ * ConvTranspose, whose windows would read the neighbouring image if they crossed a boundary.
  */
 class BatchOnFastPathTest
 {
@@ -122,12 +123,26 @@ class BatchOnFastPathTest
         final double vsOrt = RelativeError.of(ort, unsplit);
         assertTrue(vsOrt <= 1e-4, "unsplit vs ONNX Runtime " + vsOrt);
 
+        final LayerGraph graph = assertSplitsMatch("resnet-like", model, dims, whole, input, unsplit, ort,
+            new double[][]{{1}, {32, 32}, {20, 44}, {40, 24}, {1, 2, 3, 4}, {5, 0, 11}});
+        assertEquals(BATCH * 32, graph.layer(0).heightRows(), "the first layer's rows stack both images");
+    }
+
+    /**
+     * Runs {@code shareSets} splits (fusion 1 and 3), each twice, and checks them against the unsplit engine (1e-5)
+     * and ONNX Runtime (1e-4).
+     *
+     * @return the model's layer graph.
+     */
+    private static LayerGraph assertSplitsMatch(final String name, final Model model, final Map<String, long[]> dims,
+        final PreparedModel whole, final float[] input, final float[] unsplit, final float[] ort,
+        final double[][] shareSets)
+    {
         final LayerGraph graph = PlanGraphs.of(whole);
         double worstSplit = 0;
         double worstSplitVsOrt = 0;
         // rows of the first layer: 64 (two images of 32); the windows below cut inside image 0, at the boundary
         // (32 | 32), across it, and into four
-        final double[][] shareSets = {{1}, {32, 32}, {20, 44}, {40, 24}, {1, 2, 3, 4}, {5, 0, 11}};
         for (final double[] shares : shareSets)
         {
             for (final int fuse : new int[]{1, 3})
@@ -149,7 +164,7 @@ class BatchOnFastPathTest
                         executor.outputInto(0, split);
                     }
                 }
-                final String what = Arrays.toString(shares) + " fuse " + fuse;
+                final String what = name + " " + Arrays.toString(shares) + " fuse " + fuse;
                 final double vsUnsplit = RelativeError.of(unsplit, split);
                 assertTrue(vsUnsplit <= 1e-5, what + ": split vs unsplit " + vsUnsplit);
                 final double splitVsOrt = RelativeError.of(ort, split);
@@ -158,8 +173,48 @@ class BatchOnFastPathTest
                 worstSplitVsOrt = Math.max(worstSplitVsOrt, splitVsOrt);
             }
         }
-        System.out.printf("batch %d: unsplit vs ONNX Runtime %.3g; worst split vs unsplit %.3g, vs ONNX Runtime " +
-            "%.3g%n", BATCH, vsOrt, worstSplit, worstSplitVsOrt);
-        assertEquals(BATCH * 32, graph.layer(0).heightRows(), "the first layer's rows stack both images");
+        System.out.printf("%s: unsplit vs ONNX Runtime %.3g; worst split vs unsplit %.3g, vs ONNX Runtime %.3g%n",
+            name, RelativeError.of(ort, unsplit), worstSplit, worstSplitVsOrt);
+        return graph;
+    }
+
+    @Test
+    void shouldPadResizeAndTransposeConvolveABatchImageByImage()
+    {
+        final long[] x = {3, 4, 12, 10};
+        final ModelBuilder m = new ModelBuilder(13).input("x", x).output("y", 3, 4, 47, 39)
+            .initializer(ModelBuilder.int64s("pads", new long[]{8}, new long[]{0, 0, 1, 1, 0, 0, 1, 1}))
+            .weights("w1", new long[]{8, 4, 3, 3}, weights(8 * 36, 0.2))
+            .weights("scales", new long[]{4}, new float[]{1, 1, 2, 2})
+            .weights("wt", new long[]{8, 4, 3, 3}, weights(8 * 36, 0.2));
+        m.node("Pad", "pad", List.of("x", "pads"), List.of("xp"), ModelBuilder.stringAttr("mode", "reflect"));
+        m.node("Conv", "conv", List.of("xp", "w1"), List.of("c"), intsAttr("kernel_shape", 3, 3));
+        m.node("Resize", "up", List.of("c", "", "scales"), List.of("u"), ModelBuilder.stringAttr("mode", "linear"));
+        m.node("ConvTranspose", "deconv", List.of("u", "wt"), List.of("y"), intsAttr("kernel_shape", 3, 3),
+            intsAttr("strides", 2, 2), intsAttr("pads", 1, 1, 1, 1));
+        final byte[] bytes = m.bytes();
+        final Model model = Model.load(bytes, "pad-resize-deconv");
+        final float[] input = weights((int)(x[0] * x[1] * x[2] * x[3]), 1);
+        final float[] ort = OrtReference.run(bytes, List.of(input), List.of(x), 1).data(0);
+        final Map<String, long[]> dims = Map.of("x", x);
+        final PreparedModel whole = model.prepare(dims);
+        final List<String> kinds = new ArrayList<>();
+        for (final Layer l : whole.layers())
+        {
+            kinds.add(l.getClass().getSimpleName() + ":" + l.opType());
+        }
+        assertEquals(List.of("RowLayer:Pad", "ConvLayer:Conv", "RowLayer:Resize", "ConvLayer:ConvTranspose"), kinds);
+        final float[] unsplit;
+        try (Session s = model.newSession(SessionOptions.threads(2).withInputDims("x", x)))
+        {
+            s.setInput(0, input);
+            s.run();
+            assertArrayEquals(new long[]{3, 4, 47, 39}, s.outputDims(0));
+            unsplit = s.output(0);
+        }
+        assertTrue(RelativeError.of(ort, unsplit) <= 1e-4, "unsplit vs ONNX Runtime " + RelativeError.of(ort, unsplit));
+        // 36 rows of the first layer (three images of 12): windows inside, on and across image boundaries
+        assertSplitsMatch("pad-resize-deconv", model, dims, whole, input, unsplit, ort,
+            new double[][]{{12, 12, 12}, {5, 31}, {17, 19}, {1, 1, 1, 1, 1}});
     }
 }

@@ -83,7 +83,55 @@ public final class Model
         final Map<String, long[]> shapes = new LinkedHashMap<>(graph.shapes());
         values.keySet().forEach(shapes::remove);
         return new Model(new Graph(graph.name(), graph.opsetVersion(), inputs, graph.outputs(), graph.nodes(),
-            constants, shapes));
+            constants, shapes, graph.integerInputs()));
+    }
+
+    /**
+     * @return this model with its integer inputs (a sample rate, a shape, a size: they only feed shape arithmetic,
+     * which the importer checked) turned into constants of the given values, as ONNX Runtime folds them for those
+     * values; the model is prepared for them. The other inputs keep their order.
+     * @throws ModelException naming an input that is not an integer input of the model, or a value of the wrong rank.
+     */
+    public Model bindIntegerInputs(final Map<String, org.coedge.engine.io.HostIntTensor> values)
+    {
+        final Map<String, org.coedge.engine.graph.ConstTensor> constants = new LinkedHashMap<>(graph.constants());
+        final java.util.List<String> inputs = new java.util.ArrayList<>();
+        final java.util.Set<String> unbound = new java.util.HashSet<>(graph.integerInputs());
+        for (final String name : values.keySet())
+        {
+            if (!graph.integerInputs().contains(name))
+            {
+                throw new ModelException("cannot bind '" + name + "' to integers: not an integer input of the " +
+                    "model " + graph.integerInputs());
+            }
+        }
+        for (final String in : graph.inputs())
+        {
+            final org.coedge.engine.io.HostIntTensor v = values.get(in);
+            if (v == null)
+            {
+                inputs.add(in);
+                continue;
+            }
+            final long[] declared = graph.shapes().get(in);
+            if (declared != null && declared.length != v.dims().length)
+            {
+                throw new ModelException("input '" + in + "' is declared " + Arrays.toString(declared) + ", given " +
+                    "a value of dims " + Arrays.toString(v.dims()));
+            }
+            constants.put(in, org.coedge.engine.graph.ConstTensor.ofLongs(v.dims(), v.data()));
+            unbound.remove(in);
+        }
+        final Map<String, long[]> shapes = new LinkedHashMap<>(graph.shapes());
+        values.keySet().forEach(shapes::remove);
+        return new Model(new Graph(graph.name(), graph.opsetVersion(), inputs, graph.outputs(), graph.nodes(),
+            constants, shapes, unbound));
+    }
+
+    /** @return the runtime inputs of an integer type, which only set shapes: bind them with bindIntegerInputs. */
+    public java.util.Set<String> integerInputs()
+    {
+        return graph.integerInputs();
     }
 
     /**
@@ -161,6 +209,11 @@ public final class Model
     public PreparedModel prepare(
         final Map<String, long[]> inputDims, final Lowering.RowWindows windows, final boolean winograd)
     {
+        if (!graph.integerInputs().isEmpty())
+        {
+            throw new ModelException("integer input(s) " + graph.integerInputs() + " set shapes: bind their values " +
+                "first (Model.bindIntegerInputs; command line: --input FILE.pb / .npy of int64)");
+        }
         final Map<String, long[]> dims = new LinkedHashMap<>();
         for (final String in : graph.inputs())
         {

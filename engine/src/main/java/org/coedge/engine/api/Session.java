@@ -119,7 +119,7 @@ public final class Session implements AutoCloseable
             throw new IllegalArgumentException("output '" + v.name() + "' has " + v.shape().size() +
                 " floats, array holds " + nchw.length);
         }
-        Layouts.nhwcToNchw(executor.arena().floats(), v.offset(), nchw, 0, v.shape());
+        Layouts.outputOf(v, executor.arena().floats(), nchw);
     }
 
     /** @return a new array with output {@code index} (NCHW); convenience, allocates. */

@@ -124,11 +124,17 @@ final class RunCommand implements Callable<Integer>
                 inputs.size() + " --input");
         }
         // Inputs that set the output shape (Resize scales given as graph inputs) are fixed from their files.
+        // Integer inputs (a sample rate, a shape) only feed shape arithmetic and are folded for their files' values.
         final Map<String, HostTensor> bound = new LinkedHashMap<>();
+        final Map<String, org.coedge.engine.io.HostIntTensor> boundIntegers = new LinkedHashMap<>();
         final List<java.nio.file.Path> dataInputs = new ArrayList<>();
         for (int i = 0; i < all.size(); i++)
         {
-            if (loaded.shapeInputs().contains(all.get(i)))
+            if (loaded.integerInputs().contains(all.get(i)))
+            {
+                boundIntegers.put(all.get(i), TensorFiles.readIntegers(inputs.get(i)));
+            }
+            else if (loaded.shapeInputs().contains(all.get(i)))
             {
                 bound.put(all.get(i), TensorFiles.read(inputs.get(i)));
             }
@@ -137,7 +143,8 @@ final class RunCommand implements Callable<Integer>
                 dataInputs.add(inputs.get(i));
             }
         }
-        final Model m = bound.isEmpty() ? loaded : loaded.bindInputs(bound);
+        final Model withIntegers = boundIntegers.isEmpty() ? loaded : loaded.bindIntegerInputs(boundIntegers);
+        final Model m = bound.isEmpty() ? withIntegers : withIntegers.bindInputs(bound);
         final List<String> names = m.inputNames();
         if (outputs != null && outputs.size() > m.outputNames().size())
         {
@@ -153,9 +160,11 @@ final class RunCommand implements Callable<Integer>
             options.withInputDims(names.get(i), t.dims());
         }
         final var out = spec.commandLine().getOut();
-        if (peers != null && !bound.isEmpty())
+        if (peers != null && !(bound.isEmpty() && boundIntegers.isEmpty()))
         {
-            throw new IllegalArgumentException("inputs " + bound.keySet() + " set the output shape; --peers needs " +
+            final List<String> fixed = new ArrayList<>(boundIntegers.keySet());
+            fixed.addAll(bound.keySet());
+            throw new IllegalArgumentException("inputs " + fixed + " set the output shape; --peers needs " +
                 "a model whose inputs are all data (make them initializers)");
         }
         if (peers != null)

@@ -52,7 +52,7 @@ final class DeviceSlot implements AutoCloseable
     void outputInto(final int index, final float[] nchw)
     {
         final Value v = model.outputs().get(index);
-        Layouts.nhwcToNchw(executor.arena().floats(), v.offset(), nchw, 0, v.shape());
+        Layouts.outputOf(v, executor.arena().floats(), nchw);
     }
 
     @Override

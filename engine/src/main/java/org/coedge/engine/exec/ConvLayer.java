@@ -8,12 +8,17 @@ import org.coedge.kernels.FloatRegion;
 import org.coedge.kernels.MapView;
 import org.coedge.planner.RowRange;
 
-/** Conv or ConvTranspose (with bias and fused activation) over output rows. */
+/**
+ * Conv or ConvTranspose (with bias and fused activation) over output rows; a batch above 1 runs image by image
+ * ({@link ImageBatch}), sharing the kernel and its packed weights.
+ */
 final class ConvLayer extends Layer
 {
     private final ConvKernel kernel;
-    private MapView in;
-    private MapView out;
+    private final ImageBatch.ImageRows perImage = this::runImage;
+    private final ImageBatch.ImageSpan span = this::imageInputRows;
+    private MapView[] in;
+    private MapView[] out;
 
     ConvLayer(final String name, final String opType, final ConvKernel kernel, final Value input, final Value output)
     {
@@ -29,38 +34,44 @@ final class ConvLayer extends Layer
     @Override
     protected void bind(final FloatRegion arena)
     {
-        in = inputs.get(0).view(arena);
-        out = output.view(arena);
+        in = inputs.get(0).imageViews(arena);
+        out = output.imageViews(arena);
     }
 
     @Override
     public void run(final int from, final int to, final FloatRegion scratch, final int scratchOffset)
     {
-        kernel.forward(in, out, from, to, scratch, scratchOffset);
+        ImageBatch.run(from, to, output.imageShape().height(), perImage, scratch, scratchOffset);
+    }
+
+    private void runImage(final int image, final int o0, final int o1, final FloatRegion scratch,
+        final int scratchOffset)
+    {
+        kernel.forward(in[image], out[image], o0, o1, scratch, scratchOffset);
     }
 
     @Override
     public RowRange inputRows(final int inputIndex, final RowRange out)
     {
-        if (out.isEmpty())
-        {
-            return RowRange.EMPTY;
-        }
-        final int height = inputs.get(0).shape().height();
-        return RowRange.of(kernel.firstInputRow(out.start(), out.end(), height),
-            kernel.endInputRow(out.start(), out.end(), height));
+        return ImageBatch.inputRows(out, output.imageShape().height(), inputs.get(0).imageShape().height(), span);
+    }
+
+    private RowRange imageInputRows(final int o0, final int o1)
+    {
+        final int height = inputs.get(0).imageShape().height();
+        return RowRange.of(kernel.firstInputRow(o0, o1, height), kernel.endInputRow(o0, o1, height));
     }
 
     @Override
     public int scratchFloats()
     {
-        return kernel.scratchFloats(inputs.get(0).shape().width(), output.shape().height());
+        return kernel.scratchFloats(inputs.get(0).shape().width(), output.imageShape().height());
     }
 
     @Override
     public long flops()
     {
-        return flops(kernel.params(), inputs.get(0).shape(), output.shape());
+        return output.images() * flops(kernel.params(), inputs.get(0).imageShape(), output.imageShape());
     }
 
     /** @return floating-point operations of a full conv with {@code p} from {@code in} to {@code out}. */

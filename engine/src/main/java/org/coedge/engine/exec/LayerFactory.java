@@ -150,7 +150,8 @@ final class LayerFactory
         final int[] s = ints(n, "strides", 2);
         final int[] d = ints(n, "dilations", 2);
         final int[] p = ints(n, "pads", 4);
-        final int inC = in.shape().channels();
+        final MapShape image = in.imageShape();
+        final int inC = image.channels();
         final int outC = transposed ? (int)wd[1] * group : (int)wd[0];
         final ConvParams.Builder b = transposed ?
             ConvParams.transpose(inC, outC, k[0], k[1]) : ConvParams.conv(inC, outC, k[0], k[1]);
@@ -163,9 +164,9 @@ final class LayerFactory
         final ConvParams params = b.build();
         final float[] bias = n.input(2).isEmpty() ? null : l.constant(n.input(2)).floats();
         final Lowering.Fused fused = l.fuseActivation(n);
-        final int height = in.shape().height();
+        final int height = image.height();
         final boolean winograd = !transposed && l.winograd() &&
-            WinogradConv2d.preferred(params, params.outputHeight(height), params.outputWidth(in.shape().width()));
+            WinogradConv2d.preferred(params, params.outputHeight(height), params.outputWidth(image.width()));
         final String kind = transposed ? "ConvTranspose" : params.isDepthwise() ? "DepthwiseConv" :
             winograd ? "WinogradConv" : "Conv";
         final LayerKind plannerKind = transposed ? LayerKind.CONV_TRANSPOSED :
@@ -178,12 +179,15 @@ final class LayerFactory
         {
             // the rows it reads must be the running kernel's, since other devices plan and send by them
             final Value out = l.newOutput(fused.output());
+            final ImageBatch.ImageSpan span = (o0, o1) -> winograd ?
+                RowRange.of(WinogradConv2d.firstInputRow(params, o0, o1, height),
+                    WinogradConv2d.endInputRow(params, o0, o1, height)) :
+                RowRange.of(params.firstInputRowClipped(o0, o1, height), params.endInputRowClipped(o0, o1, height));
+            final int outHeight = out.imageShape().height();
             l.add(new IdleLayer(n.name(), kind + fused.suffix(), List.of(in), out,
-                ConvLayer.flops(params, in.shape(), out.shape()), (j, rows) -> rows.isEmpty() ? RowRange.EMPTY :
-                winograd ? RowRange.of(WinogradConv2d.firstInputRow(params, rows.start(), rows.end(), height),
-                    WinogradConv2d.endInputRow(params, rows.start(), rows.end(), height)) :
-                RowRange.of(params.firstInputRowClipped(rows.start(), rows.end(), height),
-                    params.endInputRowClipped(rows.start(), rows.end(), height)), false).kind(plannerKind), 4L * w.size());
+                out.images() * ConvLayer.flops(params, image, out.imageShape()),
+                (j, rows) -> ImageBatch.inputRows(rows, outHeight, height, span), false).kind(plannerKind),
+                4L * w.size());
             return;
         }
         final ConvKernel kernel = transposed ?
@@ -191,14 +195,13 @@ final class LayerFactory
             winograd ? new WinogradConv2d(params, w.floats(), bias, fused.activation()) :
             ConvKernel.create(params, w.floats(), bias, fused.activation());
         final Value out = l.newOutput(fused.output());
-        checkShape(n, out, transposed ? params.outputHeight(in.shape().height()) :
-            params.outputHeight(in.shape().height()), params.outputWidth(in.shape().width()), outC);
+        checkShape(n, out, params.outputHeight(height), params.outputWidth(image.width()), outC);
         l.add(new ConvLayer(n.name(), kind + fused.suffix(), kernel, in, out).kind(plannerKind), 4L * w.size());
     }
 
     private static void checkShape(final Node n, final Value out, final int h, final int w, final int c)
     {
-        final MapShape s = out.shape();
+        final MapShape s = out.imageShape();
         if (s.height() != h || s.width() != w || s.channels() != c)
         {
             throw new IllegalArgumentException("kernel computes " + h + "x" + w + "x" + c + " but the graph says " +
@@ -222,9 +225,10 @@ final class LayerFactory
             n.attrInt("ceil_mode", 0) != 0, n.attrInt("count_include_pad", 0) != 0);
         final Pooling kernel = max ? Pooling.max(params) : Pooling.average(params);
         final Value out = l.newOutput(n.output(0));
-        checkShape(n, out, params.outputHeight(in.shape().height()), params.outputWidth(in.shape().width()),
-            in.shape().channels());
-        final int inH = in.shape().height();
+        final MapShape image = in.imageShape();
+        checkShape(n, out, params.outputHeight(image.height()), params.outputWidth(image.width()),
+            image.channels());
+        final int inH = image.height();
         l.add(new RowLayer(n.name(), n.opType(), kernel::forward,
             (o0, o1) -> RowRange.of(params.firstInputRowClipped(o0, o1, inH), params.endInputRowClipped(o0, o1, inH)),
             (long)out.shape().size() * k[0] * k[1], in, out), 0);
@@ -435,7 +439,7 @@ final class LayerFactory
         final long axis = n.attrInt("axis", 1);
         final boolean coerce = n.attrInt("coerce2d", 0) != 0;
         final Value in = l.value(n.input(0));
-        final MapShape s = in.shape();
+        final MapShape s = in.imageShape();
         final boolean overChannels = (dims.length == 2 && axis == 1) ||
             (dims.length == 4 && axis == 1 && (!coerce || s.height() * s.width() == 1)) ||
             (dims.length == 1 && axis == 0);
@@ -460,7 +464,7 @@ final class LayerFactory
         final Resize.CoordinateMode coord = coordinateMode(n.attrString("coordinate_transformation_mode",
             "half_pixel"));
         final Resize.NearestMode nearest = nearestMode(n.attrString("nearest_mode", "round_prefer_floor"));
-        final Resize kernel = new Resize(mode, coord, nearest, in.shape().height(), in.shape().width(),
+        final Resize kernel = new Resize(mode, coord, nearest, in.imageShape().height(), in.imageShape().width(),
             (int)sizes[2], (int)sizes[3], scales[2], scales[3]);
         rowOp(l, n, "Resize", kernel::forward,
             (o0, o1) -> RowRange.of(kernel.firstInputRow(o0, o1), kernel.endInputRow(o0, o1)),
@@ -515,7 +519,7 @@ final class LayerFactory
             throw new IllegalArgumentException("Pad needs 8 pads with none on the batch: " + Arrays.toString(pads));
         }
         final Pad.Mode mode = Pad.Mode.valueOf(n.attrString("mode", "constant").toUpperCase(Locale.ROOT));
-        final MapShape s = in.shape();
+        final MapShape s = in.imageShape();
         final Pad kernel = new Pad(mode, n.attrFloat("value", 0f), s.height(), s.width(), s.channels(),
             (int)pads[2], (int)pads[3], (int)pads[6], (int)pads[7], (int)pads[1], (int)pads[5]);
         rowOp(l, n, "Pad", kernel::forward,
@@ -529,7 +533,11 @@ final class LayerFactory
         final long[] outDims = l.dims(outName);
         final MapShape outShape = Lowering.toMapShape(outDims, "value '" + outName + "'");
         final MapShape source = l.flattenedFrom(n.input(0)) != null ? l.flattenedFrom(n.input(0)) : in.shape();
-        if (isChannelOrdered(source) && isChannelOrdered(outShape))
+        final int outImages = Lowering.imagesOf(outDims);
+        final MapShape outImage = new MapShape(outShape.height() / outImages, outShape.width(), outShape.channels());
+        final MapShape sourceImage = in.images() == 1 ? source : in.imageShape();
+        // NHWC memory is the NCHW order where every image has one pixel or one channel (images outermost in both)
+        if (isChannelOrdered(sourceImage) && isChannelOrdered(outImage))
         {
             l.alias(outName, in, outShape, null);
             return;
@@ -540,7 +548,7 @@ final class LayerFactory
             return;
         }
         final Value out = l.newOutput(outName);
-        l.add(new ReshapeLayer(n.name(), in, source, out), 0);
+        l.add(new ReshapeLayer(n.name(), in, sourceImage, out), 0);
     }
 
     /** NHWC memory order equals NCHW order when the map has one pixel or one channel. */

@@ -36,12 +36,12 @@ public final class Layouts
     }
 
     /**
-     * Copies rows {@code [firstRow, firstRow + rowCount)} of the NCHW map {@code src} into {@code dst[dstOffset..]}
-     * as NHWC rows (a device's share of a split input).
+     * Copies rows {@code [firstRow, firstRow + rowCount)} of the NCHW map at {@code src[srcOffset..]} into
+     * {@code dst[dstOffset..]} as NHWC rows (a device's share of a split input).
      */
     public static void nchwRowsToNhwc(
-        final float[] src, final FloatBuffer dst, final int dstOffset, final MapShape shape, final int firstRow,
-        final int rowCount)
+        final float[] src, final int srcOffset, final FloatBuffer dst, final int dstOffset, final MapShape shape,
+        final int firstRow, final int rowCount)
     {
         final int h = shape.height();
         final int w = shape.width();
@@ -51,7 +51,7 @@ public final class Layouts
             final int rowBase = dstOffset + (y - firstRow) * w * c;
             for (int ch = 0; ch < c; ch++)
             {
-                final int srcBase = (ch * h + y) * w;
+                final int srcBase = srcOffset + (ch * h + y) * w;
                 for (int x = 0; x < w; x++)
                 {
                     dst.put(rowBase + x * c + ch, src[srcBase + x]);
@@ -83,10 +83,25 @@ public final class Layouts
         }
     }
 
-    /** Copies a whole model input, given row-major in the model's dims, into the arena. */
+    /** Copies a whole model input, given row-major in the model's dims, into the arena, image by image. */
     public static void inputInto(final Value v, final float[] nchw, final org.coedge.kernels.FloatRegion arena)
     {
-        nchwToNhwc(v.inHeldOrder(nchw), 0, arena.floats(), v.offset(), v.shape());
+        final float[] held = v.inHeldOrder(nchw);
+        final MapShape image = v.imageShape();
+        for (int b = 0; b < v.images(); b++)
+        {
+            nchwToNhwc(held, b * image.size(), arena.floats(), v.offset() + b * image.size(), image);
+        }
+    }
+
+    /** Copies a whole model output (every row held) from {@code src} into {@code nchw}, image by image. */
+    public static void outputOf(final Value v, final FloatBuffer src, final float[] nchw)
+    {
+        final MapShape image = v.imageShape();
+        for (int b = 0; b < v.images(); b++)
+        {
+            nhwcToNchw(src, v.offset() + b * image.size(), nchw, b * image.size(), image);
+        }
     }
 
     /**
@@ -101,6 +116,17 @@ public final class Layouts
             throw new IllegalArgumentException("input '" + v.name() + "' needs " + v.shape().size() +
                 " floats, got " + nchw.length);
         }
-        nchwRowsToNhwc(v.inHeldOrder(nchw), arena.floats(), v.offset(), v.shape(), v.firstRow(), v.rowCount());
+        final float[] held = v.inHeldOrder(nchw);
+        final MapShape image = v.imageShape();
+        final int h = image.height();
+        // the held rows, cut at image boundaries: each piece is rows of one image's NCHW map
+        for (int row = v.firstRow(); row < v.firstRow() + v.rowCount(); )
+        {
+            final int b = row / h;
+            final int end = Math.min(v.firstRow() + v.rowCount(), (b + 1) * h);
+            nchwRowsToNhwc(held, b * image.size(), arena.floats(), v.rowOffset(row), image, row - b * h,
+                end - row);
+            row = end;
+        }
     }
 }

@@ -140,7 +140,7 @@ public final class Lowering
                 // The model's first step only reorders its input (an exporter's NHWC -> NCHW transpose, a flatten):
                 // the input is taken in that order as it is copied in, so the rows after it can be split.
                 final long[] held = graph.shape(layout.output(0));
-                v = newValue(in, toMapShape(held, "input '" + in + "'"), inputs.size());
+                v = newValue(in, toMapShape(held, "input '" + in + "'"), imagesOf(held), inputs.size());
                 v.takeInputFrom(dims, "Transpose".equals(layout.opType()) ? layout.attrInts("perm", null) : null,
                     held);
                 values.put(layout.output(0), v);
@@ -148,7 +148,7 @@ public final class Lowering
             }
             else
             {
-                v = newValue(in, toMapShape(dims, "input '" + in + "'"), inputs.size());
+                v = newValue(in, toMapShape(dims, "input '" + in + "'"), imagesOf(dims), inputs.size());
             }
             values.put(in, v);
             inputs.add(v);
@@ -283,7 +283,8 @@ public final class Lowering
     /** Creates the output value of a new layer, in fresh storage. */
     Value newOutput(final String name)
     {
-        final Value v = newValue(name, toMapShape(graph.shape(name), "value '" + name + "'"),
+        final long[] dims = graph.shape(name);
+        final Value v = newValue(name, toMapShape(dims, "value '" + name + "'"), imagesOf(dims),
             graph.inputs().size() + layers.size());
         values.put(name, v);
         return v;
@@ -294,8 +295,9 @@ public final class Lowering
     {
         final boolean sameRows = shape.height() == source.shape().height();
         final boolean whole = source.firstRow() == 0 && source.rowCount() == source.shape().height();
-        values.put(name, sameRows ? new Value(name, shape, source.storage(), source.firstRow(), source.rowCount()) :
-            new Value(name, shape, source.storage(), 0, whole ? shape.height() : 0));
+        final int images = imagesOf(graph.shape(name));
+        values.put(name, sameRows ? new Value(name, shape, source.storage(), source.firstRow(), source.rowCount(),
+            images) : new Value(name, shape, source.storage(), 0, whole ? shape.height() : 0, images));
         if (flattenSource != null)
         {
             flattenedFrom.put(name, flattenSource);
@@ -389,22 +391,28 @@ public final class Lowering
 
     // ---------------------------------------------------------------- shapes and constants
 
-    private Value newValue(final String name, final MapShape shape, final int valueId)
+    private Value newValue(final String name, final MapShape shape, final int images, final int valueId)
     {
         final org.coedge.planner.RowRange rows = windows.rows(valueId, shape.height());
         return new Value(name, shape, new Value.Storage(rows.rows() * shape.rowStride(), layers.size()),
-            rows.start(), rows.rows());
+            rows.start(), rows.rows(), images);
     }
 
-    /** @return whether a value of {@code dims} is held as an NHWC map: rank 4 with batch 1. */
+    /** @return whether a value of {@code dims} is held as NHWC maps: rank 4, of any batch ({@link ImageBatch}). */
     static boolean isMap(final long[] dims)
     {
-        return dims.length == 4 && dims[0] == 1;
+        return dims.length == 4;
+    }
+
+    /** @return the images a value of {@code dims} stacks: its batch if it is a map, else 1. */
+    static int imagesOf(final long[] dims)
+    {
+        return isMap(dims) ? Math.toIntExact(dims[0]) : 1;
     }
 
     /**
-     * Maps NCHW dims of batch 1 to NHWC: {@code [1,C,H,W]} to (H,W,C); every other tensor (a vector, a batch above 1,
-     * rank 0..3 or 5..8) is held dense in row-major order as (1,1,size).
+     * Maps NCHW dims to NHWC: {@code [N,C,H,W]} to (N*H,W,C), the N images stacked by rows ({@link ImageBatch});
+     * every other tensor (a vector, rank 0..3 or 5..8) is held dense in row-major order as (1,1,size).
      */
     static MapShape toMapShape(final long[] dims, final String what)
     {
@@ -427,7 +435,7 @@ public final class Lowering
         }
         if (isMap(dims))
         {
-            return new MapShape((int)dims[2], (int)dims[3], (int)dims[1]);
+            return new MapShape(Math.toIntExact(dims[0] * dims[2]), (int)dims[3], (int)dims[1]);
         }
         return new MapShape(1, 1, (int)size);
     }

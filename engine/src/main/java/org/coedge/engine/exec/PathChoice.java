@@ -18,8 +18,9 @@ final class PathChoice
     }
 
     /**
-     * @return whether the node fits the engine's fast kernels: NHWC maps of batch 1, constant weights, channel axes;
-     * otherwise it runs on the generic path ({@link TensorLayers}).
+     * @return whether the node fits the engine's fast kernels: NHWC maps (a batch above 1 as stacked images, see
+     * {@link ImageBatch}), constant weights, channel axes; otherwise it runs on the generic path
+     * ({@link TensorLayers}).
      */
     static boolean fastPath(final Lowering l, final Node n)
     {
@@ -96,6 +97,11 @@ final class PathChoice
             }
             case "LogSoftmax":
                 return false;
+            case "Resize":
+            {
+                final long[] sizes = n.attrInts("sizes", null);
+                return !Lowering.isMap(x) || x[0] == 1 || sizes != null && sizes.length == 4 && sizes[0] == x[0];
+            }
             case "Pad":
             {
                 final long[] pads = n.attrInts("pads", null);
@@ -120,6 +126,13 @@ final class PathChoice
             {
                 return false;
             }
+        }
+        if (y.length == 4 && y[0] > 1)
+        {
+            // the NHWC constant is one image's: it may not vary along the batch or along H (rows of the stack)
+            final int h = c.length - 2;
+            final int batch = c.length - 4;
+            return (h < 0 || c[h] == 1) && (batch < 0 || c[batch] == 1);
         }
         return c.length < y.length || c.length == 0 || c[0] == 1 || y.length < 4 || y[0] == 1;
     }

@@ -7,7 +7,9 @@ import org.coedge.kernels.MapView;
 import org.coedge.planner.RowRange;
 
 /**
- * A one-input kernel that computes output rows from input rows (pooling, LRN, pointwise, softmax, resize, pad).
+ * A one-input kernel that computes output rows from input rows (pooling, LRN, pointwise, softmax, resize, pad). A
+ * window kernel (one with a halo function) runs a batch above 1 image by image ({@link ImageBatch}); a pointwise one
+ * runs over the stacked images at once.
  */
 final class RowLayer extends Layer
 {
@@ -28,11 +30,15 @@ final class RowLayer extends Layer
     private final RowKernel kernel;
     private final RowSpan span;
     private final long flops;
+    private final ImageBatch.ImageRows perImage = this::runImage;
     private MapView in;
     private MapView out;
+    private MapView[] inImages;
+    private MapView[] outImages;
 
     /**
-     * @param span the kernel's halo function, or null for a pointwise kernel (output rows need the same input rows).
+     * @param span the kernel's halo function in one image's rows, or null for a pointwise kernel (output rows need
+     *             the same input rows).
      */
     RowLayer(final String name, final String opType, final RowKernel kernel, final RowSpan span, final long flops,
         final Value input, final Value output)
@@ -50,7 +56,8 @@ final class RowLayer extends Layer
         {
             return super.inputRows(inputIndex, out);
         }
-        return span.inputRows(out.start(), out.end());
+        return ImageBatch.inputRows(out, output.imageShape().height(), inputs.get(0).imageShape().height(),
+            span::inputRows);
     }
 
     @Override
@@ -58,12 +65,27 @@ final class RowLayer extends Layer
     {
         in = inputs.get(0).view(arena);
         out = output.view(arena);
+        inImages = inputs.get(0).imageViews(arena);
+        outImages = output.imageViews(arena);
     }
 
     @Override
     public void run(final int from, final int to, final FloatRegion scratch, final int scratchOffset)
     {
-        kernel.forward(in, out, from, to);
+        if (span == null || output.images() == 1)
+        {
+            kernel.forward(in, out, from, to);
+        }
+        else
+        {
+            ImageBatch.run(from, to, output.imageShape().height(), perImage, scratch, scratchOffset);
+        }
+    }
+
+    private void runImage(final int image, final int o0, final int o1, final FloatRegion scratch,
+        final int scratchOffset)
+    {
+        kernel.forward(inImages[image], outImages[image], o0, o1);
     }
 
     @Override

@@ -235,7 +235,7 @@ public final class SplitExecutor implements AutoCloseable
     public void outputInto(final int index, final float[] nchw)
     {
         final Value v = models[0].outputs().get(index);
-        Layouts.nhwcToNchw(executors[0].arena().floats(), v.offset(), nchw, 0, v.shape());
+        Layouts.outputOf(v, executors[0].arena().floats(), nchw);
     }
 
     public static int producerOf(final PreparedModel model, final Value v)

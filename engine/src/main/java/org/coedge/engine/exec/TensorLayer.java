@@ -112,7 +112,7 @@ final class TensorLayer extends Layer
         final int[] d = toInts(dims);
         if (Lowering.isMap(dims))
         {
-            final MapShape s = value.shape();
+            final MapShape s = value.imageShape();
             return new TensorView(d, new int[]{s.size(), 1, s.rowStride(), s.channels()});
         }
         return TensorView.rowMajor(d);

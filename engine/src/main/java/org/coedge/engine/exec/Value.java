@@ -15,6 +15,8 @@ public final class Value
     private final Storage storage;
     private final int firstRow;
     private final int rowCount;
+    /** Images of the batch stacked in the map: rows {@code b*H..(b+1)*H-1} are image b (H = height / images). */
+    private final int images;
     /** For a model input taken in another order: the dims the caller gives, the perm (null: same flat order). */
     private long[] givenDims;
     private int[] givenPerm;
@@ -30,6 +32,21 @@ public final class Value
     /** A value of which this device holds only rows {@code [firstRow, firstRow + rowCount)} (split execution). */
     Value(final String name, final MapShape shape, final Storage storage, final int firstRow, final int rowCount)
     {
+        this(name, shape, storage, firstRow, rowCount, 1);
+    }
+
+    /**
+     * As {@link #Value(String, MapShape, Storage, int, int)} for a batch of {@code images} NHWC maps stacked in
+     * {@code shape}, whose height is then {@code images} times an image's.
+     */
+    Value(final String name, final MapShape shape, final Storage storage, final int firstRow, final int rowCount,
+        final int images)
+    {
+        if (images < 1 || shape.height() % images != 0)
+        {
+            throw new IllegalArgumentException("value " + name + ": " + images + " images do not divide " + shape);
+        }
+        this.images = images;
         if (firstRow < 0 || rowCount < 0 || firstRow + rowCount > shape.height())
         {
             throw new IllegalArgumentException("value " + name + ": rows [" + firstRow + ", " +
@@ -124,6 +141,38 @@ public final class Value
     public String name()
     {
         return name;
+    }
+
+    /** @return images of the batch stacked in this map (1 unless an NCHW value of batch N above 1). */
+    public int images()
+    {
+        return images;
+    }
+
+    /** @return the NHWC shape of one image of the batch ({@link #shape()} when the batch is 1). */
+    public MapShape imageShape()
+    {
+        return images == 1 ? shape : new MapShape(shape.height() / images, shape.width(), shape.channels());
+    }
+
+    /**
+     * @return one view per image of the batch over {@code arena}, each holding the rows of that image this device
+     * holds (none where its window misses the image); cold path (bind).
+     */
+    public MapView[] imageViews(final FloatRegion arena)
+    {
+        final MapShape image = imageShape();
+        final int h = image.height();
+        final MapView[] views = new MapView[images];
+        for (int b = 0; b < images; b++)
+        {
+            final int lo = Math.max(firstRow, b * h);
+            final int hi = Math.min(firstRow + rowCount, (b + 1) * h);
+            views[b] = hi > lo ?
+                new MapView().wrap(arena, rowOffset(lo), h, image.width(), image.channels(), lo - b * h, hi - lo) :
+                new MapView().wrap(arena, offset(), h, image.width(), image.channels(), 0, 0);
+        }
+        return views;
     }
 
     public MapShape shape()

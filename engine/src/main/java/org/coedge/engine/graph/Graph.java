@@ -5,6 +5,7 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * A model's computation as plain data, before lowering to kernels.
@@ -23,10 +24,23 @@ public final class Graph
     private final List<Node> nodes;
     private final Map<String, ConstTensor> constants;
     private final Map<String, long[]> shapes;
+    private final Set<String> integerInputs;
 
     public Graph(final String name, final int opsetVersion, final List<String> inputs, final List<String> outputs,
         final List<Node> nodes, final Map<String, ConstTensor> constants, final Map<String, long[]> shapes)
     {
+        this(name, opsetVersion, inputs, outputs, nodes, constants, shapes, Set.of());
+    }
+
+    /**
+     * @param integerInputs the runtime inputs of an integer type (int64, int32), which only set shapes: they must be
+     *                      bound to values ({@code Model.bindIntegerInputs}) before the graph is folded.
+     */
+    public Graph(final String name, final int opsetVersion, final List<String> inputs, final List<String> outputs,
+        final List<Node> nodes, final Map<String, ConstTensor> constants, final Map<String, long[]> shapes,
+        final Set<String> integerInputs)
+    {
+        this.integerInputs = Set.copyOf(integerInputs);
         this.name = name;
         this.opsetVersion = opsetVersion;
         this.inputs = List.copyOf(inputs);
@@ -51,6 +65,12 @@ public final class Graph
     public List<String> inputs()
     {
         return inputs;
+    }
+
+    /** @return the runtime inputs of an integer type, which set shapes and are bound to values before folding. */
+    public Set<String> integerInputs()
+    {
+        return integerInputs;
     }
 
     public List<String> outputs()

@@ -24,7 +24,8 @@ import java.util.regex.Pattern;
  * the file's extension: NumPy {@code .npy} (format 1.0, 2.0 or 3.0; {@code '<f4'}, or {@code '<f8'} converted to
  * float; C order) and ONNX {@code TensorProto} {@code .pb} (FLOAT in {@code raw_data} or {@code float_data}, or
  * DOUBLE converted). Writing produces {@code .npy} 1.0 (2.0 if the header needs it) and {@code .pb} with
- * little-endian {@code raw_data}.
+ * little-endian {@code raw_data}. {@link #readIntegers} reads the integer tensors of int64 model inputs
+ * ({@code '<i8'} / {@code '<i4'}, INT64 / INT32), which set shapes rather than carry data.
  * <p>
  * Errors are one line naming the file: an {@link IOException} for anything wrong with the file (missing, truncated,
  * bad header, not float, data not matching the shape), an {@link IllegalArgumentException} for an extension that is
@@ -70,6 +71,28 @@ public final class TensorFiles
     }
 
     /**
+     * @param file a {@code .npy} ({@code '<i8'} or {@code '<i4'}) or {@code .pb} (INT64 or INT32, in {@code raw_data}
+     *             or the typed field) file holding an integer tensor.
+     * @return its tensor, widened to int64; named as {@link #read} names it.
+     * @throws IOException              if the file is missing, unreadable or not an integer tensor of consistent shape.
+     * @throws IllegalArgumentException if the extension is neither {@code .npy} nor {@code .pb}.
+     */
+    public static HostIntTensor readIntegers(final Path file) throws IOException
+    {
+        final Format format = formatOf(file);
+        final byte[] bytes;
+        try
+        {
+            bytes = Files.readAllBytes(file);
+        }
+        catch (final NoSuchFileException ex)
+        {
+            throw new NoSuchFileException(file.toString(), null, "no such tensor file");
+        }
+        return format == Format.NPY ? parseNpyIntegers(file, bytes) : parsePbIntegers(file, bytes);
+    }
+
+    /**
      * Writes a tensor, replacing the file if it exists; {@code .npy} files do not keep the tensor's name.
      *
      * @param file   a path ending in {@code .npy} or {@code .pb}.
@@ -98,7 +121,12 @@ public final class TensorFiles
         throw new IllegalArgumentException(file + ": unknown tensor file extension, expected .npy or .pb");
     }
 
-    private static HostTensor parseNpy(final Path file, final byte[] bytes) throws IOException
+    /** The parsed preamble of a {@code .npy} file: element type, shape (C order checked) and where the data starts. */
+    private record NpyHeader(String descr, long[] dims, int dataStart)
+    {
+    }
+
+    private static NpyHeader npyHeader(final Path file, final byte[] bytes) throws IOException
     {
         if (bytes.length < 10)
         {
@@ -145,6 +173,18 @@ public final class TensorFiles
         }
 
         final String descr = group(file, NPY_DESCR, header, "descr");
+        if ("True".equals(group(file, NPY_FORTRAN, header, "fortran_order")))
+        {
+            throw new IOException(file + ": fortran_order True is not supported, save a C-ordered array");
+        }
+        return new NpyHeader(descr, npyShape(file, group(file, NPY_SHAPE, header, "shape")), dataStart);
+    }
+
+    private static HostTensor parseNpy(final Path file, final byte[] bytes) throws IOException
+    {
+        final NpyHeader npy = npyHeader(file, bytes);
+        final String descr = npy.descr();
+        final int dataStart = npy.dataStart();
         final int itemBytes;
         if ("<f4".equals(descr))
         {
@@ -158,11 +198,7 @@ public final class TensorFiles
         {
             throw new IOException(file + ": dtype '" + descr + "' is not float, expected '<f4' (or '<f8')");
         }
-        if ("True".equals(group(file, NPY_FORTRAN, header, "fortran_order")))
-        {
-            throw new IOException(file + ": fortran_order True is not supported, save a C-ordered array");
-        }
-        final long[] dims = npyShape(file, group(file, NPY_SHAPE, header, "shape"));
+        final long[] dims = npy.dims();
 
         final long count = elementCount(file, dims);
         final long needBytes = count * itemBytes;
@@ -179,6 +215,101 @@ public final class TensorFiles
         }
         final float[] data = decode(bytes, dataStart, (int)count, itemBytes == Double.BYTES);
         return new HostTensor(stem(file), dims, data);
+    }
+
+    private static HostIntTensor parseNpyIntegers(final Path file, final byte[] bytes) throws IOException
+    {
+        final NpyHeader npy = npyHeader(file, bytes);
+        final int itemBytes;
+        if ("<i8".equals(npy.descr()))
+        {
+            itemBytes = Long.BYTES;
+        }
+        else if ("<i4".equals(npy.descr()))
+        {
+            itemBytes = Integer.BYTES;
+        }
+        else
+        {
+            throw new IOException(file + ": dtype '" + npy.descr() + "' is not an integer, expected '<i8' (or '<i4')");
+        }
+        final long count = elementCount(file, npy.dims());
+        final long haveBytes = bytes.length - npy.dataStart();
+        if (haveBytes != count * itemBytes)
+        {
+            throw new IOException(file + ": element count mismatch, shape " + Arrays.toString(npy.dims()) + " needs " +
+                count * itemBytes + " data bytes, the file holds " + haveBytes);
+        }
+        return new HostIntTensor(stem(file), npy.dims(),
+            decodeIntegers(bytes, npy.dataStart(), (int)count, itemBytes == Long.BYTES));
+    }
+
+    private static HostIntTensor parsePbIntegers(final Path file, final byte[] bytes) throws IOException
+    {
+        final TensorProto proto;
+        try
+        {
+            proto = TensorProto.parseFrom(bytes);
+        }
+        catch (final InvalidProtocolBufferException ex)
+        {
+            throw new IOException(file + ": truncated or not a TensorProto (" + oneLine(ex.getMessage()) + ")");
+        }
+        if (proto.getDataLocation() == TensorProto.DataLocation.EXTERNAL)
+        {
+            throw new IOException(file + ": tensor data stored externally is not supported");
+        }
+        final int dataType = proto.getDataType();
+        final boolean isLong = dataType == TensorProto.DataType.INT64.getNumber();
+        if (!isLong && dataType != TensorProto.DataType.INT32.getNumber())
+        {
+            final TensorProto.DataType known = TensorProto.DataType.forNumber(dataType);
+            throw new IOException(file + ": data type " + (known == null ? "unknown" : known.name()) + " (" + dataType +
+                ") is not an integer, expected INT64 (or INT32)");
+        }
+        final long[] dims = proto.getDimsList().stream().mapToLong(Long::longValue).toArray();
+        if (Arrays.stream(dims).anyMatch(d -> d < 0))
+        {
+            throw new IOException(file + ": bad header, negative dimension in dims " + Arrays.toString(dims));
+        }
+        final long count = elementCount(file, dims);
+        final int itemBytes = isLong ? Long.BYTES : Integer.BYTES;
+        if (!proto.getRawData().isEmpty())
+        {
+            final ByteString raw = proto.getRawData();
+            if (raw.size() != count * itemBytes)
+            {
+                throw new IOException(file + ": element count mismatch, dims " + Arrays.toString(dims) + " need " +
+                    count * itemBytes + " bytes, raw_data holds " + raw.size() + " bytes");
+            }
+            return new HostIntTensor(proto.getName(), dims,
+                decodeIntegers(raw.toByteArray(), 0, (int)count, isLong));
+        }
+        final int have = isLong ? proto.getInt64DataCount() : proto.getInt32DataCount();
+        if (have != count)
+        {
+            throw new IOException(file + ": element count mismatch, dims " + Arrays.toString(dims) + " need " +
+                count + " elements, " + (isLong ? "int64_data" : "int32_data") + " holds " + have);
+        }
+        final long[] data = new long[(int)count];
+        for (int i = 0; i < data.length; i++)
+        {
+            data[i] = isLong ? proto.getInt64Data(i) : proto.getInt32Data(i);
+        }
+        return new HostIntTensor(proto.getName(), dims, data);
+    }
+
+    private static long[] decodeIntegers(final byte[] bytes, final int offset, final int count, final boolean isLong)
+    {
+        final ByteBuffer buffer = ByteBuffer.wrap(bytes, offset, count * (isLong ? Long.BYTES : Integer.BYTES))
+            .slice()
+            .order(ByteOrder.LITTLE_ENDIAN);
+        final long[] data = new long[count];
+        for (int i = 0; i < count; i++)
+        {
+            data[i] = isLong ? buffer.getLong(i * Long.BYTES) : buffer.getInt(i * Integer.BYTES);
+        }
+        return data;
     }
 
     private static String group(final Path file, final Pattern pattern, final String header, final String key)

@@ -165,13 +165,17 @@ public final class OnnxImporter
 
             final Map<String, long[]> shapes = new LinkedHashMap<>();
             final List<String> inputs = new ArrayList<>();
+            final Set<String> integerInputs = new HashSet<>();
             for (final OnnxMl.ValueInfoProto v : proto.getInputList())
             {
                 if (initializers.contains(v.getName()))
                 {
                     continue;
                 }
-                checkRuntimeInput(v);
+                if (checkRuntimeInput(v))
+                {
+                    integerInputs.add(v.getName());
+                }
                 inputs.add(v.getName());
                 putShape(shapes, v);
             }
@@ -183,8 +187,9 @@ public final class OnnxImporter
             {
                 putShape(shapes, v);
             }
-            return new Graph(proto.getName(), opset, inputs, valueNames(proto.getOutputList()), nodes, constants,
-                shapes);
+            final List<String> outputs = valueNames(proto.getOutputList());
+            IntegerInputs.check(source, nodes, constants, integerInputs, outputs);
+            return new Graph(proto.getName(), opset, inputs, outputs, nodes, constants, shapes, integerInputs);
         }
 
         private List<Node> readNodes(final Map<String, ConstTensor> constants)
@@ -348,18 +353,25 @@ public final class OnnxImporter
             return OnnxMl.AttributeProto.AttributeType.UNDEFINED;
         }
 
-        private void checkRuntimeInput(final OnnxMl.ValueInfoProto v)
+        /** @return whether the input is of an integer type (it may then only set shapes, see IntegerInputs). */
+        private boolean checkRuntimeInput(final OnnxMl.ValueInfoProto v)
         {
             if (!v.hasType() || !v.getType().hasTensorType())
             {
                 throw new ModelException(source + ": input '" + v.getName() + "' is not a tensor");
             }
             final int elemType = v.getType().getTensorType().getElemType();
+            if (elemType == OnnxMl.TensorProto.DataType.INT64_VALUE ||
+                elemType == OnnxMl.TensorProto.DataType.INT32_VALUE)
+            {
+                return true;
+            }
             if (elemType != OnnxMl.TensorProto.DataType.FLOAT_VALUE)
             {
                 throw new ModelException(source + ": input '" + v.getName() + "' has element type " +
                     typeName(elemType) + "; the engine computes in float32 only");
             }
+            return false;
         }
 
         private void putShape(final Map<String, long[]> shapes, final OnnxMl.ValueInfoProto v)

@@ -9,13 +9,13 @@ import org.coedge.engine.graph.ModelException;
 import org.coedge.engine.graph.Node;
 
 import static org.coedge.engine.onnx.OperatorNormalizer.attrs;
-import static org.coedge.engine.onnx.OperatorNormalizer.effective;
+import static org.coedge.engine.onnx.Window2dNormalizer.effective;
 
 /**
  * Normalizes Conv, ConvTranspose, MaxPool and AveragePool over any number of spatial dims (1-D audio, 3-D volumes):
  * kernel, strides, dilations and pads ({@code [begin..., end...]}) explicit per spatial dim with auto_pad and
  * output_shape resolved, and the output dims recorded; the node is marked {@code nd} for the generic path. The 2-D
- * forms of the fast kernels stay with {@link OperatorNormalizer}.
+ * forms of the fast kernels are {@link Window2dNormalizer}'s.
  * <p>
  * Owned by one {@link OperatorNormalizer}, on its thread.
  */
@@ -121,7 +121,7 @@ final class WindowNormalizer
             p = pads(n, in, k, s, d);
             for (int i = 0; i < r; i++)
             {
-                out[2 + i] = OperatorNormalizer.windowOutput(n, in[i], p[i], p[i + r], k[i], s[i], d[i], false);
+                out[2 + i] = Window2dNormalizer.windowOutput(n, in[i], p[i], p[i + r], k[i], s[i], d[i], false);
             }
         }
         else
@@ -190,7 +190,7 @@ final class WindowNormalizer
         final long[] out = x.clone();
         for (int i = 0; i < r; i++)
         {
-            out[2 + i] = OperatorNormalizer.windowOutput(n, in[i], p[i], p[i + r], k[i], s[i], d[i], ceil);
+            out[2 + i] = Window2dNormalizer.windowOutput(n, in[i], p[i], p[i + r], k[i], s[i], d[i], ceil);
         }
         final Map<String, Attribute> a = attrs(Attribute.ofInts("kernel_shape", k), Attribute.ofInts("strides", s),
             Attribute.ofInts("dilations", d), Attribute.ofInts("pads", p), Attribute.ofInt("nd", 1),

@@ -217,6 +217,41 @@ class TensorFilesTest
     }
 
     @Test
+    void shouldReadInt64AndInt32PbAsIntegers() throws IOException
+    {
+        final Path listed = write("sr.pb", TensorProto.newBuilder().setName("sr")
+            .setDataType(TensorProto.DataType.INT64.getNumber()).addInt64Data(16000).build().toByteArray());
+        final ByteBuffer raw = ByteBuffer.allocate(12).order(ByteOrder.LITTLE_ENDIAN).putInt(4).putInt(-1).putInt(7);
+        final Path packed = write("shape.pb", TensorProto.newBuilder().addDims(3)
+            .setDataType(TensorProto.DataType.INT32.getNumber()).setRawData(ByteString.copyFrom(raw.array()))
+            .build().toByteArray());
+
+        final HostIntTensor sr = TensorFiles.readIntegers(listed);
+        final HostIntTensor shape = TensorFiles.readIntegers(packed);
+
+        assertEquals("sr", sr.name());
+        assertArrayEquals(new long[0], sr.dims());
+        assertArrayEquals(new long[]{16000}, sr.data());
+        assertArrayEquals(new long[]{3}, shape.dims());
+        assertArrayEquals(new long[]{4, -1, 7}, shape.data());
+    }
+
+    @Test
+    void shouldRejectFloatsAndShortDataWhereIntegersAreExpected() throws IOException
+    {
+        final Path floats = dir.resolve("f.npy");
+        TensorFiles.write(floats, randomTensor("f", 2));
+        final Path shortRaw = write("short.pb", TensorProto.newBuilder().addDims(2)
+            .setDataType(TensorProto.DataType.INT64.getNumber()).setRawData(ByteString.copyFrom(new byte[12]))
+            .build().toByteArray());
+
+        assertOneLineNaming(floats, "dtype '<f4' is not an integer",
+            assertThrows(IOException.class, () -> TensorFiles.readIntegers(floats)));
+        assertOneLineNaming(shortRaw, "raw_data holds 12 bytes",
+            assertThrows(IOException.class, () -> TensorFiles.readIntegers(shortRaw)));
+    }
+
+    @Test
     void shouldReportPbElementCountMismatch() throws IOException
     {
         final Path raw = write("raw.pb", TensorProto.newBuilder().addDims(2).addDims(3)

@@ -27,6 +27,15 @@ final class ModelBuilder
         return this;
     }
 
+    /** Adds a runtime input of element type INT64. */
+    ModelBuilder intInput(final String name, final long... dims)
+    {
+        graph.addInput(valueInfo(name, dims).toBuilder().setType(OnnxMl.TypeProto.newBuilder().setTensorType(
+            valueInfo(name, dims).getType().getTensorType().toBuilder()
+                .setElemType(OnnxMl.TensorProto.DataType.INT64_VALUE))).build());
+        return this;
+    }
+
     ModelBuilder output(final String name, final long... dims)
     {
         graph.addOutput(valueInfo(name, dims));

@@ -304,7 +304,7 @@ class OnnxImporterTest
     {
         final OnnxMl.ValueInfoProto ids = OnnxMl.ValueInfoProto.newBuilder().setName("ids").setType(
             OnnxMl.TypeProto.newBuilder().setTensorType(OnnxMl.TypeProto.Tensor.newBuilder()
-                .setElemType(OnnxMl.TensorProto.DataType.INT64_VALUE))).build();
+                .setElemType(OnnxMl.TensorProto.DataType.DOUBLE_VALUE))).build();
         final byte[] bytes = OnnxMl.ModelProto.newBuilder().setIrVersion(7)
             .addOpsetImport(OnnxMl.OperatorSetIdProto.newBuilder().setVersion(13))
             .setGraph(OnnxMl.GraphProto.newBuilder().addInput(ids).addOutput(ModelBuilder.valueInfo("y", 1))
@@ -313,7 +313,7 @@ class OnnxImporterTest
 
         final ModelException ex = assertThrows(ModelException.class, () -> OnnxImporter.load(bytes, "i.onnx"));
 
-        assertEquals("i.onnx: input 'ids' has element type INT64; the engine computes in float32 only",
+        assertEquals("i.onnx: input 'ids' has element type DOUBLE; the engine computes in float32 only",
             ex.getMessage());
     }
 

@@ -44,12 +44,13 @@ public final class OrtReference
      * Loads a model, runs it once and releases it.
      *
      * @param model   the serialised ONNX model.
-     * @param inputs  one array per model input, in the model's input order, row-major.
+     * @param inputs  one array per model input, in the model's input order, row-major: {@code float[]}, or
+     *                {@code long[]} for an int64 input.
      * @param dims    the shape of each input.
      * @param threads intra-op threads ONNX Runtime may use.
      * @return every model output, in the model's output order.
      */
-    public static Result run(final byte[] model, final List<float[]> inputs, final List<long[]> dims, final int threads)
+    public static Result run(final byte[] model, final List<?> inputs, final List<long[]> dims, final int threads)
     {
         try (Loaded loaded = open(model, threads))
         {
@@ -58,7 +59,7 @@ public final class OrtReference
     }
 
     /** As {@link #run(byte[], List, List, int)} for a model file. */
-    public static Result run(final Path model, final List<float[]> inputs, final List<long[]> dims, final int threads)
+    public static Result run(final Path model, final List<?> inputs, final List<long[]> dims, final int threads)
     {
         try (Loaded loaded = open(model, threads))
         {
@@ -166,7 +167,7 @@ public final class OrtReference
          * @param dims   the shape of each input.
          * @return every model output, in {@link #outputNames()} order.
          */
-        public Result run(final List<float[]> inputs, final List<long[]> dims)
+        public Result run(final List<?> inputs, final List<long[]> dims)
         {
             if (closed)
             {
@@ -187,18 +188,22 @@ public final class OrtReference
                 for (int i = 0; i < inputCount; i++)
                 {
                     final long[] shape = dims.get(i);
-                    final float[] data = inputs.get(i);
+                    final Object given = inputs.get(i);
+                    final int length = given instanceof long[] ? ((long[])given).length : ((float[])given).length;
                     final long count = Arrays.stream(shape).reduce(1L, Math::multiplyExact);
-                    if (count != data.length)
+                    if (count != length)
                     {
                         throw new IllegalArgumentException("input " + inputNames.get(i) + " of shape " +
-                            Arrays.toString(shape) + " needs " + count + " floats, given " + data.length);
+                            Arrays.toString(shape) + " needs " + count + (given instanceof long[] ? " int64s" :
+                            " floats") + ", given " + length);
                     }
                     // The tensor borrows this native copy, which the scope keeps alive until after Run.
-                    final FloatPointer nativeData = new FloatPointer(data);
                     final LongPointer nativeShape = new LongPointer(shape);
-                    final Value tensor = Value.CreateTensorFloat(
-                        memory.asOrtMemoryInfo(), nativeData, data.length, nativeShape, shape.length);
+                    final Value tensor = given instanceof long[]
+                        ? Value.CreateTensorLong(memory.asOrtMemoryInfo(), new LongPointer((long[])given), length,
+                            nativeShape, shape.length)
+                        : Value.CreateTensorFloat(memory.asOrtMemoryInfo(), new FloatPointer((float[])given), length,
+                            nativeShape, shape.length);
                     values.position(i).put(tensor);
                 }
                 values.position(0);

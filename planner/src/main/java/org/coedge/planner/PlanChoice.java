@@ -16,7 +16,8 @@ public final class PlanChoice
     private final double fastestAloneNs;
     private final int fastestDevice;
 
-    PlanChoice(
+    /** Also for a policy that keeps a plan under a new prediction. */
+    public PlanChoice(
         final Plan plan,
         final List<DeviceProgram> programs,
         final Prediction prediction,

@@ -15,6 +15,8 @@ import org.coedge.planner.LayerGraph;
 import org.coedge.planner.LinkModel;
 import org.coedge.planner.Plan;
 import org.coedge.planner.PlanChoice;
+import org.coedge.planner.PlanSimulator;
+import org.coedge.planner.Prediction;
 import org.coedge.planner.Step;
 
 /**
@@ -23,8 +25,9 @@ import org.coedge.planner.Step;
  * data-path probes, and the plan {@link AdaptivePlanner} predicts fastest among those that fit every device's memory.
  * Every request's measured step times refine the models ({@link LatencyModel#observe}; send times set the cost of a
  * message), and when a device's measured compute differs from what the plan predicted by more than
- * {@value #DRIFT} for {@value #DRIFT_REQUESTS} requests in a row, it asks for a new plan, which the refined models
- * then shape. Joins, leaves and failures re-plan through the coordinator itself.
+ * {@value #DRIFT} for {@value #DRIFT_REQUESTS} requests in a row, it searches again with the refined models and asks
+ * for the new plan if that is predicted at least {@value #SWITCH_GAIN} faster than the current plan under the same
+ * models (otherwise it keeps the plan and measures drift from its new prediction). Joins, leaves and failures re-plan through the coordinator itself.
  * <p>
  * Models are kept per node id across plans, so what was learnt survives a re-plan; a node whose profile changed (it
  * joined again, perhaps on other hardware) is fitted afresh. Owned by the coordinator's thread.
@@ -33,6 +36,8 @@ public final class AdaptivePlanPolicy implements PlanPolicy
 {
     static final double DRIFT = 0.20;
     static final int DRIFT_REQUESTS = 3;
+    /** How much faster a new plan must be predicted than the current one (under the same models) to replace it. */
+    static final double SWITCH_GAIN = 0.10;
     /** What one message costs the sender before any was measured: Aeron's offer plus the copy, a few microseconds. */
     private static final double DEFAULT_SEND_NS = 20_000;
     private static final double DEFAULT_BYTES_PER_SECOND = 1e9 / 8;
@@ -41,6 +46,7 @@ public final class AdaptivePlanPolicy implements PlanPolicy
     private final Map<Integer, LatencyModel> models = new HashMap<>();
     private final Map<Integer, DeviceProfile> fittedTo = new HashMap<>();
     private LayerGraph graph;
+    private int[] outputs;
     private LatencyModel[] planModels;
     private LinkModel planLinks;
     private PlanChoice choice;
@@ -56,6 +62,7 @@ public final class AdaptivePlanPolicy implements PlanPolicy
     public Plan plan(final LayerGraph graph, final int[] outputLayers, final ClusterView view, final long epoch)
     {
         this.graph = graph;
+        this.outputs = outputLayers.clone();
         final int n = view.deviceCount();
         planModels = new LatencyModel[n];
         for (int d = 0; d < n; d++)
@@ -121,18 +128,30 @@ public final class AdaptivePlanPolicy implements PlanPolicy
     @Override
     public boolean wantsReplan(final ClusterView now)
     {
-        if (drifting >= DRIFT_REQUESTS)
+        if (drifting < DRIFT_REQUESTS)
+        {
+            return false;
+        }
+        drifting = 0;
+        // the devices changed: judge from what they do now, not from the medians of before
+        for (final LatencyModel m : planModels)
+        {
+            m.keepLatest(DRIFT_REQUESTS);
+        }
+        // re-plan only for a plan predicted clearly faster than the current one under the same models, so that
+        // noise around two close plans cannot make them take turns (each switch costs a plan's distribution)
+        final Prediction current = PlanSimulator.predict(graph, choice.plan(), outputs, planModels, planLinks);
+        final PlanChoice better = AdaptivePlanner.plan(graph, outputs, planModels, planLinks, choice.plan().epoch());
+        if (better.prediction().endNs() < (1 - SWITCH_GAIN) * current.endNs())
         {
             log.printf(Locale.ROOT, "coordinator: measured compute differs from the plan's prediction by more than " +
-                "%.0f%% for %d requests; planning again%n", DRIFT * 100, drifting);
-            // the devices changed: plan from what they do now, not from the medians of before
-            for (final LatencyModel m : planModels)
-            {
-                m.keepLatest(DRIFT_REQUESTS);
-            }
-            drifting = 0;
+                "%.0f%% for %d requests, and a plan predicted %.2f ms instead of %.2f ms is at hand; planning again%n",
+                DRIFT * 100, DRIFT_REQUESTS, better.prediction().endNs() * 1e-6, current.endNs() * 1e-6);
             return true;
         }
+        // keep the plan, and measure drift from its new prediction
+        choice = new PlanChoice(choice.plan(), choice.programs(), current, choice.description(), choice.candidates(),
+            choice.fastestAloneNs(), choice.fastestDevice());
         return false;
     }
 

@@ -115,6 +115,30 @@ class AdaptivePlanPolicyTest
     }
 
     @Test
+    void shouldKeepThePlanWhenEveryDeviceSlowsDownAlike()
+    {
+        final LayerGraph graph = graph();
+        final StringWriter log = new StringWriter();
+        final AdaptivePlanPolicy policy = new AdaptivePlanPolicy(new PrintWriter(log, true));
+        final int[] outputs = {graph.layerCount() - 1};
+        final Plan plan = policy.plan(graph, outputs, view(10, 10), 1);
+        final List<DeviceProgram> programs = StepCompiler.compile(graph, plan, outputs);
+        for (int r = 0; r < 6; r++)
+        {
+            // both devices 1.5 times slower: drift, but no other plan is better, so no re-plan
+            final RequestTimes t = times(policy, programs, 0, 1.5);
+            final RequestTimes u = times(policy, programs, 1, 1.5);
+            for (int i = 0; i < programs.get(1).steps().size(); i++)
+            {
+                t.stepNs(1, i, u.stepNs(1, i));
+            }
+            policy.learn(plan, programs, t);
+            assertFalse(policy.wantsReplan(view(10, 10)), "request " + r + ": " + log);
+        }
+        assertFalse(log.toString().contains("planning again"), log.toString());
+    }
+
+    @Test
     void shouldRunEverythingOnTheCoordinatorWhenTheLinkIsTooSlow()
     {
         final LayerGraph graph = graph();

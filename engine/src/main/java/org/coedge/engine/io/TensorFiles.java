@@ -246,19 +246,7 @@ public final class TensorFiles
 
     private static HostIntTensor parsePbIntegers(final Path file, final byte[] bytes) throws IOException
     {
-        final TensorProto proto;
-        try
-        {
-            proto = TensorProto.parseFrom(bytes);
-        }
-        catch (final InvalidProtocolBufferException ex)
-        {
-            throw new IOException(file + ": truncated or not a TensorProto (" + oneLine(ex.getMessage()) + ")");
-        }
-        if (proto.getDataLocation() == TensorProto.DataLocation.EXTERNAL)
-        {
-            throw new IOException(file + ": tensor data stored externally is not supported");
-        }
+        final TensorProto proto = parseProto(file, bytes);
         final int dataType = proto.getDataType();
         final boolean isLong = dataType == TensorProto.DataType.INT64.getNumber();
         if (!isLong && dataType != TensorProto.DataType.INT32.getNumber())
@@ -348,7 +336,8 @@ public final class TensorFiles
         return dims;
     }
 
-    private static HostTensor parsePb(final Path file, final byte[] bytes) throws IOException
+    /** @return the TensorProto in {@code bytes}, whose data must be inline. */
+    private static TensorProto parseProto(final Path file, final byte[] bytes) throws IOException
     {
         final TensorProto proto;
         try
@@ -363,6 +352,12 @@ public final class TensorFiles
         {
             throw new IOException(file + ": tensor data stored externally is not supported");
         }
+        return proto;
+    }
+
+    private static HostTensor parsePb(final Path file, final byte[] bytes) throws IOException
+    {
+        final TensorProto proto = parseProto(file, bytes);
         final int dataType = proto.getDataType();
         final boolean isDouble = dataType == TensorProto.DataType.DOUBLE.getNumber();
         if (dataType != TensorProto.DataType.FLOAT.getNumber() && !isDouble)

@@ -68,17 +68,8 @@ class AdaptivePlansRunTest
                 final PlanChoice choice = AdaptivePlanner.plan(graph, SplitExecutor.outputLayers(whole, graph),
                     devices, links, 0);
                 shapes.add(choice.description().replaceAll("[0-9]+", "#"));
-                final float[] actual = new float[expected.length];
-                try (SplitExecutor split = SplitExecutor.create(model, Map.of(), whole, graph, choice.plan()))
-                {
-                    for (int run = 0; run < 2; run++)
-                    {
-                        Arrays.fill(actual, Float.NaN);
-                        split.setInput(0, input);
-                        split.run();
-                        split.outputInto(0, actual);
-                    }
-                }
+                final float[] actual = SplitMatchesUnsplitTest.runTwice(model, Map.of(), whole, graph, choice.plan(),
+                    input, expected.length);
                 final double rel = RelativeError.of(expected, actual);
                 System.out.printf("%s on %s: %s, error %.3g%n", name, Arrays.toString(c), choice.description(), rel);
                 assertTrue(rel <= OracleSupport.TOLERANCE, name + " " + choice.description() + ": " + rel);

@@ -126,7 +126,25 @@ public final class Conv2d implements ConvKernel
         final MapView in, final MapView out, final int h0, final int h1, final FloatRegion scratch,
         final int scratchOffset)
     {
+        forward(in, null, out, h0, h1, scratch, scratchOffset);
+    }
+
+    @Override
+    public boolean addsResidual()
+    {
+        return true;
+    }
+
+    @Override
+    public void forward(
+        final MapView in, final MapView residual, final MapView out, final int h0, final int h1,
+        final FloatRegion scratch, final int scratchOffset)
+    {
         params.checkCall(in, out, h0, h1);
+        if (residual != null)
+        {
+            ConvParams.checkResidual(residual, out, h0, h1);
+        }
         if (h0 == h1)
         {
             return;
@@ -139,11 +157,11 @@ public final class Conv2d implements ConvKernel
         final int flipRoom = needed - im2colFloats;
         if (pointwise)
         {
-            forwardPointwise(in, out, h0, h1, scratch, flipOffset, flipRoom);
+            forwardPointwise(in, residual, out, h0, h1, scratch, flipOffset, flipRoom);
         }
         else
         {
-            forwardIm2col(in, out, h0, h1, scratch, scratchOffset, flipOffset, flipRoom);
+            forwardIm2col(in, residual, out, h0, h1, scratch, scratchOffset, flipOffset, flipRoom);
         }
     }
 
@@ -216,13 +234,14 @@ public final class Conv2d implements ConvKernel
     }
 
     private void forwardPointwise(
-        final MapView in, final MapView out, final int h0, final int h1,
+        final MapView in, final MapView residual, final MapView out, final int h0, final int h1,
         final FloatRegion scratch, final int flipOffset, final int flipRoom)
     {
         final int width = out.width();
         final int cin = params.inChannels();
         final int cout = params.outChannels();
-        final int chunkRows = epilogue.isIdentity() ? h1 - h0 : Math.max(1, EPILOGUE_TARGET_FLOATS / (width * cout));
+        final int chunkRows = epilogue.isIdentity() && residual == null ? h1 - h0 :
+            Math.max(1, EPILOGUE_TARGET_FLOATS / (width * cout));
         for (int r0 = h0; r0 < h1; r0 += chunkRows)
         {
             final int r1 = Math.min(h1, r0 + chunkRows);
@@ -234,12 +253,13 @@ public final class Conv2d implements ConvKernel
                 product(m, g, in.region(), aOffset + g * inChannelsPerGroup, cin, out.region(), cOffset, cout,
                     scratch, flipOffset, flipRoom);
             }
-            epilogue.apply(out.region(), cOffset, m * cout);
+            epilogue.apply(out.region(), cOffset, m * cout, residual, r0);
         }
     }
 
     private void forwardIm2col(
-        final MapView in, final MapView out, final int h0, final int h1, final FloatRegion scratch,
+        final MapView in, final MapView residual, final MapView out, final int h0, final int h1,
+        final FloatRegion scratch,
         final int scratchOffset, final int flipOffset, final int flipRoom)
     {
         final int outW = out.width();
@@ -256,7 +276,7 @@ public final class Conv2d implements ConvKernel
                 product(m, g, scratch, scratchOffset, gemmK, out.region(), cOffset, cout, scratch, flipOffset,
                     flipRoom);
             }
-            epilogue.apply(out.region(), cOffset, m * cout);
+            epilogue.apply(out.region(), cOffset, m * cout, residual, r0);
         }
     }
 
@@ -432,115 +452,6 @@ public final class Conv2d implements ConvKernel
         for (int done = 0; done < length; done += zeros.capacity())
         {
             dst.put(index + done, zeros, 0, Math.min(zeros.capacity(), length - done));
-        }
-    }
-
-    /**
-     * The end of every convolution kernel: adds the bias (if any) per channel and applies the fused activation, in
-     * place, to whole pixels of an NHWC map.
-     * <p>
-     * Loops over direct buffers do not vectorize on JDK 17 (about 0.7 ns a float measured, more than a small-K GEMM
-     * spends per output), loops over heap arrays at offset zero do: so each piece of output is copied into a per-thread
-     * heap array, transformed there against the bias repeated over a whole piece, and copied back (about 0.2 ns a
-     * float). Immutable; the staging array belongs to the calling thread, so one instance serves all threads.
-     */
-    static final class Epilogue
-    {
-        /** Floats staged at a time: 16 KiB, comfortably inside L1 with its bias pattern. */
-        private static final int STAGING_FLOATS = 4096;
-
-        private static final ThreadLocal<float[]> STAGING = ThreadLocal.withInitial(() -> new float[STAGING_FLOATS]);
-
-        private final Activation activation;
-        private final boolean identity;
-        private final float[] pattern; // (pieceFloats): the bias repeated pixel after pixel, zeros without bias
-        private final int pieceFloats;
-
-        /**
-         * @param biasOrNull {@code [channels]} or {@code null}; copied.
-         * @param channels   floats per pixel.
-         * @param activation applied after the bias.
-         */
-        Epilogue(final float[] biasOrNull, final int channels, final Activation activation)
-        {
-            this.activation = activation;
-            this.identity = biasOrNull == null && activation.isIdentity();
-            this.pieceFloats = Math.max(1, STAGING_FLOATS / channels) * channels;
-            this.pattern = new float[pieceFloats];
-            if (biasOrNull != null)
-            {
-                for (int i = 0; i < pieceFloats; i++)
-                {
-                    pattern[i] = biasOrNull[i % channels];
-                }
-            }
-        }
-
-        /** @return {@code true} if {@link #apply} changes nothing. */
-        boolean isIdentity()
-        {
-            return identity;
-        }
-
-        /**
-         * Applies bias and activation to floats {@code [offset, offset + count)}, which start at a pixel's first
-         * channel and cover whole pixels.
-         */
-        void apply(final FloatRegion region, final int offset, final int count)
-        {
-            if (identity)
-            {
-                return;
-            }
-            region.checkRange(offset, count);
-            float[] staging = STAGING.get();
-            if (staging.length < pieceFloats)
-            {
-                // Only layers with more than STAGING_FLOATS channels get here, once per thread.
-                staging = new float[pieceFloats];
-                STAGING.set(staging);
-            }
-            final FloatBuffer f = region.floats();
-            for (int start = offset, end = offset + count; start < end; start += pieceFloats)
-            {
-                final int length = Math.min(pieceFloats, end - start);
-                f.get(start, staging, 0, length);
-                transform(staging, length);
-                f.put(start, staging, 0, length);
-            }
-        }
-
-        private void transform(final float[] x, final int length)
-        {
-            final float[] b = pattern;
-            switch (activation.kind())
-            {
-                case NONE:
-                    for (int i = 0; i < length; i++)
-                    {
-                        x[i] += b[i];
-                    }
-                    break;
-                case RELU:
-                    for (int i = 0; i < length; i++)
-                    {
-                        x[i] = Math.max(x[i] + b[i], 0f);
-                    }
-                    break;
-                case CLIP:
-                    final float lo = activation.alpha();
-                    final float hi = activation.beta();
-                    for (int i = 0; i < length; i++)
-                    {
-                        x[i] = Math.min(Math.max(x[i] + b[i], lo), hi);
-                    }
-                    break;
-                default:
-                    for (int i = 0; i < length; i++)
-                    {
-                        x[i] = activation.apply(x[i] + b[i]);
-                    }
-            }
         }
     }
 }

@@ -86,7 +86,25 @@ public final class DepthwiseConv2d implements ConvKernel
         final MapView in, final MapView out, final int h0, final int h1, final FloatRegion scratch,
         final int scratchOffset)
     {
+        forward(in, null, out, h0, h1, scratch, scratchOffset);
+    }
+
+    @Override
+    public boolean addsResidual()
+    {
+        return true;
+    }
+
+    @Override
+    public void forward(
+        final MapView in, final MapView residual, final MapView out, final int h0, final int h1,
+        final FloatRegion scratch, final int scratchOffset)
+    {
         params.checkCall(in, out, h0, h1);
+        if (residual != null)
+        {
+            ConvParams.checkResidual(residual, out, h0, h1);
+        }
         if (h0 == h1)
         {
             return;
@@ -138,6 +156,11 @@ public final class DepthwiseConv2d implements ConvKernel
                         multiplyAdd(acc, x, tapWeights[kh * kernelW + kw], length);
                     }
                 }
+                if (residual != null)
+                {
+                    residual.region().floats().get(residual.index(oh, x0, 0), x, 0, length);
+                    add(acc, x, length);
+                }
                 Staged.activate(activation, acc, length);
                 dst.put(outRow + x0 * channels, acc, 0, length);
             }
@@ -149,6 +172,14 @@ public final class DepthwiseConv2d implements ConvKernel
         for (int i = 0; i < length; i++)
         {
             acc[i] += x[i] * w[i];
+        }
+    }
+
+    private static void add(final float[] acc, final float[] r, final int length)
+    {
+        for (int i = 0; i < length; i++)
+        {
+            acc[i] += r[i];
         }
     }
 

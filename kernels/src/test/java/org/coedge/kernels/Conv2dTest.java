@@ -144,13 +144,13 @@ class Conv2dTest
             for (final Activation activation : activations)
             {
                 final float[] bias = random.nextBoolean() ? ConvHarness.randomArray(random, channels) : null;
-                final Conv2d.Epilogue epilogue = new Conv2d.Epilogue(bias, channels, activation);
+                final Epilogue epilogue = new Epilogue(bias, channels, activation);
                 final int pixels = 3 * 4096 / channels + 2;
                 final int offset = channels * random.nextInt(3);
                 final float[] x = ConvHarness.randomArray(random, offset + pixels * channels + 5);
                 final FloatRegion region = FloatRegion.allocate(x.length);
                 region.put(0, x);
-                epilogue.apply(region, offset, pixels * channels);
+                epilogue.apply(region, offset, pixels * channels, null, 0);
                 for (int i = 0; i < x.length; i++)
                 {
                     final boolean inside = i >= offset && i < offset + pixels * channels;

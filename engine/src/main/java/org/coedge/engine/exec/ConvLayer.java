@@ -8,17 +8,32 @@ import org.coedge.kernels.FloatRegion;
 import org.coedge.kernels.MapView;
 import org.coedge.planner.RowRange;
 
-/** Conv or ConvTranspose (with bias and fused activation) over output rows. */
+/**
+ * Conv or ConvTranspose (with bias and fused activation) over output rows; a Conv may also add a residual map (an
+ * {@code Add} the lowering absorbed, its second input), read row for row.
+ */
 final class ConvLayer extends Layer
 {
     private final ConvKernel kernel;
+    private final boolean hasResidual;
     private MapView in;
+    private MapView residual;
     private MapView out;
 
-    ConvLayer(final String name, final String opType, final ConvKernel kernel, final Value input, final Value output)
+    /**
+     * @param residualOrNull the map added before the activation, of the output's shape, or {@code null}.
+     * @throws IllegalArgumentException if a residual is given and the kernel cannot add one.
+     */
+    ConvLayer(final String name, final String opType, final ConvKernel kernel, final Value input,
+        final Value residualOrNull, final Value output)
     {
-        super(name, opType, List.of(input), output);
+        super(name, opType, residualOrNull == null ? List.of(input) : List.of(input, residualOrNull), output);
+        if (residualOrNull != null && !kernel.addsResidual())
+        {
+            throw new IllegalArgumentException(kernel.getClass().getSimpleName() + " cannot add a residual");
+        }
         this.kernel = kernel;
+        this.hasResidual = residualOrNull != null;
     }
 
     ConvKernel kernel()
@@ -30,18 +45,23 @@ final class ConvLayer extends Layer
     protected void bind(final FloatRegion arena)
     {
         in = inputs.get(0).view(arena);
+        residual = hasResidual ? inputs.get(1).view(arena) : null;
         out = output.view(arena);
     }
 
     @Override
     public void run(final int from, final int to, final FloatRegion scratch, final int scratchOffset)
     {
-        kernel.forward(in, out, from, to, scratch, scratchOffset);
+        kernel.forward(in, residual, out, from, to, scratch, scratchOffset);
     }
 
     @Override
     public RowRange inputRows(final int inputIndex, final RowRange out)
     {
+        if (inputIndex == 1)
+        {
+            return super.inputRows(inputIndex, out);
+        }
         if (out.isEmpty())
         {
             return RowRange.EMPTY;

@@ -161,7 +161,18 @@ final class LayerFactory
         }
         final ConvParams params = b.build();
         final float[] bias = n.input(2).isEmpty() ? null : l.constant(n.input(2)).floats();
-        final Lowering.Fused fused = l.fuseActivation(n);
+        Lowering.Fused fused = l.fuseActivation(n);
+        Value residual = null;
+        if (!transposed && fused.suffix().isEmpty())
+        {
+            final Lowering.Residual r = l.fuseResidual(n);
+            if (r != null)
+            {
+                residual = r.operand();
+                fused = r.fused();
+            }
+        }
+        final List<Value> inputs = residual == null ? List.of(in) : List.of(in, residual);
         final int height = in.shape().height();
         final boolean winograd = !transposed && l.winograd() &&
             WinogradConv2d.preferred(params, params.outputHeight(height), params.outputWidth(in.shape().width()));
@@ -171,9 +182,9 @@ final class LayerFactory
         {
             // the rows it reads must be the running kernel's, since other devices plan and send by them
             final Value out = l.newOutput(fused.output());
-            l.add(new IdleLayer(n.name(), kind + fused.suffix(), List.of(in), out,
+            l.add(new IdleLayer(n.name(), kind + fused.suffix(), inputs, out,
                 ConvLayer.flops(params, in.shape(), out.shape()), (j, rows) -> rows.isEmpty() ? RowRange.EMPTY :
-                winograd ? RowRange.of(WinogradConv2d.firstInputRow(params, rows.start(), rows.end(), height),
+                j == 1 ? rows : winograd ? RowRange.of(WinogradConv2d.firstInputRow(params, rows.start(), rows.end(), height),
                     WinogradConv2d.endInputRow(params, rows.start(), rows.end(), height)) :
                 RowRange.of(params.firstInputRowClipped(rows.start(), rows.end(), height),
                     params.endInputRowClipped(rows.start(), rows.end(), height)), false), 0);
@@ -186,7 +197,7 @@ final class LayerFactory
         final Value out = l.newOutput(fused.output());
         checkShape(n, out, transposed ? params.outputHeight(in.shape().height()) :
             params.outputHeight(in.shape().height()), params.outputWidth(in.shape().width()), outC);
-        l.add(new ConvLayer(n.name(), kind + fused.suffix(), kernel, in, out), 4L * w.size());
+        l.add(new ConvLayer(n.name(), kind + fused.suffix(), kernel, in, residual, out), 4L * w.size());
     }
 
     private static void checkShape(final Node n, final Value out, final int h, final int w, final int c)

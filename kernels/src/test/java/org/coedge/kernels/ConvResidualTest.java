@@ -77,7 +77,18 @@ class ConvResidualTest
             final int s = 1 + random.nextInt(2);
             final ConvParams p = ConvParams.conv(c, c, k, k).groups(c).stride(s, s)
                 .pad(random.nextInt(k / 2 + 1)).build();
-            runCase(p, random, k + random.nextInt(12), k + random.nextInt(12), false);
+            final int inH = k + random.nextInt(12);
+            final int inW = k + random.nextInt(12);
+            final float[] w = ConvHarness.randomArray(random, c * k * k);
+            final float[] bias = ConvHarness.randomArray(random, c);
+            final Activation activation = ConvHarness.randomActivation(random);
+            for (final boolean vector : new boolean[]{ false, true })
+            {
+                final ConvKernel kernel = new DepthwiseConv2d(p, w, bias, activation, vector);
+                final ConvHarness.Case cs = ConvHarness.convResidual(kernel, w, bias, activation, inH, inW, random);
+                final int[] range = ConvHarness.randomRange(random, cs.outH());
+                ConvHarness.runAndCheck(cs, range[0], range[1], random);
+            }
         }
     }
 

@@ -32,6 +32,31 @@ class Conv2dTest
     }
 
     @Test
+    void shouldMatchReferenceOnBothSidesOfTheStagedIm2colBound()
+    {
+        // fewer than STAGED_IM2COL_MAX_CHANNELS input channels per group build im2col rows on heap, more copy runs
+        // between direct buffers: random strides, dilations, pads and groups on both sides of the bound
+        final SplittableRandom random = new SplittableRandom(28);
+        int cases = 0;
+        while (cases < 40)
+        {
+            final int groups = random.nextInt(3) == 0 ? 2 : 1;
+            final int cinG = Conv2d.STAGED_IM2COL_MAX_CHANNELS - 4 + random.nextInt(9);
+            final ConvParams p = ConvParams.conv(groups * cinG, groups * (1 + random.nextInt(6)),
+                1 + random.nextInt(4), 2 + random.nextInt(3))
+                .groups(groups)
+                .stride(1 + random.nextInt(2), 1 + random.nextInt(2))
+                .dilation(1 + random.nextInt(2), 1 + random.nextInt(2))
+                .pads(random.nextInt(3), random.nextInt(3), random.nextInt(3), random.nextInt(3))
+                .build();
+            if (runRandomCase(p, random, groups > 1))
+            {
+                cases++;
+            }
+        }
+    }
+
+    @Test
     void shouldMatchReferenceOnDepthwiseAndMultiplierThroughGroupedPath()
     {
         final SplittableRandom random = new SplittableRandom(22);

@@ -1,6 +1,7 @@
 package org.coedge.kernels;
 
 import java.nio.FloatBuffer;
+import java.util.Objects;
 
 /**
  * Depthwise 2-D convolution (groups == input channels == output channels) over NHWC maps by a direct loop: a GEMM per
@@ -15,7 +16,7 @@ import java.nio.FloatBuffer;
  * accumulator and the activation runs on the tile before it is stored.
  * <p>
  * Where the JVM runs with the Vector API ({@code --add-modules jdk.incubator.vector}, which the {@code coedge}
- * launcher passes) the tap loop is {@link DepthwiseVector}'s instead: after the same row staging it sums every tap
+ * launcher passes) the tap loop of 3x3 windows is {@link DepthwiseVector}'s instead: after the same row staging it sums every tap
  * of four output pixels in vector registers, measured 1.6-3.5x the plain path's GFLOP/s on MobileNetV2's depthwise
  * layers. Without the module, or with {@code -Dcoedge.vector=false}, the plain path runs. Both compute the same
  * products in another order (the vector path with fused multiply-adds), so they agree within float rounding.
@@ -62,7 +63,8 @@ public final class DepthwiseConv2d implements ConvKernel
      * As {@link #DepthwiseConv2d(ConvParams, float[], float[], Activation)}, choosing the tap loop (benchmarks and
      * tests run both side by side).
      *
-     * @param vector the Vector API loop; needs {@link #vectorAvailable()}.
+     * @param vector the Vector API loop where the window is 3x3 (others keep the plain loop); needs
+     *               {@link #vectorAvailable()}.
      * @throws IllegalArgumentException if {@code vector} is asked for and the JVM lacks the module.
      */
     public DepthwiseConv2d(
@@ -73,7 +75,8 @@ public final class DepthwiseConv2d implements ConvKernel
         {
             throw new IllegalArgumentException("the Vector API loop needs --add-modules jdk.incubator.vector");
         }
-        this.vector = vector;
+        Objects.requireNonNull(params, "params");
+        this.vector = vector && DepthwiseVector.supports(params);
         Conv2d.checkPrepare(params, false, weights, biasOrNull, fused);
         if (!params.isDepthwise())
         {
@@ -114,7 +117,7 @@ public final class DepthwiseConv2d implements ConvKernel
         return VECTOR_AVAILABLE && !"false".equalsIgnoreCase(System.getProperty(VECTOR_PROPERTY, "true").trim());
     }
 
-    /** @return whether this kernel runs the Vector API loop. */
+    /** @return whether this kernel runs the Vector API loop (asked for, and a 3x3 window). */
     public boolean usesVector()
     {
         return vector;
@@ -233,8 +236,10 @@ public final class DepthwiseConv2d implements ConvKernel
     {
         final int length = outW * channels;
         final float[] o = staging.outRow;
-        DepthwiseVector.row(staging.rows, staging.rowUsed, params.kernelH(), params.kernelW(), params.strideW(),
-            params.dilationW(), channels, tapWeights, tileBias, outW, o);
+        final float[] zero = staging.zeroRow;
+        DepthwiseVector.row(staging.rowUsed[0] ? staging.rows[0] : zero, staging.rowUsed[1] ? staging.rows[1] : zero,
+            staging.rowUsed[2] ? staging.rows[2] : zero, params.strideW(), params.dilationW(), channels, tapWeights,
+            tileBias, outW, o);
         if (residual != null)
         {
             final float[] r = staging.residualRow;
@@ -270,9 +275,14 @@ public final class DepthwiseConv2d implements ConvKernel
         float[] x = new float[0];
         float[] outRow = new float[0];
         float[] residualRow = new float[0];
+        float[] zeroRow = new float[0]; // never written: the staged row of kernel rows outside the map
 
         Staging ensure(final int rowCount, final int rowFloats, final int tileFloats, final int outRowFloats)
         {
+            if (outRowFloats > 0 && zeroRow.length < rowFloats)
+            {
+                zeroRow = new float[rowFloats];
+            }
             if (outRow.length < outRowFloats)
             {
                 outRow = new float[outRowFloats];

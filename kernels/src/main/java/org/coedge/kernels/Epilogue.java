@@ -10,7 +10,9 @@ import java.nio.FloatBuffer;
  * Loops over direct buffers do not vectorize on JDK 17 (about 0.7 ns a float measured, more than a small-K GEMM
  * spends per output), loops over heap arrays at offset zero do: so each piece of output (and of the residual) is
  * copied into per-thread heap arrays, transformed there against the bias repeated over a whole piece, and copied
- * back (about 0.2 ns a float). Immutable; the staging arrays belong to the calling thread, so one instance serves
+ * back (about 0.2 ns a float). Where the JVM has the Vector API ({@link DepthwiseConv2d#vectorByDefault()}) and the
+ * activation is none, ReLU or clip, {@link EpilogueVector} does it in one pass over the direct buffer instead.
+ * Immutable; the staging arrays belong to the calling thread, so one instance serves
  * all threads.
  */
 final class Epilogue
@@ -25,6 +27,7 @@ final class Epilogue
     private final boolean identity;
     private final float[] pattern; // (pieceFloats): the bias repeated pixel after pixel, zeros without bias
     private final int pieceFloats;
+    private final boolean vector;
 
     /**
      * @param biasOrNull {@code [channels]} or {@code null}; copied.
@@ -33,9 +36,16 @@ final class Epilogue
      */
     Epilogue(final float[] biasOrNull, final int channels, final Activation activation)
     {
+        this(biasOrNull, channels, activation, DepthwiseConv2d.vectorByDefault());
+    }
+
+    /** As {@link #Epilogue(float[], int, Activation)}, choosing the loop (tests run both). */
+    Epilogue(final float[] biasOrNull, final int channels, final Activation activation, final boolean vector)
+    {
         this.activation = activation;
         this.identity = biasOrNull == null && activation.isIdentity();
         this.pieceFloats = Math.max(1, STAGING_FLOATS / channels) * channels;
+        this.vector = vector && DepthwiseConv2d.vectorAvailable() && EpilogueVector.handles(activation);
         this.pattern = new float[pieceFloats];
         if (biasOrNull != null)
         {
@@ -67,6 +77,17 @@ final class Epilogue
             return;
         }
         region.checkRange(offset, count);
+        final int rOffset = residual == null ? 0 : residual.rowOffset(firstRow);
+        if (residual != null)
+        {
+            residual.region().checkRange(rOffset, count);
+        }
+        if (vector)
+        {
+            EpilogueVector.apply(region.bytes(), offset, count, pattern, pieceFloats, activation,
+                residual == null ? null : residual.region().bytes(), rOffset);
+            return;
+        }
         float[][] staging = STAGING.get();
         if (staging[0].length < pieceFloats)
         {
@@ -78,11 +99,6 @@ final class Epilogue
         final float[] r = staging[1];
         final FloatBuffer f = region.floats();
         final FloatBuffer rf = residual == null ? null : residual.region().floats();
-        final int rOffset = residual == null ? 0 : residual.rowOffset(firstRow);
-        if (residual != null)
-        {
-            residual.region().checkRange(rOffset, count);
-        }
         for (int done = 0; done < count; done += pieceFloats)
         {
             final int length = Math.min(pieceFloats, count - done);

@@ -168,21 +168,33 @@ class Conv2dTest
         {
             for (final Activation activation : activations)
             {
-                final float[] bias = random.nextBoolean() ? ConvHarness.randomArray(random, channels) : null;
-                final Epilogue epilogue = new Epilogue(bias, channels, activation);
-                final int pixels = 3 * 4096 / channels + 2;
-                final int offset = channels * random.nextInt(3);
-                final float[] x = ConvHarness.randomArray(random, offset + pixels * channels + 5);
-                final FloatRegion region = FloatRegion.allocate(x.length);
-                region.put(0, x);
-                epilogue.apply(region, offset, pixels * channels, null, 0);
-                for (int i = 0; i < x.length; i++)
+                // the staged plain loop and the Vector API loop (none, ReLU, clip) on the same data
+                for (final boolean vector : new boolean[]{ false, true })
                 {
-                    final boolean inside = i >= offset && i < offset + pixels * channels;
-                    final float expected = inside ?
-                        activation.apply(x[i] + (bias == null ? 0f : bias[(i - offset) % channels])) : x[i];
-                    assertEquals(expected, region.floats().get(i), 1e-7f, "float " + i + " of " + channels +
-                        " channels, " + activation);
+                    final float[] bias = random.nextBoolean() ? ConvHarness.randomArray(random, channels) : null;
+                    final Epilogue epilogue = new Epilogue(bias, channels, activation, vector);
+                    final int pixels = 3 * 4096 / channels + 2;
+                    final int offset = channels * random.nextInt(3);
+                    final float[] x = ConvHarness.randomArray(random, offset + pixels * channels + 5);
+                    final FloatRegion region = FloatRegion.allocate(x.length);
+                    region.put(0, x);
+                    // half the time with a residual: a map of one pixel per row, its rows from 1 on added
+                    final boolean withResidual = random.nextBoolean();
+                    final float[] r = ConvHarness.randomArray(random, (pixels + 1) * channels);
+                    final FloatRegion rRegion = FloatRegion.allocate(r.length + 3);
+                    rRegion.floats().put(3, r);
+                    final MapView residual = withResidual ?
+                        MapView.of(rRegion, 3, pixels + 1, 1, channels) : null;
+                    epilogue.apply(region, offset, pixels * channels, residual, 1);
+                    for (int i = 0; i < x.length; i++)
+                    {
+                        final boolean inside = i >= offset && i < offset + pixels * channels;
+                        final float sum = inside ? x[i] + (bias == null ? 0f : bias[(i - offset) % channels]) : 0f;
+                        final float expected = inside ?
+                            activation.apply(withResidual ? sum + r[channels + i - offset] : sum) : x[i];
+                        assertEquals(expected, region.floats().get(i), 1e-7f, "float " + i + " of " + channels +
+                            " channels, " + activation + ", vector " + vector + ", residual " + withResidual);
+                    }
                 }
             }
         }

@@ -163,7 +163,8 @@ class Conv2dTest
     {
         final SplittableRandom random = new SplittableRandom(27);
         final Activation[] activations = {
-            Activation.NONE, Activation.RELU, Activation.clip(-0.3f, 0.4f), Activation.leakyRelu(0.2f) };
+            Activation.NONE, Activation.RELU, Activation.clip(-0.3f, 0.4f), Activation.leakyRelu(0.2f),
+            Activation.of(Activation.Kind.HARD_SWISH, 0f, 0f) };
         for (final int channels : new int[]{ 1, 7, 4096, 5000 })
         {
             for (final Activation activation : activations)

@@ -216,8 +216,10 @@ final class ConvHarness
 
     static Activation randomActivation(final SplittableRandom random)
     {
-        switch (random.nextInt(5))
+        switch (random.nextInt(6))
         {
+            case 5:
+                return Activation.of(Activation.Kind.HARD_SWISH, 0f, 0f);
             case 0:
                 return Activation.NONE;
             case 1:

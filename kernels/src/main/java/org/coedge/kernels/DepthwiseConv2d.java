@@ -16,9 +16,9 @@ import java.util.Objects;
  * accumulator and the activation runs on the tile before it is stored.
  * <p>
  * Where the JVM runs with the Vector API ({@code --add-modules jdk.incubator.vector}, which the {@code coedge}
- * launcher passes) the tap loop of 3x3 windows is {@link DepthwiseVector}'s instead: after the same row staging it sums every tap
- * of four output pixels in vector registers, measured 1.7-2.1x the plain path's GFLOP/s on MobileNetV2's depthwise
- * layers. Without the module, or with {@code -Dcoedge.vector=false}, the plain path runs. Both compute the same
+ * launcher passes) the tap loop of 3x3 windows is {@link DepthwiseVector}'s instead: after the same row staging it
+ * sums every tap of four output pixels in vector registers, measured 1.7-2.1x the plain path's GFLOP/s on
+ * MobileNetV2's depthwise layers. Without the module, or with {@code -Dcoedge.vector=false}, the plain path runs. Both compute the same
  * products in another order (the vector path with fused multiply-adds), so they agree within float rounding.
  * <p>
  * Thread-safe: the staging arrays are per thread (grown on first use, then reused); {@link #forward} may run on

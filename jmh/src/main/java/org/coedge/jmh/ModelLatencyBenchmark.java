@@ -31,7 +31,8 @@ import org.openjdk.jmh.annotations.Warmup;
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
 @Warmup(iterations = 2, time = 2)
 @Measurement(iterations = 3, time = 3)
-@Fork(value = 1, jvmArgsAppend = { ConvVsSgemmBenchmark.EXPORTS, ConvVsSgemmBenchmark.VECTOR, "-Xmx4g", "-XX:MaxDirectMemorySize=4g" })
+@Fork(value = 1, jvmArgsAppend = {
+    ConvVsSgemmBenchmark.EXPORTS, ConvVsSgemmBenchmark.VECTOR, "-Xmx4g", "-XX:MaxDirectMemorySize=4g" })
 public class ModelLatencyBenchmark
 {
     private static final long INPUT_SEED = 42;

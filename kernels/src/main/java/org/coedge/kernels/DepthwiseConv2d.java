@@ -8,21 +8,21 @@ import java.util.Objects;
  * channel would have one column, so im2col buys nothing. Owns its weights repacked per tap and repeated over a tile of
  * {@code tilePixels} output pixels, so that each tap of a tile is one long multiply-add over contiguous floats.
  * <p>
- * Why the staging: JDK 17's C2 vectorizes a loop only when every array it touches is indexed by the loop variable
- * plus the same constant offset; loops over direct buffers, or over heap arrays at run-time offsets, stay scalar
- * (measured about 2 GFLOP/s). So the input rows a pixel tile needs are copied once per output row into heap arrays
- * (with zero columns for the padding), each tap's input run is copied to offset 0 of a tile array, and the
+ * Why the staging: JDK 17's C2 vectorizes a loop only when every array it touches is indexed by the loop variable plus
+ * the same constant offset; loops over direct buffers, or over heap arrays at run-time offsets, stay scalar (measured
+ * about 2 GFLOP/s). So the input rows a pixel tile needs are copied once per output row into heap arrays (with zero
+ * columns for the padding), each tap's input run is copied to offset 0 of a tile array, and the
  * {@code acc[i] += x[i] * w[i]} loop then vectorizes (measured 6-12 GFLOP/s on AVX-512). The bias seeds the
  * accumulator and the activation runs on the tile before it is stored.
  * <p>
- * Where the JVM runs with the Vector API ({@code --add-modules jdk.incubator.vector}, which the {@code coedge}
- * launcher passes) the tap loop of 3x3 windows is {@link DepthwiseVector}'s instead: after the same row staging it
- * sums every tap of four output pixels in vector registers, measured 1.7-2.1x the plain path's GFLOP/s on
- * MobileNetV2's depthwise layers. Without the module, or with {@code -Dcoedge.vector=false}, the plain path runs. Both compute the same
+ * Where the JVM runs with the Vector API ({@code --add-modules jdk.incubator.vector}, which the {@code coedge} launcher
+ * passes) the tap loop of 3x3 windows is {@link DepthwiseVector}'s instead: after the same row staging it sums every
+ * tap of four output pixels in vector registers, measured 1.7-2.1x the plain path's GFLOP/s on MobileNetV2's depthwise
+ * layers. Without the module, or with {@code -Dcoedge.vector=false}, the plain path runs. Both compute the same
  * products in another order (the vector path with fused multiply-adds), so they agree within float rounding.
  * <p>
- * Thread-safe: the staging arrays are per thread (grown on first use, then reused); {@link #forward} may run on
- * several threads at once on disjoint row ranges. It needs no caller scratch.
+ * Thread-safe: the staging arrays are per thread (grown on first use, then reused); {@link #forward} may run on several
+ * threads at once on disjoint row ranges. It needs no caller scratch.
  */
 public final class DepthwiseConv2d implements ConvKernel
 {

@@ -7,11 +7,11 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * {@link Epilogue}'s loop on the Vector API ({@code jdk.incubator.vector}) for the activations that are a few
- * vector operations (none, ReLU, clip, hard swish): reads the GEMM output straight from its direct buffer, adds the bias pattern (and the
- * residual, read the same way), clamps, and writes it back, one pass. The plain path has to stage every piece through
- * a heap array (C2 does not vectorize loops over direct buffers), three passes; on the 1x1 layers with few input
- * channels that staging was a quarter to two fifths of the layer's time (measured).
+ * {@link Epilogue}'s loop on the Vector API ({@code jdk.incubator.vector}) for the activations that are a few vector
+ * operations (none, ReLU, clip, hard swish): reads the GEMM output straight from its direct buffer, adds the bias
+ * pattern (and the residual, read the same way), clamps, and writes it back, one pass. The plain path has to stage
+ * every piece through a heap array (C2 does not vectorize loops over direct buffers), three passes; on the 1x1 layers
+ * with few input channels that staging was a quarter to two fifths of the layer's time (measured).
  * <p>
  * Loaded only where the JVM has the module ({@link DepthwiseConv2d#vectorByDefault()}); stateless, any thread.
  */

@@ -184,7 +184,8 @@ final class LayerFactory
             final Value out = l.newOutput(fused.output());
             l.add(new IdleLayer(n.name(), kind + fused.suffix(), inputs, out,
                 ConvLayer.flops(params, in.shape(), out.shape()), (j, rows) -> rows.isEmpty() ? RowRange.EMPTY :
-                j == 1 ? rows : winograd ? RowRange.of(WinogradConv2d.firstInputRow(params, rows.start(), rows.end(), height),
+                j == 1 ? rows :
+                winograd ? RowRange.of(WinogradConv2d.firstInputRow(params, rows.start(), rows.end(), height),
                     WinogradConv2d.endInputRow(params, rows.start(), rows.end(), height)) :
                 RowRange.of(params.firstInputRowClipped(rows.start(), rows.end(), height),
                     params.endInputRowClipped(rows.start(), rows.end(), height)), false), 0);

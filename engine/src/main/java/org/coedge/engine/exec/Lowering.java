@@ -117,8 +117,8 @@ public final class Lowering
     public static final String WINOGRAD_PROPERTY = "coedge.winograd";
 
     /**
-     * Name of the system property that keeps every {@code Add} a layer of its own ({@code -Dcoedge.fuseResidual=false}),
-     * for measuring what the fusion saves; like {@link #WINOGRAD_PROPERTY} it changes the layer list, so every device
+     * Name of the system property that keeps every {@code Add} a layer of its own
+     * ({@code -Dcoedge.fuseResidual=false}), for measuring what the fusion saves; like {@link #WINOGRAD_PROPERTY} it changes the layer list, so every device
      * of a cluster must run with the same value.
      */
     public static final String RESIDUAL_FUSION_PROPERTY = "coedge.fuseResidual";

@@ -48,7 +48,7 @@ public final class BenchmarkReport
     /** Goal for engine / ONNX Runtime latency. */
     private static final double LATENCY_GOAL = 1.0;
 
-    private static final String[] CONV_METHODS = { "conv", "sgemm", "ort", "winograd" };
+    private static final String[] CONV_METHODS = { "conv", "sgemm", "ort", "winograd", "plain" };
     private static final String[] MODEL_METHODS = { "engine", "ort" };
     private static final String[] QUICK_LAYERS = {
         "r18_c3_28x28x128_128", "r18_c1_28x28x128_256_s2", "vgg_c3_28x28x512_512", "mv2_c1_28x28x32_192",
@@ -139,6 +139,11 @@ public final class BenchmarkReport
     {
         final org.coedge.kernels.BlasCore core = org.coedge.kernels.BlasCore.current();
         System.out.println("# openblas core: " + core.describe());
+        // the benchmark forks run with ConvVsSgemmBenchmark.VECTOR; this JVM (the report's own) may not
+        final boolean inJdk = java.lang.module.ModuleFinder.ofSystem().find("jdk.incubator.vector").isPresent();
+        System.out.println("# depthwise loop: " + (org.coedge.kernels.DepthwiseConv2d.vectorByDefault() ?
+            "Vector API" : inJdk ? "Vector API in the benchmark forks (" + ConvVsSgemmBenchmark.VECTOR + ")" :
+            "plain Java (this JDK has no jdk.incubator.vector)"));
         if (core.warning() != null)
         {
             System.out.println("# " + core.warning());
@@ -169,6 +174,10 @@ public final class BenchmarkReport
                 {
                     if (method.equals("winograd") &&
                         !org.coedge.kernels.WinogradConv2d.supports(ConvLayerShape.parse(layer).params()))
+                    {
+                        continue;
+                    }
+                    if (method.equals("plain") && !ConvLayerShape.parse(layer).isDepthwise())
                     {
                         continue;
                     }
@@ -251,9 +260,11 @@ public final class BenchmarkReport
         sb.append("Convolution, 1 thread. GFLOP/s = flops x ops/s (median over rounds of the mean). conv: engine " +
             "ConvKernel.forward incl. bias+ReLU; sgemm: Blas.sgemm of the same GEMM shape, per group; ort: ONNX " +
             "Runtime Conv+Relu alone; wino: Winograd F(4x4, 3x3) (3x3 stride-1 layers), GFLOP/s of the direct " +
-            "conv's flops. Ratios: median over " + rounds + " round(s); 'best' = ratio of best iterations.\n");
-        sb.append(String.format(Locale.ROOT, "%-25s %7s %7s %7s %7s %10s %6s %9s %6s %9s%n",
-            "layer", "conv", "sgemm", "ort", "wino", "conv/sgemm", "best", "conv/ort", "best", "wino/ort"));
+            "conv's flops; plain: the depthwise kernel's plain-Java loop (conv runs the Vector API loop where the JVM " +
+            "has it). Ratios: median over " + rounds + " round(s); 'best' = ratio of best iterations.\n");
+        sb.append(String.format(Locale.ROOT, "%-25s %7s %7s %7s %7s %7s %10s %6s %9s %6s %9s %10s%n",
+            "layer", "conv", "sgemm", "ort", "wino", "plain", "conv/sgemm", "best", "conv/ort", "best", "wino/ort",
+            "plain/ort"));
         for (final Map.Entry<String, Map<String, List<Measure>>> row : table.entrySet())
         {
             final ConvLayerShape shape = ConvLayerShape.parse(row.getKey());
@@ -262,13 +273,17 @@ public final class BenchmarkReport
             final List<Measure> sgemm = row.getValue().get("sgemm");
             final List<Measure> ort = row.getValue().get("ort");
             final List<Measure> wino = row.getValue().get("winograd");
+            final List<Measure> plain = row.getValue().get("plain");
             final double convOverSgemm = medianRatio(conv, sgemm, false);
-            sb.append(String.format(Locale.ROOT, "%-25s %7.1f %7.1f %7.1f %7s %10.2f %6.2f %9.2f %6.2f %9s%s%n",
+            sb.append(String.format(Locale.ROOT,
+                "%-25s %7.1f %7.1f %7.1f %7s %7s %10.2f %6.2f %9.2f %6.2f %9s %10s%s%n",
                 row.getKey(), medianMean(conv) * gflop, medianMean(sgemm) * gflop, medianMean(ort) * gflop,
                 wino == null ? "-" : String.format(Locale.ROOT, "%.1f", medianMean(wino) * gflop),
+                plain == null ? "-" : String.format(Locale.ROOT, "%.1f", medianMean(plain) * gflop),
                 convOverSgemm, medianRatio(conv, sgemm, true), medianRatio(conv, ort, false),
                 medianRatio(conv, ort, true),
                 wino == null ? "-" : String.format(Locale.ROOT, "%.2f", medianRatio(wino, ort, false)),
+                plain == null ? "-" : String.format(Locale.ROOT, "%.2f", medianRatio(plain, ort, false)),
                 shape.isDepthwise() ? "  dw: sgemm = Cin GEMMs of N=1, K=9" :
                     convOverSgemm < CONV_GOAL ? "  < " + CONV_GOAL : ""));
         }

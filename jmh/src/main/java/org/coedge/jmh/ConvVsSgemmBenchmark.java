@@ -8,6 +8,7 @@ import org.coedge.kernels.Blas;
 import org.coedge.kernels.ConvKernel;
 import org.coedge.kernels.FloatRegion;
 import org.coedge.kernels.MapView;
+import org.coedge.kernels.DepthwiseConv2d;
 import org.coedge.kernels.WinogradConv2d;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -36,6 +37,8 @@ import org.openjdk.jmh.annotations.Warmup;
  *   approach; for depthwise layers the grouped-conv-as-GEMM baseline (Cin products of N = 1, K = 9);</li>
  *   <li>{@link #winograd}: {@link WinogradConv2d} over all output rows (3x3 stride-1 layers only; others fail their
  *   setup, and {@link BenchmarkReport} skips them), whether or not the lowering would choose it there;</li>
+ *   <li>{@link #plain}: {@link DepthwiseConv2d} on its plain-Java loop ({@code dw} layers only), beside {@link #conv}
+ *   which runs the Vector API loop where the fork has the module;</li>
  *   <li>{@link #ort}: ONNX Runtime running the layer alone ({@code Relu(Conv)} in NCHW, one intra-op thread), an
  *   outside reference, the only meaningful one for depthwise layers.</li>
  * </ul>
@@ -44,11 +47,14 @@ import org.openjdk.jmh.annotations.Warmup;
 @OutputTimeUnit(TimeUnit.SECONDS)
 @Warmup(iterations = 2, time = 1)
 @Measurement(iterations = 3, time = 2)
-@Fork(value = 1, jvmArgsAppend = { ConvVsSgemmBenchmark.EXPORTS, "-Xmx2g" })
+@Fork(value = 1, jvmArgsAppend = { ConvVsSgemmBenchmark.EXPORTS, ConvVsSgemmBenchmark.VECTOR, "-Xmx2g" })
 public class ConvVsSgemmBenchmark
 {
     /** Agrona (via the kernels' and engine's dependencies) reads jdk.internal.misc.Unsafe. */
     static final String EXPORTS = "--add-exports=java.base/jdk.internal.misc=ALL-UNNAMED";
+
+    /** The Vector API, as the coedge launcher enables it (the depthwise kernel's fast loop). */
+    static final String VECTOR = "--add-modules=jdk.incubator.vector";
 
     private static final long SEED = 0xC0DE_C0F5L;
 
@@ -79,6 +85,8 @@ public class ConvVsSgemmBenchmark
             "mv2_dw_56x56x144",
             "mv2_dw_14x14x576",
             "mv2_dw_7x7x960",
+            "mv2_dw_56x56x144_s2",
+            "mv2_c3_224x224x3_32_s2",
         })
         public String layer;
 
@@ -151,6 +159,26 @@ public class ConvVsSgemmBenchmark
         }
     }
 
+    /** The depthwise kernel on its plain-Java loop, whatever the JVM has. */
+    public static class PlainState extends ConvState
+    {
+        @Override
+        @Setup(Level.Trial)
+        public void setUp()
+        {
+            parse();
+            if (!shape.isDepthwise())
+            {
+                throw new IllegalStateException(layer + " is not a depthwise convolution");
+            }
+            BenchmarkReport.printBlasCoreOnce();
+            Blas.setThreads(1);
+            kernel = new DepthwiseConv2d(shape.params(), weights(), uniform(random, shape.outC(), 0.05f),
+                Activation.RELU, false);
+            bind();
+        }
+    }
+
     /** Row-major GEMM operands per group: A (M x K), B (K x N), and C (M x Cout) written at column g * N. */
     public static class SgemmState extends LayerState
     {
@@ -210,6 +238,12 @@ public class ConvVsSgemmBenchmark
 
     @Benchmark
     public void winograd(final WinogradState s)
+    {
+        s.kernel.forward(s.in, s.out, 0, s.outH, s.scratch, 0);
+    }
+
+    @Benchmark
+    public void plain(final PlainState s)
     {
         s.kernel.forward(s.in, s.out, 0, s.outH, s.scratch, 0);
     }

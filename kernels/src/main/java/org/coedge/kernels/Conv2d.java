@@ -47,6 +47,15 @@ public final class Conv2d implements ConvKernel
     /** Chunks of at most this many output pixels use the flipped product. */
     static final int FLIP_MAX_PIXELS = 128;
 
+    /**
+     * Layers with fewer input channels per group build their im2col rows on heap ({@link #im2colStaged}): their
+     * tap runs are a few floats each, and a bulk copy between direct buffers costs about as much for 9 floats as for
+     * 900 (a 224x224x3 stride-2 first layer spent 0.65 of its 0.94 ms in im2col, measured).
+     */
+    static final int STAGED_IM2COL_MAX_CHANNELS = 16;
+
+    private static final ThreadLocal<Im2colStaging> IM2COL_STAGING = ThreadLocal.withInitial(Im2colStaging::new);
+
     private static final ThreadLocal<float[]> TRANSPOSE_STAGING = ThreadLocal.withInitial(() -> new float[0]);
 
     /** Never written: the source of bulk zero fills (padding taps, transposed outputs). */
@@ -60,6 +69,7 @@ public final class Conv2d implements ConvKernel
     private final int gemmK;
     private final boolean pointwise;
     private final boolean contiguousTaps;
+    private final boolean stagedIm2col;
     private final FloatRegion packedWeights; // (groups, Cout_g, K)
     private final Epilogue epilogue;
 
@@ -97,6 +107,7 @@ public final class Conv2d implements ConvKernel
         this.gemmK = params.kernelH() * params.kernelW() * inChannelsPerGroup;
         this.pointwise = params.isPointwise();
         this.contiguousTaps = params.groups() == 1 && params.dilationW() == 1;
+        this.stagedIm2col = inChannelsPerGroup < STAGED_IM2COL_MAX_CHANNELS;
         this.epilogue = new Epilogue(biasOrNull, params.outChannels(), fused);
         this.packedWeights = pack(params, weights);
     }
@@ -126,7 +137,25 @@ public final class Conv2d implements ConvKernel
         final MapView in, final MapView out, final int h0, final int h1, final FloatRegion scratch,
         final int scratchOffset)
     {
+        forward(in, null, out, h0, h1, scratch, scratchOffset);
+    }
+
+    @Override
+    public boolean addsResidual()
+    {
+        return true;
+    }
+
+    @Override
+    public void forward(
+        final MapView in, final MapView residual, final MapView out, final int h0, final int h1,
+        final FloatRegion scratch, final int scratchOffset)
+    {
         params.checkCall(in, out, h0, h1);
+        if (residual != null)
+        {
+            ConvParams.checkResidual(residual, out, h0, h1);
+        }
         if (h0 == h1)
         {
             return;
@@ -139,11 +168,11 @@ public final class Conv2d implements ConvKernel
         final int flipRoom = needed - im2colFloats;
         if (pointwise)
         {
-            forwardPointwise(in, out, h0, h1, scratch, flipOffset, flipRoom);
+            forwardPointwise(in, residual, out, h0, h1, scratch, flipOffset, flipRoom);
         }
         else
         {
-            forwardIm2col(in, out, h0, h1, scratch, scratchOffset, flipOffset, flipRoom);
+            forwardIm2col(in, residual, out, h0, h1, scratch, scratchOffset, flipOffset, flipRoom);
         }
     }
 
@@ -216,13 +245,14 @@ public final class Conv2d implements ConvKernel
     }
 
     private void forwardPointwise(
-        final MapView in, final MapView out, final int h0, final int h1,
+        final MapView in, final MapView residual, final MapView out, final int h0, final int h1,
         final FloatRegion scratch, final int flipOffset, final int flipRoom)
     {
         final int width = out.width();
         final int cin = params.inChannels();
         final int cout = params.outChannels();
-        final int chunkRows = epilogue.isIdentity() ? h1 - h0 : Math.max(1, EPILOGUE_TARGET_FLOATS / (width * cout));
+        final int chunkRows = epilogue.isIdentity() && residual == null ? h1 - h0 :
+            Math.max(1, EPILOGUE_TARGET_FLOATS / (width * cout));
         for (int r0 = h0; r0 < h1; r0 += chunkRows)
         {
             final int r1 = Math.min(h1, r0 + chunkRows);
@@ -234,12 +264,13 @@ public final class Conv2d implements ConvKernel
                 product(m, g, in.region(), aOffset + g * inChannelsPerGroup, cin, out.region(), cOffset, cout,
                     scratch, flipOffset, flipRoom);
             }
-            epilogue.apply(out.region(), cOffset, m * cout);
+            epilogue.apply(out.region(), cOffset, m * cout, residual, r0);
         }
     }
 
     private void forwardIm2col(
-        final MapView in, final MapView out, final int h0, final int h1, final FloatRegion scratch,
+        final MapView in, final MapView residual, final MapView out, final int h0, final int h1,
+        final FloatRegion scratch,
         final int scratchOffset, final int flipOffset, final int flipRoom)
     {
         final int outW = out.width();
@@ -252,11 +283,18 @@ public final class Conv2d implements ConvKernel
             final int cOffset = out.rowOffset(r0);
             for (int g = 0; g < params.groups(); g++)
             {
-                im2col(in, outW, r0, r1, g, scratch.floats(), scratchOffset);
+                if (stagedIm2col)
+                {
+                    im2colStaged(in, outW, r0, r1, g, scratch.floats(), scratchOffset);
+                }
+                else
+                {
+                    im2col(in, outW, r0, r1, g, scratch.floats(), scratchOffset);
+                }
                 product(m, g, scratch, scratchOffset, gemmK, out.region(), cOffset, cout, scratch, flipOffset,
                     flipRoom);
             }
-            epilogue.apply(out.region(), cOffset, m * cout);
+            epilogue.apply(out.region(), cOffset, m * cout, residual, r0);
         }
     }
 
@@ -325,6 +363,100 @@ public final class Conv2d implements ConvKernel
                     d += tapRunFloats;
                 }
             }
+        }
+    }
+
+    /**
+     * As {@link #im2col}, for layers with few channels: per output row, stages the input rows its taps read into heap
+     * arrays (zero columns for the padding, zero rows outside the map), assembles the row's im2col rows there with
+     * small array copies, and writes them to scratch in one bulk copy.
+     */
+    private void im2colStaged(
+        final MapView in, final int outW, final int r0, final int r1, final int g, final FloatBuffer dst,
+        final int dstOffset)
+    {
+        final FloatBuffer src = in.region().floats();
+        final int cin = params.inChannels();
+        final int cinG = inChannelsPerGroup;
+        final int kernelH = params.kernelH();
+        final int kernelW = params.kernelW();
+        final int strideW = params.strideW();
+        final int dilationW = params.dilationW();
+        final int tapRunFloats = kernelW * cinG;
+        final int stagedColumns = (outW - 1) * strideW + (kernelW - 1) * dilationW + 1;
+        final int rowFloats = outW * gemmK;
+        final Im2colStaging s = IM2COL_STAGING.get().ensure(kernelH, stagedColumns * cin, rowFloats);
+        final int groupOffset = g * cinG;
+        int d = dstOffset;
+        for (int oh = r0; oh < r1; oh++)
+        {
+            final int ihBase = oh * params.strideH() - params.padTop();
+            for (int kh = 0; kh < kernelH; kh++)
+            {
+                final int ih = ihBase + kh * params.dilationH();
+                s.inside[kh] = ih >= 0 && ih < in.height();
+                if (s.inside[kh])
+                {
+                    Staged.stageRow(src, in.rowOffset(ih), in.width(), cin, params.padLeft(), stagedColumns,
+                        s.rows[kh], 0f);
+                }
+            }
+            final float[] row = s.row;
+            for (int ow = 0; ow < outW; ow++)
+            {
+                final int column = ow * strideW;
+                for (int kh = 0; kh < kernelH; kh++)
+                {
+                    final int base = (ow * kernelH + kh) * tapRunFloats;
+                    if (!s.inside[kh])
+                    {
+                        java.util.Arrays.fill(row, base, base + tapRunFloats, 0f);
+                    }
+                    else if (contiguousTaps)
+                    {
+                        System.arraycopy(s.rows[kh], column * cin, row, base, tapRunFloats);
+                    }
+                    else
+                    {
+                        for (int kw = 0; kw < kernelW; kw++)
+                        {
+                            System.arraycopy(s.rows[kh], (column + kw * dilationW) * cin + groupOffset, row,
+                                base + kw * cinG, cinG);
+                        }
+                    }
+                }
+            }
+            dst.put(d, row, 0, rowFloats);
+            d += rowFloats;
+        }
+    }
+
+    /** One thread's heap arrays for {@link #im2colStaged}; grown when a layer needs more, never shrunk. */
+    private static final class Im2colStaging
+    {
+        float[][] rows = new float[0][];
+        boolean[] inside = new boolean[0];
+        float[] row = new float[0];
+
+        Im2colStaging ensure(final int rowCount, final int rowFloats, final int im2colRowFloats)
+        {
+            if (rows.length < rowCount)
+            {
+                rows = java.util.Arrays.copyOf(rows, rowCount);
+                inside = new boolean[rowCount];
+            }
+            for (int i = 0; i < rowCount; i++)
+            {
+                if (rows[i] == null || rows[i].length < rowFloats)
+                {
+                    rows[i] = new float[rowFloats];
+                }
+            }
+            if (row.length < im2colRowFloats)
+            {
+                row = new float[im2colRowFloats];
+            }
+            return this;
         }
     }
 
@@ -432,115 +564,6 @@ public final class Conv2d implements ConvKernel
         for (int done = 0; done < length; done += zeros.capacity())
         {
             dst.put(index + done, zeros, 0, Math.min(zeros.capacity(), length - done));
-        }
-    }
-
-    /**
-     * The end of every convolution kernel: adds the bias (if any) per channel and applies the fused activation, in
-     * place, to whole pixels of an NHWC map.
-     * <p>
-     * Loops over direct buffers do not vectorize on JDK 17 (about 0.7 ns a float measured, more than a small-K GEMM
-     * spends per output), loops over heap arrays at offset zero do: so each piece of output is copied into a per-thread
-     * heap array, transformed there against the bias repeated over a whole piece, and copied back (about 0.2 ns a
-     * float). Immutable; the staging array belongs to the calling thread, so one instance serves all threads.
-     */
-    static final class Epilogue
-    {
-        /** Floats staged at a time: 16 KiB, comfortably inside L1 with its bias pattern. */
-        private static final int STAGING_FLOATS = 4096;
-
-        private static final ThreadLocal<float[]> STAGING = ThreadLocal.withInitial(() -> new float[STAGING_FLOATS]);
-
-        private final Activation activation;
-        private final boolean identity;
-        private final float[] pattern; // (pieceFloats): the bias repeated pixel after pixel, zeros without bias
-        private final int pieceFloats;
-
-        /**
-         * @param biasOrNull {@code [channels]} or {@code null}; copied.
-         * @param channels   floats per pixel.
-         * @param activation applied after the bias.
-         */
-        Epilogue(final float[] biasOrNull, final int channels, final Activation activation)
-        {
-            this.activation = activation;
-            this.identity = biasOrNull == null && activation.isIdentity();
-            this.pieceFloats = Math.max(1, STAGING_FLOATS / channels) * channels;
-            this.pattern = new float[pieceFloats];
-            if (biasOrNull != null)
-            {
-                for (int i = 0; i < pieceFloats; i++)
-                {
-                    pattern[i] = biasOrNull[i % channels];
-                }
-            }
-        }
-
-        /** @return {@code true} if {@link #apply} changes nothing. */
-        boolean isIdentity()
-        {
-            return identity;
-        }
-
-        /**
-         * Applies bias and activation to floats {@code [offset, offset + count)}, which start at a pixel's first
-         * channel and cover whole pixels.
-         */
-        void apply(final FloatRegion region, final int offset, final int count)
-        {
-            if (identity)
-            {
-                return;
-            }
-            region.checkRange(offset, count);
-            float[] staging = STAGING.get();
-            if (staging.length < pieceFloats)
-            {
-                // Only layers with more than STAGING_FLOATS channels get here, once per thread.
-                staging = new float[pieceFloats];
-                STAGING.set(staging);
-            }
-            final FloatBuffer f = region.floats();
-            for (int start = offset, end = offset + count; start < end; start += pieceFloats)
-            {
-                final int length = Math.min(pieceFloats, end - start);
-                f.get(start, staging, 0, length);
-                transform(staging, length);
-                f.put(start, staging, 0, length);
-            }
-        }
-
-        private void transform(final float[] x, final int length)
-        {
-            final float[] b = pattern;
-            switch (activation.kind())
-            {
-                case NONE:
-                    for (int i = 0; i < length; i++)
-                    {
-                        x[i] += b[i];
-                    }
-                    break;
-                case RELU:
-                    for (int i = 0; i < length; i++)
-                    {
-                        x[i] = Math.max(x[i] + b[i], 0f);
-                    }
-                    break;
-                case CLIP:
-                    final float lo = activation.alpha();
-                    final float hi = activation.beta();
-                    for (int i = 0; i < length; i++)
-                    {
-                        x[i] = Math.min(Math.max(x[i] + b[i], lo), hi);
-                    }
-                    break;
-                default:
-                    for (int i = 0; i < length; i++)
-                    {
-                        x[i] = activation.apply(x[i] + b[i]);
-                    }
-            }
         }
     }
 }

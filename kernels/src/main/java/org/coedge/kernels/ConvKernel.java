@@ -67,6 +67,37 @@ public interface ConvKernel
     void forward(MapView in, MapView out, int h0, int h1, FloatRegion scratch, int scratchOffset);
 
     /**
+     * @return whether {@link #forward(MapView, MapView, MapView, int, int, FloatRegion, int)} takes a residual: the
+     * kernel then adds it in its epilogue, so a following {@code Add} (and its activation) costs no pass of its own.
+     */
+    default boolean addsResidual()
+    {
+        return false;
+    }
+
+    /**
+     * As {@link #forward(MapView, MapView, int, int, FloatRegion, int)}, and adds {@code residual}'s pixels to each
+     * output pixel after the bias and before the fused activation: {@code y = f((conv + bias) + residual)}, the
+     * {@code Add} a lowering folded into this convolution. The residual is read row for row (output row r reads its
+     * row r), in the same chunks as the output while they are in cache.
+     *
+     * @param residual a map of the output's shape holding rows {@code [h0, h1)}, not overlapping the output rows; or
+     *                 {@code null} for none.
+     * @throws IllegalArgumentException if the residual does not fit (checked before any write).
+     * @throws UnsupportedOperationException if a residual is given and {@link #addsResidual()} is false.
+     */
+    default void forward(
+        final MapView in, final MapView residual, final MapView out, final int h0, final int h1,
+        final FloatRegion scratch, final int scratchOffset)
+    {
+        if (residual != null)
+        {
+            throw new UnsupportedOperationException(getClass().getSimpleName() + " does not add a residual");
+        }
+        forward(in, out, h0, h1, scratch, scratchOffset);
+    }
+
+    /**
      * Prepares a convolution, choosing the implementation: {@link DepthwiseConv2d} when every channel is its own group,
      * {@link Conv2d} (im2col + sgemm, or one sgemm for pointwise layers) otherwise.
      *

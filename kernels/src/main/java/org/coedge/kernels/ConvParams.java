@@ -351,6 +351,43 @@ public final class ConvParams
         }
     }
 
+    /**
+     * Checks a residual operand for output rows {@code [h0, h1)} of {@code out}: same height, width and channels, holds
+     * those rows, and they do not overlap the output's rows in one region (the output is written before the residual
+     * is read).
+     *
+     * @throws IllegalArgumentException if it does not fit.
+     */
+    public static void checkResidual(final MapView residual, final MapView out, final int h0, final int h1)
+    {
+        if (residual.height() != out.height() || residual.width() != out.width() ||
+            residual.channels() != out.channels())
+        {
+            throw new IllegalArgumentException("residual map is " + residual.height() + "x" + residual.width() + "x" +
+                residual.channels() + ", output " + out.height() + "x" + out.width() + "x" + out.channels());
+        }
+        if (h0 == h1)
+        {
+            return;
+        }
+        if (h0 < residual.firstRow() || h1 > residual.endRow())
+        {
+            throw new IllegalArgumentException("output rows [" + h0 + ", " + h1 + ") need residual rows that view " +
+                "holds only [" + residual.firstRow() + ", " + residual.endRow() + ")");
+        }
+        if (residual.region() == out.region())
+        {
+            final long rStart = residual.rowOffset(h0);
+            final long oStart = out.rowOffset(h0);
+            final long length = (long)(h1 - h0) * out.rowStride();
+            if (rStart < oStart + length && oStart < rStart + length)
+            {
+                throw new IllegalArgumentException("residual rows and output rows [" + h0 + ", " + h1 + ") overlap " +
+                    "in one region");
+            }
+        }
+    }
+
     @Override
     public String toString()
     {

@@ -23,7 +23,7 @@ public final class ConvTranspose2d implements ConvKernel
     private final int outChannelsPerGroup;
     private final int productColumns;
     private final FloatRegion packedWeights; // (groups, Cin_g, kernelH * kernelW * Cout_g)
-    private final Conv2d.Epilogue epilogue;
+    private final Epilogue epilogue;
 
     /**
      * Packs the weights for sgemm.
@@ -50,7 +50,7 @@ public final class ConvTranspose2d implements ConvKernel
         this.inChannelsPerGroup = params.inChannelsPerGroup();
         this.outChannelsPerGroup = params.outChannelsPerGroup();
         this.productColumns = params.kernelH() * params.kernelW() * outChannelsPerGroup;
-        this.epilogue = new Conv2d.Epilogue(biasOrNull, params.outChannels(), fused);
+        this.epilogue = new Epilogue(biasOrNull, params.outChannels(), fused);
         this.packedWeights = pack(params, weights, productColumns);
     }
 
@@ -105,7 +105,7 @@ public final class ConvTranspose2d implements ConvKernel
                 col2im(scratch.floats(), scratchOffset, inW, c0, c1, g, out, h0, h1);
             }
         }
-        epilogue.apply(out.region(), out.rowOffset(h0), (h1 - h0) * out.rowStride());
+        epilogue.apply(out.region(), out.rowOffset(h0), (h1 - h0) * out.rowStride(), null, h0);
     }
 
     /**

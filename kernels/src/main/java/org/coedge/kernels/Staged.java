@@ -78,6 +78,13 @@ final class Staged
                     x[i] = Math.min(Math.max(x[i], lo), hi);
                 }
                 break;
+            case HARD_SWISH:
+                // as Activation.apply, written out so that C2 vectorizes it
+                for (int i = 0; i < length; i++)
+                {
+                    x[i] = x[i] * Math.max(0f, Math.min(1f, x[i] * (1f / 6f) + 0.5f));
+                }
+                break;
             default:
                 for (int i = 0; i < length; i++)
                 {

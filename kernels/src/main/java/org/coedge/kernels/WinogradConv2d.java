@@ -152,7 +152,25 @@ public final class WinogradConv2d implements ConvKernel
         final MapView in, final MapView out, final int h0, final int h1, final FloatRegion scratch,
         final int scratchOffset)
     {
+        forward(in, null, out, h0, h1, scratch, scratchOffset);
+    }
+
+    @Override
+    public boolean addsResidual()
+    {
+        return true;
+    }
+
+    @Override
+    public void forward(
+        final MapView in, final MapView residual, final MapView out, final int h0, final int h1,
+        final FloatRegion scratch, final int scratchOffset)
+    {
         params.checkCall(in, out, h0, h1);
+        if (residual != null)
+        {
+            ConvParams.checkResidual(residual, out, h0, h1);
+        }
         if (h0 == h1)
         {
             return;
@@ -197,7 +215,8 @@ public final class WinogradConv2d implements ConvKernel
                 {
                     scratch.floats().get(mOffset + (t * tiles + i) * cout, s.m, t * cout, cout);
                 }
-                outputTransform(out, (firstTileRow + tile / tilesWide) * TILE, (tile % tilesWide) * TILE, h0, h1, s);
+                outputTransform(residual, out, (firstTileRow + tile / tilesWide) * TILE, (tile % tilesWide) * TILE,
+                    h0, h1, s);
             }
         }
     }
@@ -265,9 +284,13 @@ public final class WinogradConv2d implements ConvKernel
         }
     }
 
-    /** Computes the 4x4 tile at {@code (oy, ox)} from {@code s.m} and writes its pixels in rows {@code [h0, h1)}. */
+    /**
+     * Computes the 4x4 tile at {@code (oy, ox)} from {@code s.m}, adds the bias and the residual's pixels (if any),
+     * applies the activation and writes its pixels in rows {@code [h0, h1)}.
+     */
     private void outputTransform(
-        final MapView out, final int oy, final int ox, final int h0, final int h1, final Staging s)
+        final MapView residual, final MapView out, final int oy, final int ox, final int h0, final int h1,
+        final Staging s)
     {
         final int rowFloats = IN_TILE * cout;
         final int outRowFloats = TILE * cout;
@@ -282,7 +305,24 @@ public final class WinogradConv2d implements ConvKernel
             outputRow(s.tmp, j * cout, outRowFloats, y, j * cout, outRowFloats, cout);
         }
         final int cols = Math.min(TILE, out.width() - ox);
-        epilogue(y, TILE * TILE);
+        if (residual == null)
+        {
+            epilogue(y, TILE * TILE);
+        }
+        else
+        {
+            // pixels of the tile outside the range or the map keep stale residual values: they are never stored
+            final FloatBuffer r = residual.region().floats();
+            for (int i = 0; i < TILE; i++)
+            {
+                final int oh = oy + i;
+                if (oh >= h0 && oh < h1)
+                {
+                    r.get(residual.index(oh, ox, 0), s.r, i * TILE * cout, cols * cout);
+                }
+            }
+            epilogue(y, s.r, TILE * TILE);
+        }
         final FloatBuffer dst = out.region().floats();
         for (int i = 0; i < TILE; i++)
         {
@@ -346,6 +386,37 @@ public final class WinogradConv2d implements ConvKernel
                     {
                         y[o + c] = activation.apply(y[o + c] + b[c]);
                     }
+            }
+        }
+    }
+
+    /** Adds the bias and the residual {@code r}, then applies the activation, to {@code pixels} pixels of {@code y}. */
+    private void epilogue(final float[] y, final float[] r, final int pixels)
+    {
+        final float[] b = bias;
+        for (int px = 0; px < pixels; px++)
+        {
+            final int o = px * cout;
+            if (activation.kind() == Activation.Kind.RELU)
+            {
+                for (int c = 0; c < cout; c++)
+                {
+                    y[o + c] = Math.max((y[o + c] + b[c]) + r[o + c], 0f);
+                }
+            }
+            else if (activation.isIdentity())
+            {
+                for (int c = 0; c < cout; c++)
+                {
+                    y[o + c] = (y[o + c] + b[c]) + r[o + c];
+                }
+            }
+            else
+            {
+                for (int c = 0; c < cout; c++)
+                {
+                    y[o + c] = activation.apply((y[o + c] + b[c]) + r[o + c]);
+                }
             }
         }
     }
@@ -418,6 +489,7 @@ public final class WinogradConv2d implements ConvKernel
         final float[] v;
         final float[] m;
         final float[] y;
+        final float[] r;
 
         Staging(final int width)
         {
@@ -427,6 +499,7 @@ public final class WinogradConv2d implements ConvKernel
             this.v = new float[POINTS * width];
             this.m = new float[POINTS * width];
             this.y = new float[TILE * TILE * width];
+            this.r = new float[TILE * TILE * width];
         }
     }
 }

@@ -32,6 +32,31 @@ class Conv2dTest
     }
 
     @Test
+    void shouldMatchReferenceOnBothSidesOfTheStagedIm2colBound()
+    {
+        // fewer than STAGED_IM2COL_MAX_CHANNELS input channels per group build im2col rows on heap, more copy runs
+        // between direct buffers: random strides, dilations, pads and groups on both sides of the bound
+        final SplittableRandom random = new SplittableRandom(28);
+        int cases = 0;
+        while (cases < 40)
+        {
+            final int groups = random.nextInt(3) == 0 ? 2 : 1;
+            final int cinG = Conv2d.STAGED_IM2COL_MAX_CHANNELS - 4 + random.nextInt(9);
+            final ConvParams p = ConvParams.conv(groups * cinG, groups * (1 + random.nextInt(6)),
+                1 + random.nextInt(4), 2 + random.nextInt(3))
+                .groups(groups)
+                .stride(1 + random.nextInt(2), 1 + random.nextInt(2))
+                .dilation(1 + random.nextInt(2), 1 + random.nextInt(2))
+                .pads(random.nextInt(3), random.nextInt(3), random.nextInt(3), random.nextInt(3))
+                .build();
+            if (runRandomCase(p, random, groups > 1))
+            {
+                cases++;
+            }
+        }
+    }
+
+    @Test
     void shouldMatchReferenceOnDepthwiseAndMultiplierThroughGroupedPath()
     {
         final SplittableRandom random = new SplittableRandom(22);
@@ -138,26 +163,39 @@ class Conv2dTest
     {
         final SplittableRandom random = new SplittableRandom(27);
         final Activation[] activations = {
-            Activation.NONE, Activation.RELU, Activation.clip(-0.3f, 0.4f), Activation.leakyRelu(0.2f) };
+            Activation.NONE, Activation.RELU, Activation.clip(-0.3f, 0.4f), Activation.leakyRelu(0.2f),
+            Activation.of(Activation.Kind.HARD_SWISH, 0f, 0f) };
         for (final int channels : new int[]{ 1, 7, 4096, 5000 })
         {
             for (final Activation activation : activations)
             {
-                final float[] bias = random.nextBoolean() ? ConvHarness.randomArray(random, channels) : null;
-                final Conv2d.Epilogue epilogue = new Conv2d.Epilogue(bias, channels, activation);
-                final int pixels = 3 * 4096 / channels + 2;
-                final int offset = channels * random.nextInt(3);
-                final float[] x = ConvHarness.randomArray(random, offset + pixels * channels + 5);
-                final FloatRegion region = FloatRegion.allocate(x.length);
-                region.put(0, x);
-                epilogue.apply(region, offset, pixels * channels);
-                for (int i = 0; i < x.length; i++)
+                // the staged plain loop and the Vector API loop (none, ReLU, clip) on the same data
+                for (final boolean vector : new boolean[]{ false, true })
                 {
-                    final boolean inside = i >= offset && i < offset + pixels * channels;
-                    final float expected = inside ?
-                        activation.apply(x[i] + (bias == null ? 0f : bias[(i - offset) % channels])) : x[i];
-                    assertEquals(expected, region.floats().get(i), 1e-7f, "float " + i + " of " + channels +
-                        " channels, " + activation);
+                    final float[] bias = random.nextBoolean() ? ConvHarness.randomArray(random, channels) : null;
+                    final Epilogue epilogue = new Epilogue(bias, channels, activation, vector);
+                    final int pixels = 3 * 4096 / channels + 2;
+                    final int offset = channels * random.nextInt(3);
+                    final float[] x = ConvHarness.randomArray(random, offset + pixels * channels + 5);
+                    final FloatRegion region = FloatRegion.allocate(x.length);
+                    region.put(0, x);
+                    // half the time with a residual: a map of one pixel per row, its rows from 1 on added
+                    final boolean withResidual = random.nextBoolean();
+                    final float[] r = ConvHarness.randomArray(random, (pixels + 1) * channels);
+                    final FloatRegion rRegion = FloatRegion.allocate(r.length + 3);
+                    rRegion.floats().put(3, r);
+                    final MapView residual = withResidual ?
+                        MapView.of(rRegion, 3, pixels + 1, 1, channels) : null;
+                    epilogue.apply(region, offset, pixels * channels, residual, 1);
+                    for (int i = 0; i < x.length; i++)
+                    {
+                        final boolean inside = i >= offset && i < offset + pixels * channels;
+                        final float sum = inside ? x[i] + (bias == null ? 0f : bias[(i - offset) % channels]) : 0f;
+                        final float expected = inside ?
+                            activation.apply(withResidual ? sum + r[channels + i - offset] : sum) : x[i];
+                        assertEquals(expected, region.floats().get(i), 1e-7f, "float " + i + " of " + channels +
+                            " channels, " + activation + ", vector " + vector + ", residual " + withResidual);
+                    }
                 }
             }
         }

@@ -28,14 +28,22 @@ final class ConvHarness
         final int inH;
         final int inW;
         final float[] expected;
+        final float[] residual;
 
         Case(final ConvKernel kernel, final float[] input, final int inH, final int inW, final float[] expected)
+        {
+            this(kernel, input, inH, inW, expected, null);
+        }
+
+        Case(final ConvKernel kernel, final float[] input, final int inH, final int inW, final float[] expected,
+            final float[] residual)
         {
             this.kernel = kernel;
             this.input = input;
             this.inH = inH;
             this.inW = inW;
             this.expected = expected;
+            this.residual = residual;
         }
 
         int outH()
@@ -57,6 +65,25 @@ final class ConvHarness
         final float[] input = randomArray(random, inH * inW * p.inChannels());
         return new Case(kernel, input, inH, inW,
             ConvReference.conv(input, inH, inW, p, weights, bias, activation));
+    }
+
+    /**
+     * A case whose kernel also adds a random residual map: the reference is {@code f(conv + bias + residual)},
+     * the naive convolution without activation, plus the residual, then the activation.
+     */
+    static Case convResidual(
+        final ConvKernel kernel, final float[] weights, final float[] bias, final Activation activation,
+        final int inH, final int inW, final SplittableRandom random)
+    {
+        final ConvParams p = kernel.params();
+        final float[] input = randomArray(random, inH * inW * p.inChannels());
+        final float[] expected = ConvReference.conv(input, inH, inW, p, weights, bias, Activation.NONE);
+        final float[] residual = randomArray(random, expected.length);
+        for (int i = 0; i < expected.length; i++)
+        {
+            expected[i] = activation.apply((float)((double)expected[i] + residual[i]));
+        }
+        return new Case(kernel, input, inH, inW, expected, residual);
     }
 
     static Case convTranspose(
@@ -99,7 +126,14 @@ final class ConvHarness
         final FloatRegion scratch = FloatRegion.allocate(Math.max(1, scratchOffset + scratchFloats));
         scratch.fill(0, scratch.length(), Float.NaN);
 
-        c.kernel.forward(in, out, h0, h1, scratch, scratchOffset);
+        if (c.residual == null)
+        {
+            c.kernel.forward(in, out, h0, h1, scratch, scratchOffset);
+        }
+        else
+        {
+            c.kernel.forward(in, residualWindow(c, w0, w1, h0, h1, random), out, h0, h1, scratch, scratchOffset);
+        }
 
         final int rangeStart = h1 > h0 ? out.rowOffset(h0) : outLead;
         final int rangeEnd = rangeStart + (h1 - h0) * outRowFloats;
@@ -116,6 +150,27 @@ final class ConvHarness
         assertTrue(error <= TOLERANCE, "relative error " + error + " for rows [" + h0 + ", " + h1 + ") of " + outH +
             ", input " + c.inH + "x" + c.inW + ", " + p);
         return error;
+    }
+
+    /**
+     * A view of the case's residual holding rows {@code [w0, w1)} at a random offset, NaN outside the rows
+     * {@code [h0, h1)} the call may read.
+     */
+    private static MapView residualWindow(
+        final Case c, final int w0, final int w1, final int h0, final int h1, final SplittableRandom random)
+    {
+        final int cout = c.kernel.params().outChannels();
+        final int outW = c.outW();
+        final int rowFloats = outW * cout;
+        final int lead = 1 + random.nextInt(40);
+        final FloatRegion region = FloatRegion.allocate(lead + (w1 - w0) * rowFloats + 1 + random.nextInt(40));
+        region.fill(0, region.length(), Float.NaN);
+        final MapView view = new MapView().wrap(region, lead, c.outH(), outW, cout, w0, w1 - w0);
+        if (h1 > h0)
+        {
+            region.floats().put(view.rowOffset(h0), c.residual, h0 * rowFloats, (h1 - h0) * rowFloats);
+        }
+        return view;
     }
 
     /** An input view holding exactly the clipped input rows the kernel reads for output rows {@code [h0, h1)}. */
@@ -161,8 +216,10 @@ final class ConvHarness
 
     static Activation randomActivation(final SplittableRandom random)
     {
-        switch (random.nextInt(5))
+        switch (random.nextInt(6))
         {
+            case 5:
+                return Activation.of(Activation.Kind.HARD_SWISH, 0f, 0f);
             case 0:
                 return Activation.NONE;
             case 1:

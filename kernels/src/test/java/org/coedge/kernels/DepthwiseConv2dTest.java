@@ -1,8 +1,10 @@
 package org.coedge.kernels;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.SplittableRandom;
 
@@ -32,7 +34,7 @@ class DepthwiseConv2dTest
         int cases = 0;
         while (cases < 300)
         {
-            final int channels = 1 + random.nextInt(20);
+            final int channels = 1 + random.nextInt(40);
             final boolean threeByThree = random.nextInt(3) > 0;
             final ConvParams p = ConvParams.conv(channels, channels,
                 threeByThree ? 3 : 1 + random.nextInt(7), threeByThree ? 3 : 1 + random.nextInt(7))
@@ -56,10 +58,14 @@ class DepthwiseConv2dTest
             final float[] weights = ConvHarness.randomArray(random, channels * p.kernelH() * p.kernelW());
             final float[] bias = random.nextBoolean() ? ConvHarness.randomArray(random, channels) : null;
             final Activation activation = ConvHarness.randomActivation(random);
-            final ConvKernel kernel = new DepthwiseConv2d(p, weights, bias, activation);
-            final ConvHarness.Case c = ConvHarness.conv(kernel, weights, bias, activation, inH, inW, random);
-            final int[] range = ConvHarness.randomRange(random, outH);
-            ConvHarness.runAndCheck(c, range[0], range[1], random);
+            // the plain loop and the Vector API loop on the same case
+            for (final boolean vector : new boolean[]{ false, true })
+            {
+                final ConvKernel kernel = new DepthwiseConv2d(p, weights, bias, activation, vector);
+                final ConvHarness.Case c = ConvHarness.conv(kernel, weights, bias, activation, inH, inW, random);
+                final int[] range = ConvHarness.randomRange(random, outH);
+                ConvHarness.runAndCheck(c, range[0], range[1], random);
+            }
             cases++;
         }
     }
@@ -79,10 +85,24 @@ class DepthwiseConv2dTest
             final float[] weights = ConvHarness.randomArray(random, c * p.kernelH() * p.kernelW());
             final float[] bias = ConvHarness.randomArray(random, c);
             final Activation relu6 = Activation.clip(0f, 6f);
-            final ConvKernel kernel = ConvKernel.create(p, weights, bias, relu6);
-            final ConvHarness.Case mapCase = ConvHarness.conv(kernel, weights, bias, relu6, 20, 18, random);
-            ConvHarness.runAndCheck(mapCase, 0, mapCase.outH(), random);
-            ConvHarness.runAndCheck(mapCase, 3, 7, random);
+            for (final boolean vector : new boolean[]{ false, true })
+            {
+                final ConvKernel kernel = new DepthwiseConv2d(p, weights, bias, relu6, vector);
+                final ConvHarness.Case mapCase = ConvHarness.conv(kernel, weights, bias, relu6, 20, 18, random);
+                ConvHarness.runAndCheck(mapCase, 0, mapCase.outH(), random);
+                ConvHarness.runAndCheck(mapCase, 3, 7, random);
+            }
         }
+    }
+
+    @Test
+    void shouldRunTheVectorLoopByDefaultWhereTheJvmHasTheModule()
+    {
+        // the build runs tests as the launcher runs the engine: with --add-modules jdk.incubator.vector
+        assertTrue(DepthwiseConv2d.vectorAvailable(), "tests run without the Vector API module");
+        final ConvParams p = ConvParams.conv(8, 8, 3, 3).groups(8).pad(1).build();
+        final DepthwiseConv2d kernel = new DepthwiseConv2d(p, new float[8 * 9], null, Activation.NONE);
+        assertEquals(DepthwiseConv2d.vectorByDefault(), kernel.usesVector());
+        assertFalse(new DepthwiseConv2d(p, new float[8 * 9], null, Activation.NONE, false).usesVector());
     }
 }

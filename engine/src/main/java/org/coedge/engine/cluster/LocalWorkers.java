@@ -91,6 +91,12 @@ public final class LocalWorkers implements AutoCloseable
         cmd.add(ProcessHandle.current().info().command().orElse("java"));
         cmd.add("--add-exports");
         cmd.add("java.base/jdk.internal.misc=ALL-UNNAMED");
+        if (org.coedge.kernels.DepthwiseConv2d.vectorAvailable())
+        {
+            // the same depthwise loop as this JVM's (the launcher's --add-modules)
+            cmd.add("--add-modules");
+            cmd.add("jdk.incubator.vector");
+        }
         cmd.add("-Xss4m");
         // the demo's and tests' transport settings (coedge.*) hold for the workers too
         for (final String name : System.getProperties().stringPropertyNames())

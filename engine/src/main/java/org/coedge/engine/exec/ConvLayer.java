@@ -9,21 +9,34 @@ import org.coedge.kernels.MapView;
 import org.coedge.planner.RowRange;
 
 /**
- * Conv or ConvTranspose (with bias and fused activation) over output rows; a batch above 1 runs image by image
+ * Conv or ConvTranspose (with bias and fused activation) over output rows; a Conv may also add a residual map (an
+ * {@code Add} the lowering absorbed, its second input), read row for row. A batch above 1 runs image by image
  * ({@link ImageBatch}), sharing the kernel and its packed weights.
  */
 final class ConvLayer extends Layer
 {
     private final ConvKernel kernel;
+    private final boolean hasResidual;
     private final ImageBatch.ImageRows perImage = this::runImage;
     private final ImageBatch.ImageSpan span = this::imageInputRows;
     private MapView[] in;
+    private MapView[] residual;
     private MapView[] out;
 
-    ConvLayer(final String name, final String opType, final ConvKernel kernel, final Value input, final Value output)
+    /**
+     * @param residualOrNull the map added before the activation, of the output's shape, or {@code null}.
+     * @throws IllegalArgumentException if a residual is given and the kernel cannot add one.
+     */
+    ConvLayer(final String name, final String opType, final ConvKernel kernel, final Value input,
+        final Value residualOrNull, final Value output)
     {
-        super(name, opType, List.of(input), output);
+        super(name, opType, residualOrNull == null ? List.of(input) : List.of(input, residualOrNull), output);
+        if (residualOrNull != null && !kernel.addsResidual())
+        {
+            throw new IllegalArgumentException(kernel.getClass().getSimpleName() + " cannot add a residual");
+        }
         this.kernel = kernel;
+        this.hasResidual = residualOrNull != null;
     }
 
     ConvKernel kernel()
@@ -35,6 +48,7 @@ final class ConvLayer extends Layer
     protected void bind(final FloatRegion arena)
     {
         in = inputs.get(0).imageViews(arena);
+        residual = hasResidual ? inputs.get(1).imageViews(arena) : null;
         out = output.imageViews(arena);
     }
 
@@ -47,12 +61,16 @@ final class ConvLayer extends Layer
     private void runImage(final int image, final int o0, final int o1, final FloatRegion scratch,
         final int scratchOffset)
     {
-        kernel.forward(in[image], out[image], o0, o1, scratch, scratchOffset);
+        kernel.forward(in[image], hasResidual ? residual[image] : null, out[image], o0, o1, scratch, scratchOffset);
     }
 
     @Override
     public RowRange inputRows(final int inputIndex, final RowRange out)
     {
+        if (inputIndex == 1)
+        {
+            return super.inputRows(inputIndex, out);
+        }
         return ImageBatch.inputRows(out, output.imageShape().height(), inputs.get(0).imageShape().height(), span);
     }
 

@@ -163,7 +163,18 @@ final class LayerFactory
         }
         final ConvParams params = b.build();
         final float[] bias = n.input(2).isEmpty() ? null : l.constant(n.input(2)).floats();
-        final Lowering.Fused fused = l.fuseActivation(n);
+        Lowering.Fused fused = l.fuseActivation(n);
+        Value residual = null;
+        if (!transposed && fused.suffix().isEmpty())
+        {
+            final Lowering.Residual r = l.fuseResidual(n);
+            if (r != null)
+            {
+                residual = r.operand();
+                fused = r.fused();
+            }
+        }
+        final List<Value> inputs = residual == null ? List.of(in) : List.of(in, residual);
         final int height = image.height();
         final boolean winograd = !transposed && l.winograd() &&
             WinogradConv2d.preferred(params, params.outputHeight(height), params.outputWidth(image.width()));
@@ -184,10 +195,10 @@ final class LayerFactory
                     WinogradConv2d.endInputRow(params, o0, o1, height)) :
                 RowRange.of(params.firstInputRowClipped(o0, o1, height), params.endInputRowClipped(o0, o1, height));
             final int outHeight = out.imageShape().height();
-            l.add(new IdleLayer(n.name(), kind + fused.suffix(), List.of(in), out,
+            l.add(new IdleLayer(n.name(), kind + fused.suffix(), inputs, out,
                 out.images() * ConvLayer.flops(params, image, out.imageShape()),
-                (j, rows) -> ImageBatch.inputRows(rows, outHeight, height, span), false).kind(plannerKind),
-                4L * w.size());
+                (j, rows) -> j == 1 ? rows : ImageBatch.inputRows(rows, outHeight, height, span), false)
+                .kind(plannerKind), 4L * w.size());
             return;
         }
         final ConvKernel kernel = transposed ?
@@ -196,7 +207,8 @@ final class LayerFactory
             ConvKernel.create(params, w.floats(), bias, fused.activation());
         final Value out = l.newOutput(fused.output());
         checkShape(n, out, params.outputHeight(height), params.outputWidth(image.width()), outC);
-        l.add(new ConvLayer(n.name(), kind + fused.suffix(), kernel, in, out).kind(plannerKind), 4L * w.size());
+        l.add(new ConvLayer(n.name(), kind + fused.suffix(), kernel, in, residual, out).kind(plannerKind),
+            4L * w.size());
     }
 
     private static void checkShape(final Node n, final Value out, final int h, final int w, final int c)

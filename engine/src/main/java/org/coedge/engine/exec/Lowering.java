@@ -59,6 +59,7 @@ public final class Lowering
     private final List<Layer> layers = new ArrayList<>();
     private final Set<String> graphOutputs;
     private final boolean winograd;
+    private final boolean residualFusion;
     private long weightBytes;
 
     private Lowering(final Graph graph, final RowWindows windows, final boolean winograd)
@@ -66,6 +67,7 @@ public final class Lowering
         this.graph = graph;
         this.windows = windows;
         this.winograd = winograd;
+        this.residualFusion = !"false".equalsIgnoreCase(System.getProperty(RESIDUAL_FUSION_PROPERTY, "true").trim());
         this.graphOutputs = new HashSet<>(graph.outputs());
         for (final Node n : graph.nodes())
         {
@@ -113,6 +115,13 @@ public final class Lowering
      * changes the rows a layer reads, so the coordinator's plan and each worker's program depend on it.
      */
     public static final String WINOGRAD_PROPERTY = "coedge.winograd";
+
+    /**
+     * Name of the system property that keeps every {@code Add} a layer of its own
+     * ({@code -Dcoedge.fuseResidual=false}), for measuring what the fusion saves; like {@link #WINOGRAD_PROPERTY} it changes the layer list, so every device
+     * of a cluster must run with the same value.
+     */
+    public static final String RESIDUAL_FUSION_PROPERTY = "coedge.fuseResidual";
 
     /** @return the process's default: Winograd allowed unless {@link #WINOGRAD_PROPERTY} is {@code false}. */
     public static boolean winogradByDefault()
@@ -358,6 +367,49 @@ public final class Lowering
             return new Fused(activationOf(act), act.output(0), "+" + act.opType());
         }
         return new Fused(Activation.NONE, out, "");
+    }
+
+    /**
+     * If the only consumer of convolution {@code producer}'s output is an {@code Add} (and the output is not a graph
+     * output) whose other operand is a runtime map of the same dims that an earlier layer already computes, absorbs
+     * the Add, and a pointwise activation that is the Add's only consumer, so the convolution adds the operand in its
+     * epilogue. The operand is read row for row, so the fused layer's row map for it is the identity.
+     *
+     * @return the operand and the activation / output the fused layer takes on, or {@code null} if it does not fit.
+     */
+    Residual fuseResidual(final Node producer)
+    {
+        if (!residualFusion)
+        {
+            return null;
+        }
+        final String out = producer.output(0);
+        final List<Node> readers = consumersOf(out);
+        if (readers.size() != 1 || isGraphOutput(out) || !"Add".equals(readers.get(0).opType()))
+        {
+            return null;
+        }
+        final Node add = readers.get(0);
+        if (add.inputs().size() != 2 || !PathChoice.fastPath(this, add))
+        {
+            return null;
+        }
+        final boolean first = add.input(0).equals(out);
+        final String other = first ? add.input(1) : add.input(0);
+        if (other.equals(out) || graph.isConstant(other) || !values.containsKey(other) ||
+            !isMap(graph.shape(other)) || !Arrays.equals(graph.shape(other), graph.shape(out)) ||
+            !Arrays.equals(graph.shape(add.output(0)), graph.shape(out)))
+        {
+            return null;
+        }
+        absorbed.add(add);
+        final Fused act = fuseActivation(add);
+        return new Residual(values.get(other), new Fused(act.activation(), act.output(), "+Add" + act.suffix()));
+    }
+
+    /** An Add absorbed into a convolution: the operand it adds and what the fused layer applies and writes. */
+    record Residual(Value operand, Fused fused)
+    {
     }
 
     static Activation activationOf(final Node n)

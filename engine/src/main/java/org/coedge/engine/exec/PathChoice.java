@@ -56,7 +56,10 @@ final class PathChoice
                 for (int i = 0; i < 2; i++)
                 {
                     final long[] d = l.dims(n.input(i));
-                    if (!l.isConstant(n.input(i)) && !java.util.Arrays.equals(d, y))
+                    // a runtime operand is the output's shape or, on maps, broadcasts along whole NHWC axes (an
+                    // attention map H x W x 1, a squeeze-excitation scale 1 x 1 x C)
+                    final boolean broadcastMap = Lowering.isMap(y) && Lowering.isMap(d) && broadcastsPerAxis(d, y);
+                    if (!l.isConstant(n.input(i)) && !java.util.Arrays.equals(d, y) && !broadcastMap)
                     {
                         return false;
                     }

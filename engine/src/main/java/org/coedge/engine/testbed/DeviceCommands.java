@@ -36,6 +36,12 @@ final class DeviceCommands
         cmd.add(java);
         cmd.add("--add-exports");
         cmd.add("java.base/jdk.internal.misc=ALL-UNNAMED");
+        if (org.coedge.kernels.DepthwiseConv2d.vectorAvailable())
+        {
+            // the same depthwise loop as this JVM's (the launcher's --add-modules)
+            cmd.add("--add-modules");
+            cmd.add("jdk.incubator.vector");
+        }
         cmd.add("-Xss4m");
         cmd.add("-XX:ActiveProcessorCount=" + n);
         cmd.add("-XX:ParallelGCThreads=" + n);

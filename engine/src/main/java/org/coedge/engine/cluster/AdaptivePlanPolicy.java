@@ -24,7 +24,7 @@ import org.coedge.planner.Step;
  * profile the device sent at its join (or, without one, to its calibrated rate), a {@link LinkModel} from the
  * data-path probes, and the plan {@link AdaptivePlanner} predicts fastest among those that fit every device's memory.
  * Every request's measured step times refine the models ({@link LatencyModel#observe}; send times set the cost of a
- * message), and when a device's measured compute differs from what the plan predicted by more than
+ * message, and waits longer than predicted an extra latency per message), and when a device's measured compute differs from what the plan predicted by more than
  * {@value #DRIFT} for {@value #DRIFT_REQUESTS} requests in a row, it searches again with the refined models and asks
  * for the new plan if that is predicted at least {@value #SWITCH_GAIN} faster than the current plan under the same
  * models (otherwise it keeps the plan and measures drift from its new prediction). Joins, leaves and failures re-plan through the coordinator itself.
@@ -51,6 +51,10 @@ public final class AdaptivePlanPolicy implements PlanPolicy
     private LinkModel planLinks;
     private PlanChoice choice;
     private double sendNsPerMessage = DEFAULT_SEND_NS;
+    /** Extra latency per message the waits of requests showed beyond the links' (the median of the last few). */
+    private double syncNs;
+    private final double[] syncSamples = new double[LatencyModel.WINDOW];
+    private int syncCount;
     private int drifting;
 
     public AdaptivePlanPolicy(final PrintWriter log)
@@ -88,6 +92,8 @@ public final class AdaptivePlanPolicy implements PlanPolicy
         boolean drift = false;
         final double[] sends = new double[64];
         int sendCount = 0;
+        final double[] excess = new double[programs.size()];
+        int excessCount = 0;
         for (int d = 0; d < programs.size(); d++)
         {
             final List<Step> steps = programs.get(d).steps();
@@ -96,6 +102,8 @@ public final class AdaptivePlanPolicy implements PlanPolicy
                 continue;
             }
             double measured = 0;
+            double waited = 0;
+            int awaits = 0;
             for (int i = 0; i < steps.size(); i++)
             {
                 final Step s = steps.get(i);
@@ -104,6 +112,11 @@ public final class AdaptivePlanPolicy implements PlanPolicy
                 {
                     measured += ns;
                     planModels[d].observe(s.layer(), s.rows().rows(), ns);
+                }
+                else if (s.kind() == Step.Kind.AWAIT)
+                {
+                    waited += ns;
+                    awaits++;
                 }
                 else if (s.kind() == Step.Kind.SEND && ns > 0 && sendCount < sends.length)
                 {
@@ -116,6 +129,29 @@ public final class AdaptivePlanPolicy implements PlanPolicy
             {
                 drift = true;
             }
+            if (awaits > 0)
+            {
+                double predictedWait = 0;
+                for (int st = 0; st < choice.prediction().stageCount(); st++)
+                {
+                    predictedWait += choice.prediction().waitNs(d, st);
+                }
+                excess[excessCount++] = (waited - predictedWait) / awaits;
+                // waits longer than predicted by a fifth of the request are drift too (the device's time is spent)
+                drift |= waited - predictedWait > DRIFT * choice.prediction().endNs();
+            }
+        }
+        if (excessCount > 0)
+        {
+            // devices wait longer than the links explain when their partners stall (a CPU quota that ran out, a
+            // scheduler's other tenants): take the median excess per await as an extra latency of every message
+            Arrays.sort(excess, 0, excessCount);
+            syncSamples[syncCount % syncSamples.length] = Math.max(0, syncNs + excess[excessCount / 2]);
+            syncCount++;
+            final int n = Math.min(syncCount, syncSamples.length);
+            final double[] sorted = Arrays.copyOf(syncSamples, n);
+            Arrays.sort(sorted);
+            syncNs = sorted[n / 2];
         }
         if (sendCount > 0)
         {
@@ -140,6 +176,7 @@ public final class AdaptivePlanPolicy implements PlanPolicy
         }
         // re-plan only for a plan predicted clearly faster than the current one under the same models, so that
         // noise around two close plans cannot make them take turns (each switch costs a plan's distribution)
+        planLinks = links(now);
         final Prediction current = PlanSimulator.predict(graph, choice.plan(), outputs, planModels, planLinks);
         final PlanChoice better = AdaptivePlanner.plan(graph, outputs, planModels, planLinks, choice.plan().epoch());
         if (better.prediction().endNs() < (1 - SWITCH_GAIN) * current.endNs())
@@ -223,7 +260,8 @@ public final class AdaptivePlanPolicy implements PlanPolicy
 
     /**
      * Each worker's link at its probed rate (both ways) and half its round trip as the latency to the coordinator;
-     * between two workers the sum of their halves; the coordinator's own link as fast as its fastest worker's.
+     * between two workers the sum of their halves; the coordinator's own link as fast as its fastest worker's. Every
+     * pair also gets the extra latency per message that the requests' waits showed ({@link #learn}).
      */
     private LinkModel links(final ClusterView view)
     {
@@ -246,7 +284,7 @@ public final class AdaptivePlanPolicy implements PlanPolicy
         {
             for (int b = a + 1; b < n; b++)
             {
-                m.latency(a, b, half[a] + half[b]);
+                m.latency(a, b, half[a] + half[b] + syncNs);
             }
         }
         return m;

@@ -38,6 +38,8 @@ public final class AdaptivePlanPolicy implements PlanPolicy
     static final int DRIFT_REQUESTS = 3;
     /** How much faster a new plan must be predicted than the current one (under the same models) to replace it. */
     static final double SWITCH_GAIN = 0.10;
+    /** Requests measured of a plan before it is compared with another. */
+    static final int GUARD_REQUESTS = 4;
     /** What one message costs the sender before any was measured: Aeron's offer plus the copy, a few microseconds. */
     private static final double DEFAULT_SEND_NS = 20_000;
     private static final double DEFAULT_BYTES_PER_SECOND = 1e9 / 8;
@@ -56,10 +58,36 @@ public final class AdaptivePlanPolicy implements PlanPolicy
     private final double[] syncSamples = new double[LatencyModel.WINDOW];
     private int syncCount;
     private int drifting;
+    private double driftThreshold = DRIFT;
+    // the check against one device alone: after a cooperative plan's first requests, the fastest device alone runs a
+    // few requests too, and the faster of the two as measured stays (until the devices drift)
+    private final double[] measuredNs = new double[GUARD_REQUESTS];
+    private int measuredCount;
+    private Plan pinned; // the plan to return instead of searching, null to search
+    private Plan cooperative; // the cooperative plan being checked, and its measured median
+    private double cooperativeNs;
+    private boolean checking; // the alone plan is running to be measured
+    private boolean checked; // the check is done for these devices
+    private boolean checkEnabled = true;
 
     public AdaptivePlanPolicy(final PrintWriter log)
     {
         this.log = log;
+    }
+
+    /** Sets how far measured compute may stray from the prediction before it counts as drift; for tests. */
+    AdaptivePlanPolicy drift(final double threshold)
+    {
+        driftThreshold = threshold;
+        return this;
+    }
+
+    /** Turns the measured check against one device alone on or off (on by default); for tests of the rest. */
+    AdaptivePlanPolicy checkAlone(final boolean on)
+    {
+        checkEnabled = on;
+        checked = !on;
+        return this;
     }
 
     @Override
@@ -74,8 +102,27 @@ public final class AdaptivePlanPolicy implements PlanPolicy
             planModels[d] = modelOf(graph, view, d);
         }
         planLinks = links(view);
-        choice = AdaptivePlanner.plan(graph, outputLayers, planModels, planLinks, epoch);
         drifting = 0;
+        measuredCount = 0;
+        if (pinned != null && pinned.deviceCount() == n)
+        {
+            final Plan again = new Plan(epoch, pinned.stages());
+            final PlanChoice searched = AdaptivePlanner.plan(graph, outputLayers, planModels, planLinks, epoch);
+            choice = new PlanChoice(again, null, PlanSimulator.predict(graph, again, outputLayers, planModels,
+                planLinks), checking ? "everything on device " + searched.fastestDevice() + ", measured against " +
+                "the cooperative plan" : "the plan measured faster", searched.candidates(), searched.fastestAloneNs(),
+                searched.fastestDevice());
+        }
+        else
+        {
+            if (pinned != null)
+            {
+                checked = !checkEnabled; // other devices: check again
+                checking = false;
+            }
+            pinned = null;
+            choice = AdaptivePlanner.plan(graph, outputLayers, planModels, planLinks, epoch);
+        }
         log.printf(Locale.ROOT, "coordinator: adaptive plan epoch %d: %s; predicted %.2f ms (fastest device alone, " +
             "%d: %.2f ms; %d candidates)%n", epoch, choice.description(), choice.prediction().endNs() * 1e-6,
             choice.fastestDevice(), choice.fastestAloneNs() * 1e-6, choice.candidates());
@@ -89,6 +136,13 @@ public final class AdaptivePlanPolicy implements PlanPolicy
         {
             return;
         }
+        double requestNs = 0;
+        for (int i = 0; i < times.stepCount(0); i++)
+        {
+            requestNs += times.stepNs(0, i);
+        }
+        measuredNs[measuredCount % measuredNs.length] = requestNs;
+        measuredCount++;
         boolean drift = false;
         final double[] sends = new double[64];
         int sendCount = 0;
@@ -125,7 +179,7 @@ public final class AdaptivePlanPolicy implements PlanPolicy
             }
             planModels[d].endRequest();
             final double predicted = choice.prediction().computeNs(d);
-            if (predicted > 0 && measured > 0 && Math.abs(measured / predicted - 1) > DRIFT)
+            if (predicted > 0 && measured > 0 && Math.abs(measured / predicted - 1) > driftThreshold)
             {
                 drift = true;
             }
@@ -138,7 +192,7 @@ public final class AdaptivePlanPolicy implements PlanPolicy
                 }
                 excess[excessCount++] = (waited - predictedWait) / awaits;
                 // waits longer than predicted by a fifth of the request are drift too (the device's time is spent)
-                drift |= waited - predictedWait > DRIFT * choice.prediction().endNs();
+                drift |= waited - predictedWait > driftThreshold * choice.prediction().endNs();
             }
         }
         if (excessCount > 0)
@@ -164,6 +218,10 @@ public final class AdaptivePlanPolicy implements PlanPolicy
     @Override
     public boolean wantsReplan(final ClusterView now)
     {
+        if (!checked && measuredCount >= GUARD_REQUESTS && drifting < DRIFT_REQUESTS)
+        {
+            return checkAgainstAlone();
+        }
         if (drifting < DRIFT_REQUESTS)
         {
             return false;
@@ -181,6 +239,10 @@ public final class AdaptivePlanPolicy implements PlanPolicy
         final PlanChoice better = AdaptivePlanner.plan(graph, outputs, planModels, planLinks, choice.plan().epoch());
         if (better.prediction().endNs() < (1 - SWITCH_GAIN) * current.endNs())
         {
+            // the devices changed enough for another plan: search (and check against one device alone) again
+            pinned = null;
+            checked = !checkEnabled;
+            checking = false;
             log.printf(Locale.ROOT, "coordinator: measured compute differs from the plan's prediction by more than " +
                 "%.0f%% for %d requests, and a plan predicted %.2f ms instead of %.2f ms is at hand; planning again%n",
                 DRIFT * 100, DRIFT_REQUESTS, better.prediction().endNs() * 1e-6, current.endNs() * 1e-6);
@@ -190,6 +252,54 @@ public final class AdaptivePlanPolicy implements PlanPolicy
         choice = new PlanChoice(choice.plan(), choice.programs(), current, choice.description(), choice.candidates(),
             choice.fastestAloneNs(), choice.fastestDevice());
         return false;
+    }
+
+    /**
+     * The measured check that cooperation pays: a cooperative plan measured over {@value #GUARD_REQUESTS} requests
+     * is followed by the fastest device alone for as many; the faster of the two as measured is kept.
+     *
+     * @return true when the next request should run under the other plan.
+     */
+    private boolean checkAgainstAlone()
+    {
+        final double median = median(measuredNs, Math.min(measuredCount, measuredNs.length));
+        if (!checking)
+        {
+            if (choice.plan().stages().size() == 1)
+            {
+                checked = true; // already one device alone
+                return false;
+            }
+            cooperative = choice.plan();
+            cooperativeNs = median;
+            final int fastest = choice.fastestDevice();
+            final double[] unit = new double[choice.plan().deviceCount()];
+            unit[fastest] = 1;
+            pinned = org.coedge.planner.Planner.hybrid(graph, unit, 1, -1, fastest, choice.plan().epoch(), false);
+            checking = true;
+            log.printf(Locale.ROOT, "coordinator: the cooperative plan measured %.2f ms (median of %d); measuring " +
+                "device %d alone%n", median * 1e-6, GUARD_REQUESTS, fastest);
+            return true;
+        }
+        checking = false;
+        checked = true;
+        if (median <= cooperativeNs)
+        {
+            log.printf(Locale.ROOT, "coordinator: device alone measured %.2f ms, the cooperative plan %.2f ms: " +
+                "keeping the device alone%n", median * 1e-6, cooperativeNs * 1e-6);
+            return false;
+        }
+        log.printf(Locale.ROOT, "coordinator: device alone measured %.2f ms, the cooperative plan %.2f ms: back to " +
+            "the cooperative plan%n", median * 1e-6, cooperativeNs * 1e-6);
+        pinned = cooperative;
+        return true;
+    }
+
+    private static double median(final double[] values, final int n)
+    {
+        final double[] sorted = Arrays.copyOf(values, n);
+        Arrays.sort(sorted);
+        return (n & 1) == 1 ? sorted[n / 2] : 0.5 * (sorted[n / 2 - 1] + sorted[n / 2]);
     }
 
     /** @return the last plan's choice (its prediction and description), or null before the first plan. */

@@ -84,7 +84,7 @@ class AdaptivePlanPolicyTest
     {
         final LayerGraph graph = graph();
         final StringWriter log = new StringWriter();
-        final AdaptivePlanPolicy policy = new AdaptivePlanPolicy(new PrintWriter(log, true));
+        final AdaptivePlanPolicy policy = new AdaptivePlanPolicy(new PrintWriter(log, true)).checkAlone(false);
         final int[] outputs = {graph.layerCount() - 1};
         final Plan first = policy.plan(graph, outputs, view(10, 10), 1);
         final List<DeviceProgram> programs = StepCompiler.compile(graph, first, outputs);
@@ -119,7 +119,7 @@ class AdaptivePlanPolicyTest
     {
         final LayerGraph graph = graph();
         final StringWriter log = new StringWriter();
-        final AdaptivePlanPolicy policy = new AdaptivePlanPolicy(new PrintWriter(log, true));
+        final AdaptivePlanPolicy policy = new AdaptivePlanPolicy(new PrintWriter(log, true)).checkAlone(false);
         final int[] outputs = {graph.layerCount() - 1};
         final Plan plan = policy.plan(graph, outputs, view(10, 10), 1);
         final List<DeviceProgram> programs = StepCompiler.compile(graph, plan, outputs);
@@ -136,6 +136,54 @@ class AdaptivePlanPolicyTest
             assertFalse(policy.wantsReplan(view(10, 10)), "request " + r + ": " + log);
         }
         assertFalse(log.toString().contains("planning again"), log.toString());
+    }
+
+    /** Step times that make device 0's program (the request as the coordinator sees it) last {@code ns} in all. */
+    private static RequestTimes lasting(final List<DeviceProgram> programs, final long ns)
+    {
+        final RequestTimes t = new RequestTimes(programs);
+        t.stepNs(0, 0, ns);
+        return t;
+    }
+
+    @Test
+    void shouldMeasureTheFastestDeviceAloneAfterACooperativePlanAndKeepWhicheverWasFaster()
+    {
+        final LayerGraph graph = graph();
+        final int[] outputs = {graph.layerCount() - 1};
+        for (final boolean aloneWins : new boolean[]{true, false})
+        {
+            final StringWriter log = new StringWriter();
+            // drift off: the made-up times below are not what the models predict
+            final AdaptivePlanPolicy policy = new AdaptivePlanPolicy(new PrintWriter(log, true))
+                .drift(Double.POSITIVE_INFINITY);
+            final Plan cooperative = policy.plan(graph, outputs, view(10, 10), 1);
+            assertTrue(cooperative.stages().size() > 1, cooperative.toString());
+            List<DeviceProgram> programs = StepCompiler.compile(graph, cooperative, outputs);
+            for (int r = 0; r < AdaptivePlanPolicy.GUARD_REQUESTS; r++)
+            {
+                policy.learn(cooperative, programs, lasting(programs, 10_000_000));
+                assertEquals(r == AdaptivePlanPolicy.GUARD_REQUESTS - 1, policy.wantsReplan(view(10, 10)), log.toString());
+            }
+            final Plan alone = policy.plan(graph, outputs, view(10, 10), 2);
+            assertEquals(1, alone.stages().size(), alone.toString());
+            assertEquals(2, alone.epoch());
+            programs = StepCompiler.compile(graph, alone, outputs);
+            for (int r = 0; r < AdaptivePlanPolicy.GUARD_REQUESTS; r++)
+            {
+                policy.learn(alone, programs, lasting(programs, aloneWins ? 8_000_000 : 12_000_000));
+                assertEquals(!aloneWins && r == AdaptivePlanPolicy.GUARD_REQUESTS - 1,
+                    policy.wantsReplan(view(10, 10)), log.toString());
+            }
+            if (!aloneWins)
+            {
+                final Plan back = policy.plan(graph, outputs, view(10, 10), 3);
+                assertEquals(cooperative.stages().toString(), back.stages().toString());
+                assertEquals(3, back.epoch());
+            }
+            assertTrue(log.toString().contains(aloneWins ? "keeping the device alone" : "back to the cooperative plan"),
+                log.toString());
+        }
     }
 
     @Test

@@ -59,6 +59,7 @@ public final class AdaptivePlanPolicy implements PlanPolicy
     private int syncCount;
     private int drifting;
     private double driftThreshold = DRIFT;
+    private int requestsUnderPlan;
     // the check against one device alone: after a cooperative plan's first requests, the fastest device alone runs a
     // few requests too, and the faster of the two as measured stays (until the devices drift)
     private final double[] measuredNs = new double[GUARD_REQUESTS];
@@ -104,6 +105,7 @@ public final class AdaptivePlanPolicy implements PlanPolicy
         planLinks = links(view);
         drifting = 0;
         measuredCount = 0;
+        requestsUnderPlan = 0;
         if (pinned != null && pinned.deviceCount() == n)
         {
             final Plan again = new Plan(epoch, pinned.stages());
@@ -132,8 +134,10 @@ public final class AdaptivePlanPolicy implements PlanPolicy
     @Override
     public void learn(final Plan plan, final List<DeviceProgram> programs, final RequestTimes times)
     {
-        if (choice == null || plan != choice.plan())
+        if (choice == null || plan != choice.plan() || requestsUnderPlan++ == 0)
         {
+            // the first request under a plan is cold (new buffers touched, new code paths compiled): it says
+            // little of the devices, and taken as drift it made plans follow their own start-up
             return;
         }
         double requestNs = 0;

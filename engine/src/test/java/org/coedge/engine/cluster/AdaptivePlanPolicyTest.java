@@ -88,6 +88,7 @@ class AdaptivePlanPolicyTest
         final int[] outputs = {graph.layerCount() - 1};
         final Plan first = policy.plan(graph, outputs, view(10, 10), 1);
         final List<DeviceProgram> programs = StepCompiler.compile(graph, first, outputs);
+        policy.learn(first, programs, times(policy, programs, 1, 100)); // the first, cold request is not learnt
         final int rowsBefore = first.stages().get(0).deviceRows(1).rows();
         assertTrue(rowsBefore > 0, "two equal devices on a fast link share the rows: " + first);
 
@@ -123,6 +124,7 @@ class AdaptivePlanPolicyTest
         final int[] outputs = {graph.layerCount() - 1};
         final Plan plan = policy.plan(graph, outputs, view(10, 10), 1);
         final List<DeviceProgram> programs = StepCompiler.compile(graph, plan, outputs);
+        policy.learn(plan, programs, times(policy, programs, 1, 100)); // the first, cold request is not learnt
         for (int r = 0; r < 6; r++)
         {
             // both devices 1.5 times slower: drift, but no other plan is better, so no re-plan
@@ -160,6 +162,7 @@ class AdaptivePlanPolicyTest
             final Plan cooperative = policy.plan(graph, outputs, view(10, 10), 1);
             assertTrue(cooperative.stages().size() > 1, cooperative.toString());
             List<DeviceProgram> programs = StepCompiler.compile(graph, cooperative, outputs);
+            policy.learn(cooperative, programs, lasting(programs, 1_000_000_000)); // cold, not learnt
             for (int r = 0; r < AdaptivePlanPolicy.GUARD_REQUESTS; r++)
             {
                 policy.learn(cooperative, programs, lasting(programs, 10_000_000));
@@ -169,6 +172,7 @@ class AdaptivePlanPolicyTest
             assertEquals(1, alone.stages().size(), alone.toString());
             assertEquals(2, alone.epoch());
             programs = StepCompiler.compile(graph, alone, outputs);
+            policy.learn(alone, programs, lasting(programs, 1_000_000_000)); // cold, not learnt
             for (int r = 0; r < AdaptivePlanPolicy.GUARD_REQUESTS; r++)
             {
                 policy.learn(alone, programs, lasting(programs, aloneWins ? 8_000_000 : 12_000_000));

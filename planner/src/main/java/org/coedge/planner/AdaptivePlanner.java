@@ -194,6 +194,7 @@ public final class AdaptivePlanner
             }
             chosen.add(new int[]{0});
             final List<Structure> shapes = new ArrayList<>();
+            final int[] tails = fastest == 0 ? new int[]{0} : new int[]{0, fastest};
             for (final int[] subset : chosen)
             {
                 for (final int cut : cuts())
@@ -201,14 +202,11 @@ public final class AdaptivePlanner
                     final double[] speed = speedTo(cut);
                     for (final int depth : FUSE_DEPTHS)
                     {
-                        for (final int tail : new int[]{0, fastest})
+                        for (final int tail : tails)
                         {
-                            if ((subset.length == 1 && subset[0] == tail) || (tail == fastest && fastest == 0 &&
-                                shapes.size() > 0 && shapes.get(shapes.size() - 1).cut == cut &&
-                                shapes.get(shapes.size() - 1).depth == depth &&
-                                shapes.get(shapes.size() - 1).subset == subset))
+                            if (subset.length == 1 && subset[0] == tail)
                             {
-                                continue;
+                                continue; // the same device throughout: "alone" already covers it
                             }
                             shapes.add(balance(cut, subset, depth, tail, speed, 1));
                         }

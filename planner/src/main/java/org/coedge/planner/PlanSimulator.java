@@ -128,16 +128,7 @@ public final class PlanSimulator
         {
             memory[d] = memoryBytes(graph, programs.get(d));
         }
-        final Prediction p = new Prediction(plan, end, start, took, stages, memory);
-        for (int d = 0; d < n; d++)
-        {
-            final List<Step> steps = programs.get(d).steps();
-            for (int i = 0; i < steps.size(); i++)
-            {
-                p.file(d, i, steps.get(i).kind());
-            }
-        }
-        return p;
+        return new Prediction(plan, programs, end, start, took, stages, memory);
     }
 
     /**

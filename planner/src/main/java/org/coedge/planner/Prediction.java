@@ -1,5 +1,6 @@
 package org.coedge.planner;
 
+import java.util.List;
 import java.util.Locale;
 
 /**
@@ -22,8 +23,12 @@ public final class Prediction
     private final long[] memoryBytes;
     private final Step.Kind[][] kinds;
 
+    /**
+     * @param programs the devices' programs the times are of; each step's time is filed under its stage and kind.
+     */
     Prediction(
         final Plan plan,
+        final List<DeviceProgram> programs,
         final double endNs,
         final double[][] stepStartNs,
         final double[][] stepNs,
@@ -41,29 +46,19 @@ public final class Prediction
         computeNs = new double[devices][stages];
         sendNs = new double[devices][stages];
         waitNs = new double[devices][stages];
-        this.kinds = new Step.Kind[devices][];
+        kinds = new Step.Kind[devices][];
         for (int d = 0; d < devices; d++)
         {
-            kinds[d] = new Step.Kind[stepNs[d].length];
-        }
-    }
-
-    /** Called once by the simulator per step, after construction, to file the step's time under its kind. */
-    void file(final int device, final int step, final Step.Kind kind)
-    {
-        kinds[device][step] = kind;
-        final int stage = stepStage[device][step];
-        final double ns = stepNs[device][step];
-        switch (kind)
-        {
-            case COMPUTE:
-                computeNs[device][stage] += ns;
-                break;
-            case SEND:
-                sendNs[device][stage] += ns;
-                break;
-            default:
-                waitNs[device][stage] += ns;
+            final List<Step> steps = programs.get(d).steps();
+            kinds[d] = new Step.Kind[steps.size()];
+            for (int i = 0; i < steps.size(); i++)
+            {
+                final Step.Kind kind = steps.get(i).kind();
+                kinds[d][i] = kind;
+                final double[][] byKind = kind == Step.Kind.COMPUTE ? computeNs :
+                    kind == Step.Kind.SEND ? sendNs : waitNs;
+                byKind[d][stepStage[d][i]] += stepNs[d][i];
+            }
         }
     }
 

@@ -62,8 +62,7 @@ public final class AdaptivePlanPolicy implements PlanPolicy
     private int requestsUnderPlan;
     // the check against one device alone: after a cooperative plan's first requests, the fastest device alone runs a
     // few requests too, and the faster of the two as measured stays (until the devices drift)
-    private final double[] measuredNs = new double[GUARD_REQUESTS];
-    private int measuredCount;
+    private final RateWindow measuredNs = new RateWindow(GUARD_REQUESTS);
     private Plan pinned; // the plan to return instead of searching, null to search
     private Plan cooperative; // the cooperative plan being checked, and its measured median
     private double cooperativeNs;
@@ -104,7 +103,7 @@ public final class AdaptivePlanPolicy implements PlanPolicy
         }
         planLinks = links(view);
         drifting = 0;
-        measuredCount = 0;
+        measuredNs.clear();
         requestsUnderPlan = 0;
         if (pinned != null && pinned.deviceCount() == n)
         {
@@ -145,8 +144,7 @@ public final class AdaptivePlanPolicy implements PlanPolicy
         {
             requestNs += times.stepNs(0, i);
         }
-        measuredNs[measuredCount % measuredNs.length] = requestNs;
-        measuredCount++;
+        measuredNs.add(requestNs);
         boolean drift = false;
         final double[] sends = new double[64];
         int sendCount = 0;
@@ -222,7 +220,7 @@ public final class AdaptivePlanPolicy implements PlanPolicy
     @Override
     public boolean wantsReplan(final ClusterView now)
     {
-        if (!checked && measuredCount >= GUARD_REQUESTS && drifting < DRIFT_REQUESTS)
+        if (!checked && measuredNs.size() >= GUARD_REQUESTS && drifting < DRIFT_REQUESTS)
         {
             return checkAgainstAlone();
         }
@@ -266,7 +264,7 @@ public final class AdaptivePlanPolicy implements PlanPolicy
      */
     private boolean checkAgainstAlone()
     {
-        final double median = median(measuredNs, Math.min(measuredCount, measuredNs.length));
+        final double median = measuredNs.median(0);
         if (!checking)
         {
             if (choice.plan().stages().size() == 1)
@@ -297,13 +295,6 @@ public final class AdaptivePlanPolicy implements PlanPolicy
             "the cooperative plan%n", median * 1e-6, cooperativeNs * 1e-6);
         pinned = cooperative;
         return true;
-    }
-
-    private static double median(final double[] values, final int n)
-    {
-        final double[] sorted = Arrays.copyOf(values, n);
-        Arrays.sort(sorted);
-        return (n & 1) == 1 ? sorted[n / 2] : 0.5 * (sorted[n / 2 - 1] + sorted[n / 2]);
     }
 
     /** @return the last plan's choice (its prediction and description), or null before the first plan. */

@@ -62,6 +62,7 @@ public final class ControlProxy
     private int senderNode;
     private long sequence;
     private long lastResult;
+    private TransportNode node;
 
     /**
      * @param lane      which of its node's threads this proxy speaks for, {@code [0, 16)}.
@@ -84,6 +85,13 @@ public final class ControlProxy
     {
         this.sessionToken = sessionToken;
         this.senderNode = senderNode;
+        return this;
+    }
+
+    /** Tells {@code node} after every message offered, so that its driver sends it now ({@link TransportNode#sent()}). */
+    public ControlProxy node(final TransportNode node)
+    {
+        this.node = node;
         return this;
     }
 
@@ -311,6 +319,10 @@ public final class ControlProxy
                 return TransportCodes.TIMED_OUT;
             }
             idle.idle();
+        }
+        if (node != null)
+        {
+            node.sent();
         }
         return TransportCodes.OK;
     }

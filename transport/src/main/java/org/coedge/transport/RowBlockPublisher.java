@@ -50,8 +50,8 @@ public final class RowBlockPublisher implements AutoCloseable
         this.publication = publication;
         this.node = node;
         this.chunkBytes = publication.maxPayloadLength() - CHUNK_OVERHEAD_BYTES;
-        this.idle = TransportContext.waitIdle(node == null ? TransportContext.WAIT_MAX_PARK_DEFAULT_US * 1000 :
-            node.context().waitMaxParkNs());
+        this.idle = node == null ? TransportContext.waitIdle(TransportContext.WAIT_MAX_PARK_DEFAULT_US * 1000) :
+            node.waitIdle();
     }
 
     /** @return payload bytes per chunk (frame payload less the header). */
@@ -130,6 +130,7 @@ public final class RowBlockPublisher implements AutoCloseable
         while (chunkOffset < lengthBytes);
         if (node != null)
         {
+            node.sent();
             for (int i = 0; i < FLUSH_INVOCATIONS && node.invokeDriver() > 0; i++)
             {
                 Thread.onSpinWait();

@@ -70,8 +70,8 @@ public final class RowBlockReceiver implements ControlledFragmentHandler, AutoCl
     {
         this.subscription = subscription;
         this.node = node;
-        this.idle = TransportContext.waitIdle(node == null ? TransportContext.WAIT_MAX_PARK_DEFAULT_US * 1000 :
-            node.context().waitMaxParkNs());
+        this.idle = node == null ? TransportContext.waitIdle(TransportContext.WAIT_MAX_PARK_DEFAULT_US * 1000) :
+            node.waitIdle();
     }
 
     /** Accepts blocks only from the publication with this session id from now on (a new plan's). */

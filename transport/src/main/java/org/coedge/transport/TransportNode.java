@@ -20,6 +20,7 @@ import org.agrona.CloseHelper;
 import org.agrona.concurrent.Agent;
 import org.agrona.concurrent.AgentInvoker;
 import org.agrona.concurrent.BackoffIdleStrategy;
+import org.agrona.concurrent.IdleStrategy;
 import org.agrona.concurrent.status.CountersReader;
 
 /**
@@ -58,10 +59,15 @@ public final class TransportNode implements AutoCloseable
     public static final int SOCKET_BUFFER_BYTES = kernelSocketBufferLimit();
     /** In INVOKER mode, the longest the driver goes without a duty cycle while the node's threads are busy. */
     static final long KEEPER_PERIOD_MS = 20;
+    /** Longest park of a thread waiting on the network when the driver wakes it on work. */
+    static final long WOKEN_WAIT_MAX_PARK_NS = TimeUnit.MILLISECONDS.toNanos(1);
+    /** Longest park of a listening loop when the driver wakes it on work (heartbeats are due every 100 ms). */
+    static final long WOKEN_LISTEN_MAX_PARK_NS = TimeUnit.MILLISECONDS.toNanos(10);
     /** How long a client or driver may go unserviced (a JVM stalled at a safepoint) before Aeron gives up on it. */
     private static final long LIVENESS_TIMEOUT_NS = TimeUnit.SECONDS.toNanos(20);
 
     private final TransportContext context;
+    private final DriverWakeups wakeups;
     private final MediaDriver driver;
     private final Aeron aeron;
     private final Subscription controlSubscription;
@@ -84,6 +90,8 @@ public final class TransportNode implements AutoCloseable
             context.conclude();
         }
         this.context = context;
+        this.wakeups = new DriverWakeups(context.driverMaxParkNs(),
+            Math.max(context.driverMaxParkNs(), context.driverIdleParkNs()));
         MediaDriver launched = null;
         Aeron client = null;
         Path dir = null;
@@ -105,10 +113,13 @@ public final class TransportNode implements AutoCloseable
                     .dirDeleteOnStart(true)
                     .dirDeleteOnShutdown(true)
                     .threadingMode(mode)
-                    .sharedIdleStrategy(driverIdle(context))
-                    .sharedNetworkIdleStrategy(driverIdle(context))
-                    .senderIdleStrategy(driverIdle(context))
-                    .receiverIdleStrategy(driverIdle(context))
+                    .sharedIdleStrategy(wakeups.driverIdle())
+                    .sharedNetworkIdleStrategy(wakeups.driverIdle())
+                    .senderIdleStrategy(wakeups.driverIdle())
+                    .receiverIdleStrategy(wakeups.driverIdle())
+                    // its tasks (name resolution) run on the conductor: the executor's thread, polling its queue,
+                    // cost an idle node 1.5% of a core, and endpoints here are addresses
+                    .asyncExecutorEnabled(false)
                     .mtuLength(context.mtuLength())
                     .socketRcvbufLength(SOCKET_BUFFER_BYTES)
                     .socketSndbufLength(SOCKET_BUFFER_BYTES)
@@ -293,9 +304,43 @@ public final class TransportNode implements AutoCloseable
         }
     }
 
-    private static BackoffIdleStrategy driverIdle(final TransportContext context)
+    /**
+     * @return true when this node's driver runs on threads of its own in this process, which wake the node's
+     * waiting threads when they have done work ({@link DriverWakeups}); false for INVOKER mode and an external driver,
+     * where waiting threads poll on their own short parks.
+     */
+    private boolean driverWakesWaiters()
     {
-        return new BackoffIdleStrategy(100, 10, TimeUnit.MICROSECONDS.toNanos(1), context.driverMaxParkNs());
+        return driver != null && driverInvoker == null;
+    }
+
+    /**
+     * @return an idle strategy for one thread waiting on the network (rows, room to send, an answer): woken by the
+     * driver when it has done work, else it parks up to {@link TransportContext#waitMaxParkNs()}.
+     */
+    public IdleStrategy waitIdle()
+    {
+        return driverWakesWaiters() ? wakeups.waitIdle(true, WOKEN_WAIT_MAX_PARK_NS) :
+            TransportContext.waitIdle(context.waitMaxParkNs());
+    }
+
+    /**
+     * @return an idle strategy for a loop that listens between requests (a worker's control loop): it does not keep
+     * the driver hot, and sleeps up to {@link TransportContext#controlMaxParkNs()} where the driver cannot wake it.
+     */
+    public IdleStrategy listenIdle()
+    {
+        return driverWakesWaiters() ? wakeups.waitIdle(false, WOKEN_LISTEN_MAX_PARK_NS) :
+            new BackoffIdleStrategy(100, 10, TimeUnit.MICROSECONDS.toNanos(1), context.controlMaxParkNs());
+    }
+
+    /** Called by a thread that has committed a message: the driver sends it now rather than at its next wake. */
+    public void sent()
+    {
+        if (driverWakesWaiters())
+        {
+            wakeups.sent();
+        }
     }
 
     private static int kernelSocketBufferLimit()

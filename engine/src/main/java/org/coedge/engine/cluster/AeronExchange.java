@@ -12,7 +12,6 @@ import org.coedge.planner.Step;
 import org.coedge.transport.RowBlockPublisher;
 import org.coedge.transport.RowBlockReceiver;
 import org.coedge.transport.TransportCodes;
-import org.coedge.transport.TransportContext;
 import org.coedge.transport.TransportNode;
 import org.coedge.transport.WaitHook;
 
@@ -54,7 +53,7 @@ final class AeronExchange implements RowExchange, AutoCloseable
         final int devices = programs.size();
         this.device = device;
         this.node = node;
-        this.connectIdle = TransportContext.waitIdle(node.context().waitMaxParkNs());
+        this.connectIdle = node.waitIdle();
         this.sessionToken = sessionToken;
         this.epoch = epoch;
         this.timeoutNs = timeoutNs;

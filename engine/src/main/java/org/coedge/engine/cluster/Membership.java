@@ -13,7 +13,6 @@ import org.coedge.transport.ControlAdapter;
 import org.coedge.transport.ControlListener;
 import org.coedge.transport.ControlProxy;
 import org.coedge.transport.Endpoints;
-import org.coedge.transport.TransportContext;
 import org.coedge.transport.TransportNode;
 import org.coedge.transport.sbe.ErrorMessageDecoder;
 import org.coedge.transport.sbe.HeartbeatDecoder;
@@ -73,7 +72,7 @@ final class Membership implements ControlListener
         this.log = log;
         this.peerTimeoutNs = node.context().peerTimeoutNs();
         this.joinTimeoutNs = joinTimeoutNs;
-        this.controlIdle = TransportContext.waitIdle(node.context().waitMaxParkNs());
+        this.controlIdle = node.waitIdle();
         this.adapter = new ControlAdapter(node.controlSubscription(), key, this);
         final SecureRandom random = new SecureRandom();
         long token;
@@ -83,7 +82,7 @@ final class Membership implements ControlListener
         }
         while (token == 0);
         this.sessionToken = token;
-        this.proxy = new ControlProxy(key, 0, node.context().sendTimeoutNs()).session(token, 0);
+        this.proxy = new ControlProxy(key, 0, node.context().sendTimeoutNs()).session(token, 0).node(node);
         for (int i = 0; i < peers.size(); i++)
         {
             workers.add(new Worker(i + 1, peers.get(i), node.addControlPublication(peers.get(i))));

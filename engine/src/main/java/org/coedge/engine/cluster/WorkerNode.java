@@ -11,7 +11,6 @@ import java.util.concurrent.locks.LockSupport;
 
 import io.aeron.Publication;
 import org.agrona.CloseHelper;
-import org.agrona.concurrent.BackoffIdleStrategy;
 import org.agrona.concurrent.IdleStrategy;
 import org.coedge.engine.api.Model;
 import org.coedge.engine.exec.RowExchange;
@@ -53,6 +52,8 @@ import org.coedge.transport.sbe.Status;
  */
 public final class WorkerNode implements ControlListener, AutoCloseable
 {
+    private static final long COMPUTE_IDLE_PARK_NS = TimeUnit.MILLISECONDS.toNanos(100);
+
     private final TransportNode node;
     private final ClusterKey key;
     private final Path modelDir;
@@ -168,8 +169,8 @@ public final class WorkerNode implements ControlListener, AutoCloseable
         this.adapter = new ControlAdapter(node.controlSubscription(), key, this);
         this.probes = new ProbeReceiver(node.addProbeSubscription());
         final long sendTimeoutNs = node.context().sendTimeoutNs();
-        this.proxy = new ControlProxy(key, 0, sendTimeoutNs);
-        this.computeProxy = new ControlProxy(key, 1, sendTimeoutNs);
+        this.proxy = new ControlProxy(key, 0, sendTimeoutNs).node(node);
+        this.computeProxy = new ControlProxy(key, 1, sendTimeoutNs).node(node);
         this.computeThread = new Thread(this::computeLoop, "coedge-compute");
         this.computeThread.setDaemon(true);
         this.computeThread.start();
@@ -222,8 +223,7 @@ public final class WorkerNode implements ControlListener, AutoCloseable
     /** Runs the control loop on the calling thread until {@link #close()}. */
     public void run()
     {
-        final IdleStrategy idle = new BackoffIdleStrategy(
-            100, 10, TimeUnit.MICROSECONDS.toNanos(1), node.context().controlMaxParkNs());
+        final IdleStrategy idle = node.listenIdle();
         final long heartbeatNs = node.context().heartbeatIntervalNs();
         long nextHeartbeat = System.nanoTime();
         long nextCountCheck = nextHeartbeat;
@@ -565,7 +565,8 @@ public final class WorkerNode implements ControlListener, AutoCloseable
                     code == RowExchange.OK ? "" : slot.runner.failure());
                 continue;
             }
-            LockSupport.parkNanos(this, 1_000_000);
+            // the control thread unparks this one for every plan and request; the timeout is only a safety net
+            LockSupport.parkNanos(this, COMPUTE_IDLE_PARK_NS);
         }
         CloseHelper.quietClose(slot);
     }

@@ -148,8 +148,8 @@ public final class AdaptivePlanPolicy implements PlanPolicy
         boolean drift = false;
         final double[] sends = new double[64];
         int sendCount = 0;
-        final double[] excess = new double[programs.size()];
-        int excessCount = 0;
+        final double[] waitedNs = new double[programs.size()];
+        final int[] awaitCount = new int[programs.size()];
         for (int d = 0; d < programs.size(); d++)
         {
             final List<Step> steps = programs.get(d).steps();
@@ -187,20 +187,28 @@ public final class AdaptivePlanPolicy implements PlanPolicy
             }
             if (awaits > 0)
             {
-                double predictedWait = 0;
-                for (int st = 0; st < choice.prediction().stageCount(); st++)
-                {
-                    predictedWait += choice.prediction().waitNs(d, st);
-                }
-                excess[excessCount++] = (waited - predictedWait) / awaits;
+                waitedNs[d] = waited;
+                awaitCount[d] = awaits;
                 // waits longer than predicted by a fifth of the request are drift too (the device's time is spent)
-                drift |= waited - predictedWait > driftThreshold * choice.prediction().endNs();
+                drift |= waited - waitNs(choice.prediction(), d) > driftThreshold * choice.prediction().endNs();
+            }
+        }
+        // devices wait longer than the links explain when messages are late (a partner's sender thread that did not
+        // get the core, a quota that ran out between compute and send): the excess per await, measured against the
+        // plan re-predicted with the compute just learnt (a partner that computed slowly explains a long wait, and
+        // its cost is in its model now), is taken as an extra latency of every message
+        final Prediction again = PlanSimulator.predict(graph, choice.plan(), outputs, planModels, planLinks);
+        final double[] excess = new double[programs.size()];
+        int excessCount = 0;
+        for (int d = 0; d < programs.size(); d++)
+        {
+            if (awaitCount[d] > 0)
+            {
+                excess[excessCount++] = (waitedNs[d] - waitNs(again, d)) / awaitCount[d];
             }
         }
         if (excessCount > 0)
         {
-            // devices wait longer than the links explain when their partners stall (a CPU quota that ran out, a
-            // scheduler's other tenants): take the median excess per await as an extra latency of every message
             Arrays.sort(excess, 0, excessCount);
             syncSamples[syncCount % syncSamples.length] = Math.max(0, syncNs + excess[excessCount / 2]);
             syncCount++;
@@ -215,6 +223,16 @@ public final class AdaptivePlanPolicy implements PlanPolicy
             sendNsPerMessage = sends[sendCount / 2];
         }
         drifting = drift ? drifting + 1 : 0;
+    }
+
+    private static double waitNs(final Prediction prediction, final int device)
+    {
+        double ns = 0;
+        for (int st = 0; st < prediction.stageCount(); st++)
+        {
+            ns += prediction.waitNs(device, st);
+        }
+        return ns;
     }
 
     @Override

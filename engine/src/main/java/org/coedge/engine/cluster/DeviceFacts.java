@@ -37,14 +37,16 @@ public final class DeviceFacts
      * @param threads     compute threads of the device.
      * @param memoryBytes memory limit the device states.
      * @return what the device is, as one line: CPU model, BLAS core, threads, CPU quota, memory limit and whether
-     * 3x3 convolutions may use Winograd; two processes with the same key compute alike.
+     * 3x3 convolutions may use Winograd, and how profiles are measured ({@link DeviceProfiler#METHOD}: a profile
+     * measured another way is measured again); two processes with the same key compute alike.
      */
     public static String deviceKey(final int threads, final long memoryBytes)
     {
         final double cores = cpuCores();
         return "cpu=" + cpuModel() + ";blas=" + BlasCore.current().name() + ";threads=" + threads + ";cores=" +
             (Double.isNaN(cores) ? "unlimited" : String.format(Locale.ROOT, "%.4f", cores)) +
-            ";memory-mib=" + (memoryBytes >> 20) + ";winograd=" + (Lowering.winogradByDefault() ? "on" : "off");
+            ";memory-mib=" + (memoryBytes >> 20) + ";winograd=" + (Lowering.winogradByDefault() ? "on" : "off") +
+            ";method=" + DeviceProfiler.METHOD;
     }
 
     /** @return the CPU's model name from {@code /proc/cpuinfo}, or the JVM's architecture if it has none. */

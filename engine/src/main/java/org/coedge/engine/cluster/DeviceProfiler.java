@@ -28,9 +28,10 @@ import org.coedge.transport.ControlProxy;
 
 /**
  * Measures how fast this device computes the layers of the model it was asked to load, for the planner's latency
- * models: the model's one-device program (every layer whole) runs on a fixed-seed normal input, one warm-up run and
- * then two to {@value #MAX_TIMED_RUNS} timed runs, fewer once the profile has taken {@value #BUDGET_PROP} ms (3000
- * by default); each layer's sample is its median. Every layer computes as a device's COMPUTE step does (through
+ * models: the model's one-device program (every layer whole) runs on a fixed-seed normal input, warm-up runs until
+ * a run is not 10% faster than the one before (at most {@value #MAX_WARM_UPS}, or half the budget), then two to
+ * {@value #MAX_TIMED_RUNS} timed runs, fewer once the profile has taken {@value #BUDGET_PROP} ms (3000 by default);
+ * each layer's sample is its median. Every layer computes as a device's COMPUTE step does (through
  * {@link LocalExecutor#runLayer(int, int, int)}, on the calling thread), and a row-split layer is also timed on a
  * quarter of its rows (at least one) just before it runs whole, which gives the regression its intercept.
  * <p>
@@ -51,6 +52,11 @@ public final class DeviceProfiler
     static final long BUDGET_DEFAULT_MS = 3000;
     static final int MIN_TIMED_RUNS = 2;
     static final int MAX_TIMED_RUNS = 5;
+    /** How profiles are measured, part of the cache key: 2 warms up until the runs settle (1 ran one warm-up). */
+    static final int METHOD = 2;
+    /** Warm-up runs at most, and how much faster than the previous run a run must be for another one. */
+    static final int MAX_WARM_UPS = 8;
+    private static final double WARM_UP_SETTLED = 0.9;
     private static final long INPUT_SEED = 20_261_201L;
     /** Weights are profiled in chunks of at least this many bytes (a quarter of the device's memory if more). */
     static final long MIN_CHUNK_BYTES = 32L << 20;
@@ -396,8 +402,7 @@ public final class DeviceProfiler
                 Layouts.inputRowsInto(in, nchw, executor.arena());
             }
             final long start = System.nanoTime();
-            runOnce(executor, index, wholeUnits, part, null, null);
-            long lastRunNs = System.nanoTime() - start;
+            long lastRunNs = warmUp(executor, index, wholeUnits, part, start, budgetNs);
             while (runs < MIN_TIMED_RUNS ||
                 runs < MAX_TIMED_RUNS && System.nanoTime() - start + lastRunNs <= budgetNs)
             {
@@ -413,6 +418,31 @@ public final class DeviceProfiler
             }
         }
         return runs;
+    }
+
+    /**
+     * Warm-up runs until a run is no longer clearly faster than the one before (the JIT has compiled the kernels'
+     * Java loops: in a fresh JVM the first runs of ResNet-18 took 2-3 times as long as later ones, and a profile
+     * timed then predicted that device 3 times too slow), at most {@value #MAX_WARM_UPS} runs or half the budget.
+     *
+     * @return the last warm-up run's time.
+     */
+    private static long warmUp(final LocalExecutor executor, final int[] index, final int[] wholeUnits,
+        final int[] part, final long start, final long budgetNs)
+    {
+        long previousNs = Long.MAX_VALUE;
+        for (int i = 0; ; i++)
+        {
+            final long runStart = System.nanoTime();
+            runOnce(executor, index, wholeUnits, part, null, null);
+            final long runNs = System.nanoTime() - runStart;
+            final boolean settled = runNs > WARM_UP_SETTLED * previousNs;
+            previousNs = runNs;
+            if (settled || i + 1 >= MAX_WARM_UPS || System.nanoTime() - start + runNs > budgetNs / 2)
+            {
+                return runNs;
+            }
+        }
     }
 
     /**

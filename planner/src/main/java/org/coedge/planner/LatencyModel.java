@@ -45,6 +45,7 @@ public final class LatencyModel
     private int deviceRatioCount;
     private double pendingMeasuredNs;
     private double pendingBaseNs;
+    private CpuQuota quota; // null: the device runs its work at full speed
 
     private LatencyModel(
         final LayerGraph graph,
@@ -139,7 +140,25 @@ public final class LatencyModel
         System.arraycopy(observedCount, 0, m.observedCount, 0, observedCount.length);
         System.arraycopy(deviceRatios, 0, m.deviceRatios, 0, WINDOW);
         m.deviceRatioCount = deviceRatioCount;
+        m.quota = quota;
         return m;
+    }
+
+    /**
+     * Sets the CPU quota the device runs under, or null for none. With a quota the model's times are CPU time (work
+     * at full speed, as a profile taken in thread CPU time measures it) and {@link PlanSimulator} turns them into
+     * wall time through the quota.
+     */
+    public LatencyModel quota(final CpuQuota quota)
+    {
+        this.quota = quota;
+        return this;
+    }
+
+    /** @return the device's CPU quota, or null for none. */
+    public CpuQuota quota()
+    {
+        return quota;
     }
 
     public DeviceProfile profile()

@@ -7,7 +7,7 @@ import java.util.Map;
 /**
  * Predicts one request under a plan by playing the devices' compiled programs ({@link StepCompiler}) against each
  * device's {@link LatencyModel} and the {@link LinkModel}: every device runs its steps in order; a COMPUTE takes
- * the model's time for its rows; a SEND costs the sender {@link LinkModel#sendNs} and then occupies the sender's
+ * the model's time for its rows (through the device's {@link CpuQuota}, stalls included, where it has one); a SEND costs the sender {@link LinkModel#sendNs} and then occupies the sender's
  * uplink and the receiver's downlink for its bytes at their rates, arriving one latency later; an AWAIT waits for
  * its message. This is the engine's runtime exactly as far as ordering goes (each device one thread of steps, FIFO
  * streams), so waits come out of the plan rather than from a formula.
@@ -54,6 +54,11 @@ public final class PlanSimulator
                 links.deviceCount());
         }
         final double[] clock = new double[n];
+        final double[][] quotaUsed = new double[n][];
+        for (int d = 0; d < n; d++)
+        {
+            quotaUsed[d] = new double[]{-1, 0};
+        }
         final int[] pc = new int[n];
         final double[] upFree = new double[n];
         final double[] downFree = new double[n];
@@ -95,7 +100,9 @@ public final class PlanSimulator
             final double t0 = clock[d];
             if (s.kind() == Step.Kind.COMPUTE)
             {
-                clock[d] += devices[d].predictNs(s.layer(), s.rows().rows());
+                final double workNs = devices[d].predictNs(s.layer(), s.rows().rows());
+                final CpuQuota quota = devices[d].quota();
+                clock[d] = quota == null ? clock[d] + workNs : quota.run(clock[d], workNs, quotaUsed[d]);
             }
             else if (s.kind() == Step.Kind.SEND)
             {

@@ -34,6 +34,36 @@ class LatencyModelTest
     }
 
     @Test
+    void shouldSimulateADeviceUnderAQuotaWithItsStalls()
+    {
+        final LayerGraph g = graph();
+        final int[] layers = {1, 1, 2, 2, 3, 3};
+        final int[] rows = {32, 8, 32, 8, 32, 8};
+        final long[] ns = new long[layers.length];
+        for (int i = 0; i < ns.length; i++)
+        {
+            ns[i] = truth(g, layers[i], rows[i]) * 200; // milliseconds of work per layer
+        }
+        final LatencyModel free = LatencyModel.fit(g, DeviceProfile.of("d", 1e9, 1 << 30, layers, rows, ns));
+        final LatencyModel throttled = free.copy().quota(new CpuQuota(0.45, 10e6));
+        final Plan alone = Planner.uniform(g, new double[]{1}, 1);
+        final int[] outputs = {3};
+        final LinkModel links = LinkModel.uniform(1, 1e9, 0, 0);
+        final double work = PlanSimulator.predict(g, alone, outputs, new LatencyModel[]{free}, links).endNs();
+        // the same work through the quota, layer by layer, as the device runs it
+        final double[] used = {-1, 0};
+        double t = 0;
+        for (int id = 1; id <= 3; id++)
+        {
+            t = new CpuQuota(0.45, 10e6).run(t, free.predictNs(id, 32), used);
+        }
+        final double wall = PlanSimulator.predict(g, alone, outputs, new LatencyModel[]{throttled}, links).endNs();
+        assertEquals(t, wall, 1);
+        assertTrue(wall > 2 * work && wall < work / 0.45 + 10e6, work + " of work took " + wall);
+        assertEquals(0.45, throttled.copy().quota().cores());
+    }
+
+    @Test
     void shouldPredictRowCountsItWasNotProfiledAtFromTheRegression()
     {
         final LayerGraph g = graph();

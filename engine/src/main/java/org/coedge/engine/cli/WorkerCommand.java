@@ -36,6 +36,10 @@ final class WorkerCommand implements Callable<Integer>
     @Option(names = "--threads", defaultValue = "1", description = "Compute threads (default ${DEFAULT-VALUE}).")
     int threads;
 
+    @Option(names = "--exit-with-parent", description = "Stop when the process that started this worker ends (for " +
+        "workers a program starts and must not outlive it: coedge demo, the testbed, tests).")
+    boolean exitWithParent;
+
     @Option(names = "--peer-timeout-ms", defaultValue = "1000", description = "Heartbeat timeout the cluster uses " +
         "(default ${DEFAULT-VALUE}).")
     long peerTimeoutMs;
@@ -60,10 +64,12 @@ final class WorkerCommand implements Callable<Integer>
             .heartbeatIntervalNs(Math.max(1, peerTimeoutMs / 10) * 1_000_000L).conclude();
         final var out = spec.commandLine().getOut();
         final DeviceProfiler profiler = profileOptions.profiler(threads);
+        final double flops = WorkerNode.calibrateDevice(threads);
         try (TransportNode node = new TransportNode(context);
             WorkerNode worker = new WorkerNode(node, key, modelDir, threads, profiler, out))
         {
-            out.printf("worker: %.1f GFLOP/s on %d thread(s), %d MiB of memory%n", worker.calibrate() / 1e9, threads,
+            worker.calibrated(flops);
+            out.printf("worker: %.1f GFLOP/s on %d thread(s), %d MiB of memory%n", flops / 1e9, threads,
                 profiler.memoryBytes() >> 20);
             out.println("worker: listening on " + node.endpoint());
             // a worker ends when it is killed: the hook says how much memory it took at the most
@@ -73,6 +79,20 @@ final class WorkerCommand implements Callable<Integer>
                 out.println("worker: peak RSS " + DeviceFacts.peakRss());
                 out.flush();
             }));
+            if (exitWithParent)
+            {
+                final ProcessHandle parent = ProcessHandle.current().parent().orElse(null);
+                if (parent == null || !parent.isAlive())
+                {
+                    out.println("worker: the process that started this worker is gone; stopping");
+                    return 1;
+                }
+                parent.onExit().thenRun(() ->
+                {
+                    out.println("worker: process " + parent.pid() + " that started this worker ended; stopping");
+                    worker.close();
+                });
+            }
             worker.run();
         }
         return 0;

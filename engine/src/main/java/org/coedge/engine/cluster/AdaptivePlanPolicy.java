@@ -157,6 +157,9 @@ public final class AdaptivePlanPolicy implements PlanPolicy
             {
                 continue;
             }
+            // a device under a quota is modelled in CPU time and its stalls simulated: its measured wall time is
+            // taken as work in the share the prediction gave work in its wall time
+            final double workShare = workShare(d, steps);
             double measured = 0;
             double waited = 0;
             int awaits = 0;
@@ -167,7 +170,7 @@ public final class AdaptivePlanPolicy implements PlanPolicy
                 if (s.kind() == Step.Kind.COMPUTE)
                 {
                     measured += ns;
-                    planModels[d].observe(s.layer(), s.rows().rows(), ns);
+                    planModels[d].observe(s.layer(), s.rows().rows(), Math.round(ns * workShare));
                 }
                 else if (s.kind() == Step.Kind.AWAIT)
                 {
@@ -223,6 +226,25 @@ public final class AdaptivePlanPolicy implements PlanPolicy
             sendNsPerMessage = sends[sendCount / 2];
         }
         drifting = drift ? drifting + 1 : 0;
+    }
+
+    /** @return the predicted CPU work of device {@code d}'s compute steps over their predicted wall time; 1 without a quota. */
+    private double workShare(final int d, final List<Step> steps)
+    {
+        if (planModels[d].quota() == null)
+        {
+            return 1;
+        }
+        double work = 0;
+        for (final Step s : steps)
+        {
+            if (s.kind() == Step.Kind.COMPUTE)
+            {
+                work += planModels[d].predictNs(s.layer(), s.rows().rows());
+            }
+        }
+        final double wall = choice.prediction().computeNs(d);
+        return work > 0 && wall > 0 ? Math.min(1, work / wall) : 1;
     }
 
     private static double waitNs(final Prediction prediction, final int device)
@@ -359,6 +381,7 @@ public final class AdaptivePlanPolicy implements PlanPolicy
             fitted = LatencyModel.fit(graph, DeviceProfile.calibratedOnly("node " + node,
                 Math.max(1e9, view.calibratedFlopsPerSecond(d)), profile.memoryBytes()));
         }
+        fitted.quota(DeviceFacts.quotaOf(profile.deviceKey()));
         models.put(node, fitted);
         fittedTo.put(node, profile);
         return fitted;

@@ -24,6 +24,8 @@ public final class DeviceFacts
 {
     /** System property: the CPU cores (quota) this process may use, where the cgroup cannot be read. */
     public static final String CORES_PROP = "coedge.cpu.cores";
+    /** System property: the CFS period of the quota in microseconds, where the cgroup is not visible (the testbed). */
+    public static final String PERIOD_PROP = "coedge.cpu.period.us";
 
     private static final Path CGROUP_ROOT = Path.of("/sys/fs/cgroup");
     /** cgroup v1 writes "no limit" as a huge page-aligned number; anything this large is no limit. */
@@ -44,7 +46,8 @@ public final class DeviceFacts
     {
         final double cores = cpuCores();
         return "cpu=" + cpuModel() + ";blas=" + BlasCore.current().name() + ";threads=" + threads + ";cores=" +
-            (Double.isNaN(cores) ? "unlimited" : String.format(Locale.ROOT, "%.4f", cores)) +
+            (Double.isNaN(cores) ? "unlimited" : String.format(Locale.ROOT, "%.4f", cores) + ";period-us=" +
+            cpuPeriodUs()) +
             ";memory-mib=" + (memoryBytes >> 20) + ";winograd=" + (Lowering.winogradByDefault() ? "on" : "off") +
             ";method=" + DeviceProfiler.METHOD;
     }
@@ -124,6 +127,87 @@ public final class DeviceFacts
             }
         }
         return Double.NaN;
+    }
+
+    /**
+     * @return the period of the CPU quota in microseconds: {@value #PERIOD_PROP} if set, else the cgroup's
+     * ({@code cpu.cfs_period_us}, v2 {@code cpu.max}); 100,000 (the kernel's default) if unknown.
+     */
+    public static long cpuPeriodUs()
+    {
+        final long prop = Long.getLong(PERIOD_PROP, -1);
+        if (prop > 0)
+        {
+            return prop;
+        }
+        final Path v1 = cgroupDir("cpu");
+        if (v1 != null)
+        {
+            final long period = readLong(v1.resolve("cpu.cfs_period_us"));
+            return period > 0 ? period : 100_000;
+        }
+        final Path v2 = cgroupDir("");
+        if (v2 != null)
+        {
+            final String[] max = readFirstLine(v2.resolve("cpu.max")).split(" ");
+            if (max.length == 2)
+            {
+                try
+                {
+                    return Math.max(1, Long.parseLong(max[1]));
+                }
+                catch (final NumberFormatException e)
+                {
+                    return 100_000;
+                }
+            }
+        }
+        return 100_000;
+    }
+
+    /**
+     * The CPU quota a {@link #deviceKey device key} names, for the planner: one that limits a single compute
+     * thread to less than a core. Null for none, more than a core, several threads, or a key of another form.
+     */
+    public static org.coedge.planner.CpuQuota quotaOf(final String deviceKey)
+    {
+        double cores = Double.NaN;
+        long periodUs = -1;
+        int threads = -1;
+        for (final String part : deviceKey.split(";"))
+        {
+            final int eq = part.indexOf('=');
+            if (eq < 0)
+            {
+                continue;
+            }
+            final String name = part.substring(0, eq);
+            final String value = part.substring(eq + 1);
+            try
+            {
+                if (name.equals("cores") && !value.equals("unlimited"))
+                {
+                    cores = Double.parseDouble(value);
+                }
+                else if (name.equals("period-us"))
+                {
+                    periodUs = Long.parseLong(value);
+                }
+                else if (name.equals("threads"))
+                {
+                    threads = Integer.parseInt(value);
+                }
+            }
+            catch (final NumberFormatException e)
+            {
+                return null;
+            }
+        }
+        if (threads != 1 || !(cores > 0) || !(cores < 1) || periodUs <= 0)
+        {
+            return null;
+        }
+        return new org.coedge.planner.CpuQuota(cores, periodUs * 1000.0);
     }
 
     /** @return the memory this process may use: its cgroup's limit if it has one below the physical memory. */

@@ -52,12 +52,17 @@ public final class DeviceProfiler
     static final long BUDGET_DEFAULT_MS = 3000;
     static final int MIN_TIMED_RUNS = 2;
     static final int MAX_TIMED_RUNS = 5;
-    /** How profiles are measured, part of the cache key: 2 warms up until the runs settle (1 ran one warm-up). */
-    static final int METHOD = 2;
+    /**
+     * How profiles are measured, part of the cache key: 3 times layers in thread CPU time under a modelled quota, 2
+     * warms up until the runs settle, 1 ran one warm-up.
+     */
+    static final int METHOD = 3;
     /** Warm-up runs at most, and how much faster than the previous run a run must be for another one. */
     static final int MAX_WARM_UPS = 8;
     private static final double WARM_UP_SETTLED = 0.9;
     private static final long INPUT_SEED = 20_261_201L;
+    private static final java.lang.management.ThreadMXBean THREADS =
+        java.lang.management.ManagementFactory.getThreadMXBean();
     /** Weights are profiled in chunks of at least this many bytes (a quarter of the device's memory if more). */
     static final long MIN_CHUNK_BYTES = 32L << 20;
     /**
@@ -196,6 +201,9 @@ public final class DeviceProfiler
         final long budgetNs, final long chunkBytes, final long[] stats)
     {
         final Plan plan = Planner.uniform(graph, new double[] {1}, 1);
+        // under a quota the planner models (one thread, under a core) layers are timed in thread CPU time, the work
+        // at full speed, and the planner adds the stalls; a layer's wall time would hold some of them, or none
+        final boolean cpuTime = DeviceFacts.quotaOf(deviceKey) != null;
         final DeviceProgram program = StepCompiler.compile(graph, plan, outputLayers).get(0);
         final List<Step> computes = new ArrayList<>();
         int skipped = 0;
@@ -255,7 +263,7 @@ public final class DeviceProfiler
                     }
                 });
             stats[0] += System.nanoTime() - prepareStart;
-            final int r = measureChunk(prepared, threads, computes, from, to, chunked, chunkBudgetNs,
+            final int r = measureChunk(prepared, threads, cpuTime, computes, from, to, chunked, chunkBudgetNs,
                 partRows, wholeNs, partNs);
             stats[1] += r;
             for (int i = from; i < to; i++)
@@ -352,7 +360,7 @@ public final class DeviceProfiler
      * @return the timed runs made.
      */
     private static int measureChunk(
-        final PreparedModel prepared, final int threads, final List<Step> computes, final int from, final int to,
+        final PreparedModel prepared, final int threads, final boolean cpuTime, final List<Step> computes, final int from, final int to,
         final boolean randomArena, final long budgetNs, final int[] partRows, final long[][] wholeNs,
         final long[][] partNs)
     {
@@ -407,7 +415,7 @@ public final class DeviceProfiler
                 runs < MAX_TIMED_RUNS && System.nanoTime() - start + lastRunNs <= budgetNs)
             {
                 final long runStart = System.nanoTime();
-                runOnce(executor, index, wholeUnits, part, whole, partial);
+                runOnce(executor, cpuTime, index, wholeUnits, part, whole, partial);
                 for (int i = 0; i < n; i++)
                 {
                     wholeNs[runs][from + i] = whole[i];
@@ -434,7 +442,7 @@ public final class DeviceProfiler
         for (int i = 0; ; i++)
         {
             final long runStart = System.nanoTime();
-            runOnce(executor, index, wholeUnits, part, null, null);
+            runOnce(executor, false, index, wholeUnits, part, null, null);
             final long runNs = System.nanoTime() - runStart;
             final boolean settled = runNs > WARM_UP_SETTLED * previousNs;
             previousNs = runNs;
@@ -451,27 +459,32 @@ public final class DeviceProfiler
      * wrote (the arena reuses a buffer once its value is dead), and the whole layer then writes every row again.
      */
     private static void runOnce(
-        final LocalExecutor executor, final int[] index, final int[] wholeUnits, final int[] partRows,
-        final long[] wholeNs, final long[] partNs)
+        final LocalExecutor executor, final boolean cpuTime, final int[] index, final int[] wholeUnits,
+        final int[] partRows, final long[] wholeNs, final long[] partNs)
     {
         for (int i = 0; i < index.length; i++)
         {
             if (partRows[i] > 0)
             {
-                final long start = System.nanoTime();
+                final long start = now(cpuTime);
                 executor.runLayer(index[i], 0, partRows[i]);
                 if (partNs != null)
                 {
-                    partNs[i] = System.nanoTime() - start;
+                    partNs[i] = now(cpuTime) - start;
                 }
             }
-            final long start = System.nanoTime();
+            final long start = now(cpuTime);
             executor.runLayer(index[i], 0, wholeUnits[i]);
             if (wholeNs != null)
             {
-                wholeNs[i] = System.nanoTime() - start;
+                wholeNs[i] = now(cpuTime) - start;
             }
         }
+    }
+
+    private static long now(final boolean cpuTime)
+    {
+        return cpuTime ? THREADS.getCurrentThreadCpuTime() : System.nanoTime();
     }
 
     private static long median(final long[][] samples, final int runs, final int step)

@@ -116,6 +116,7 @@ public final class LocalWorkers implements AutoCloseable
         cmd.add(keyFile.toString());
         cmd.add("--threads");
         cmd.add(Integer.toString(threads));
+        cmd.add("--exit-with-parent"); // a parent killed outright (SIGKILL, a test run stopped) takes them along
         try
         {
             Files.deleteIfExists(log(i));

@@ -45,6 +45,7 @@ public final class Testbed implements AutoCloseable
     private final List<Process> processes = new java.util.concurrent.CopyOnWriteArrayList<>();
     private final List<Process> workers = new ArrayList<>(); // device d >= 1 is element d - 1
     private final List<CpuCgroup> cgroups = new ArrayList<>();
+    private String[] cpus; // per device the CPUs it runs on (taskset lists), null where taskset is missing
     private final AtomicBoolean closed = new AtomicBoolean();
     private final Thread hook = new Thread(this::close, "coedge-testbed-cleanup");
     private Network network;
@@ -161,6 +162,23 @@ public final class Testbed implements AutoCloseable
             result.devices.add(dev);
             Files.createDirectories(work.resolve("tmp-d" + d));
         }
+        if (Shell.tryRun("sh", "-c", "command -v taskset").exitCode == 0)
+        {
+            cpus = DeviceCommands.placeCpus(config.cores, Runtime.getRuntime().availableProcessors());
+            log.println("testbed: devices on CPUs " + String.join(" | ", cpus));
+            for (int d = 0; d < n; d++)
+            {
+                result.devices.get(d).cpus = cpus[d];
+            }
+        }
+        else
+        {
+            log.println("testbed: taskset not found: devices are not pinned to CPUs (their quotas lose more)");
+        }
+        // what the quotas are shares of: a device's JVM on device 0's CPUs with no quota, before any device runs
+        result.unthrottledGflops = unthrottledGflops(cpus == null ? "" : cpus[0]);
+        log.printf(java.util.Locale.ROOT, "testbed: unthrottled %.1f GFLOP/s on 1 thread%n",
+            result.unthrottledGflops);
         final Path model;
         final List<Path> inputs = new ArrayList<>();
         if (config.modelName != null)
@@ -465,6 +483,41 @@ public final class Testbed implements AutoCloseable
         throw new IllegalStateException("device " + d + " (" + name + ") printed no JSON: " + lastLine(out));
     }
 
+    /** @return what {@code coedge calibrate} reports in a device's JVM on {@code cpuList} without a quota; NaN if it fails. */
+    private double unthrottledGflops(final String cpuList) throws IOException
+    {
+        final List<String> cmd = new ArrayList<>();
+        if (!cpuList.isEmpty())
+        {
+            cmd.addAll(List.of("taskset", "-c", cpuList));
+        }
+        cmd.addAll(DeviceCommands.jvm(ProcessHandle.current().info().command().orElse("java"), 1.0,
+            work.resolve("tmp-d0"), System.getProperty("java.class.path"), List.of()));
+        cmd.add("calibrate");
+        final Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        processes.add(p);
+        final String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        try
+        {
+            p.waitFor();
+        }
+        catch (final InterruptedException e)
+        {
+            Thread.currentThread().interrupt();
+            p.destroyForcibly();
+        }
+        processes.remove(p);
+        try
+        {
+            return Double.parseDouble(out.trim().split(" ")[0]);
+        }
+        catch (final NumberFormatException e)
+        {
+            log.println("testbed: no unthrottled calibration: " + out.trim());
+            return Double.NaN;
+        }
+    }
+
     private Process start(final int d, final List<String> args, final Path stdout, final Path stderr)
         throws IOException
     {
@@ -478,11 +531,12 @@ public final class Testbed implements AutoCloseable
         }
         // inside its namespace a device cannot read its cgroup; its quota is part of the key of its profile
         properties.add("-D" + org.coedge.engine.cluster.DeviceFacts.CORES_PROP + "=" + config.cores[d]);
+        properties.add("-D" + org.coedge.engine.cluster.DeviceFacts.PERIOD_PROP + "=" + cgroups.get(d).periodUs());
         final List<String> jvm = DeviceCommands.jvm(ProcessHandle.current().info().command().orElse("java"),
             config.cores[d], work.resolve("tmp-d" + d), System.getProperty("java.class.path"), properties);
         jvm.addAll(args);
         final ProcessBuilder pb = new ProcessBuilder(DeviceCommands.inDevice(cgroups.get(d).procsFile(),
-            network.namespace(d), jvm));
+            network.namespace(d), cpus == null ? "" : cpus[d], jvm));
         if (stdout.equals(stderr))
         {
             pb.redirectErrorStream(true);

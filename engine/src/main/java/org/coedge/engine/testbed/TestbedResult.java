@@ -21,6 +21,8 @@ public final class TestbedResult
         public long quotaUs;
         /** The throughput the device reported to the planner (first planner run that had it), GFLOP/s. */
         public double gflops = Double.NaN;
+        /** The CPUs the device's processes were pinned to ({@code taskset} list), empty if not pinned. */
+        public String cpus = "";
         /** What the device held for its slice under the last planner (arena, weights, buffers). */
         public double memoryMb = Double.NaN;
     }
@@ -69,6 +71,8 @@ public final class TestbedResult
     }
 
     public String model = "";
+    /** The testbed's own calibration, with no quota, before any device started: what a quota is a share of. */
+    public double unthrottledGflops = Double.NaN;
     public double linkMbps;
     public double delayMs;
     public int repeat;
@@ -119,19 +123,30 @@ public final class TestbedResult
         return Double.isFinite(v) ? String.format(Locale.ROOT, "%.4g", v) : "null";
     }
 
+    /**
+     * @return what a device reported over its quota's share of the unthrottled rate ({@code cores} times
+     * {@link #unthrottledGflops}): 1 for a perfect estimate, NaN when either is unknown.
+     */
+    public double shareRatio(final Device d)
+    {
+        return d.gflops / (d.cores * unthrottledGflops);
+    }
+
     /** @return the result as one JSON object (the fields README's {@code coedge testbed} section names). */
     public String toJson()
     {
         final StringBuilder sb = new StringBuilder(4096);
         sb.append("{\"model\": \"").append(escape(model)).append("\", \"link_mbps\": ").append(num(linkMbps))
             .append(", \"link_delay_ms\": ").append(num(delayMs)).append(", \"repeat\": ").append(repeat)
-            .append(", \"devices\": [");
+            .append(", \"unthrottled_gflops\": ").append(num(unthrottledGflops)).append(", \"devices\": [");
         for (int i = 0; i < devices.size(); i++)
         {
             final Device d = devices.get(i);
             sb.append(i > 0 ? ", " : "").append("{\"cores\": ").append(num(d.cores)).append(", \"period_us\": ")
-                .append(d.periodUs).append(", \"quota_us\": ").append(d.quotaUs).append(", \"gflops\": ")
-                .append(num(d.gflops)).append(", \"memory_mb\": ").append(num(d.memoryMb)).append('}');
+                .append(d.periodUs).append(", \"quota_us\": ").append(d.quotaUs).append(", \"cpus\": \"")
+                .append(escape(d.cpus)).append("\", \"gflops\": ").append(num(d.gflops))
+                .append(", \"gflops_vs_share\": ").append(num(shareRatio(d))).append(", \"memory_mb\": ")
+                .append(num(d.memoryMb)).append('}');
         }
         final Alone fastest = fastestAlone();
         sb.append("], \"alone_ms\": {\"median\": ").append(num(fastest.medianMs)).append(", \"min\": ")
@@ -182,12 +197,16 @@ public final class TestbedResult
         out.printf(Locale.ROOT, "testbed: %s on %d device(s), links %s%s, %d timed request(s) each%n", model,
             devices.size(), linkMbps > 0 ? String.format(Locale.ROOT, "%.0f Mbit/s", linkMbps) : "unlimited",
             delayMs > 0 ? String.format(Locale.ROOT, " + %.1f ms", delayMs) : "", repeat);
-        out.printf("%-7s %6s %18s %9s %10s%n", "device", "cores", "quota / period us", "GFLOP/s", "memory MiB");
+        out.printf(Locale.ROOT, "unthrottled: %.1f GFLOP/s (the testbed's own calibration, before the devices)%n",
+            unthrottledGflops);
+        out.printf("%-7s %6s %18s %5s %9s %9s %10s%n", "device", "cores", "quota / period us", "cpus", "GFLOP/s",
+            "/ share", "memory MiB");
         for (int i = 0; i < devices.size(); i++)
         {
             final Device d = devices.get(i);
-            out.printf(Locale.ROOT, "%-7s %6.3f %18s %9.1f %10.1f%n", i == 0 ? "0 coord" : Integer.toString(i),
-                d.cores, d.quotaUs + " / " + d.periodUs, d.gflops, d.memoryMb);
+            out.printf(Locale.ROOT, "%-7s %6.3f %18s %5s %9.1f %9.2f %10.1f%n", i == 0 ? "0 coord" :
+                Integer.toString(i), d.cores, d.quotaUs + " / " + d.periodUs, d.cpus.isEmpty() ? "-" : d.cpus,
+                d.gflops, shareRatio(d), d.memoryMb);
         }
         for (final Alone a : alone)
         {

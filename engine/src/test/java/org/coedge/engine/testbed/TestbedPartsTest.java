@@ -1,5 +1,6 @@
 package org.coedge.engine.testbed;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -73,7 +74,34 @@ class TestbedPartsTest
         assertEquals("1", c.get(c.indexOf("--threads") + 1));
         assertTrue(c.contains("--json"));
         final List<String> w = DeviceCommands.worker(2, 40100, Path.of("k"), 0.45);
-        assertEquals(List.of("worker", "--listen", "10.77.0.12:40100", "--key-file", "k", "--threads", "1"), w);
+        assertEquals(List.of("worker", "--listen", "10.77.0.12:40100", "--key-file", "k", "--threads", "1",
+            "--exit-with-parent"), w);
+    }
+
+    @Test
+    void shouldPlaceDevicesOnCpusOfTheirOwnWhereThereAreEnough()
+    {
+        // two CPUs: the largest device alone, the two small ones together on the other
+        assertArrayEquals(new String[]{"0", "1", "1"},
+            DeviceCommands.placeCpus(new double[]{0.9, 0.45, 0.225}, 2));
+        // the coordinator first in the list need not be the largest
+        assertArrayEquals(new String[]{"1", "0", "1"},
+            DeviceCommands.placeCpus(new double[]{0.45, 0.9, 0.225}, 2));
+        // four equal devices on two CPUs: two each, in turn
+        assertArrayEquals(new String[]{"0", "1", "0", "1"},
+            DeviceCommands.placeCpus(new double[]{0.45, 0.45, 0.45, 0.45}, 2));
+        // a device of more than one core gets as many CPUs as it needs, never more than the machine has
+        assertArrayEquals(new String[]{"0,1", "2"}, DeviceCommands.placeCpus(new double[]{1.5, 0.5}, 4));
+        assertArrayEquals(new String[]{"0,1"}, DeviceCommands.placeCpus(new double[]{3.0}, 2));
+    }
+
+    @Test
+    void shouldPinTheDeviceWhenCpusAreGiven() throws Exception
+    {
+        final Path procs = dir.resolve("cgroup.procs");
+        final List<String> cmd = DeviceCommands.inDevice(procs, "ns", "1", List.of("true"));
+        assertTrue(cmd.get(2).contains("taskset -c \"$cpus\""), cmd.get(2));
+        assertEquals(List.of("coedge-testbed", procs.toString(), "ns", "1", "true"), cmd.subList(3, cmd.size()));
     }
 
     @Test

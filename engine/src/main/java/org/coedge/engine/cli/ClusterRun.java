@@ -71,10 +71,12 @@ final class ClusterRun implements AutoCloseable
     /** Runs {@code warmup} untimed and {@code latencyNs.length} timed requests; the outputs are the last run's. */
     void run(final List<float[]> inputs, final List<float[]> outputs, final int warmup)
     {
+        coordinator.learning(false);
         for (int i = 0; i < warmup; i++)
         {
             coordinator.infer(inputs, outputs);
         }
+        coordinator.learning(true);
         computeNs = new long[latencyNs.length][];
         waitNs = new long[latencyNs.length][];
         sendNs = new long[latencyNs.length][];

@@ -61,8 +61,8 @@ final class TestbedCommand implements Callable<Integer>
         "${DEFAULT-VALUE}).")
     int repeat;
 
-    @Option(names = "--warmup", defaultValue = "2", description = "Untimed requests first (default " +
-        "${DEFAULT-VALUE}).")
+    @Option(names = "--warmup", defaultValue = "20", description = "Untimed requests first, not learnt from: " +
+        "a fresh JVM under a small quota compiles for tens of requests (default ${DEFAULT-VALUE}).")
     int warmup;
 
     @Option(names = "--fuse", defaultValue = "1", description = "Fuse depth N or auto for the cooperative runs " +

@@ -427,6 +427,12 @@ public final class Coordinator implements AutoCloseable
         return planning.slot().memoryBytes();
     }
 
+    /** Warm-up requests call this with false: they run and answer, but refine no rate or model (see PlanSession). */
+    public void learning(final boolean on)
+    {
+        planning.learning(on);
+    }
+
     @Override
     public void close()
     {

@@ -34,6 +34,7 @@ import org.coedge.transport.sbe.Status;
  */
 final class PlanSession implements AutoCloseable
 {
+    private boolean learning = true;
     /** Preparing a plan is heavy on a small board: allow a few heartbeats' worth more silence than in a request. */
     private DeviceProfile selfProfile;
     private static final int PLAN_SILENCE_FACTOR = 5;
@@ -201,6 +202,16 @@ final class PlanSession implements AutoCloseable
      * compute rates and the head's time into the speed book, then all of it to the policy, which may ask for a new
      * plan from the next request on.
      */
+    /**
+     * Whether requests refine the rates and models from now on (true by default). Warm-up requests should not: in a
+     * fresh JVM under a CPU quota the JIT compiles for tens of requests on the device's own budget, and a policy
+     * that learnt from them re-planned after the compiler rather than after the devices.
+     */
+    void learning(final boolean on)
+    {
+        learning = on;
+    }
+
     void learn()
     {
         final List<Step> steps = programs.get(0).steps();
@@ -231,6 +242,10 @@ final class PlanSession implements AutoCloseable
             nodes[i + 1] = w.nodeId;
             computeNs[i + 1] = w.computeNs;
             times.reported(i + 1, w.stepDurationNs, w.stepCount);
+        }
+        if (!learning)
+        {
+            return; // a warm-up request: its times are kept for the trace, not learnt from
         }
         speeds.learn(model.graph, programs, nodes, computeNs, headNs);
         for (final Worker w : planWorkers)

@@ -22,7 +22,7 @@ public final class TestbedConfig
     public List<Path> inputs = List.of();
     public List<String> planners = List.of("equal", "proportional", "adaptive");
     public int repeat = 5;
-    public int warmup = 2;
+    public int warmup = 20;
     public String fuse = "1";
     /** The UDP port every device listens on (each has its own address). */
     public int port = 40100;

@@ -69,6 +69,12 @@ public final class AdaptivePlanPolicy implements PlanPolicy
     private boolean checking; // the alone plan is running to be measured
     private boolean checked; // the check is done for these devices
     private boolean checkEnabled = true;
+    // the guard against a re-plan that made things worse: the plan before a drift re-plan and its measured median;
+    // once the new plan has been measured as long, the faster of the two stays and drift no longer re-plans
+    private Plan previous;
+    private double previousNs;
+    private boolean settled;
+    private boolean replanningForDrift; // the next plan() follows a drift re-plan, not a change of devices
 
     public AdaptivePlanPolicy(final PrintWriter log)
     {
@@ -102,6 +108,8 @@ public final class AdaptivePlanPolicy implements PlanPolicy
             planModels[d] = modelOf(graph, view, d);
         }
         planLinks = links(view);
+        final boolean driftReplan = replanningForDrift;
+        replanningForDrift = false;
         drifting = 0;
         measuredNs.clear();
         requestsUnderPlan = 0;
@@ -120,6 +128,11 @@ public final class AdaptivePlanPolicy implements PlanPolicy
             {
                 checked = !checkEnabled; // other devices: check again
                 checking = false;
+            }
+            settled = false;
+            if (!driftReplan)
+            {
+                previous = null; // the devices changed: what was measured before is of another cluster
             }
             pinned = null;
             choice = AdaptivePlanner.plan(graph, outputLayers, planModels, planLinks, epoch);
@@ -260,11 +273,27 @@ public final class AdaptivePlanPolicy implements PlanPolicy
     @Override
     public boolean wantsReplan(final ClusterView now)
     {
+        if (previous != null && !checking && measuredNs.size() >= GUARD_REQUESTS)
+        {
+            final double median = measuredNs.median(0);
+            final Plan before = previous;
+            previous = null;
+            if (median > previousNs)
+            {
+                log.printf(Locale.ROOT, "coordinator: the new plan measured %.2f ms, the plan before it %.2f ms: " +
+                    "back to that one, and no more re-plans on drift until the devices change%n", median * 1e-6,
+                    previousNs * 1e-6);
+                pinned = before;
+                settled = true;
+                checked = true;
+                return true;
+            }
+        }
         if (!checked && measuredNs.size() >= GUARD_REQUESTS && drifting < DRIFT_REQUESTS)
         {
             return checkAgainstAlone();
         }
-        if (drifting < DRIFT_REQUESTS)
+        if (drifting < DRIFT_REQUESTS || settled)
         {
             return false;
         }
@@ -281,7 +310,11 @@ public final class AdaptivePlanPolicy implements PlanPolicy
         final PlanChoice better = AdaptivePlanner.plan(graph, outputs, planModels, planLinks, choice.plan().epoch());
         if (better.prediction().endNs() < (1 - SWITCH_GAIN) * current.endNs())
         {
-            // the devices changed enough for another plan: search (and check against one device alone) again
+            // the devices changed enough for another plan: search (and check against one device alone) again,
+            // and keep this plan's measure to go back to if the new one measures slower
+            previous = choice.plan();
+            previousNs = measuredNs.size() > 0 ? measuredNs.median(0) : Double.MAX_VALUE;
+            replanningForDrift = true;
             pinned = null;
             checked = !checkEnabled;
             checking = false;

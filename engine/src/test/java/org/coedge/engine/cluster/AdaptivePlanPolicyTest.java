@@ -116,6 +116,47 @@ class AdaptivePlanPolicyTest
     }
 
     @Test
+    void shouldGoBackToThePlanBeforeARePlanThatMeasuredSlowerAndStayThere()
+    {
+        final LayerGraph graph = graph();
+        final StringWriter log = new StringWriter();
+        final AdaptivePlanPolicy policy = new AdaptivePlanPolicy(new PrintWriter(log, true)).checkAlone(false);
+        final int[] outputs = {graph.layerCount() - 1};
+        final Plan first = policy.plan(graph, outputs, view(10, 10), 1);
+        final List<DeviceProgram> programs = StepCompiler.compile(graph, first, outputs);
+        policy.learn(first, programs, times(policy, programs, 1, 100)); // cold, not learnt
+        boolean replanned = false;
+        for (int r = 0; r < 8 && !replanned; r++)
+        {
+            policy.learn(first, programs, times(policy, programs, 1, 3));
+            replanned = policy.wantsReplan(view(10, 10));
+        }
+        assertTrue(replanned, log.toString());
+        final Plan second = policy.plan(graph, outputs, view(10, 10), 2);
+        assertNotEquals(first.stages().toString(), second.stages().toString());
+        // the new plan measures far slower than the one before it did (whatever the models say)
+        policy.drift(Double.POSITIVE_INFINITY);
+        final List<DeviceProgram> secondPrograms = StepCompiler.compile(graph, second, outputs);
+        policy.learn(second, secondPrograms, lasting(secondPrograms, 1_000_000_000)); // cold, not learnt
+        for (int r = 0; r < AdaptivePlanPolicy.GUARD_REQUESTS; r++)
+        {
+            policy.learn(second, secondPrograms, lasting(secondPrograms, 10_000_000_000L));
+            assertEquals(r == AdaptivePlanPolicy.GUARD_REQUESTS - 1, policy.wantsReplan(view(10, 10)), log.toString());
+        }
+        assertTrue(log.toString().contains("back to that one"), log.toString());
+        final Plan back = policy.plan(graph, outputs, view(10, 10), 3);
+        assertEquals(first.stages().toString(), back.stages().toString());
+        // settled: drift no longer re-plans on these devices
+        policy.drift(AdaptivePlanPolicy.DRIFT);
+        final List<DeviceProgram> backPrograms = StepCompiler.compile(graph, back, outputs);
+        for (int r = 0; r < 8; r++)
+        {
+            policy.learn(back, backPrograms, times(policy, backPrograms, 1, 3));
+            assertFalse(policy.wantsReplan(view(10, 10)), "request " + r + ": " + log);
+        }
+    }
+
+    @Test
     void shouldKeepThePlanWhenEveryDeviceSlowsDownAlike()
     {
         final LayerGraph graph = graph();

@@ -69,6 +69,7 @@ public final class AdaptivePlanPolicy implements PlanPolicy
     private boolean checking; // the alone plan is running to be measured
     private boolean checked; // the check is done for these devices
     private boolean checkEnabled = true;
+    private int checkDevice; // the device that runs alone while checking
     // the guard against a re-plan that made things worse: the plan before a drift re-plan and its measured median;
     // once the new plan has been measured as long, the faster of the two stays and drift no longer re-plans
     private Plan previous;
@@ -118,7 +119,7 @@ public final class AdaptivePlanPolicy implements PlanPolicy
             final Plan again = new Plan(epoch, pinned.stages());
             final PlanChoice searched = AdaptivePlanner.plan(graph, outputLayers, planModels, planLinks, epoch);
             choice = new PlanChoice(again, null, PlanSimulator.predict(graph, again, outputLayers, planModels,
-                planLinks), checking ? "everything on device " + searched.fastestDevice() + ", measured against " +
+                planLinks), checking ? "everything on device " + checkDevice + ", measured against " +
                 "the cooperative plan" : "the plan measured faster", searched.candidates(), searched.fastestAloneNs(),
                 searched.fastestDevice());
         }
@@ -348,6 +349,7 @@ public final class AdaptivePlanPolicy implements PlanPolicy
             cooperative = choice.plan();
             cooperativeNs = median;
             final int fastest = choice.fastestDevice();
+            checkDevice = fastest;
             final double[] unit = new double[choice.plan().deviceCount()];
             unit[fastest] = 1;
             pinned = org.coedge.planner.Planner.hybrid(graph, unit, 1, -1, fastest, choice.plan().epoch(), false);

@@ -36,16 +36,20 @@ public final class TransportContext
     public static final String DRIVER_IDLE_PARK_PROP = "coedge.driver.idle.park.us";
     public static final long DRIVER_IDLE_PARK_DEFAULT_US = 1000;
     /**
-     * Threading of an embedded driver: SHARED (one thread, the default), SHARED_NETWORK, DEDICATED, or INVOKER (no
-     * thread: the node's own threads run it where they wait, so a block leaves when its sender commits it; see
-     * {@link TransportNode}). On a busy one-core sender INVOKER cut the send-to-arrival latency of a 16 KiB block from
-     * about 1.2 ms to 0.2-0.3 ms (median), and on a 0.45-core one from 2.5-3.4 ms to 0.4 ms ({@code LinkWaitBench});
-     * it is not the default yet because Aeron's duty cycle, run on the caller's thread, allocates a little (64 bytes
-     * per 200 row-block round trips in {@code TransportNodeTest}) and a same-thread ping-pong between two nodes runs
-     * at the keeper's pace.
+     * Threading of an embedded driver: SHARED (one thread), SHARED_NETWORK, DEDICATED, or INVOKER (no thread: the
+     * node's own threads run it where they wait, so a block leaves when its sender commits it; see
+     * {@link TransportNode}). The default is INVOKER where the JVM has one processor and SHARED elsewhere: on one
+     * core a driver thread of its own waits for the scheduler to give it the core the compute thread holds. On a busy
+     * one-core sender INVOKER cut the send-to-arrival latency of a 16 KiB block from about 1.2 ms to 0.2-0.3 ms
+     * (median), and on a 0.45-core one from 2.5-3.4 ms to 0.4 ms ({@code LinkWaitBench}); on the testbed, ResNet-18
+     * split equally over two devices pinned to a core each waited 17 ms per request with SHARED and 5 ms with
+     * INVOKER (42.2 against 32.5 ms, 40.5 alone). Its costs: Aeron's duty cycle, run on the caller's thread,
+     * allocates a little (64 bytes per 200 row-block round trips in {@code TransportNodeTest}), and a same-thread
+     * ping-pong between two nodes runs at the keeper's pace.
      */
     public static final String DRIVER_THREADING_PROP = "coedge.driver.threading";
-    public static final String DRIVER_THREADING_DEFAULT = "SHARED";
+    public static final String DRIVER_THREADING_DEFAULT = Runtime.getRuntime().availableProcessors() == 1 ?
+        "INVOKER" : "SHARED";
     /** Longest sleep of a node's control loop when idle. */
     public static final String CONTROL_MAX_PARK_PROP = "coedge.control.max.park.us";
     public static final long CONTROL_MAX_PARK_DEFAULT_US = 1000;

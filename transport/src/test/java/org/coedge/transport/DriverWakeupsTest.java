@@ -20,64 +20,60 @@ class DriverWakeupsTest
 {
     private static final long LONG_PARK_NS = TimeUnit.SECONDS.toNanos(30);
 
-    /** Idles {@code idle} on no work until {@code stop} is set; counts down {@code started} at its first idle. */
-    private static Thread idler(final IdleStrategy idle, final AtomicBoolean stop, final CountDownLatch started,
-        final CountDownLatch done)
+    /** A thread idling on no work, parked in the long park of {@code idle}, until it is stopped. */
+    private static final class Sleeper
     {
-        final Thread t = new Thread(() ->
-        {
-            started.countDown();
-            while (!stop.get())
-            {
-                idle.idle(0);
-            }
-            done.countDown();
-        });
-        t.setDaemon(true);
-        t.start();
-        return t;
-    }
+        private final AtomicBoolean stop = new AtomicBoolean();
+        private final CountDownLatch done = new CountDownLatch(1);
 
-    private static void awaitParked(final Thread t) throws InterruptedException
-    {
-        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (t.getState() != Thread.State.TIMED_WAITING && System.nanoTime() < deadline)
+        Sleeper(final IdleStrategy idle) throws InterruptedException
         {
-            Thread.sleep(1);
+            final CountDownLatch started = new CountDownLatch(1);
+            final Thread t = new Thread(() ->
+            {
+                started.countDown();
+                while (!stop.get())
+                {
+                    idle.idle(0);
+                }
+                done.countDown();
+            });
+            t.setDaemon(true);
+            t.start();
+            started.await();
+            Thread.sleep(100); // past the backoff's short parks: now in its 30 s one
+            final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (t.getState() != Thread.State.TIMED_WAITING && System.nanoTime() < deadline)
+            {
+                Thread.sleep(1);
+            }
+            assertTrue(t.getState() == Thread.State.TIMED_WAITING, "the idler never parked: " + t.getState());
+            stop.set(true); // seen at its next wake only
         }
-        assertTrue(t.getState() == Thread.State.TIMED_WAITING, "the idler never parked: " + t.getState());
+
+        /** @return true if the thread came back within 10 s, i.e. was woken rather than timed out. */
+        boolean woken() throws InterruptedException
+        {
+            return done.await(10, TimeUnit.SECONDS);
+        }
     }
 
     @Test
     void shouldWakeAWaiterWhenTheDriverHasDoneWork() throws Exception
     {
         final DriverWakeups wakeups = new DriverWakeups(100_000, LONG_PARK_NS);
-        final AtomicBoolean stop = new AtomicBoolean();
-        final CountDownLatch started = new CountDownLatch(1);
-        final CountDownLatch done = new CountDownLatch(1);
-        final Thread waiter = idler(wakeups.waitIdle(true, LONG_PARK_NS), stop, started, done);
-        started.await();
-        Thread.sleep(100); // past the backoff's short parks: now in its 30 s one
-        awaitParked(waiter);
-        stop.set(true);
+        final Sleeper waiter = new Sleeper(wakeups.waitIdle(true, LONG_PARK_NS));
         wakeups.driverIdle().idle(1); // the driver's agent reports work
-        assertTrue(done.await(10, TimeUnit.SECONDS), "the waiter slept on after the driver's work");
+        assertTrue(waiter.woken(), "the waiter slept on after the driver's work");
     }
 
     @Test
     void shouldWakeADriverSleepingColdWhenAMessageIsSent() throws Exception
     {
         final DriverWakeups wakeups = new DriverWakeups(100_000, LONG_PARK_NS);
-        final AtomicBoolean stop = new AtomicBoolean();
-        final CountDownLatch started = new CountDownLatch(1);
-        final CountDownLatch done = new CountDownLatch(1);
-        final Thread driver = idler(wakeups.driverIdle(), stop, started, done);
-        started.await();
-        Thread.sleep(100); // past the backoff's short parks: now in its 30 s cold one
-        awaitParked(driver);
-        stop.set(true);
+        final Sleeper driver = new Sleeper(wakeups.driverIdle());
         wakeups.sent();
-        assertTrue(done.await(10, TimeUnit.SECONDS), "the driver slept on after a message was sent");
+        assertTrue(driver.woken(), "the driver slept on after a message was sent");
     }
 
     @Test

@@ -294,8 +294,9 @@ public final class AdaptivePlanPolicy implements PlanPolicy
         {
             return checkAgainstAlone();
         }
-        if (drifting < DRIFT_REQUESTS || settled)
+        if (drifting < DRIFT_REQUESTS || settled || previous != null && measuredNs.size() < GUARD_REQUESTS)
         {
+            // (a plan that follows a drift re-plan is measured as long as the guard needs before the next one)
             return false;
         }
         drifting = 0;

@@ -294,9 +294,11 @@ public final class AdaptivePlanPolicy implements PlanPolicy
         {
             return checkAgainstAlone();
         }
-        if (drifting < DRIFT_REQUESTS || settled || previous != null && measuredNs.size() < GUARD_REQUESTS)
+        if (drifting < DRIFT_REQUESTS || settled || checking ||
+            previous != null && measuredNs.size() < GUARD_REQUESTS)
         {
-            // (a plan that follows a drift re-plan is measured as long as the guard needs before the next one)
+            // a check against one device alone runs to its end (the alone plan drifts from the cooperative plan's
+            // models by design), and a plan that follows a drift re-plan is measured as long as the guard needs
             return false;
         }
         drifting = 0;

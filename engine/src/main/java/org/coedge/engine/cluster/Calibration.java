@@ -40,26 +40,37 @@ final class Calibration
      */
     static double flopsPerSecond(final int threads)
     {
-        final long windowNs = TimeUnit.MILLISECONDS.toNanos(Long.getLong(WINDOW_PROP, WINDOW_DEFAULT_MS));
-        final double first = flopsPerSecond(threads, windowNs);
-        return Math.max(first, flopsPerSecond(threads, windowNs));
+        return flopsPerSecond(threads, TimeUnit.MILLISECONDS.toNanos(Long.getLong(WINDOW_PROP, WINDOW_DEFAULT_MS)), 2);
     }
 
     /**
      * @param threads  compute threads, each running its own GEMMs on its own buffers.
-     * @param windowNs how long to measure after the warm-up.
+     * @param windowNs how long to measure each window after its warm-up.
+     * @param windows  windows measured, on the same buffers after one wait for the compiler; the best is reported.
      * @return floating-point operations per second summed over the threads.
      */
-    static double flopsPerSecond(final int threads, final long windowNs)
+    static double flopsPerSecond(final int threads, final long windowNs, final int windows)
     {
         Blas.setThreads(1);
         final Gemms[] gemms = new Gemms[threads];
-        final Thread[] helpers = new Thread[threads - 1];
         for (int t = 0; t < threads; t++)
         {
             gemms[t] = new Gemms();
         }
         gemms[0].untilCompilerQuiet();
+        double best = 0;
+        for (int w = 0; w < windows; w++)
+        {
+            best = Math.max(best, window(gemms, windowNs));
+        }
+        return best;
+    }
+
+    /** One window: a short warm-up, then every thread's GEMMs counted over {@code windowNs}. */
+    private static double window(final Gemms[] gemms, final long windowNs)
+    {
+        final int threads = gemms.length;
+        final Thread[] helpers = new Thread[threads - 1];
         final long start = System.nanoTime();
         final long measureFrom = start + WARMUP_NS;
         final long until = measureFrom + Math.max(1, windowNs);
@@ -158,6 +169,7 @@ final class Calibration
                 now = System.nanoTime();
             }
             startNs = now;
+            counted = 0;
             while (now < untilNs || counted == 0)
             {
                 Blas.sgemm(false, false, M, N, K, 1f, a, 0, K, b, 0, N, 0f, c, 0, N);

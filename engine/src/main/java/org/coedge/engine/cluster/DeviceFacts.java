@@ -101,32 +101,43 @@ public final class DeviceFacts
                 // not a number: read the cgroup instead
             }
         }
+        final long[] max = cgroupCpuMax();
+        return max != null && max[0] > 0 && max[1] > 0 ? (double)max[0] / max[1] : Double.NaN;
+    }
+
+    /**
+     * @return the cgroup's CFS quota and period in microseconds (v1 {@code cpu.cfs_quota_us} and
+     * {@code cpu.cfs_period_us}, v2 {@code cpu.max}), each -1 where there is none or it cannot be read; null where
+     * no CPU cgroup is visible.
+     */
+    private static long[] cgroupCpuMax()
+    {
         final Path v1 = cgroupDir("cpu");
         if (v1 != null)
         {
-            final long quota = readLong(v1.resolve("cpu.cfs_quota_us"));
-            final long period = readLong(v1.resolve("cpu.cfs_period_us"));
-            return quota > 0 && period > 0 ? (double)quota / period : Double.NaN;
+            return new long[]{readLong(v1.resolve("cpu.cfs_quota_us")), readLong(v1.resolve("cpu.cfs_period_us"))};
         }
         final Path v2 = cgroupDir("");
-        if (v2 != null)
+        if (v2 == null)
         {
-            final String[] max = readFirstLine(v2.resolve("cpu.max")).split(" ");
-            if (max.length == 2 && !max[0].equals("max"))
-            {
-                try
-                {
-                    final long quota = Long.parseLong(max[0]);
-                    final long period = Long.parseLong(max[1]);
-                    return quota > 0 && period > 0 ? (double)quota / period : Double.NaN;
-                }
-                catch (final NumberFormatException e)
-                {
-                    return Double.NaN;
-                }
-            }
+            return null;
         }
-        return Double.NaN;
+        final String[] max = readFirstLine(v2.resolve("cpu.max")).split(" ");
+        return max.length == 2 ? new long[]{max[0].equals("max") ? -1 : parseOr(max[0]), parseOr(max[1])} :
+            new long[]{-1, -1};
+    }
+
+    /** @return {@code value} as a number, -1 if it is not one. */
+    private static long parseOr(final String value)
+    {
+        try
+        {
+            return Long.parseLong(value);
+        }
+        catch (final NumberFormatException e)
+        {
+            return -1;
+        }
     }
 
     /**
@@ -140,29 +151,8 @@ public final class DeviceFacts
         {
             return prop;
         }
-        final Path v1 = cgroupDir("cpu");
-        if (v1 != null)
-        {
-            final long period = readLong(v1.resolve("cpu.cfs_period_us"));
-            return period > 0 ? period : 100_000;
-        }
-        final Path v2 = cgroupDir("");
-        if (v2 != null)
-        {
-            final String[] max = readFirstLine(v2.resolve("cpu.max")).split(" ");
-            if (max.length == 2)
-            {
-                try
-                {
-                    return Math.max(1, Long.parseLong(max[1]));
-                }
-                catch (final NumberFormatException e)
-                {
-                    return 100_000;
-                }
-            }
-        }
-        return 100_000;
+        final long[] max = cgroupCpuMax();
+        return max != null && max[1] > 0 ? max[1] : 100_000;
     }
 
     /**
@@ -318,14 +308,7 @@ public final class DeviceFacts
 
     private static long readLong(final Path file)
     {
-        try
-        {
-            return Long.parseLong(readFirstLine(file));
-        }
-        catch (final NumberFormatException e)
-        {
-            return -1;
-        }
+        return parseOr(readFirstLine(file));
     }
 
     private static String readFirstLine(final Path file)

@@ -133,14 +133,6 @@ public final class Conv2d implements ConvKernel
     }
 
     @Override
-    public void forward(
-        final MapView in, final MapView out, final int h0, final int h1, final FloatRegion scratch,
-        final int scratchOffset)
-    {
-        forward(in, null, out, h0, h1, scratch, scratchOffset);
-    }
-
-    @Override
     public boolean addsResidual()
     {
         return true;

@@ -64,7 +64,12 @@ public interface ConvKernel
      * @param scratchOffset first float of the scratch range.
      * @throws IllegalArgumentException if shapes, views, range or scratch do not fit (checked before any write).
      */
-    void forward(MapView in, MapView out, int h0, int h1, FloatRegion scratch, int scratchOffset);
+    default void forward(
+        final MapView in, final MapView out, final int h0, final int h1, final FloatRegion scratch,
+        final int scratchOffset)
+    {
+        forward(in, null, out, h0, h1, scratch, scratchOffset);
+    }
 
     /**
      * @return whether {@link #forward(MapView, MapView, MapView, int, int, FloatRegion, int)} takes a residual: the
@@ -86,16 +91,7 @@ public interface ConvKernel
      * @throws IllegalArgumentException if the residual does not fit (checked before any write).
      * @throws UnsupportedOperationException if a residual is given and {@link #addsResidual()} is false.
      */
-    default void forward(
-        final MapView in, final MapView residual, final MapView out, final int h0, final int h1,
-        final FloatRegion scratch, final int scratchOffset)
-    {
-        if (residual != null)
-        {
-            throw new UnsupportedOperationException(getClass().getSimpleName() + " does not add a residual");
-        }
-        forward(in, out, h0, h1, scratch, scratchOffset);
-    }
+    void forward(MapView in, MapView residual, MapView out, int h0, int h1, FloatRegion scratch, int scratchOffset);
 
     /**
      * Prepares a convolution, choosing the implementation: {@link DepthwiseConv2d} when every channel is its own group,

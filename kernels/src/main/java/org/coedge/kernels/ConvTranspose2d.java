@@ -77,9 +77,13 @@ public final class ConvTranspose2d implements ConvKernel
 
     @Override
     public void forward(
-        final MapView in, final MapView out, final int h0, final int h1, final FloatRegion scratch,
-        final int scratchOffset)
+        final MapView in, final MapView residual, final MapView out, final int h0, final int h1,
+        final FloatRegion scratch, final int scratchOffset)
     {
+        if (residual != null)
+        {
+            throw new UnsupportedOperationException("ConvTranspose2d does not add a residual");
+        }
         params.checkCall(in, out, h0, h1);
         if (h0 == h1)
         {

@@ -31,6 +31,15 @@ final class ClusterRun implements AutoCloseable
     private long[][] waitNs = new long[0][];
     private long[][] sendNs = new long[0][];
     private long[][] awaitNs = new long[0][];
+    /** Untimed requests after the warm-up while the policy chose among plans by measuring them, at most. */
+    static final int MAX_SETTLE_REQUESTS = 60;
+    private int settleRequests;
+    private int extraWarmup;
+    static final int MAX_QUIET_REQUESTS = 40;
+    /** Requests in a row during which the compiler may work at most {@value #QUIET_COMPILE_MS} ms each. */
+    static final int QUIET_REQUESTS = 3;
+    static final long QUIET_COMPILE_MS = 1;
+    private long settleNs;
     /** The last timed request's steps on every device. */
     private TraceTimeline timeline;
 
@@ -68,7 +77,11 @@ final class ClusterRun implements AutoCloseable
         this.latencyNs = new long[repeat];
     }
 
-    /** Runs {@code warmup} untimed and {@code latencyNs.length} timed requests; the outputs are the last run's. */
+    /**
+     * Runs {@code warmup} untimed requests (not learnt from), then, with {@code warmup > 0}, untimed requests while
+     * the plan policy still measures plans against each other (at most {@value #MAX_SETTLE_REQUESTS}), then
+     * {@code latencyNs.length} timed requests; the outputs are the last run's.
+     */
     void run(final List<float[]> inputs, final List<float[]> outputs, final int warmup)
     {
         coordinator.learning(false);
@@ -76,7 +89,20 @@ final class ClusterRun implements AutoCloseable
         {
             coordinator.infer(inputs, outputs);
         }
+        extraWarmup = warmup > 0 ? untilCompilerQuiet(inputs, outputs) : 0;
         coordinator.learning(true);
+        final long settleStart = System.nanoTime();
+        settleRequests = 0;
+        while (warmup > 0 && coordinator.exploring() && settleRequests < MAX_SETTLE_REQUESTS)
+        {
+            coordinator.infer(inputs, outputs);
+            settleRequests++;
+        }
+        if (settleRequests > 0)
+        {
+            settleRequests += untilCompilerQuiet(inputs, outputs);
+        }
+        settleNs = System.nanoTime() - settleStart;
         computeNs = new long[latencyNs.length][];
         waitNs = new long[latencyNs.length][];
         sendNs = new long[latencyNs.length][];
@@ -106,6 +132,46 @@ final class ClusterRun implements AutoCloseable
             }
         }
         timeline = TraceTimeline.of(coordinator);
+    }
+
+    /**
+     * Runs requests until {@value #QUIET_REQUESTS} in a row ran while this JVM's compiler (nearly) did not work (for
+     * at most {@value #MAX_QUIET_REQUESTS}):
+     * timed requests that share the device's cores, or its quota, with the compiler measure the compiler.
+     *
+     * @return the requests run.
+     */
+    private int untilCompilerQuiet(final List<float[]> inputs, final List<float[]> outputs)
+    {
+        int n = 0;
+        int quiet = 0;
+        long before = org.coedge.engine.cluster.JitClock.compiledMs();
+        while (n < MAX_QUIET_REQUESTS && quiet < QUIET_REQUESTS)
+        {
+            coordinator.infer(inputs, outputs);
+            n++;
+            final long after = org.coedge.engine.cluster.JitClock.compiledMs();
+            quiet = after - before <= QUIET_COMPILE_MS ? quiet + 1 : 0;
+            before = after;
+        }
+        return n;
+    }
+
+    /** @return requests the warm-up ran past its count until the compiler was quiet. */
+    int extraWarmup()
+    {
+        return extraWarmup;
+    }
+
+    /** @return the untimed requests the policy measured plans with after the warm-up, and how long they took. */
+    int settleRequests()
+    {
+        return settleRequests;
+    }
+
+    long settleNs()
+    {
+        return settleNs;
     }
 
     org.coedge.planner.LayerGraph graph()

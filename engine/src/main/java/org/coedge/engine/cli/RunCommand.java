@@ -309,6 +309,18 @@ final class RunCommand implements Callable<Integer>
             profileOptions.profiler(threads)))
         {
             run.run(in, results, repeat > 1 ? warmup : 0);
+            if (run.extraWarmup() > 0)
+            {
+                spec.commandLine().getErr().printf(Locale.ROOT, "coordinator: the warm-up ran %d more requests, " +
+                    "until the compiler rested%n", run.extraWarmup());
+            }
+            if (run.settleRequests() > 0)
+            {
+                spec.commandLine().getErr().printf(Locale.ROOT, "coordinator: %d untimed requests (%.1f s) after " +
+                    "the warm-up while the planner measured plans against each other%n", run.settleRequests(),
+                    run.settleNs() * 1e-9);
+            }
+            spec.commandLine().getErr().println("coordinator: " + run.coordinator.planningOverhead());
             final long[] sorted = run.latencyNs.clone();
             Arrays.sort(sorted);
             for (int i = 0; outputs != null && i < outputs.size(); i++)
@@ -331,7 +343,8 @@ final class RunCommand implements Callable<Integer>
                 {
                     sb.append(i > 0 ? ", " : "").append(String.format(Locale.ROOT, "%.4f", run.latencyNs[i] / 1e6));
                 }
-                sb.append(']');
+                sb.append(String.format(Locale.ROOT, "], \"settle_requests\": %d, \"settle_s\": %.3f",
+                    run.settleRequests(), run.settleNs() * 1e-9));
                 if (run.choice() != null)
                 {
                     sb.append(String.format(Locale.ROOT, ", \"predicted_ms\": %.4f, \"plan\": \"%s\"",

@@ -1,6 +1,7 @@
 package org.coedge.engine.cluster;
 
 import java.io.PrintWriter;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
@@ -16,6 +17,7 @@ import org.coedge.planner.LinkModel;
 import org.coedge.planner.Plan;
 import org.coedge.planner.PlanChoice;
 import org.coedge.planner.PlanSimulator;
+import org.coedge.planner.PlanTrials;
 import org.coedge.planner.Prediction;
 import org.coedge.planner.Step;
 
@@ -23,11 +25,16 @@ import org.coedge.planner.Step;
  * The {@code adaptive} planner as the coordinator runs it: one {@link LatencyModel} per device, fitted to the
  * profile the device sent at its join (or, without one, to its calibrated rate), a {@link LinkModel} from the
  * data-path probes, and the plan {@link AdaptivePlanner} predicts fastest among those that fit every device's memory.
- * Every request's measured step times refine the models ({@link LatencyModel#observe}; send times set the cost of a
- * message, and waits longer than predicted an extra latency per message), and when a device's measured compute differs from what the plan predicted by more than
- * {@value #DRIFT} for {@value #DRIFT_REQUESTS} requests in a row, it searches again with the refined models and asks
- * for the new plan if that is predicted at least {@value #SWITCH_GAIN} faster than the current plan under the same
- * models (otherwise it keeps the plan and measures drift from its new prediction). Joins, leaves and failures re-plan through the coordinator itself.
+ * <p>
+ * Predictions choose the candidates; measurements choose the plan ({@link PlanTrials}). When the devices change (the
+ * first plan, a join, a leave, a failure) three plans run {@value #TRIAL_REQUESTS} requests each: the one predicted
+ * fastest, the device predicted fastest alone, and rows of every layer in proportion to the devices' predicted
+ * speeds; the one with the lowest measured median stays. Every request's step times refine the models
+ * ({@link LatencyModel#observe}; send times set the cost of a message, and waits longer than predicted an extra
+ * latency per message). When the chosen plan's end-to-end time or a device's compute stays more than
+ * {@value #DRIFT} from what it measured in its trial for {@value #DRIFT_REQUESTS} requests, the search runs again on
+ * the refined models, and a plan predicted at least {@value #SWITCH_GAIN} faster than the current one is measured
+ * against it; without one, the current plan's baseline becomes what it does now.
  * <p>
  * Models are kept per node id across plans, so what was learnt survives a re-plan; a node whose profile changed (it
  * joined again, perhaps on other hardware) is fitted afresh. Owned by the coordinator's thread.
@@ -36,10 +43,14 @@ public final class AdaptivePlanPolicy implements PlanPolicy
 {
     static final double DRIFT = 0.20;
     static final int DRIFT_REQUESTS = 3;
-    /** How much faster a new plan must be predicted than the current one (under the same models) to replace it. */
+    /** How much faster a new plan must be predicted than the current one (under the same models) to be tried. */
     static final double SWITCH_GAIN = 0.10;
-    /** Requests measured of a plan before it is compared with another. */
-    static final int GUARD_REQUESTS = 4;
+    /** Requests each candidate plan is measured over. */
+    static final int TRIAL_REQUESTS = 4;
+    /** A plan's requests during which the coordinator's JIT compiled for longer than this are cold, up to a few. */
+    static final long JIT_QUIET_MS = 2;
+    static final double JIT_QUIET_SHARE = 0.02;
+    static final int MAX_COMPILED_IN_ROW = 6;
     /** What one message costs the sender before any was measured: Aeron's offer plus the copy, a few microseconds. */
     private static final double DEFAULT_SEND_NS = 20_000;
     private static final double DEFAULT_BYTES_PER_SECOND = 1e9 / 8;
@@ -57,43 +68,41 @@ public final class AdaptivePlanPolicy implements PlanPolicy
     private double syncNs;
     private final double[] syncSamples = new double[LatencyModel.WINDOW];
     private int syncCount;
-    private int drifting;
     private double driftThreshold = DRIFT;
     private int requestsUnderPlan;
-    // the check against one device alone: after a cooperative plan's first requests, the fastest device alone runs a
-    // few requests too, and the faster of the two as measured stays (until the devices drift)
-    private final RateWindow measuredNs = new RateWindow(GUARD_REQUESTS);
-    private Plan pinned; // the plan to return instead of searching, null to search
-    private Plan cooperative; // the cooperative plan being checked, and its measured median
-    private double cooperativeNs;
-    private boolean checking; // the alone plan is running to be measured
-    private boolean checked; // the check is done for these devices
-    private boolean checkEnabled = true;
-    private int checkDevice; // the device that runs alone while checking
-    // the guard against a re-plan that made things worse: the plan before a drift re-plan and its measured median;
-    // once the new plan has been measured as long, the faster of the two stays and drift no longer re-plans
-    private Plan previous;
-    private double previousNs;
-    private boolean settled;
-    private boolean replanningForDrift; // the next plan() follows a drift re-plan, not a change of devices
+    private java.util.function.LongSupplier compiledMs = JitClock::compiledMs;
+    private long lastCompiledMs = JitClock.compiledMs();
+    private int compiledInRow;
+    private PlanTrials trials;
+    private boolean trialsEnabled = true;
+    private int[] trialNodes; // the node ids the trials are of; other devices start new trials
+    private boolean switchPlan; // the trials want the next request under another plan
 
     public AdaptivePlanPolicy(final PrintWriter log)
     {
         this.log = log;
     }
 
-    /** Sets how far measured compute may stray from the prediction before it counts as drift; for tests. */
+    /** Sets how far measured times may stray from their baseline before they count as drift; for tests. */
     AdaptivePlanPolicy drift(final double threshold)
     {
         driftThreshold = threshold;
+        trials = null;
         return this;
     }
 
-    /** Turns the measured check against one device alone on or off (on by default); for tests of the rest. */
-    AdaptivePlanPolicy checkAlone(final boolean on)
+    /** Sets what tells how long the compiler has worked (ms); for tests, which must not depend on the JIT. */
+    AdaptivePlanPolicy compilerClock(final java.util.function.LongSupplier ms)
     {
-        checkEnabled = on;
-        checked = !on;
+        compiledMs = ms;
+        lastCompiledMs = ms.getAsLong();
+        return this;
+    }
+
+    /** Turns the measured trial of candidate plans on or off (on by default); off runs the predicted-fastest plan. */
+    AdaptivePlanPolicy trial(final boolean on)
+    {
+        trialsEnabled = on;
         return this;
     }
 
@@ -104,39 +113,36 @@ public final class AdaptivePlanPolicy implements PlanPolicy
         this.outputs = outputLayers.clone();
         final int n = view.deviceCount();
         planModels = new LatencyModel[n];
+        final int[] nodes = new int[n];
         for (int d = 0; d < n; d++)
         {
             planModels[d] = modelOf(graph, view, d);
+            nodes[d] = view.nodeId(d);
         }
         planLinks = links(view);
-        final boolean driftReplan = replanningForDrift;
-        replanningForDrift = false;
-        drifting = 0;
-        measuredNs.clear();
         requestsUnderPlan = 0;
-        if (pinned != null && pinned.deviceCount() == n)
+        switchPlan = false;
+        if (trials != null && Arrays.equals(nodes, trialNodes))
         {
-            final Plan again = new Plan(epoch, pinned.stages());
-            final PlanChoice searched = AdaptivePlanner.plan(graph, outputLayers, planModels, planLinks, epoch);
+            // the same devices: the plan the trials run now
+            final Plan again = new Plan(epoch, trials.current().stages());
             choice = new PlanChoice(again, null, PlanSimulator.predict(graph, again, outputLayers, planModels,
-                planLinks), checking ? "everything on device " + checkDevice + ", measured against " +
-                "the cooperative plan" : "the plan measured faster", searched.candidates(), searched.fastestAloneNs(),
-                searched.fastestDevice());
+                planLinks), trials.currentName(), choice.candidates(), choice.fastestAloneNs(), choice.fastestDevice());
         }
         else
         {
-            if (pinned != null)
+            final PlanChoice searched = AdaptivePlanner.plan(graph, outputLayers, planModels, planLinks, epoch);
+            choice = searched;
+            trials = new PlanTrials(TRIAL_REQUESTS, driftThreshold, DRIFT_REQUESTS);
+            trialNodes = nodes;
+            final List<Plan> candidates = new ArrayList<>(List.of(searched.plan()));
+            final List<String> names = new ArrayList<>(List.of(searched.description()));
+            if (trialsEnabled && n > 1)
             {
-                checked = !checkEnabled; // other devices: check again
-                checking = false;
+                addRobustCandidates(searched, epoch, candidates, names);
             }
-            settled = false;
-            if (!driftReplan)
-            {
-                previous = null; // the devices changed: what was measured before is of another cluster
-            }
-            pinned = null;
-            choice = AdaptivePlanner.plan(graph, outputLayers, planModels, planLinks, epoch);
+            trials.start(candidates, names);
+            logDecision();
         }
         log.printf(Locale.ROOT, "coordinator: adaptive plan epoch %d: %s; predicted %.2f ms (fastest device alone, " +
             "%d: %.2f ms; %d candidates)%n", epoch, choice.description(), choice.prediction().endNs() * 1e-6,
@@ -144,13 +150,62 @@ public final class AdaptivePlanPolicy implements PlanPolicy
         return choice.plan();
     }
 
+    /**
+     * Adds the plans that do not stand on the models being right: the device predicted fastest alone, and rows of
+     * every spatial layer over every device in proportion to its predicted speed alone (exchange per layer, the head
+     * on the coordinator), each where it fits every device's memory.
+     */
+    private void addRobustCandidates(final PlanChoice searched, final long epoch, final List<Plan> candidates,
+        final List<String> names)
+    {
+        final int n = planModels.length;
+        final int fastest = searched.fastestDevice();
+        final double[] unit = new double[n];
+        unit[fastest] = 1;
+        addIfFits(org.coedge.planner.Planner.hybrid(graph, unit, 1, -1, fastest, epoch, false),
+            "everything on device " + fastest, candidates, names);
+        final double[] speeds = new double[n];
+        for (int d = 0; d < n; d++)
+        {
+            final double[] only = new double[n];
+            only[d] = 1;
+            final Plan alone = org.coedge.planner.Planner.hybrid(graph, only, 1, -1, d, epoch, false);
+            speeds[d] = 1 / PlanSimulator.predict(graph, alone, outputs, planModels, planLinks).endNs();
+        }
+        addIfFits(org.coedge.planner.Planner.proportional(graph, speeds, 1, epoch),
+            "rows of every layer over all devices in proportion to their speeds", candidates, names);
+    }
+
+    private void addIfFits(final Plan plan, final String name, final List<Plan> candidates, final List<String> names)
+    {
+        final Prediction p = PlanSimulator.predict(graph, plan, outputs, planModels, planLinks);
+        for (int d = 0; d < planModels.length; d++)
+        {
+            if (p.memoryBytes(d) > planModels[d].memoryBytes())
+            {
+                return;
+            }
+        }
+        candidates.add(plan);
+        names.add(name);
+    }
+
+    private void logDecision()
+    {
+        if (!trials.decision().isEmpty())
+        {
+            log.println("coordinator: " + trials.decision());
+        }
+    }
+
     @Override
     public void learn(final Plan plan, final List<DeviceProgram> programs, final RequestTimes times)
     {
-        if (choice == null || plan != choice.plan() || requestsUnderPlan++ == 0)
+        final long compiledNow = compiledMs.getAsLong();
+        final long jitMs = compiledNow - lastCompiledMs;
+        lastCompiledMs = compiledNow;
+        if (choice == null || plan != choice.plan())
         {
-            // the first request under a plan is cold (new buffers touched, new code paths compiled): it says
-            // little of the devices, and taken as drift it made plans follow their own start-up
             return;
         }
         double requestNs = 0;
@@ -158,8 +213,22 @@ public final class AdaptivePlanPolicy implements PlanPolicy
         {
             requestNs += times.stepNs(0, i);
         }
-        measuredNs.add(requestNs);
-        boolean drift = false;
+        if (requestsUnderPlan++ == 0)
+        {
+            // the first request under a plan is cold (new buffers touched, new code paths compiled): it says
+            // little of the devices, and taken as drift it made plans follow their own start-up
+            return;
+        }
+        if (jitMs > Math.max(JIT_QUIET_MS, JIT_QUIET_SHARE * requestNs * 1e-6) && compiledInRow < MAX_COMPILED_IN_ROW)
+        {
+            // so are requests during which the coordinator's compiler worked (a plan's first requests on new row
+            // counts recompile kernels, and under a quota on the compute's budget): measured in a trial or taken
+            // as drift, they chose plans after the compiler; a compiler that never rests is believed after a while
+            compiledInRow++;
+            return;
+        }
+        compiledInRow = 0;
+        final double[] computeNs = new double[programs.size()];
         final double[] sends = new double[64];
         int sendCount = 0;
         final double[] waitedNs = new double[programs.size()];
@@ -174,7 +243,6 @@ public final class AdaptivePlanPolicy implements PlanPolicy
             // a device under a quota is modelled in CPU time and its stalls simulated: its measured wall time is
             // taken as work in the share the prediction gave work in its wall time
             final double workShare = workShare(d, steps);
-            double measured = 0;
             double waited = 0;
             int awaits = 0;
             for (int i = 0; i < steps.size(); i++)
@@ -183,7 +251,7 @@ public final class AdaptivePlanPolicy implements PlanPolicy
                 final long ns = times.stepNs(d, i);
                 if (s.kind() == Step.Kind.COMPUTE)
                 {
-                    measured += ns;
+                    computeNs[d] += ns;
                     planModels[d].observe(s.layer(), s.rows().rows(), Math.round(ns * workShare));
                 }
                 else if (s.kind() == Step.Kind.AWAIT)
@@ -197,27 +265,34 @@ public final class AdaptivePlanPolicy implements PlanPolicy
                 }
             }
             planModels[d].endRequest();
-            final double predicted = choice.prediction().computeNs(d);
-            if (predicted > 0 && measured > 0 && Math.abs(measured / predicted - 1) > driftThreshold)
-            {
-                drift = true;
-            }
             if (awaits > 0)
             {
                 waitedNs[d] = waited;
                 awaitCount[d] = awaits;
-                // waits longer than predicted by a fifth of the request are drift too (the device's time is spent)
-                drift |= waited - waitNs(choice.prediction(), d) > driftThreshold * choice.prediction().endNs();
             }
         }
-        // devices wait longer than the links explain when messages are late (a partner's sender thread that did not
-        // get the core, a quota that ran out between compute and send): the excess per await, measured against the
-        // plan re-predicted with the compute just learnt (a partner that computed slowly explains a long wait, and
-        // its cost is in its model now), is taken as an extra latency of every message
+        learnSync(waitedNs, awaitCount);
+        if (sendCount > 0)
+        {
+            Arrays.sort(sends, 0, sendCount);
+            sendNsPerMessage = sends[sendCount / 2];
+        }
+        switchPlan |= trials.record(requestNs, computeNs);
+        logDecision();
+    }
+
+    /**
+     * Devices wait longer than the links explain when messages are late (a partner's sender thread that did not get
+     * the core, a quota that ran out between compute and send): the excess per await, measured against the plan
+     * re-predicted with the compute just learnt (a partner that computed slowly explains a long wait, and its cost is
+     * in its model now), is taken as an extra latency of every message.
+     */
+    private void learnSync(final double[] waitedNs, final int[] awaitCount)
+    {
         final Prediction again = PlanSimulator.predict(graph, choice.plan(), outputs, planModels, planLinks);
-        final double[] excess = new double[programs.size()];
+        final double[] excess = new double[waitedNs.length];
         int excessCount = 0;
-        for (int d = 0; d < programs.size(); d++)
+        for (int d = 0; d < waitedNs.length; d++)
         {
             if (awaitCount[d] > 0)
             {
@@ -234,15 +309,12 @@ public final class AdaptivePlanPolicy implements PlanPolicy
             Arrays.sort(sorted);
             syncNs = sorted[n / 2];
         }
-        if (sendCount > 0)
-        {
-            Arrays.sort(sends, 0, sendCount);
-            sendNsPerMessage = sends[sendCount / 2];
-        }
-        drifting = drift ? drifting + 1 : 0;
     }
 
-    /** @return the predicted CPU work of device {@code d}'s compute steps over their predicted wall time; 1 without a quota. */
+    /**
+     * @return the predicted CPU work of device {@code d}'s compute steps over their predicted wall time, at least
+     * its quota's share; 1 without a quota.
+     */
     private double workShare(final int d, final List<Step> steps)
     {
         if (planModels[d].quota() == null)
@@ -258,7 +330,9 @@ public final class AdaptivePlanPolicy implements PlanPolicy
             }
         }
         final double wall = choice.prediction().computeNs(d);
-        return work > 0 && wall > 0 ? Math.min(1, work / wall) : 1;
+        // at least the quota's share: a prediction gone wrong must not shrink what is learnt without bound
+        final double floor = Math.min(1, planModels[d].quota().cores());
+        return work > 0 && wall > 0 ? Math.max(floor, Math.min(1, work / wall)) : 1;
     }
 
     private static double waitNs(final Prediction prediction, final int device)
@@ -274,105 +348,49 @@ public final class AdaptivePlanPolicy implements PlanPolicy
     @Override
     public boolean wantsReplan(final ClusterView now)
     {
-        if (previous != null && !checking && measuredNs.size() >= GUARD_REQUESTS)
+        if (switchPlan)
         {
-            final double median = measuredNs.median(0);
-            final Plan before = previous;
-            previous = null;
-            if (median > previousNs)
-            {
-                log.printf(Locale.ROOT, "coordinator: the new plan measured %.2f ms, the plan before it %.2f ms: " +
-                    "back to that one, and no more re-plans on drift until the devices change%n", median * 1e-6,
-                    previousNs * 1e-6);
-                pinned = before;
-                settled = true;
-                checked = true;
-                return true;
-            }
+            switchPlan = false;
+            return true;
         }
-        if (!checked && measuredNs.size() >= GUARD_REQUESTS && drifting < DRIFT_REQUESTS)
+        if (trials == null || !trials.drifted())
         {
-            return checkAgainstAlone();
-        }
-        if (drifting < DRIFT_REQUESTS || settled || checking ||
-            previous != null && measuredNs.size() < GUARD_REQUESTS)
-        {
-            // a check against one device alone runs to its end (the alone plan drifts from the cooperative plan's
-            // models by design), and a plan that follows a drift re-plan is measured as long as the guard needs
             return false;
         }
-        drifting = 0;
         // the devices changed: judge from what they do now, not from the medians of before
         for (final LatencyModel m : planModels)
         {
             m.keepLatest(DRIFT_REQUESTS);
         }
-        // re-plan only for a plan predicted clearly faster than the current one under the same models, so that
-        // noise around two close plans cannot make them take turns (each switch costs a plan's distribution)
         planLinks = links(now);
         final Prediction current = PlanSimulator.predict(graph, choice.plan(), outputs, planModels, planLinks);
         final PlanChoice better = AdaptivePlanner.plan(graph, outputs, planModels, planLinks, choice.plan().epoch());
-        if (better.prediction().endNs() < (1 - SWITCH_GAIN) * current.endNs())
+        final String drift = trials.decision();
+        if (better.prediction().endNs() < (1 - SWITCH_GAIN) * current.endNs() &&
+            !better.plan().stages().toString().equals(choice.plan().stages().toString()))
         {
-            // the devices changed enough for another plan: search (and check against one device alone) again,
-            // and keep this plan's measure to go back to if the new one measures slower
-            previous = choice.plan();
-            previousNs = measuredNs.size() > 0 ? measuredNs.median(0) : Double.MAX_VALUE;
-            replanningForDrift = true;
-            pinned = null;
-            checked = !checkEnabled;
-            checking = false;
-            log.printf(Locale.ROOT, "coordinator: measured compute differs from the plan's prediction by more than " +
-                "%.0f%% for %d requests, and a plan predicted %.2f ms instead of %.2f ms is at hand; planning again%n",
-                DRIFT * 100, DRIFT_REQUESTS, better.prediction().endNs() * 1e-6, current.endNs() * 1e-6);
-            return true;
+            // measure the new plan against the current one (which runs on first: no re-plan for it)
+            log.printf(Locale.ROOT, "coordinator: %s, and a plan predicted %.2f ms instead of %.2f ms is at hand%n",
+                drift, better.prediction().endNs() * 1e-6, current.endNs() * 1e-6);
+            trials.start(List.of(choice.plan(), better.plan()), List.of(choice.description(), better.description()));
+            logDecision();
+            choice = new PlanChoice(choice.plan(), choice.programs(), current, choice.description(),
+                better.candidates(), better.fastestAloneNs(), better.fastestDevice());
+            requestsUnderPlan = 1; // warm: its next request counts
+            return false;
         }
-        // keep the plan, and measure drift from its new prediction
+        log.printf(Locale.ROOT, "coordinator: %s; no plan is predicted %.0f%% faster, keeping this one%n", drift,
+            SWITCH_GAIN * 100);
+        trials.rebase();
         choice = new PlanChoice(choice.plan(), choice.programs(), current, choice.description(), choice.candidates(),
             choice.fastestAloneNs(), choice.fastestDevice());
         return false;
     }
 
-    /**
-     * The measured check that cooperation pays: a cooperative plan measured over {@value #GUARD_REQUESTS} requests
-     * is followed by the fastest device alone for as many; the faster of the two as measured is kept.
-     *
-     * @return true when the next request should run under the other plan.
-     */
-    private boolean checkAgainstAlone()
+    @Override
+    public boolean exploring()
     {
-        final double median = measuredNs.median(0);
-        if (!checking)
-        {
-            if (choice.plan().stages().size() == 1)
-            {
-                checked = true; // already one device alone
-                return false;
-            }
-            cooperative = choice.plan();
-            cooperativeNs = median;
-            final int fastest = choice.fastestDevice();
-            checkDevice = fastest;
-            final double[] unit = new double[choice.plan().deviceCount()];
-            unit[fastest] = 1;
-            pinned = org.coedge.planner.Planner.hybrid(graph, unit, 1, -1, fastest, choice.plan().epoch(), false);
-            checking = true;
-            log.printf(Locale.ROOT, "coordinator: the cooperative plan measured %.2f ms (median of %d); measuring " +
-                "device %d alone%n", median * 1e-6, GUARD_REQUESTS, fastest);
-            return true;
-        }
-        checking = false;
-        checked = true;
-        if (median <= cooperativeNs)
-        {
-            log.printf(Locale.ROOT, "coordinator: device alone measured %.2f ms, the cooperative plan %.2f ms: " +
-                "keeping the device alone%n", median * 1e-6, cooperativeNs * 1e-6);
-            return false;
-        }
-        log.printf(Locale.ROOT, "coordinator: device alone measured %.2f ms, the cooperative plan %.2f ms: back to " +
-            "the cooperative plan%n", median * 1e-6, cooperativeNs * 1e-6);
-        pinned = cooperative;
-        return true;
+        return trials != null && trials.trying();
     }
 
     /** @return the last plan's choice (its prediction and description), or null before the first plan. */

@@ -428,6 +428,18 @@ public final class Coordinator implements AutoCloseable
     }
 
     /** Warm-up requests call this with false: they run and answer, but refine no rate or model (see PlanSession). */
+    /** @return true while the plan policy is still measuring plans against each other ({@link PlanPolicy#exploring}). */
+    public boolean exploring()
+    {
+        return planning.policy().exploring();
+    }
+
+    /** @return one line on what planning cost the requests so far (the policy's learning, the re-plans). */
+    public String planningOverhead()
+    {
+        return planning.overhead();
+    }
+
     public void learning(final boolean on)
     {
         planning.learning(on);

@@ -44,6 +44,15 @@ public interface PlanPolicy
     boolean wantsReplan(ClusterView now);
 
     /**
+     * @return true while the policy is still measuring plans against each other to choose one (the requests then
+     * run under plans it may not keep); a caller that times steady requests runs on until this is false.
+     */
+    default boolean exploring()
+    {
+        return false;
+    }
+
+    /**
      * @return the fuse depth the last plan was made with, for reports; 0 when its stages have no single depth.
      */
     default int fuseDepth()

@@ -61,6 +61,13 @@ final class PlanSession implements AutoCloseable
     private RequestTimes times;
     private ToIntFunction<Worker> planMessage; // sends the current plan to a worker
     private boolean policyWantsReplan;
+    // what planning costs the coordinator's requests: wall time of the policy's learning and of re-plans
+    private long policyNs;
+    private long policyMaxNs;
+    private int policyCalls;
+    private long replanNs;
+    private long replanMaxNs;
+    private int replans;
 
     /**
      * @param timeoutNs    how long a device waits for one row block.
@@ -105,6 +112,22 @@ final class PlanSession implements AutoCloseable
 
     /** Plans over the coordinator and the live workers (epoch + 1), until every worker of the plan is ready. */
     void replan()
+    {
+        final long t0 = System.nanoTime();
+        try
+        {
+            replanLive();
+        }
+        finally
+        {
+            final long ns = System.nanoTime() - t0;
+            replanNs += ns;
+            replanMaxNs = Math.max(replanMaxNs, ns);
+            replans++;
+        }
+    }
+
+    private void replanLive()
     {
         final List<Worker> live = membership.live();
         while (true)
@@ -252,11 +275,24 @@ final class PlanSession implements AutoCloseable
         {
             w.measuredFlopsPerSecond = speeds.measured(w.nodeId);
         }
+        final long t0 = System.nanoTime();
         policy.learn(plan, programs, times);
         if (policy.wantsReplan(view(List.of(planWorkers))))
         {
             policyWantsReplan = true;
         }
+        final long ns = System.nanoTime() - t0;
+        policyNs += ns;
+        policyMaxNs = Math.max(policyMaxNs, ns);
+        policyCalls++;
+    }
+
+    /** @return one line on what planning cost the requests so far: the policy's learning and the re-plans. */
+    String overhead()
+    {
+        return String.format(java.util.Locale.ROOT, "policy %.2f ms over %d requests (at most %.2f ms), %d plan(s) " +
+            "made in %.1f ms (at most %.1f ms)", policyNs * 1e-6, policyCalls, policyMaxNs * 1e-6, replans,
+            replanNs * 1e-6, replanMaxNs * 1e-6);
     }
 
     /** @return the first worker of the plan that refused it or went silent, or null when all are ready. */

@@ -353,6 +353,8 @@ public final class Testbed implements AutoCloseable
         p.fuse = (int)(json.get("fuse") instanceof Double ? (Double)json.get("fuse") : 1);
         p.predictedMs = json.get("predicted_ms") instanceof Double ? (Double)json.get("predicted_ms") : Double.NaN;
         p.plan = json.get("plan") instanceof String ? (String)json.get("plan") : "";
+        p.settleRequests = (int)(json.get("settle_requests") instanceof Double ?
+            (Double)json.get("settle_requests") : 0);
         p.maxError = relativeError(ref, TensorFiles.read(out));
         final List<Map<String, Object>> devices = JsonReader.objects(json, "devices");
         for (int d = 0; d < n; d++)

@@ -61,6 +61,8 @@ public final class TestbedResult
         public int fuse;
         /** The adaptive planner's predicted end-to-end latency, NaN for planners that predict nothing. */
         public double predictedMs = Double.NaN;
+        /** Untimed requests after the warm-up in which the planner measured plans against each other. */
+        public int settleRequests;
         /** The adaptive planner's account of its plan, empty otherwise. */
         public String plan = "";
         /** The coordinator's explain table (predicted against measured per stage and device), empty otherwise. */
@@ -170,7 +172,7 @@ public final class TestbedResult
                 sb.append(s > 0 ? ", " : "").append(num(p.samplesMs[s]));
             }
             sb.append("]}, \"speedup\": ").append(num(p.speedup)).append(", \"max_error\": ").append(num(p.maxError))
-                .append(", \"fuse\": ").append(p.fuse);
+                .append(", \"fuse\": ").append(p.fuse).append(", \"settle_requests\": ").append(p.settleRequests);
             if (!Double.isNaN(p.predictedMs))
             {
                 sb.append(", \"predicted_ms\": ").append(num(p.predictedMs)).append(", \"plan\": \"")
@@ -234,8 +236,9 @@ public final class TestbedResult
         {
             if (!Double.isNaN(p.predictedMs))
             {
-                out.printf(Locale.ROOT, "%s: predicted %.2f ms, measured %.2f ms (%+.1f%%); plan: %s%n", p.name,
-                    p.predictedMs, p.medianMs, 100 * (p.medianMs / p.predictedMs - 1), p.plan);
+                out.printf(Locale.ROOT, "%s: predicted %.2f ms, measured %.2f ms (%+.1f%%); plan: %s (chosen by " +
+                    "measuring plans over %d untimed requests after the warm-up)%n", p.name, p.predictedMs,
+                    p.medianMs, 100 * (p.medianMs / p.predictedMs - 1), p.plan, p.settleRequests);
             }
         }
     }

@@ -1,0 +1,108 @@
+package org.coedge.planner;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+
+import org.junit.jupiter.api.Test;
+
+class PlanTrialsTest
+{
+    private static final LayerGraph GRAPH = PlannerTest.vggLike(32, 3);
+
+    private static Plan plan(final double... shares)
+    {
+        return Planner.uniform(GRAPH, shares, 1);
+    }
+
+    private static boolean[] run(final PlanTrials t, final int requests, final double ns, final double... compute)
+    {
+        final boolean[] switched = new boolean[requests];
+        for (int r = 0; r < requests; r++)
+        {
+            switched[r] = t.record(ns, compute);
+        }
+        return switched;
+    }
+
+    @Test
+    void shouldMeasureEachCandidateInTurnAndKeepTheFastestMedian()
+    {
+        final PlanTrials t = new PlanTrials(3, 0.2, 3);
+        final Plan a = plan(1, 1);
+        final Plan b = plan(1, 0);
+        final Plan c = plan(3, 1);
+        t.start(List.of(a, b, c), List.of("a", "b", "c"));
+        assertTrue(t.trying());
+        assertEquals(a, t.current());
+        assertFalse(t.record(10, new double[2]));
+        assertFalse(t.record(12, new double[2]));
+        assertTrue(t.record(30, new double[2]), "switches after its third request");
+        assertEquals(b, t.current());
+        // b's median (9) beats a's (12) and c's (11), though c has the single fastest request
+        t.record(9, new double[2]);
+        t.record(50, new double[2]);
+        assertTrue(t.record(8, new double[2]));
+        assertEquals(c, t.current());
+        t.record(5, new double[2]);
+        t.record(11, new double[2]);
+        assertTrue(t.record(11, new double[2]), "back to b");
+        assertFalse(t.trying());
+        assertEquals(b, t.current());
+        assertTrue(t.decision().contains("running b"), t.decision());
+    }
+
+    @Test
+    void shouldDropCandidatesOfTheSameShapeAndNotTryASingleOne()
+    {
+        final PlanTrials t = new PlanTrials(2, 0.2, 3);
+        t.start(List.of(plan(1, 1), plan(1, 1)), List.of("a", "a again"));
+        assertFalse(t.trying());
+        assertFalse(t.record(10, new double[2]));
+        assertThrows(IllegalArgumentException.class, () -> t.start(List.of(), List.of()));
+        assertThrows(IllegalArgumentException.class, () -> new PlanTrials(0, 0.2, 3));
+    }
+
+    @Test
+    void shouldSeeDriftOnlyAfterEnoughRequestsInARowOnEitherSideOfTheBaseline()
+    {
+        final PlanTrials t = new PlanTrials(3, 0.2, 3);
+        t.start(List.of(plan(1, 1)), List.of("a"));
+        run(t, 3, 100, 40, 40); // the baseline
+        assertFalse(t.drifted());
+        assertEquals(100, t.measuredNs());
+        // two slow requests, a normal one, two slow ones: no drift
+        run(t, 2, 130, 40, 40);
+        run(t, 1, 100, 40, 40);
+        run(t, 2, 130, 40, 40);
+        assertFalse(t.drifted());
+        // device 1 computes faster for three requests: drift, though the request is not faster
+        run(t, 3, 100, 40, 20);
+        assertTrue(t.drifted());
+        assertTrue(t.decision().contains("device 1"), t.decision());
+        t.rebase();
+        assertFalse(t.drifted());
+        run(t, 3, 90, 40, 20); // the new baseline
+        run(t, 3, 95, 42, 22);
+        assertFalse(t.drifted());
+        assertEquals(90, t.measuredNs());
+    }
+
+    @Test
+    void shouldSetTheBaselineOfAPlanChosenAfterTheTrialFromItsOwnRequests()
+    {
+        final PlanTrials t = new PlanTrials(2, 0.2, 2);
+        t.start(List.of(plan(1, 1), plan(1, 0)), List.of("a", "b"));
+        run(t, 2, 10, 5, 5);
+        run(t, 2, 20, 20, 0); // b slower: back to a
+        assertEquals("a", t.currentName());
+        assertTrue(Double.isNaN(t.measuredNs()));
+        run(t, 2, 11, 5, 5);
+        assertEquals(11, t.measuredNs());
+        run(t, 2, 11, 5, 5);
+        assertFalse(t.drifted());
+    }
+}

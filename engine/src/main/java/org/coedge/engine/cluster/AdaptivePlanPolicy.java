@@ -77,6 +77,8 @@ public final class AdaptivePlanPolicy implements PlanPolicy
     private boolean trialsEnabled = true;
     private int[] trialNodes; // the node ids the trials are of; other devices start new trials
     private boolean switchPlan; // the trials want the next request under another plan
+    private ClusterView lastView; // the devices as last seen, for the links
+    private final Map<String, Learnt> learntUnder = new HashMap<>(); // by candidate shape, during a trial
 
     public AdaptivePlanPolicy(final PrintWriter log)
     {
@@ -119,6 +121,7 @@ public final class AdaptivePlanPolicy implements PlanPolicy
             planModels[d] = modelOf(graph, view, d);
             nodes[d] = view.nodeId(d);
         }
+        lastView = view;
         planLinks = links(view);
         requestsUnderPlan = 0;
         switchPlan = false;
@@ -277,8 +280,63 @@ public final class AdaptivePlanPolicy implements PlanPolicy
             Arrays.sort(sends, 0, sendCount);
             sendNsPerMessage = sends[sendCount / 2];
         }
+        final boolean wasTrying = trials.trying();
         switchPlan |= trials.record(requestNs, computeNs);
         logDecision();
+        if (wasTrying)
+        {
+            // what each candidate's own requests taught: the plan chosen goes on from that, not from what the
+            // others' did to the models (a slow fused plan's waits taught a per-message latency the plan chosen
+            // over it does not pay)
+            learntUnder.put(choice.plan().stages().toString(), new Learnt());
+            if (!trials.trying())
+            {
+                final Learnt chosen = learntUnder.get(trials.current().stages().toString());
+                learntUnder.clear();
+                if (chosen != null)
+                {
+                    chosen.restore();
+                }
+                if (!switchPlan)
+                {
+                    choice = new PlanChoice(choice.plan(), choice.programs(), PlanSimulator.predict(graph,
+                        choice.plan(), outputs, planModels, planLinks), choice.description(), choice.candidates(),
+                        choice.fastestAloneNs(), choice.fastestDevice());
+                }
+            }
+        }
+    }
+
+    /** The models and message costs as one candidate's requests left them. */
+    private final class Learnt
+    {
+        private final LatencyModel[] learnt = new LatencyModel[planModels.length];
+        private final double sync = syncNs;
+        private final double[] samples = syncSamples.clone();
+        private final int count = syncCount;
+        private final double send = sendNsPerMessage;
+
+        Learnt()
+        {
+            for (int d = 0; d < learnt.length; d++)
+            {
+                learnt[d] = planModels[d].copy();
+            }
+        }
+
+        void restore()
+        {
+            for (int d = 0; d < learnt.length && d < planModels.length; d++)
+            {
+                planModels[d] = learnt[d].copy();
+                models.put(trialNodes[d], planModels[d]);
+            }
+            syncNs = sync;
+            System.arraycopy(samples, 0, syncSamples, 0, samples.length);
+            syncCount = count;
+            sendNsPerMessage = send;
+            planLinks = links(lastView);
+        }
     }
 
     /**
@@ -362,6 +420,7 @@ public final class AdaptivePlanPolicy implements PlanPolicy
         {
             m.keepLatest(DRIFT_REQUESTS);
         }
+        lastView = now;
         planLinks = links(now);
         final Prediction current = PlanSimulator.predict(graph, choice.plan(), outputs, planModels, planLinks);
         final PlanChoice better = AdaptivePlanner.plan(graph, outputs, planModels, planLinks, choice.plan().epoch());
@@ -373,6 +432,7 @@ public final class AdaptivePlanPolicy implements PlanPolicy
             log.printf(Locale.ROOT, "coordinator: %s, and a plan predicted %.2f ms instead of %.2f ms is at hand%n",
                 drift, better.prediction().endNs() * 1e-6, current.endNs() * 1e-6);
             trials.start(List.of(choice.plan(), better.plan()), List.of(choice.description(), better.description()));
+            learntUnder.clear();
             logDecision();
             choice = new PlanChoice(choice.plan(), choice.programs(), current, choice.description(),
                 better.candidates(), better.fastestAloneNs(), better.fastestDevice());

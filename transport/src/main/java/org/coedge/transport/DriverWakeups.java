@@ -46,6 +46,7 @@ public final class DriverWakeups
     private final AtomicInteger waiterSlotsUsed = new AtomicInteger();
     private final AtomicLong driverWork = new AtomicLong();
     private volatile long hotUntilNs;
+    private volatile long lastSentNs = System.nanoTime() - Long.MAX_VALUE / 2;
 
     /**
      * @param hotParkNs  longest driver park while the node is busy with the network.
@@ -82,8 +83,16 @@ public final class DriverWakeups
     /** Called after committing a message: keeps the driver hot for a while and wakes it if it sleeps cold. */
     public void sent()
     {
-        hotUntilNs = System.nanoTime() + HOT_WINDOW_NS;
+        final long now = System.nanoTime();
+        lastSentNs = now;
+        hotUntilNs = now + HOT_WINDOW_NS;
         wakeAll(coldDrivers, driverSlotsUsed.get());
+    }
+
+    /** @return true if a message was committed in the last {@code ns} nanoseconds. */
+    public boolean sentWithin(final long ns)
+    {
+        return System.nanoTime() - lastSentNs < ns;
     }
 
     /** @return true while the driver parks short (a message sent lately or a hot wait going on). */

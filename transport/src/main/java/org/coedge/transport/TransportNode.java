@@ -59,6 +59,8 @@ public final class TransportNode implements AutoCloseable
     public static final int SOCKET_BUFFER_BYTES = kernelSocketBufferLimit();
     /** In INVOKER mode, the longest the driver goes without a duty cycle while the node's threads are busy. */
     static final long KEEPER_PERIOD_MS = 20;
+    /** How long after a send the keeper comes by every 1 ms instead. */
+    static final long KEEPER_IN_FLIGHT_MS = 100;
     /** Longest park of a thread waiting on the network when the driver wakes it on work. */
     static final long WOKEN_WAIT_MAX_PARK_NS = TimeUnit.MILLISECONDS.toNanos(1);
     /** Longest park of a listening loop when the driver wakes it on work (heartbeats are due every 100 ms). */
@@ -263,19 +265,23 @@ public final class TransportNode implements AutoCloseable
     }
 
     /**
-     * The keeper: every {@value #KEEPER_PERIOD_MS} ms, if no other thread ran the driver meanwhile, runs it; when it
-     * finds work (traffic that only it serves, e.g. a caller that does not invoke), it comes back after 1 ms until
-     * the work stops.
+     * The keeper: every {@value #KEEPER_PERIOD_MS} ms, or every 1 ms for {@value #KEEPER_IN_FLIGHT_MS} ms after a
+     * send, if no other thread ran the driver in the last 1 ms, runs it; when it finds work (traffic that only it
+     * serves, e.g. a caller that does not invoke), it comes back after 1 ms until the work stops.
      */
     private void keepDriverServiced()
     {
         final long idlePeriodNs = TimeUnit.MILLISECONDS.toNanos(KEEPER_PERIOD_MS);
         final long busyPeriodNs = TimeUnit.MILLISECONDS.toNanos(1);
+        final long inFlightNs = TimeUnit.MILLISECONDS.toNanos(KEEPER_IN_FLIGHT_MS);
         long periodNs = idlePeriodNs;
         while (!closed)
         {
             LockSupport.parkNanos(periodNs);
-            periodNs = idlePeriodNs;
+            // while messages are in flight (one was sent lately), every 1 ms: the sender's driver must answer the
+            // receiver's status messages (flow control) while its thread computes, or a block committed before a
+            // 20 ms compute step leaves only when the keeper next comes by, and its receiver waits that long
+            periodNs = wakeups.sentWithin(inFlightNs) ? busyPeriodNs : idlePeriodNs;
             if (System.nanoTime() - lastInvokeNs >= busyPeriodNs)
             {
                 // drain what piled up (a long compute step), within bounds

@@ -107,4 +107,15 @@ class DriverWakeupsTest
         assertThrows(IllegalArgumentException.class, () -> new DriverWakeups(0, 1000));
         assertThrows(IllegalArgumentException.class, () -> new DriverWakeups(2000, 1000));
     }
+
+    @Test
+    void shouldTellWhetherAMessageWasSentLately() throws Exception
+    {
+        final DriverWakeups wakeups = new DriverWakeups(100_000, LONG_PARK_NS);
+        assertFalse(wakeups.sentWithin(java.util.concurrent.TimeUnit.DAYS.toNanos(1)), "nothing sent yet");
+        wakeups.sent();
+        assertTrue(wakeups.sentWithin(java.util.concurrent.TimeUnit.SECONDS.toNanos(10)));
+        Thread.sleep(5);
+        assertFalse(wakeups.sentWithin(java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(1)), "5 ms ago");
+    }
 }

@@ -10,8 +10,8 @@ import java.util.List;
  * <p>
  * {@link #start} takes a few candidates (the plan the models predict fastest, and plans that are robust to the
  * models being wrong: the fastest device alone, rows in proportion to the devices' speeds). Each runs
- * {@code trialRequests} requests in turn; then the one with the lowest median end-to-end time is chosen and runs
- * from then on. While it runs, every request's end-to-end time and each device's compute time are compared with the
+ * {@code trialRequests} requests in turn (for a few rounds); then the one with the lowest median end-to-end time is
+ * chosen and runs from then on. While it runs, every request's end-to-end time and each device's compute time are compared with the
  * medians measured during its trial (its baseline): when the request stays more than {@code drift} slower than its
  * baseline, or a device's compute more than {@code drift} slower or faster, for {@code driftRequests} requests in a
  * row, {@link #drifted()} says so, and the caller searches again
@@ -23,12 +23,14 @@ import java.util.List;
 public final class PlanTrials
 {
     private final int trialRequests;
+    private final int rounds;
     private final double drift;
     private final int driftRequests;
     private final List<Plan> candidates = new ArrayList<>();
     private final List<String> labels = new ArrayList<>();
     private double[][] trialNs = new double[0][]; // per candidate, its trial's end-to-end times
-    private int trialCount; // requests recorded for the candidate being tried
+    private int trialCount; // requests recorded for the candidate being tried, in this round
+    private int round;
     private int current;
     private boolean trying;
     // the chosen plan's baselines (end to end, then each device's compute) and the recent requests against them
@@ -46,12 +48,22 @@ public final class PlanTrials
      */
     public PlanTrials(final int trialRequests, final double drift, final int driftRequests)
     {
-        if (trialRequests < 1 || !(drift > 0) || driftRequests < 1)
+        this(trialRequests, 1, drift, driftRequests);
+    }
+
+    /**
+     * @param rounds how many times the candidates take turns ({@code >= 1}): on a machine whose speed wanders,
+     *               candidates measured in turns, A B C A B C, are compared over the same stretch of time.
+     */
+    public PlanTrials(final int trialRequests, final int rounds, final double drift, final int driftRequests)
+    {
+        if (trialRequests < 1 || rounds < 1 || !(drift > 0) || driftRequests < 1)
         {
-            throw new IllegalArgumentException("trial requests " + trialRequests + ", drift " + drift +
-                ", drift requests " + driftRequests + ": each must be positive");
+            throw new IllegalArgumentException("trial requests " + trialRequests + ", rounds " + rounds + ", drift " +
+                drift + ", drift requests " + driftRequests + ": each must be positive");
         }
         this.trialRequests = trialRequests;
+        this.rounds = rounds;
         this.drift = drift;
         this.driftRequests = driftRequests;
     }
@@ -82,15 +94,16 @@ public final class PlanTrials
                 labels.add(names.get(i));
             }
         }
-        trialNs = new double[candidates.size()][trialRequests];
+        trialNs = new double[candidates.size()][trialRequests * rounds];
         trialCount = 0;
+        round = 0;
         current = 0;
         trying = candidates.size() > 1;
         baselineSamples.clear();
         baseline = new double[0];
         drifted = false;
-        decision = trying ? "measuring " + candidates.size() + " plans over " + trialRequests + " requests each: " +
-            String.join("; ", labels) : "";
+        decision = trying ? "measuring " + candidates.size() + " plans over " + trialRequests + " requests each" +
+            (rounds > 1 ? ", " + rounds + " rounds in turn" : "") + ": " + String.join("; ", labels) : "";
     }
 
     /** @return the plan to run: the candidate being measured, or the chosen one. */
@@ -143,16 +156,20 @@ public final class PlanTrials
         decision = "";
         if (trying)
         {
-            trialNs[current][trialCount++] = requestNs;
+            trialNs[current][round * trialRequests + trialCount++] = requestNs;
             collect(sample);
             if (trialCount < trialRequests)
             {
                 return false;
             }
             trialCount = 0;
-            if (current + 1 < candidates.size())
+            if (current + 1 < candidates.size() || round + 1 < rounds)
             {
-                current++;
+                if (current + 1 == candidates.size())
+                {
+                    round++;
+                }
+                current = (current + 1) % candidates.size();
                 baselineSamples.clear();
                 return true;
             }

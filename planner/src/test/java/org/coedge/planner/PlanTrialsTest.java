@@ -105,4 +105,25 @@ class PlanTrialsTest
         run(t, 2, 11, 5, 5);
         assertFalse(t.drifted());
     }
+
+    @Test
+    void shouldTakeTurnsForEveryRoundAndJudgeOnAllOfThem()
+    {
+        final PlanTrials t = new PlanTrials(2, 2, 0.2, 3);
+        t.start(List.of(plan(1, 1), plan(1, 0)), List.of("a", "b"));
+        // round 1: a is faster; round 2 (the machine slowed for a): b is, and over both rounds b's median is lower
+        assertEquals("a", t.currentName());
+        assertTrue(run(t, 2, 10, 1, 1)[1]);
+        assertEquals("b", t.currentName());
+        assertTrue(run(t, 2, 12, 1, 1)[1], "back to a for round 2");
+        assertEquals("a", t.currentName());
+        assertTrue(t.trying());
+        assertTrue(run(t, 2, 30, 1, 1)[1]);
+        assertEquals("b", t.currentName());
+        final boolean[] last = run(t, 2, 13, 1, 1);
+        assertFalse(last[1], "b, measured last, stays without a switch");
+        assertFalse(t.trying());
+        assertEquals("b", t.currentName());
+        assertEquals(13, t.measuredNs(), 1e-9, "b's baseline: its last round");
+    }
 }

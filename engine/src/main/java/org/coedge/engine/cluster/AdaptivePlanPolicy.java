@@ -27,9 +27,9 @@ import org.coedge.planner.Step;
  * data-path probes, and the plan {@link AdaptivePlanner} predicts fastest among those that fit every device's memory.
  * <p>
  * Predictions choose the candidates; measurements choose the plan ({@link PlanTrials}). When the devices change (the
- * first plan, a join, a leave, a failure) three plans run {@value #TRIAL_REQUESTS} requests each: the one predicted
- * fastest, the device predicted fastest alone, and rows of every layer in proportion to the devices' predicted
- * speeds; the one with the lowest measured median stays. Every request's step times refine the models
+ * first plan, a join, a leave, a failure) three plans run {@value #TRIAL_REQUESTS} requests each, in turn for
+ * {@value #TRIAL_ROUNDS} rounds: the one predicted fastest, the device predicted fastest alone, and rows of every
+ * layer in proportion to the devices' predicted speeds; the one with the lowest measured median stays. Every request's step times refine the models
  * ({@link LatencyModel#observe}; send times set the cost of a message, and waits longer than predicted an extra
  * latency per message). When the chosen plan's end-to-end time or a device's compute stays more than
  * {@value #DRIFT} from what it measured in its trial for {@value #DRIFT_REQUESTS} requests, the search runs again on
@@ -47,6 +47,8 @@ public final class AdaptivePlanPolicy implements PlanPolicy
     static final double SWITCH_GAIN = 0.10;
     /** Requests each candidate plan is measured over. */
     static final int TRIAL_REQUESTS = 4;
+    /** Times the candidates take turns: a shared machine's speed wanders, and turns compare over the same time. */
+    static final int TRIAL_ROUNDS = 2;
     /** A plan's requests during which the coordinator's JIT compiled for longer than this are cold, up to a few. */
     static final long JIT_QUIET_MS = 2;
     static final double JIT_QUIET_SHARE = 0.02;
@@ -136,7 +138,7 @@ public final class AdaptivePlanPolicy implements PlanPolicy
         {
             final PlanChoice searched = AdaptivePlanner.plan(graph, outputLayers, planModels, planLinks, epoch);
             choice = searched;
-            trials = new PlanTrials(TRIAL_REQUESTS, driftThreshold, DRIFT_REQUESTS);
+            trials = new PlanTrials(TRIAL_REQUESTS, TRIAL_ROUNDS, driftThreshold, DRIFT_REQUESTS);
             trialNodes = nodes;
             final List<Plan> candidates = new ArrayList<>(List.of(searched.plan()));
             final List<String> names = new ArrayList<>(List.of(searched.description()));

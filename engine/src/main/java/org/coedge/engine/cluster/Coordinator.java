@@ -177,11 +177,21 @@ public final class Coordinator implements AutoCloseable
             membership.clearFailure();
             requestStartNs = System.nanoTime();
             final ControlProxy proxy = membership.proxy();
-            for (final Worker w : planning.planWorkers())
+            final Worker[] planWorkers = planning.planWorkers();
+            for (int i = 0; i < planWorkers.length; i++)
             {
+                final Worker w = planWorkers[i];
                 w.requestSentNs = System.nanoTime();
                 w.lastSentNs = w.requestSentNs;
-                proxy.request(w.control, planning.epoch(), requestId);
+                if (planning.programs().get(i + 1).steps().isEmpty())
+                {
+                    // nothing to do in this plan (everything on another device): not woken, its part done
+                    w.idle(requestId);
+                }
+                else
+                {
+                    proxy.request(w.control, planning.epoch(), requestId);
+                }
             }
             slot.runner.resetTimes();
             final int code = slot.runner.run(requestId);

@@ -60,6 +60,18 @@ public final class Worker
         ackEpoch = ack.epoch();
     }
 
+    /** Files the result of a request the worker has no steps in (and was not sent): done, in no time. */
+    void idle(final long requestId)
+    {
+        resultStatus = Status.OK;
+        computeNs = 0;
+        sendNs = 0;
+        awaitNs = 0;
+        stepCount = 0;
+        resultError = "";
+        resultRequest = requestId;
+    }
+
     /** Files the worker's result of a request (of the current epoch): its status, times and step time line. */
     void reported(final ResultDecoder result)
     {

@@ -31,8 +31,11 @@ final class ClusterRun implements AutoCloseable
     private long[][] waitNs = new long[0][];
     private long[][] sendNs = new long[0][];
     private long[][] awaitNs = new long[0][];
-    /** Untimed requests after the warm-up while the policy chose among plans by measuring them, at most. */
-    static final int MAX_SETTLE_REQUESTS = 60;
+    /**
+     * Untimed requests after the warm-up while the policy chose among plans by measuring them, at most: three
+     * candidates in two rounds take about 40, and a worker that joins again starts the trial over.
+     */
+    static final int MAX_SETTLE_REQUESTS = 200;
     private int settleRequests;
     private int extraWarmup;
     static final int MAX_QUIET_REQUESTS = 40;

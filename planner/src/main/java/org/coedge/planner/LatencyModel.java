@@ -439,7 +439,8 @@ public final class LatencyModel
         return s;
     }
 
-    private static double median(final double[] values, final int n)
+    /** @return the median of the first {@code n} of {@code values} (which stay as they are). */
+    static double median(final double[] values, final int n)
     {
         final double[] sorted = Arrays.copyOf(values, n);
         Arrays.sort(sorted);

@@ -1,7 +1,6 @@
 package org.coedge.planner;
 
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -11,12 +10,12 @@ import java.util.List;
  * {@link #start} takes a few candidates (the plan the models predict fastest, and plans that are robust to the
  * models being wrong: the fastest device alone, rows in proportion to the devices' speeds). Each runs
  * {@code trialRequests} requests in turn (for a few rounds); then the one with the lowest median end-to-end time is
- * chosen and runs from then on. While it runs, every request's end-to-end time and each device's compute time are compared with the
- * medians measured during its trial (its baseline): when the request stays more than {@code drift} slower than its
- * baseline, or a device's compute more than {@code drift} slower or faster, for {@code driftRequests} requests in a
- * row, {@link #drifted()} says so, and the caller searches again
- * (and may start a new trial of the chosen plan against a new candidate) or, with nothing better at hand,
- * {@link #rebase rebases} onto what the devices do now.
+ * chosen and runs from then on. While it runs, every request's end-to-end time and each device's compute time are
+ * compared with the medians measured during its trial (its baseline): when the request stays more than
+ * {@code drift} slower than its baseline, or a device's compute more than {@code drift} slower or faster, for
+ * {@code driftRequests} requests in a row, {@link #drifted()} says so, and the caller searches again (and may start
+ * a new trial of the chosen plan against a new candidate) or, with nothing better at hand, {@link #rebase rebases}
+ * onto what the devices do now.
  * <p>
  * Pure and deterministic: it sees only the numbers it is given. Not thread-safe; owned by the planning thread.
  */
@@ -175,12 +174,14 @@ public final class PlanTrials
             }
             trying = false;
             int best = 0;
+            final double[] medians = new double[candidates.size()];
             final StringBuilder sb = new StringBuilder("measured ");
             for (int i = 0; i < candidates.size(); i++)
             {
+                medians[i] = median(trialNs[i]);
                 sb.append(i > 0 ? ", " : "").append(String.format(java.util.Locale.ROOT, "%.2f ms (%s)",
-                    median(trialNs[i]) * 1e-6, labels.get(i)));
-                if (median(trialNs[i]) < median(trialNs[best]))
+                    medians[i] * 1e-6, labels.get(i)));
+                if (medians[i] < medians[best])
                 {
                     best = i;
                 }
@@ -272,9 +273,6 @@ public final class PlanTrials
 
     private static double median(final double[] values)
     {
-        final double[] s = values.clone();
-        Arrays.sort(s);
-        final int n = s.length;
-        return n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+        return LatencyModel.median(values, values.length);
     }
 }

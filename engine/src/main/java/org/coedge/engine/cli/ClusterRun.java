@@ -9,6 +9,7 @@ import java.util.Map;
 
 import org.coedge.engine.api.Model;
 import org.coedge.engine.cluster.Coordinator;
+import org.coedge.engine.cluster.JitClock;
 import org.coedge.engine.cluster.Worker;
 import org.coedge.planner.DeviceProgram;
 import org.coedge.planner.Stage;
@@ -23,6 +24,16 @@ import org.coedge.transport.TransportNode;
  */
 final class ClusterRun implements AutoCloseable
 {
+    /**
+     * Untimed requests after the warm-up while the policy chose among plans by measuring them, at most: three
+     * candidates in two rounds take about 40, and a worker that joins again starts the trial over.
+     */
+    static final int MAX_SETTLE_REQUESTS = 200;
+    /** Requests in a row during which the compiler may work at most {@value #QUIET_COMPILE_MS} ms each. */
+    static final int QUIET_REQUESTS = 3;
+    static final long QUIET_COMPILE_MS = 1;
+    /** Requests run at most while waiting for the compiler to rest. */
+    static final int MAX_QUIET_REQUESTS = 40;
     final TransportNode node;
     final Coordinator coordinator;
     final long[] latencyNs;
@@ -31,17 +42,8 @@ final class ClusterRun implements AutoCloseable
     private long[][] waitNs = new long[0][];
     private long[][] sendNs = new long[0][];
     private long[][] awaitNs = new long[0][];
-    /**
-     * Untimed requests after the warm-up while the policy chose among plans by measuring them, at most: three
-     * candidates in two rounds take about 40, and a worker that joins again starts the trial over.
-     */
-    static final int MAX_SETTLE_REQUESTS = 200;
-    private int settleRequests;
     private int extraWarmup;
-    static final int MAX_QUIET_REQUESTS = 40;
-    /** Requests in a row during which the compiler may work at most {@value #QUIET_COMPILE_MS} ms each. */
-    static final int QUIET_REQUESTS = 3;
-    static final long QUIET_COMPILE_MS = 1;
+    private int settleRequests;
     private long settleNs;
     /** The last timed request's steps on every device. */
     private TraceTimeline timeline;
@@ -139,8 +141,8 @@ final class ClusterRun implements AutoCloseable
 
     /**
      * Runs requests until {@value #QUIET_REQUESTS} in a row ran while this JVM's compiler (nearly) did not work (for
-     * at most {@value #MAX_QUIET_REQUESTS}):
-     * timed requests that share the device's cores, or its quota, with the compiler measure the compiler.
+     * at most {@value #MAX_QUIET_REQUESTS}): timed requests that share the device's cores, or its quota, with the
+     * compiler measure the compiler.
      *
      * @return the requests run.
      */
@@ -148,12 +150,12 @@ final class ClusterRun implements AutoCloseable
     {
         int n = 0;
         int quiet = 0;
-        long before = org.coedge.engine.cluster.JitClock.compiledMs();
+        long before = JitClock.compiledMs();
         while (n < MAX_QUIET_REQUESTS && quiet < QUIET_REQUESTS)
         {
             coordinator.infer(inputs, outputs);
             n++;
-            final long after = org.coedge.engine.cluster.JitClock.compiledMs();
+            final long after = JitClock.compiledMs();
             quiet = after - before <= QUIET_COMPILE_MS ? quiet + 1 : 0;
             before = after;
         }

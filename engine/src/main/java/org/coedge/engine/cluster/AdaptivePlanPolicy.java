@@ -29,11 +29,11 @@ import org.coedge.planner.Step;
  * Predictions choose the candidates; measurements choose the plan ({@link PlanTrials}). When the devices change (the
  * first plan, a join, a leave, a failure) three plans run {@value #TRIAL_REQUESTS} requests each, in turn for
  * {@value #TRIAL_ROUNDS} rounds: the one predicted fastest, the device predicted fastest alone, and rows of every
- * layer in proportion to the devices' predicted speeds; the one with the lowest measured median stays. Every request's step times refine the models
- * ({@link LatencyModel#observe}; send times set the cost of a message, and waits longer than predicted an extra
- * latency per message). When the chosen plan's end-to-end time or a device's compute stays more than
- * {@value #DRIFT} from what it measured in its trial for {@value #DRIFT_REQUESTS} requests, the search runs again on
- * the refined models, and a plan predicted at least {@value #SWITCH_GAIN} faster than the current one is measured
+ * layer in proportion to the devices' predicted speeds; the one with the lowest measured median stays. Every
+ * request's step times refine the models ({@link LatencyModel#observe}; send times set the cost of a message, and
+ * waits longer than predicted an extra latency per message). When the chosen plan's end-to-end time or a device's
+ * compute stays more than {@value #DRIFT} from what it measured in its trial for {@value #DRIFT_REQUESTS} requests,
+ * the search runs again on the refined models, and a plan predicted at least {@value #SWITCH_GAIN} faster than the current one is measured
  * against it; without one, the current plan's baseline becomes what it does now.
  * <p>
  * Models are kept per node id across plans, so what was learnt survives a re-plan; a node whose profile changed (it
@@ -283,13 +283,14 @@ public final class AdaptivePlanPolicy implements PlanPolicy
             sendNsPerMessage = sends[sendCount / 2];
         }
         final boolean wasTrying = trials.trying();
-        switchPlan |= trials.record(requestNs, computeNs);
+        final boolean turnOver = trials.record(requestNs, computeNs);
+        switchPlan |= turnOver;
         logDecision();
-        if (wasTrying)
+        if (wasTrying && (turnOver || !trials.trying()))
         {
-            // what each candidate's own requests taught: the plan chosen goes on from that, not from what the
-            // others' did to the models (a slow fused plan's waits taught a per-message latency the plan chosen
-            // over it does not pay)
+            // what each candidate's own requests taught, as its turn ends: the plan chosen goes on from that, not
+            // from what the others' did to the models (a slow fused plan's waits taught a per-message latency the
+            // plan chosen over it does not pay)
             learntUnder.put(choice.plan().stages().toString(), new Learnt());
             if (!trials.trying())
             {

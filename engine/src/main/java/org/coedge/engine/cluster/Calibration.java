@@ -12,8 +12,9 @@ import org.coedge.kernels.FloatRegion;
  * reported as the FLOPs done over the window's wall time. A best-of-short-bursts would not do: a CPU quota (cgroup
  * cfs) lets a burst shorter than its period run at full speed, so only a window of several periods shows the
  * quota; likewise a core that throttles when warm. A warm-up first is not counted: until the JIT compiler has been
- * quiet for a while (a JVM that has just started compiles on the same budget), then a short one for the threads. Until the adaptive planner profiles per layer type, plans share rows in proportion to this number, until
- * the rates measured during requests replace it ({@link RateWindow}). Cold path.
+ * quiet for a while (a JVM that has just started compiles on the same budget), then a short one for the threads.
+ * Until the adaptive planner profiles per layer type, plans share rows in proportion to this number, until the rates
+ * measured during requests replace it ({@link RateWindow}). Cold path.
  */
 final class Calibration
 {
@@ -126,9 +127,7 @@ final class Calibration
             {
                 Blas.sgemm(false, false, M, N, K, 1f, a, 0, K, b, 0, N, 0f, c, 0, N);
             }
-            final java.lang.management.CompilationMXBean jit =
-                java.lang.management.ManagementFactory.getCompilationMXBean();
-            if (jit == null || !jit.isCompilationTimeMonitoringSupported())
+            if (!JitClock.supported())
             {
                 return;
             }
@@ -137,7 +136,7 @@ final class Calibration
                 Math.min(10_000, (long)(QUIET_MAX_MS / cores));
             final long giveUp = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(maxMs);
             long quietSince = System.nanoTime();
-            long compiledMs = jit.getTotalCompilationTime();
+            long compiledMs = JitClock.compiledMs();
             while (System.nanoTime() < giveUp &&
                 System.nanoTime() - quietSince < TimeUnit.MILLISECONDS.toNanos(QUIET_MS))
             {
@@ -150,7 +149,7 @@ final class Calibration
                     Thread.currentThread().interrupt();
                     return;
                 }
-                final long now = jit.getTotalCompilationTime();
+                final long now = JitClock.compiledMs();
                 if (now != compiledMs)
                 {
                     compiledMs = now;

@@ -437,8 +437,7 @@ public final class Coordinator implements AutoCloseable
         return planning.slot().memoryBytes();
     }
 
-    /** Warm-up requests call this with false: they run and answer, but refine no rate or model (see PlanSession). */
-    /** @return true while the plan policy is still measuring plans against each other ({@link PlanPolicy#exploring}). */
+    /** @return true while the plan policy still measures plans against each other ({@link PlanPolicy#exploring}). */
     public boolean exploring()
     {
         return planning.policy().exploring();
@@ -450,6 +449,7 @@ public final class Coordinator implements AutoCloseable
         return planning.overhead();
     }
 
+    /** Warm-up requests call this with false: they run and answer, but refine no rate or model (see PlanSession). */
     public void learning(final boolean on)
     {
         planning.learning(on);

@@ -17,6 +17,12 @@ public final class JitClock
     {
     }
 
+    /** @return true where the JVM tells how long its compilers worked; elsewhere {@link #compiledMs} stays 0. */
+    public static boolean supported()
+    {
+        return SUPPORTED;
+    }
+
     /** @return the compilers' accumulated time in ms, or 0 where the JVM does not tell it. */
     public static long compiledMs()
     {

@@ -34,9 +34,7 @@ import org.coedge.transport.sbe.Status;
  */
 final class PlanSession implements AutoCloseable
 {
-    private boolean learning = true;
     /** Preparing a plan is heavy on a small board: allow a few heartbeats' worth more silence than in a request. */
-    private DeviceProfile selfProfile;
     private static final int PLAN_SILENCE_FACTOR = 5;
 
     private final TransportNode node;
@@ -61,6 +59,8 @@ final class PlanSession implements AutoCloseable
     private RequestTimes times;
     private ToIntFunction<Worker> planMessage; // sends the current plan to a worker
     private boolean policyWantsReplan;
+    private boolean learning = true;
+    private DeviceProfile selfProfile;
     // what planning costs the coordinator's requests: wall time of the policy's learning and of re-plans
     private long policyNs;
     private long policyMaxNs;
@@ -221,11 +221,6 @@ final class PlanSession implements AutoCloseable
     }
 
     /**
-     * Takes the times of the request that just succeeded: every device's step durations into {@link #times()}, the
-     * compute rates and the head's time into the speed book, then all of it to the policy, which may ask for a new
-     * plan from the next request on.
-     */
-    /**
      * Whether requests refine the rates and models from now on (true by default). Warm-up requests should not: in a
      * fresh JVM under a CPU quota the JIT compiles for tens of requests on the device's own budget, and a policy
      * that learnt from them re-planned after the compiler rather than after the devices.
@@ -235,6 +230,11 @@ final class PlanSession implements AutoCloseable
         learning = on;
     }
 
+    /**
+     * Takes the times of the request that just succeeded: every device's step durations into {@link #times()}, the
+     * compute rates and the head's time into the speed book, then all of it to the policy, which may ask for a new
+     * plan from the next request on.
+     */
     void learn()
     {
         final List<Step> steps = programs.get(0).steps();

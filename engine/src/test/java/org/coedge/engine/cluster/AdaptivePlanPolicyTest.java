@@ -42,6 +42,12 @@ class AdaptivePlanPolicyTest
         return b.markOutput(fc).build();
     }
 
+    /** @return a policy logging into {@code log}, blind to this JVM's compiler (tests must not depend on the JIT). */
+    private static AdaptivePlanPolicy policy(final StringWriter log)
+    {
+        return new AdaptivePlanPolicy(new PrintWriter(log, true)).compilerClock(() -> 0);
+    }
+
     private static ClusterView view(final double... gflops)
     {
         final int n = gflops.length;
@@ -105,8 +111,7 @@ class AdaptivePlanPolicyTest
     {
         final LayerGraph graph = graph();
         final StringWriter log = new StringWriter();
-        final AdaptivePlanPolicy policy = new AdaptivePlanPolicy(new PrintWriter(log, true)).compilerClock(() -> 0)
-            .trial(false);
+        final AdaptivePlanPolicy policy = policy(log).trial(false);
         final int[] outputs = {graph.layerCount() - 1};
         final Plan first = policy.plan(graph, outputs, view(10, 10), 1);
         final List<DeviceProgram> programs = StepCompiler.compile(graph, first, outputs);
@@ -153,8 +158,7 @@ class AdaptivePlanPolicyTest
     {
         final LayerGraph graph = graph();
         final StringWriter log = new StringWriter();
-        final AdaptivePlanPolicy policy = new AdaptivePlanPolicy(new PrintWriter(log, true)).compilerClock(() -> 0)
-            .trial(false);
+        final AdaptivePlanPolicy policy = policy(log).trial(false);
         final int[] outputs = {graph.layerCount() - 1};
         final Plan first = policy.plan(graph, outputs, view(10, 10), 1);
         final List<DeviceProgram> programs = StepCompiler.compile(graph, first, outputs);
@@ -209,8 +213,7 @@ class AdaptivePlanPolicyTest
     {
         final LayerGraph graph = graph();
         final StringWriter log = new StringWriter();
-        final AdaptivePlanPolicy policy = new AdaptivePlanPolicy(new PrintWriter(log, true)).compilerClock(() -> 0)
-            .trial(false);
+        final AdaptivePlanPolicy policy = policy(log).trial(false);
         final int[] outputs = {graph.layerCount() - 1};
         final Plan plan = policy.plan(graph, outputs, view(10, 10), 1);
         final List<DeviceProgram> programs = StepCompiler.compile(graph, plan, outputs);
@@ -262,8 +265,7 @@ class AdaptivePlanPolicyTest
         {
             final StringWriter log = new StringWriter();
             // drift off: the made-up times below are not what the models predict
-            final AdaptivePlanPolicy policy = new AdaptivePlanPolicy(new PrintWriter(log, true)).compilerClock(() -> 0)
-                .drift(Double.POSITIVE_INFINITY);
+            final AdaptivePlanPolicy policy = policy(log).drift(Double.POSITIVE_INFINITY);
             Plan plan = policy.plan(graph, outputs, view(10, 10), 1);
             assertTrue(plan.stages().size() > 1, plan.toString());
             assertTrue(policy.exploring());
@@ -308,8 +310,7 @@ class AdaptivePlanPolicyTest
     void shouldRunEverythingOnTheCoordinatorWhenTheLinkIsTooSlow()
     {
         final LayerGraph graph = graph();
-        final AdaptivePlanPolicy policy = new AdaptivePlanPolicy(new PrintWriter(new StringWriter()))
-            .compilerClock(() -> 0);
+        final AdaptivePlanPolicy policy = policy(new StringWriter());
         final ClusterView slowLink = new ClusterView(new int[]{0, 1}, new double[]{1e10, 1e10}, new double[2],
             new double[]{1e10, 1e10}, new long[]{1L << 30, 1L << 30}, new double[]{0, 1e8}, new double[]{0, 1e4}, -1);
         final Plan plan = policy.plan(graph, new int[]{graph.layerCount() - 1}, slowLink, 1);

@@ -33,8 +33,8 @@ import org.coedge.planner.Step;
  * request's step times refine the models ({@link LatencyModel#observe}; send times set the cost of a message, and
  * waits longer than predicted an extra latency per message). When the chosen plan's end-to-end time or a device's
  * compute stays more than {@value #DRIFT} from what it measured in its trial for {@value #DRIFT_REQUESTS} requests,
- * the search runs again on the refined models, and a plan predicted at least {@value #SWITCH_GAIN} faster than the current one is measured
- * against it; without one, the current plan's baseline becomes what it does now.
+ * the search runs again on the refined models, and a plan predicted at least {@value #SWITCH_GAIN} faster than the
+ * current one is measured against it; without one, the current plan's baseline becomes what it does now.
  * <p>
  * Models are kept per node id across plans, so what was learnt survives a re-plan; a node whose profile changed (it
  * joined again, perhaps on other hardware) is fitted afresh. Owned by the coordinator's thread.

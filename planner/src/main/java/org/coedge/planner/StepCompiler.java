@@ -40,7 +40,8 @@ public final class StepCompiler
     }
 
     /**
-     * @param outputs layer ids whose whole output the coordinator must hold at the end (the model outputs).
+     * @param outputs layer ids whose whole output the coordinator must hold at the end (the model outputs); layers
+     *                none of them reads, directly or not, are computed by no device whatever the plan says.
      * @return one program per device of {@code plan}.
      * @throws IllegalArgumentException if the plan does not fit the graph or leaves a needed row uncomputed.
      */
@@ -81,6 +82,7 @@ public final class StepCompiler
             }
         }
 
+        dropUnneeded(graph, computed, outputs);
         final Holdings held = new Holdings(devices, layers);
         final RowRange[][] windows = new RowRange[devices][layers];
         for (int d = 0; d < devices; d++)
@@ -125,6 +127,41 @@ public final class StepCompiler
             windows[COORDINATOR][out] = windows[COORDINATOR][out].hull(all);
         }
         return assemble(graph, devices, computed, windows, messages);
+    }
+
+    /**
+     * Clears what the plan gives of layers that no output reads, directly or through other layers (the other exits'
+     * branches of a multi-exit model when the coordinator gathers one exit): nobody computes or moves them.
+     */
+    private static void dropUnneeded(final LayerGraph graph, final RowRange[][] computed, final int[] outputs)
+    {
+        final int layers = graph.layerCount();
+        final boolean[] needed = new boolean[layers];
+        for (final int out : outputs)
+        {
+            if (out >= 0 && out < layers)
+            {
+                needed[out] = true;
+            }
+        }
+        for (int id = layers - 1; id >= 0; id--)
+        {
+            final Layer layer = graph.layer(id);
+            if (needed[id])
+            {
+                for (int j = 0; j < layer.inputCount(); j++)
+                {
+                    needed[layer.inputId(j)] = true;
+                }
+            }
+            else if (!layer.isSource())
+            {
+                for (final RowRange[] c : computed)
+                {
+                    c[id] = RowRange.EMPTY;
+                }
+            }
+        }
     }
 
     /** Adds messages that bring rows {@code need} of layer {@code p} which device {@code d} lacks. */

@@ -69,6 +69,46 @@ class StepCompilerTest
     }
 
     @Test
+    void shouldComputeOnlyTheLayersTheGatheredOutputsRead()
+    {
+        // a two-exit model: in -> c1 -> exit0; c1 -> c2 -> c3 -> exit1
+        final LayerGraph.Builder builder = LayerGraph.builder();
+        final int in = builder.addSource("in", 8, 4, 1);
+        final int c1 = builder.addLayer("c1", new int[]{ in }, new RowMap[]{ RowMap.window(3, 1, 1, 1, 8, 8) }, 8, 4,
+            1, 100, 16);
+        final int exit0 = builder.addLayer("exit0", new int[]{ c1 }, new RowMap[]{ RowMap.identity(8) }, 8, 4, 1, 10,
+            16);
+        final int c2 = builder.addLayer("c2", new int[]{ c1 }, new RowMap[]{ RowMap.window(3, 1, 1, 1, 8, 8) }, 8, 4,
+            1, 100, 16);
+        final int c3 = builder.addLayer("c3", new int[]{ c2 }, new RowMap[]{ RowMap.window(3, 1, 1, 1, 8, 8) }, 8, 4,
+            1, 100, 16);
+        final int exit1 = builder.addLayer("exit1", new int[]{ c3 }, new RowMap[]{ RowMap.identity(8) }, 8, 4, 1, 10,
+            16);
+        final LayerGraph graph = builder.markOutput(exit0).markOutput(exit1).build();
+        final Random random = new Random(5);
+        for (int fuse = 1; fuse <= 3; fuse++)
+        {
+            final Plan plan = Planner.uniform(graph, new double[]{ 1, 2, 1 }, fuse);
+            final List<DeviceProgram> early = StepCompiler.compile(graph, plan, new int[]{ exit0 });
+            for (final DeviceProgram p : early)
+            {
+                for (final Step step : p.steps())
+                {
+                    assertTrue(step.layer() != c2 && step.layer() != c3 && step.layer() != exit1,
+                        "fuse " + fuse + ": device " + p.device() + " has a step of a layer exit 0 does not read: " +
+                        step);
+                }
+            }
+            assertTrue(simulate(graph, plan, early, new int[]{ exit0 }, random) > 0);
+            final List<DeviceProgram> both = StepCompiler.compile(graph, plan, new int[]{ exit0, exit1 });
+            for (final int layer : new int[]{ c1, exit0, c2, c3, exit1 })
+            {
+                assertTrue(both.stream().anyMatch(p -> p.computes(layer)), "layer " + layer + " computed somewhere");
+            }
+        }
+    }
+
+    @Test
     void shouldExchangeOneHaloRowEachWayForTwoThreeByThreeConvs()
     {
         final LayerGraph.Builder b = LayerGraph.builder();

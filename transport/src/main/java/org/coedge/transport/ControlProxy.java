@@ -122,12 +122,13 @@ public final class ControlProxy
         final Publication to, final Status status, final double flopsPerSecond, final long memoryBytes,
         final byte[] modelSha256, final String errorText)
     {
-        return welcome(to, status, flopsPerSecond, memoryBytes, modelSha256, null, null, null, 0, "", errorText);
+        return welcome(to, status, flopsPerSecond, memoryBytes, modelSha256, null, null, null, 0, "", "", errorText);
     }
 
     /**
      * A welcome with the worker's profile of the model: sample {@code i < sampleCount} says that {@code rows[i]}
-     * rows of planner layer {@code layers[i]} took {@code ns[i]} nanoseconds on the device {@code deviceKey} names.
+     * rows of planner layer {@code layers[i]} took {@code ns[i]} nanoseconds on the device {@code deviceKey} names,
+     * whose power model is {@code power} (its text, empty for none).
      *
      * @throws IllegalArgumentException if {@code sampleCount} is above {@value #MAX_WELCOME_SAMPLES} or the arrays
      *                                  are shorter.
@@ -135,7 +136,7 @@ public final class ControlProxy
     public int welcome(
         final Publication to, final Status status, final double flopsPerSecond, final long memoryBytes,
         final byte[] modelSha256, final int[] layers, final int[] rows, final long[] ns, final int sampleCount,
-        final String deviceKey, final String errorText)
+        final String deviceKey, final String power, final String errorText)
     {
         if (sampleCount < 0 || sampleCount > MAX_WELCOME_SAMPLES ||
             sampleCount > 0 && (layers.length < sampleCount || rows.length < sampleCount || ns.length < sampleCount))
@@ -152,7 +153,7 @@ public final class ControlProxy
         {
             profile.next().layer(layers[i]).rows(rows[i]).ns(ns[i]);
         }
-        welcome.errorText(errorText).deviceKey(deviceKey);
+        welcome.errorText(errorText).deviceKey(deviceKey).power(power);
         return offer(to, welcome.encodedLength());
     }
 

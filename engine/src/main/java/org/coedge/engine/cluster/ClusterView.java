@@ -22,6 +22,7 @@ public final class ClusterView
     private final double[] bytesPerSecond;
     private final double headSeconds;
     private final DeviceProfile[] profiles;
+    private String[] powers; // per device the power model it stated, "" for none
 
     /**
      * Each array has one element per device of the plan, device 0 the coordinator; each is copied.
@@ -86,6 +87,34 @@ public final class ClusterView
         this.bytesPerSecond = bytesPerSecond.clone();
         this.headSeconds = headSeconds;
         this.profiles = profiles.clone();
+        this.powers = new String[n];
+        java.util.Arrays.fill(powers, "");
+    }
+
+    /**
+     * @param powers per device the power model it stated (the text of {@code --power}), "" for none; copied.
+     * @return a view like this one with those power models.
+     * @throws IllegalArgumentException if there is not one per device.
+     */
+    public ClusterView withPowers(final String[] powers)
+    {
+        if (powers.length != nodeIds.length)
+        {
+            throw new IllegalArgumentException(powers.length + " power models for " + nodeIds.length + " devices");
+        }
+        final ClusterView v = new ClusterView(nodeIds, calibratedFlopsPerSecond, measuredFlopsPerSecond,
+            estimatedFlopsPerSecond, memoryBytes, rttNs, bytesPerSecond, headSeconds, profiles);
+        for (int d = 0; d < powers.length; d++)
+        {
+            v.powers[d] = powers[d] == null ? "" : powers[d];
+        }
+        return v;
+    }
+
+    /** @return the power model device {@code device} stated (its text), "" if it stated none. */
+    public String power(final int device)
+    {
+        return powers[device];
     }
 
     /** @return the profile device {@code device} measured of itself on the model, or null if it sent none. */

@@ -104,6 +104,13 @@ public final class Coordinator implements AutoCloseable
         return nodeId == 0 ? selfProfile : w == null ? null : w.profile;
     }
 
+    /** Sets the power model this device states of itself (the text of {@code --power}; "" for none). */
+    public Coordinator power(final String power)
+    {
+        planning.selfPower(power);
+        return this;
+    }
+
     /** Chooses how rows are shared by one of the fixed share rules instead of the adaptive planner. */
     public Coordinator sharePolicy(final SharePolicy policy)
     {

@@ -350,6 +350,7 @@ final class Membership implements ControlListener
             w.everJoined = true;
             w.flopsPerSecond = flops;
             w.memoryLimitBytes = welcome.memoryBytes();
+            w.power = sent.power();
             w.ackError = "";
         }
         else

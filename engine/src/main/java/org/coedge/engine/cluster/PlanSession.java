@@ -61,6 +61,7 @@ final class PlanSession implements AutoCloseable
     private boolean policyWantsReplan;
     private boolean learning = true;
     private DeviceProfile selfProfile;
+    private String selfPower = "";
     // what planning costs the coordinator's requests: wall time of the policy's learning and of re-plans
     private long policyNs;
     private long policyMaxNs;
@@ -105,6 +106,12 @@ final class PlanSession implements AutoCloseable
     }
 
     /** Sets what the coordinator measured of itself on the model, for the policy's view of device 0. */
+    /** Sets the power model the coordinator states of itself (the text of {@code --power}; "" for none). */
+    void selfPower(final String power)
+    {
+        selfPower = power == null ? "" : power;
+    }
+
     void selfProfile(final DeviceProfile profile)
     {
         selfProfile = profile;
@@ -201,7 +208,9 @@ final class PlanSession implements AutoCloseable
         final double[] rttNs = new double[n];
         final double[] bytesPerSecond = new double[n];
         final DeviceProfile[] profiles = new DeviceProfile[n];
+        final String[] powers = new String[n];
         profiles[0] = selfProfile;
+        powers[0] = selfPower;
         calibrated[0] = speeds.calibrated(0);
         measured[0] = speeds.measured(0);
         memory[0] = selfProfile != null ? selfProfile.memoryBytes() : Runtime.getRuntime().maxMemory();
@@ -215,9 +224,10 @@ final class PlanSession implements AutoCloseable
             rttNs[i + 1] = w.rttNs;
             bytesPerSecond[i + 1] = w.bytesPerSecond;
             profiles[i + 1] = w.profile;
+            powers[i + 1] = w.power;
         }
         return new ClusterView(nodes, calibrated, measured, speeds.estimates(nodes), memory, rttNs, bytesPerSecond,
-            speeds.headSeconds(), profiles);
+            speeds.headSeconds(), profiles).withPowers(powers);
     }
 
     /**

@@ -29,9 +29,10 @@ final class WelcomeProfile
     private final int declared;
     private final String errorText;
     private final String deviceKey;
+    private final String power;
 
     private WelcomeProfile(final int[] layers, final int[] rows, final long[] ns, final int count, final int declared,
-        final String errorText, final String deviceKey)
+        final String errorText, final String deviceKey, final String power)
     {
         this.layers = layers;
         this.rows = rows;
@@ -40,16 +41,21 @@ final class WelcomeProfile
         this.declared = declared;
         this.errorText = errorText;
         this.deviceKey = deviceKey;
+        this.power = power;
     }
 
-    /** Sends a welcome with {@code profile}'s samples and key (none if it is null). */
+    /**
+     * Sends a welcome with {@code profile}'s samples and key (none if it is null) and the worker's power model
+     * ({@code power}, its text; empty for none).
+     */
     static int send(final ControlProxy proxy, final Publication to, final Status status, final double flopsPerSecond,
-        final long memoryBytes, final byte[] modelSha256, final DeviceProfile profile, final String errorText)
+        final long memoryBytes, final byte[] modelSha256, final DeviceProfile profile, final String power,
+        final String errorText)
     {
         if (profile == null)
         {
             return proxy.welcome(to, status, flopsPerSecond, memoryBytes, modelSha256, null, null, null, 0, "",
-                errorText);
+                power, errorText);
         }
         final int n = Math.min(profile.sampleCount(), ControlProxy.MAX_WELCOME_SAMPLES);
         final int[] layers = new int[n];
@@ -62,11 +68,12 @@ final class WelcomeProfile
             ns[i] = profile.ns(i);
         }
         return proxy.welcome(to, status, flopsPerSecond, memoryBytes, modelSha256, layers, rows, ns, n,
-            profile.deviceKey(), errorText);
+            profile.deviceKey(), power, errorText);
     }
 
     /**
-     * Reads the profile group, error text and device key of {@code welcome} (in that order, as SBE requires); a
+     * Reads the profile group, error text, device key and power model of {@code welcome} (in that order, as SBE
+     * requires); a
      * group longer than a welcome may carry is read past, and remembered as too long.
      */
     static WelcomeProfile decode(final WelcomeDecoder welcome)
@@ -89,7 +96,8 @@ final class WelcomeProfile
         }
         final String error = welcome.errorText();
         final String key = welcome.deviceKey();
-        return new WelcomeProfile(layers, rows, ns, n, declared, error, key);
+        final String power = welcome.power();
+        return new WelcomeProfile(layers, rows, ns, n, declared, error, key, power);
     }
 
     String errorText()
@@ -100,6 +108,12 @@ final class WelcomeProfile
     String deviceKey()
     {
         return deviceKey;
+    }
+
+    /** @return the power model the worker stated, as text; empty when it stated none. */
+    String power()
+    {
+        return power;
     }
 
     int sampleCount()

@@ -38,6 +38,7 @@ public final class Worker
     double bytesPerSecond;
     long memoryBytes;
     long memoryLimitBytes; // what it reported at its join
+    String power = ""; // the power model it stated at its join (text), empty for none
     DeviceProfile profile; // what its welcome said, checked against the model's graph; null if unusable
     long requestSentNs;
     long[] stepStartNs = new long[0]; // the last result's time line, from the request's arrival there
@@ -158,6 +159,12 @@ public final class Worker
     public long memoryLimitBytes()
     {
         return memoryLimitBytes;
+    }
+
+    /** @return the power model the worker stated at its join (the text of its {@code --power}), "" for none. */
+    public String power()
+    {
+        return power;
     }
 
     /** @return when the coordinator sent the last request to this worker (its {@code System.nanoTime()}). */

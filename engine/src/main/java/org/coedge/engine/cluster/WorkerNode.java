@@ -76,6 +76,7 @@ public final class WorkerNode implements ControlListener, AutoCloseable
     private ModelRef modelRef;
     private DeviceProfile profile; // of modelRef on this device, or null if it could not be measured
     private double flopsPerSecond;
+    private String power = "";
     private long probeId = -1;
     private int probeCount;
     private long probeBytes;
@@ -230,6 +231,12 @@ public final class WorkerNode implements ControlListener, AutoCloseable
     public static double calibrateDevice(final int threads)
     {
         return Calibration.flopsPerSecond(threads);
+    }
+
+    /** Sets the power model this worker states in its welcome (the text of {@code --power}; "" for none). */
+    public void power(final String power)
+    {
+        this.power = power == null ? "" : power;
     }
 
     /** Sets the throughput this worker reports, as measured by {@link #calibrateDevice(int)}. */
@@ -401,7 +408,8 @@ public final class WorkerNode implements ControlListener, AutoCloseable
     private void welcome(final Publication pub, final Status status, final String error)
     {
         final int sent = WelcomeProfile.send(proxy, pub, status, flopsPerSecond, profiler.memoryBytes(),
-            status == Status.OK ? modelRef.sha256 : new byte[32], status == Status.OK ? profile : null, error);
+            status == Status.OK ? modelRef.sha256 : new byte[32], status == Status.OK ? profile : null, power,
+            error);
         if (sent != TransportCodes.OK)
         {
             // the coordinator joins again until it is welcomed

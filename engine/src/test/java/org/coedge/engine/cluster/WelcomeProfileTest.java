@@ -85,7 +85,7 @@ class WelcomeProfileTest
             final Publication pub = worker.addControlPublication(coordinator.endpoint());
             final ControlProxy proxy = new ControlProxy(KEY, 0, TimeUnit.SECONDS.toNanos(10)).session(42, 1);
             assertEquals(TransportCodes.OK, WelcomeProfile.send(proxy, pub, Status.OK, 3e9, 300L << 20, SHA, sent,
-                "no error"));
+                "pi4", "no error"));
             final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
             while (receiver.profile == null)
             {
@@ -94,6 +94,7 @@ class WelcomeProfileTest
                 Thread.onSpinWait();
             }
             assertEquals("no error", receiver.profile.errorText());
+            assertEquals("pi4", receiver.profile.power(), "the power model stated travels with the welcome");
             final StringWriter log = new StringWriter();
             final DeviceProfile got = receiver.profile.toProfile(graph(), receiver.flops, receiver.memory,
                 new PrintWriter(log, true), "worker 1");
@@ -120,7 +121,7 @@ class WelcomeProfileTest
         {
             g.next().layer(layers[i % layers.length]).rows(rows[i % rows.length]).ns(ns[i % ns.length]);
         }
-        e.errorText("text after the group").deviceKey("key");
+        e.errorText("text after the group").deviceKey("key").power("");
         return decoderOver(buffer, MessageHeaderEncoder.ENCODED_LENGTH + e.encodedLength());
     }
 

@@ -53,9 +53,6 @@ public final class AdaptivePlanPolicy implements PlanPolicy
     static final long JIT_QUIET_MS = 2;
     static final double JIT_QUIET_SHARE = 0.02;
     static final int MAX_COMPILED_IN_ROW = 6;
-    /** What one message costs the sender before any was measured: Aeron's offer plus the copy, a few microseconds. */
-    private static final double DEFAULT_SEND_NS = 20_000;
-    private static final double DEFAULT_BYTES_PER_SECOND = 1e9 / 8;
 
     private final PrintWriter log;
     private final Map<Integer, LatencyModel> models = new HashMap<>();
@@ -65,11 +62,7 @@ public final class AdaptivePlanPolicy implements PlanPolicy
     private LatencyModel[] planModels;
     private LinkModel planLinks;
     private PlanChoice choice;
-    private double sendNsPerMessage = DEFAULT_SEND_NS;
-    /** Extra latency per message the waits of requests showed beyond the links' (the median of the last few). */
-    private double syncNs;
-    private final double[] syncSamples = new double[LatencyModel.WINDOW];
-    private int syncCount;
+    private MessageCosts costs = new MessageCosts();
     private double driftThreshold = DRIFT;
     private int requestsUnderPlan;
     private java.util.function.LongSupplier compiledMs = JitClock::compiledMs;
@@ -276,12 +269,9 @@ public final class AdaptivePlanPolicy implements PlanPolicy
                 awaitCount[d] = awaits;
             }
         }
-        learnSync(waitedNs, awaitCount);
-        if (sendCount > 0)
-        {
-            Arrays.sort(sends, 0, sendCount);
-            sendNsPerMessage = sends[sendCount / 2];
-        }
+        costs.waits(PlanSimulator.predict(graph, choice.plan(), outputs, planModels, planLinks), waitedNs,
+            awaitCount);
+        costs.sends(sends, sendCount);
         final boolean wasTrying = trials.trying();
         final boolean turnOver = trials.record(requestNs, computeNs);
         switchPlan |= turnOver;
@@ -314,10 +304,7 @@ public final class AdaptivePlanPolicy implements PlanPolicy
     private final class Learnt
     {
         private final LatencyModel[] learnt = new LatencyModel[planModels.length];
-        private final double sync = syncNs;
-        private final double[] samples = syncSamples.clone();
-        private final int count = syncCount;
-        private final double send = sendNsPerMessage;
+        private final MessageCosts learntCosts = costs.copy();
 
         Learnt()
         {
@@ -334,41 +321,8 @@ public final class AdaptivePlanPolicy implements PlanPolicy
                 planModels[d] = learnt[d].copy();
                 models.put(trialNodes[d], planModels[d]);
             }
-            syncNs = sync;
-            System.arraycopy(samples, 0, syncSamples, 0, samples.length);
-            syncCount = count;
-            sendNsPerMessage = send;
+            costs = learntCosts.copy();
             planLinks = links(lastView);
-        }
-    }
-
-    /**
-     * Devices wait longer than the links explain when messages are late (a partner's sender thread that did not get
-     * the core, a quota that ran out between compute and send): the excess per await, measured against the plan
-     * re-predicted with the compute just learnt (a partner that computed slowly explains a long wait, and its cost is
-     * in its model now), is taken as an extra latency of every message.
-     */
-    private void learnSync(final double[] waitedNs, final int[] awaitCount)
-    {
-        final Prediction again = PlanSimulator.predict(graph, choice.plan(), outputs, planModels, planLinks);
-        final double[] excess = new double[waitedNs.length];
-        int excessCount = 0;
-        for (int d = 0; d < waitedNs.length; d++)
-        {
-            if (awaitCount[d] > 0)
-            {
-                excess[excessCount++] = (waitedNs[d] - waitNs(again, d)) / awaitCount[d];
-            }
-        }
-        if (excessCount > 0)
-        {
-            Arrays.sort(excess, 0, excessCount);
-            syncSamples[syncCount % syncSamples.length] = Math.max(0, syncNs + excess[excessCount / 2]);
-            syncCount++;
-            final int n = Math.min(syncCount, syncSamples.length);
-            final double[] sorted = Arrays.copyOf(syncSamples, n);
-            Arrays.sort(sorted);
-            syncNs = sorted[n / 2];
         }
     }
 
@@ -394,16 +348,6 @@ public final class AdaptivePlanPolicy implements PlanPolicy
         // at least the quota's share: a prediction gone wrong must not shrink what is learnt without bound
         final double floor = Math.min(1, planModels[d].quota().cores());
         return work > 0 && wall > 0 ? Math.max(floor, Math.min(1, work / wall)) : 1;
-    }
-
-    private static double waitNs(final Prediction prediction, final int device)
-    {
-        double ns = 0;
-        for (int st = 0; st < prediction.stageCount(); st++)
-        {
-            ns += prediction.waitNs(device, st);
-        }
-        return ns;
     }
 
     @Override
@@ -448,6 +392,40 @@ public final class AdaptivePlanPolicy implements PlanPolicy
         choice = new PlanChoice(choice.plan(), choice.programs(), current, choice.description(), choice.candidates(),
             choice.fastestAloneNs(), choice.fastestDevice());
         return false;
+    }
+
+    /**
+     * A link's rate changed: the plan for the new rates is the one remembered for them (a rate seen before) or a new
+     * search's, taken at once, without a trial (the change is measured, and a trial would run requests under plans
+     * made for the old rates); it becomes the baseline drift is judged against.
+     */
+    @Override
+    public boolean linksChanged(final ClusterView now)
+    {
+        if (choice == null)
+        {
+            return false;
+        }
+        lastView = now;
+        planLinks = links(now);
+        final PlanChoice searched = AdaptivePlanner.plan(graph, outputs, planModels, planLinks, choice.plan().epoch());
+        final Prediction current = PlanSimulator.predict(graph, choice.plan(), outputs, planModels, planLinks);
+        trials.rebase();
+        learntUnder.clear();
+        if (searched.plan().stages().toString().equals(choice.plan().stages().toString()) ||
+            searched.prediction().endNs() >= current.endNs())
+        {
+            log.printf(Locale.ROOT, "coordinator: links changed; the plan stays (predicted %.2f ms)%n",
+                current.endNs() * 1e-6);
+            choice = new PlanChoice(choice.plan(), choice.programs(), current, choice.description(),
+                choice.candidates(), choice.fastestAloneNs(), choice.fastestDevice());
+            return false;
+        }
+        log.printf(Locale.ROOT, "coordinator: links changed; switching to %s (predicted %.2f ms, the current plan " +
+            "%.2f ms)%n", searched.description(), searched.prediction().endNs() * 1e-6, current.endNs() * 1e-6);
+        trials.start(List.of(searched.plan()), List.of(searched.description()));
+        choice = searched;
+        return true;
     }
 
     @Override
@@ -523,35 +501,8 @@ public final class AdaptivePlanPolicy implements PlanPolicy
         return true;
     }
 
-    /**
-     * Each worker's link at its probed rate (both ways) and half its round trip as the latency to the coordinator;
-     * between two workers the sum of their halves; the coordinator's own link as fast as its fastest worker's. Every
-     * pair also gets the extra latency per message that the requests' waits showed ({@link #learn}).
-     */
     private LinkModel links(final ClusterView view)
     {
-        final int n = view.deviceCount();
-        final LinkModel m = LinkModel.uniform(n, DEFAULT_BYTES_PER_SECOND, 0, sendNsPerMessage);
-        final double[] half = new double[n];
-        double fastest = 0;
-        for (int d = 1; d < n; d++)
-        {
-            final double rate = view.bytesPerSecond(d) > 0 ? view.bytesPerSecond(d) : DEFAULT_BYTES_PER_SECOND;
-            m.device(d, rate, rate);
-            fastest = Math.max(fastest, rate);
-            half[d] = view.rttNs(d) / 2;
-        }
-        if (fastest > 0)
-        {
-            m.device(0, fastest, fastest);
-        }
-        for (int a = 0; a < n; a++)
-        {
-            for (int b = a + 1; b < n; b++)
-            {
-                m.latency(a, b, half[a] + half[b] + syncNs);
-            }
-        }
-        return m;
+        return costs.links(view);
     }
 }

@@ -20,7 +20,8 @@ import org.coedge.transport.WaitHook;
  * enough that a token bucket's burst allowance or a socket buffer does not flatter it. The results land in the
  * {@link Worker} record ({@link Worker#rttNs()}, {@link Worker#bytesPerSecond()}).
  * <p>
- * Called by {@link Coordinator#start()} once per joined worker, on the coordinator's thread; cold path.
+ * Called by {@link Coordinator#start()} once per joined worker, and by {@link LinkWatch} between requests for one
+ * burst ({@link #burst}), on the coordinator's thread.
  */
 final class LinkProber
 {
@@ -35,6 +36,8 @@ final class LinkProber
     private final WaitHook hook;
     private final PrintWriter log;
     private final SecureRandom random = new SecureRandom();
+    private final java.util.Map<Integer, RowBlockPublisher> bursts = new java.util.HashMap<>();
+    private UnsafeBuffer burstPayload;
 
     /** @param hook how a send that waits on back pressure polls control and checks liveness meanwhile. */
     LinkProber(final TransportNode node, final Membership membership, final WaitHook hook, final PrintWriter log)
@@ -97,6 +100,57 @@ final class LinkProber
                 }
             }
         }
+    }
+
+    /**
+     * Sends one burst of {@code bytes} (whole blocks of {@value #PROBE_BLOCK_BYTES}) to worker {@code w} on a probe
+     * publication kept for it, and waits for its reply.
+     *
+     * @return the rate the burst arrived at, bytes per second (half the probed round trip taken off its time); 0 if
+     * the worker has no data path yet or did not answer within a second.
+     */
+    double burst(final Worker w, final int bytes)
+    {
+        RowBlockPublisher rows = bursts.get(w.nodeId);
+        if (rows == null)
+        {
+            rows = new RowBlockPublisher(node.addProbePublication(w.endpoint, 4096 + random.nextInt(1 << 28),
+                PROBE_TERM_BYTES), node);
+            bursts.put(w.nodeId, rows);
+            burstPayload = burstPayload != null ? burstPayload :
+                new UnsafeBuffer(BufferUtil.allocateDirectAligned(PROBE_BLOCK_BYTES, 64));
+        }
+        if (!rows.publication().isConnected())
+        {
+            return 0;
+        }
+        final int count = Math.max(1, bytes / PROBE_BLOCK_BYTES);
+        final long id = random.nextLong() & Long.MAX_VALUE;
+        final long t0 = System.nanoTime();
+        for (int i = 0; i < count; i++)
+        {
+            if (rows.send(membership.sessionToken(), ProbeReceiver.PROBE_EPOCH, id, i, -1, 0, count, burstPayload, 0,
+                PROBE_BLOCK_BYTES, TimeUnit.SECONDS.toNanos(1), hook) != TransportCodes.OK)
+            {
+                return 0;
+            }
+        }
+        if (!awaitProbeReply(id, t0 + TimeUnit.SECONDS.toNanos(1)))
+        {
+            return 0;
+        }
+        final double ns = membership.probeReplyAtNs() - t0 - w.rttNs / 2;
+        return membership.probeReplyBytes() / Math.max(1e-9, ns * 1e-9);
+    }
+
+    /** Closes the burst publications. */
+    void close()
+    {
+        for (final RowBlockPublisher rows : bursts.values())
+        {
+            org.agrona.CloseHelper.quietClose(rows);
+        }
+        bursts.clear();
     }
 
     private boolean awaitProbeReply(final long id, final long deadline)

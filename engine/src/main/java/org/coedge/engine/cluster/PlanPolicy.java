@@ -44,6 +44,17 @@ public interface PlanPolicy
     boolean wantsReplan(ClusterView now);
 
     /**
+     * Told when a link's measured rate changed ({@code now} carries the new rates): the policy may choose the plan it
+     * would make for them.
+     *
+     * @return true to plan again before the next request.
+     */
+    default boolean linksChanged(final ClusterView now)
+    {
+        return false;
+    }
+
+    /**
      * @return true while the policy is still measuring plans against each other to choose one (the requests then
      * run under plans it may not keep); a caller that times steady requests runs on until this is false.
      */

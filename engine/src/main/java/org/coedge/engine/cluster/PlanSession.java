@@ -105,13 +105,13 @@ final class PlanSession implements AutoCloseable
         return policyWantsReplan || membership.replanNeeded();
     }
 
-    /** Sets what the coordinator measured of itself on the model, for the policy's view of device 0. */
     /** Sets the power model the coordinator states of itself (the text of {@code --power}; "" for none). */
     void selfPower(final String power)
     {
         selfPower = power == null ? "" : power;
     }
 
+    /** Sets what the coordinator measured of itself on the model, for the policy's view of device 0. */
     void selfProfile(final DeviceProfile profile)
     {
         selfProfile = profile;
@@ -295,6 +295,15 @@ final class PlanSession implements AutoCloseable
         policyNs += ns;
         policyMaxNs = Math.max(policyMaxNs, ns);
         policyCalls++;
+    }
+
+    /** Tells the policy a link's rate changed ({@link LinkWatch}); it may ask for a new plan from the next request. */
+    void linksChanged()
+    {
+        if (policy.linksChanged(view(List.of(planWorkers))))
+        {
+            policyWantsReplan = true;
+        }
     }
 
     /** @return one line on what planning cost the requests so far: the policy's learning and the re-plans. */

@@ -138,9 +138,16 @@ class ClusterProcessTest
             assertTrue(log.toString().contains("coordinator: adaptive plan epoch 1: "), log.toString());
             final AdaptivePlanPolicy policy = (AdaptivePlanPolicy)c.planPolicy();
             assertTrue(policy.choice().prediction().endNs() > 0);
-            // every compute step of the last request was observed by the device's model
-            assertTrue(policy.models()[0].observations(c.programs().get(0).steps().stream()
-                .filter(s -> s.kind() == org.coedge.planner.Step.Kind.COMPUTE).findFirst().orElseThrow().layer()) > 0);
+            // the compute steps of requests are observed by the device's model (requests during which this JVM's
+            // compiler worked are passed over, a few in a row at most, so a few more requests may be needed)
+            final int first = c.programs().get(0).steps().stream()
+                .filter(s -> s.kind() == org.coedge.planner.Step.Kind.COMPUTE).findFirst().orElseThrow().layer();
+            for (int r = 0; r < 2 * AdaptivePlanPolicy.MAX_COMPILED_IN_ROW &&
+                policy.models()[0].observations(first) == 0; r++)
+            {
+                infer(c);
+            }
+            assertTrue(policy.models()[0].observations(first) > 0, log.toString());
         }
     }
 

@@ -5,8 +5,10 @@ import java.util.Collections;
 import java.util.List;
 
 /**
- * A partition of one inference: stages covering the layers in order, each with per-device row ranges, and the
- * epoch that orders plans (a new plan takes over with epoch + 1 at a request boundary).
+ * A partition of one inference: stages covering the layers in order, each with per-device row ranges, the epoch that
+ * orders plans (a new plan takes over with epoch + 1 at a request boundary), and the layers the coordinator gathers
+ * when they are not the model's outputs (one exit of a multi-exit model: then only what that exit reads is computed,
+ * {@link StepCompiler}).
  * <p>
  * Built by {@link Planner}, sent by the engine's coordinator to every device; immutable, so safe on any thread.
  */
@@ -14,8 +16,19 @@ public final class Plan
 {
     private final long epoch;
     private final List<Stage> stages;
+    private final int[] outputs; // null: the model's outputs
 
+    /** A plan that gathers the model's outputs. */
     public Plan(final long epoch, final List<Stage> stages)
+    {
+        this(epoch, stages, null);
+    }
+
+    /**
+     * @param outputs the layers the coordinator gathers instead of the model's outputs (copied), or null for the
+     *                model's outputs.
+     */
+    public Plan(final long epoch, final List<Stage> stages, final int[] outputs)
     {
         if (stages.isEmpty())
         {
@@ -38,8 +51,43 @@ public final class Plan
             }
             next = s.lastLayer() + 1;
         }
+        if (outputs != null && outputs.length == 0)
+        {
+            throw new IllegalArgumentException("a plan that names its outputs needs at least one");
+        }
         this.epoch = epoch;
         this.stages = Collections.unmodifiableList(new ArrayList<>(stages));
+        this.outputs = outputs == null ? null : outputs.clone();
+    }
+
+    /** @return this plan gathering {@code outputs} instead (null: the model's outputs). */
+    public Plan withOutputs(final int[] outputs)
+    {
+        return new Plan(epoch, stages, outputs);
+    }
+
+    /** @return this plan under another epoch. */
+    public Plan withEpoch(final long epoch)
+    {
+        return new Plan(epoch, stages, outputs);
+    }
+
+    /** @return the layers the coordinator gathers (a copy), or null when they are the model's outputs. */
+    public int[] outputs()
+    {
+        return outputs == null ? null : outputs.clone();
+    }
+
+    /** @return the layers gathered: this plan's own {@link #outputs()}, else {@code modelOutputs}. */
+    public int[] outputsOr(final int[] modelOutputs)
+    {
+        return outputs == null ? modelOutputs : outputs.clone();
+    }
+
+    /** @return what tells two plans apart whatever their epochs: their stages and the layers they gather. */
+    public String shape()
+    {
+        return outputs == null ? stages.toString() : stages + " -> " + java.util.Arrays.toString(outputs);
     }
 
     public long epoch()
@@ -115,6 +163,7 @@ public final class Plan
 
     public String toString()
     {
-        return "Plan{epoch=" + epoch + " " + stages + "}";
+        return "Plan{epoch=" + epoch + " " + stages + (outputs == null ? "" : " outputs " +
+            java.util.Arrays.toString(outputs)) + "}";
     }
 }

@@ -85,7 +85,7 @@ public final class PlanTrials
         final List<String> seen = new ArrayList<>();
         for (int i = 0; i < plans.size(); i++)
         {
-            final String shape = plans.get(i).stages().toString();
+            final String shape = plans.get(i).shape();
             if (!seen.contains(shape))
             {
                 seen.add(shape);

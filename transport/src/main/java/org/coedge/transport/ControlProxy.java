@@ -167,6 +167,16 @@ public final class ControlProxy
         final Publication to, final long epoch, final int dataSessionBase, final int termLength, final long timeoutMs,
         final int mtu, final int[] deviceNodes, final String[] deviceEndpoints, final int[][] stageLayers, final int[][] stageRows)
     {
+        return plan(to, epoch, dataSessionBase, termLength, timeoutMs, mtu, deviceNodes, deviceEndpoints, stageLayers,
+            stageRows, null);
+    }
+
+    /** As the plan without outputs, naming the layers the coordinator gathers ({@code outputs}; null: the model's). */
+    public int plan(
+        final Publication to, final long epoch, final int dataSessionBase, final int termLength, final long timeoutMs,
+        final int mtu, final int[] deviceNodes, final String[] deviceEndpoints, final int[][] stageLayers,
+        final int[][] stageRows, final int[] outputs)
+    {
         plan.wrapAndApplyHeader(buffer, 0, header)
             .sessionToken(sessionToken).messageSeq(++sequence).senderNode(senderNode).lane(lane)
             .epoch(epoch).dataSessionBase(dataSessionBase).termLength(termLength).timeoutMs(timeoutMs).mtu(mtu);
@@ -184,6 +194,11 @@ public final class ControlProxy
             {
                 rows.next().firstRow(stageRows[s][i]).rowCount(stageRows[s][i + 1]);
             }
+        }
+        final PlanMessageEncoder.OutputsEncoder gathered = plan.outputsCount(outputs == null ? 0 : outputs.length);
+        for (int i = 0; outputs != null && i < outputs.length; i++)
+        {
+            gathered.next().layer(outputs[i]);
         }
         return offer(to, plan.encodedLength());
     }

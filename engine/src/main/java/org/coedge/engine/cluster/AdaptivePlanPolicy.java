@@ -123,7 +123,7 @@ public final class AdaptivePlanPolicy implements PlanPolicy
         if (trials != null && Arrays.equals(nodes, trialNodes))
         {
             // the same devices: the plan the trials run now
-            final Plan again = new Plan(epoch, trials.current().stages());
+            final Plan again = trials.current().withEpoch(epoch);
             choice = new PlanChoice(again, null, PlanSimulator.predict(graph, again, outputLayers, planModels,
                 planLinks), trials.currentName(), choice.candidates(), choice.fastestAloneNs(), choice.fastestDevice());
         }
@@ -281,10 +281,10 @@ public final class AdaptivePlanPolicy implements PlanPolicy
             // what each candidate's own requests taught, as its turn ends: the plan chosen goes on from that, not
             // from what the others' did to the models (a slow fused plan's waits taught a per-message latency the
             // plan chosen over it does not pay)
-            learntUnder.put(choice.plan().stages().toString(), new Learnt());
+            learntUnder.put(choice.plan().shape(), new Learnt());
             if (!trials.trying())
             {
-                final Learnt chosen = learntUnder.get(trials.current().stages().toString());
+                final Learnt chosen = learntUnder.get(trials.current().shape());
                 learntUnder.clear();
                 if (chosen != null)
                 {
@@ -373,7 +373,7 @@ public final class AdaptivePlanPolicy implements PlanPolicy
         final PlanChoice better = AdaptivePlanner.plan(graph, outputs, planModels, planLinks, choice.plan().epoch());
         final String drift = trials.decision();
         if (better.prediction().endNs() < (1 - SWITCH_GAIN) * current.endNs() &&
-            !better.plan().stages().toString().equals(choice.plan().stages().toString()))
+            !better.plan().shape().equals(choice.plan().shape()))
         {
             // measure the new plan against the current one (which runs on first: no re-plan for it)
             log.printf(Locale.ROOT, "coordinator: %s, and a plan predicted %.2f ms instead of %.2f ms is at hand%n",
@@ -412,7 +412,7 @@ public final class AdaptivePlanPolicy implements PlanPolicy
         final Prediction current = PlanSimulator.predict(graph, choice.plan(), outputs, planModels, planLinks);
         trials.rebase();
         learntUnder.clear();
-        if (searched.plan().stages().toString().equals(choice.plan().stages().toString()) ||
+        if (searched.plan().shape().equals(choice.plan().shape()) ||
             searched.prediction().endNs() >= current.endNs())
         {
             log.printf(Locale.ROOT, "coordinator: links changed; the plan stays (predicted %.2f ms)%n",

@@ -105,4 +105,29 @@ final class PlanCodec
         }
         return new Plan(epoch, out);
     }
+
+    /**
+     * Reads the layers a plan message says the coordinator gathers (its stages already read).
+     *
+     * @return them, or null when the message names none (the model's outputs).
+     * @throws IllegalArgumentException if one is outside {@code [0, layers)}.
+     */
+    static int[] readOutputs(final PlanMessageDecoder.OutputsDecoder outputs, final int layers)
+    {
+        if (outputs.count() == 0)
+        {
+            return null;
+        }
+        final int[] out = new int[outputs.count()];
+        int i = 0;
+        for (final PlanMessageDecoder.OutputsDecoder o : outputs)
+        {
+            if (o.layer() < 0 || o.layer() >= layers)
+            {
+                throw new IllegalArgumentException("plan gathers layer " + o.layer() + ", outside [0, " + layers + ")");
+            }
+            out[i++] = o.layer();
+        }
+        return out;
+    }
 }

@@ -157,7 +157,7 @@ final class PlanSession implements AutoCloseable
                     nodes.length + " of epoch " + epoch);
             }
             fuseDepth = policy.fuseDepth();
-            programs = StepCompiler.compile(model.graph, plan, model.outputLayers);
+            programs = StepCompiler.compile(model.graph, plan, plan.outputsOr(model.outputLayers));
             planWorkers = live.toArray(new Worker[0]);
             final int termLength = termLength(programs);
             final int sessionBase = 4096 + random.nextInt(1 << 28);
@@ -165,8 +165,9 @@ final class PlanSession implements AutoCloseable
             final int[][] layers = PlanCodec.stageLayers(plan);
             final int[][] rows = PlanCodec.stageRows(plan);
             final long planEpoch = epoch;
+            final int[] gathered = plan.outputs();
             planMessage = w -> membership.proxy().plan(w.control, planEpoch, sessionBase, termLength,
-                TimeUnit.NANOSECONDS.toMillis(timeoutNs), mtu, nodes, endpoints, layers, rows);
+                TimeUnit.NANOSECONDS.toMillis(timeoutNs), mtu, nodes, endpoints, layers, rows, gathered);
             for (final Worker w : planWorkers)
             {
                 w.ackEpoch = -1;

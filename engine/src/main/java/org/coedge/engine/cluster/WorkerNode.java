@@ -461,7 +461,7 @@ public final class WorkerNode implements ControlListener, AutoCloseable
         final Plan p;
         try
         {
-            p = PlanCodec.readStages(epoch, n, plan.stages());
+            final Plan stages = PlanCodec.readStages(epoch, n, plan.stages());
             if (device < 0)
             {
                 throw new IllegalArgumentException("the plan does not name node " + nodeId);
@@ -470,6 +470,7 @@ public final class WorkerNode implements ControlListener, AutoCloseable
             {
                 throw new IllegalArgumentException("no model loaded");
             }
+            p = stages.withOutputs(PlanCodec.readOutputs(plan.outputs(), modelRef.graph.layerCount()));
         }
         catch (final RuntimeException e)
         {
@@ -652,7 +653,7 @@ public final class WorkerNode implements ControlListener, AutoCloseable
         {
             final ModelRef m = order.model;
             final Plan plan = order.plan.validate(m.graph);
-            final List<DeviceProgram> programs = StepCompiler.compile(m.graph, plan, m.outputLayers);
+            final List<DeviceProgram> programs = StepCompiler.compile(m.graph, plan, plan.outputsOr(m.outputLayers));
             exchange = new AeronExchange(node, order.device, programs, order.nodes, order.endpoints,
                 order.sessionToken, plan.epoch(), order.sessionBase, order.termLength, order.mtu, order.timeoutNs,
                 hook, receivers);

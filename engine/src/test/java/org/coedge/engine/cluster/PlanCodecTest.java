@@ -28,6 +28,12 @@ class PlanCodecTest
 {
     private static Plan roundTrip(final Plan plan, final int devices)
     {
+        return roundTrip(plan, devices, Integer.MAX_VALUE);
+    }
+
+    /** @param layers the receiver's layer count, which the gathered layers are checked against. */
+    private static Plan roundTrip(final Plan plan, final int devices, final int layers)
+    {
         final UnsafeBuffer buffer = new UnsafeBuffer(new byte[1 << 16]);
         final PlanMessageEncoder encoder = new PlanMessageEncoder().wrapAndApplyHeader(buffer, 0,
             new MessageHeaderEncoder());
@@ -37,17 +43,23 @@ class PlanCodecTest
         {
             d.next().nodeId(i).endpoint("127.0.0.1:" + (4000 + i));
         }
-        final int[][] layers = PlanCodec.stageLayers(plan);
+        final int[][] stageLayers = PlanCodec.stageLayers(plan);
         final int[][] rows = PlanCodec.stageRows(plan);
-        final PlanMessageEncoder.StagesEncoder st = encoder.stagesCount(layers.length);
-        for (int s = 0; s < layers.length; s++)
+        final PlanMessageEncoder.StagesEncoder st = encoder.stagesCount(stageLayers.length);
+        for (int s = 0; s < stageLayers.length; s++)
         {
-            st.next().firstLayer(layers[s][0]).lastLayer(layers[s][1]).mode((short)layers[s][2]);
+            st.next().firstLayer(stageLayers[s][0]).lastLayer(stageLayers[s][1]).mode((short)stageLayers[s][2]);
             final PlanMessageEncoder.StagesEncoder.RowsEncoder r = st.rowsCount(rows[s].length / 2);
             for (int i = 0; i < rows[s].length; i += 2)
             {
                 r.next().firstRow(rows[s][i]).rowCount(rows[s][i + 1]);
             }
+        }
+        final int[] outputs = plan.outputs();
+        final PlanMessageEncoder.OutputsEncoder o = encoder.outputsCount(outputs == null ? 0 : outputs.length);
+        for (int i = 0; outputs != null && i < outputs.length; i++)
+        {
+            o.next().layer(outputs[i]);
         }
         final MessageHeaderDecoder header = new MessageHeaderDecoder().wrap(buffer, 0);
         final PlanMessageDecoder decoder = new PlanMessageDecoder().wrap(buffer, MessageHeaderDecoder.ENCODED_LENGTH,
@@ -57,7 +69,24 @@ class PlanCodecTest
         {
             x.endpoint();
         }
-        return PlanCodec.readStages(decoder.epoch(), devices, decoder.stages());
+        final Plan stages = PlanCodec.readStages(decoder.epoch(), devices, decoder.stages());
+        return stages.withOutputs(PlanCodec.readOutputs(decoder.outputs(), layers));
+    }
+
+    @Test
+    void shouldCarryTheLayersAPlanGathersWhenItNamesThem()
+    {
+        final Model model = Model.load(ModelZoo.build("resnet18"), "resnet18");
+        final LayerGraph graph = PlanGraphs.of(SplitExecutor.skeleton(model,
+            java.util.Map.of(model.inputNames().get(0), ModelZoo.inputDims())));
+        final Plan plan = Planner.proportional(graph, new double[]{1, 1}, 1, 3);
+        assertEquals(null, roundTrip(plan, 2).outputs(), "a plan of the model's outputs names none");
+        final Plan exit = plan.withOutputs(new int[]{ 5 });
+        assertEquals(exit.shape(), roundTrip(exit, 2).shape());
+        assertEquals(5, roundTrip(exit, 2).outputs()[0]);
+        final IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+            () -> roundTrip(plan.withOutputs(new int[]{ graph.layerCount() }), 2, graph.layerCount()));
+        assertEquals(true, e.getMessage().contains("outside [0, " + graph.layerCount() + ")"), e.getMessage());
     }
 
     @Test

@@ -16,8 +16,10 @@ import java.util.Map;
  * largest remainder; the plan is then simulated. When the simulated plan misses the deadline (the LP's times are
  * linear, the simulator's waits are not, and rounding moves rows), a repair solves the LP again with the makespan
  * bound lowered by the miss, twice, and then blends the shares towards the speed-proportional ones the latency
- * search starts from. Among the simulated plans that meet the deadline and fit every device's memory the one of
- * least energy wins, ties to the first in a fixed order, so the result is deterministic. If none meets the
+ * search starts from. A shape whose LP solution the linear model alone (which leaves out waits, so mostly
+ * underestimates) puts over 1.1x the least energy found so far is not simulated. The best shapes are then refined
+ * on a grid of shares and by pattern search. Among the simulated plans that meet the deadline and fit every
+ * device's memory the one of least energy wins, ties to the first in a fixed order, so the result is deterministic. If none meets the
  * deadline, the latency-optimal plan is returned with {@link EnergyChoice#meetsDeadline()} false and a warning.
  * <p>
  * Called by the engine's coordinator for {@code --objective energy} and by {@code coedge plan}; stateless, any
@@ -28,6 +30,7 @@ public final class EnergyPlanner
     private static final int LP_RETRIES = 2;
     private static final double[] BLENDS = {0.25, 0.5, 0.75, 1};
     private static final int REFINED = 6;
+    private static final double PRUNE = 1.1;
     private static final int REFINE_TRIES = 120;
     private static final int GRID_DEVICES = 3;
     private static final int GRID = 8;
@@ -97,7 +100,7 @@ public final class EnergyPlanner
         final int tail)
     {
         final Search search = new Search(graph, outputs, devices, links, power, deadlineNs, 0);
-        search.shape(cut, subset, depth, tail, PlanShapes.speedTo(graph, devices, cut)).refine(search);
+        search.shape(cut, subset, depth, tail, PlanShapes.speedTo(graph, devices, cut)).refine(search, REFINE_TRIES);
         if (search.best == null)
         {
             return null;
@@ -174,6 +177,10 @@ public final class EnergyPlanner
                 // the model says nothing meets the deadline; it is linear and may be wrong, so try its fastest
                 shares = lp.fastest(deadlineNs);
             }
+            else if (best != null && lp.modelJoules(power, shares) > PRUNE * bestEnergy.totalJoules())
+            {
+                return shape; // even the model, which leaves out waits, costs more than a plan already found
+            }
             for (int attempt = 0; shares != null && attempt <= LP_RETRIES; attempt++)
             {
                 final Prediction p = shape.tryShares(this, shares);
@@ -209,13 +216,18 @@ public final class EnergyPlanner
             return shape;
         }
 
-        /** Refines the {@value #REFINED} best shapes: those that meet the deadline by energy, then the nearest. */
+        /**
+         * Refines the best shapes (those that meet the deadline by energy, then the nearest): {@value #REFINED} of
+         * them on graphs of up to {@value PlanShapes#ALL_CUTS_LAYERS} layers, the best one on larger graphs, whose
+         * plans take long to compile.
+         */
         void refineBest()
         {
             shapes.sort(Shape::compareTo);
-            for (int i = 0; i < Math.min(REFINED, shapes.size()); i++)
+            final boolean small = graph.layerCount() <= PlanShapes.ALL_CUTS_LAYERS;
+            for (int i = 0; i < Math.min(small ? REFINED : 1, shapes.size()); i++)
             {
-                shapes.get(i).refine(this);
+                shapes.get(i).refine(this, small ? REFINE_TRIES : REFINE_TRIES / 4);
             }
         }
 
@@ -318,24 +330,24 @@ public final class EnergyPlanner
              * For up to {@value #GRID_DEVICES} devices every share on a 1/{@value #GRID} grid, then a pattern search
              * from the best shares: moves a fraction of the rows from one device to another while
              * that lowers the energy (or, before the deadline is met, the latency), the fraction halving from 1/16
-             * to 1/64, within {@value #REFINE_TRIES} plans.
+             * to 1/64, within {@code maxTries} plans.
              */
-            void refine(final Search search)
+            void refine(final Search search, final int maxTries)
             {
                 if (bestShares == null || subset.length < 2)
                 {
                     return;
                 }
-                if (subset.length <= GRID_DEVICES)
+                if (subset.length <= GRID_DEVICES && maxTries >= REFINE_TRIES)
                 {
                     // rows come in whole numbers, so the energy jumps between neighbouring shares: try a coarse grid
                     grid(search, 0, GRID, new double[n]);
                 }
                 int tries = 0;
-                for (double step = 1.0 / 16; step >= 1.0 / 64 && tries < REFINE_TRIES; step /= 2)
+                for (double step = 1.0 / 16; step >= 1.0 / 64 && tries < maxTries; step /= 2)
                 {
                     boolean improved = true;
-                    while (improved && tries < REFINE_TRIES)
+                    while (improved && tries < maxTries)
                     {
                         improved = false;
                         for (final int from : subset)
@@ -344,7 +356,7 @@ public final class EnergyPlanner
                             {
                                 final double total = sum(bestShares);
                                 final double moved = Math.min(bestShares[from], step * total);
-                                if (from == to || moved <= 0 || tries >= REFINE_TRIES)
+                                if (from == to || moved <= 0 || tries >= maxTries)
                                 {
                                     continue;
                                 }

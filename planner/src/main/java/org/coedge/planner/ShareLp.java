@@ -180,6 +180,43 @@ final class ShareLp
         return solve(objective, deadlineNs, tightness);
     }
 
+    /**
+     * @return the energy the model predicts for {@code shares} (one per device) over a request lasting as long as
+     * the model's makespan for them: a rough lower bound on the simulated energy, since the model leaves out waits
+     * and the redundant rows of fused blocks.
+     */
+    double modelJoules(final PowerModel[] power, final double[] shares)
+    {
+        double makespanNs = 0;
+        double joules = 0;
+        for (int d = 0; d < n; d++)
+        {
+            final double cpu = at(cpuNs[d], shares);
+            makespanNs = Math.max(makespanNs, at(timeNs[d], shares));
+            if (d != tail && inSubset(d))
+            {
+                makespanNs = Math.max(makespanNs, at(splitTimeNs[d], shares) + tailWallNs);
+            }
+            joules += power[d].joules(cpu, 0, Math.round(at(sentBytes[d], shares)),
+                Math.round(at(receivedBytes[d], shares)));
+        }
+        for (int d = 0; d < n; d++)
+        {
+            joules += power[d].joules(0, makespanNs, 0, 0);
+        }
+        return joules;
+    }
+
+    private double at(final double[] form, final double[] shares)
+    {
+        double v = form[k];
+        for (int j = 0; j < k; j++)
+        {
+            v += form[j] * shares[subset[j]];
+        }
+        return v;
+    }
+
     /** @return the shares of least modelled makespan, with no deadline, or null if the solver fails. */
     double[] fastest(final double deadlineNs)
     {

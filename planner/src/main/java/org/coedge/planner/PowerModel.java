@@ -20,13 +20,12 @@ import java.util.Locale;
  * Hardware measured at the wall on seven small PCs ("Seven Small (But Powerful) Mini-PCs, Reviewed", power usage
  * page: idle 8.4 to 13.2 W, Sandra cryptography load about 20 to 35 W), taken as four busy cores, so
  * (30 - 10) / 4 = 5 W per core. A rounded class figure, not one machine's.</li>
- * <li>Both send at 2 nJ and receive at 1 nJ per byte: Huang et al., "A Close Examination of Performance and Power
- * Characteristics of 4G LTE Networks" (MobiSys 2012), fitted Wi-Fi power on a smartphone at about 283 mW per
- * Mbit/s up and 137 mW per Mbit/s down, i.e. about 2.3 and 1.1 uJ per byte (radio on top of idle); wired Gigabit
- * Ethernet draws nearly the same power whether it carries traffic or not, so its increment per byte is far
- * smaller. The defaults assume a wired link and charge a nominal 2 / 1 nJ per byte (the interface's share beyond
- * the CPU time of a send, which the active figure already counts); give Wi-Fi figures explicitly, e.g.
- * {@code 0.925:2.7:2300}, for a wireless cluster.</li>
+ * <li>Both charge 2 nJ per byte sent and 1 nJ per byte received. This is an assumption, not a measurement: on a
+ * wired link the interface draws about the same power busy or idle, and the CPU time of a send, which the active
+ * figure already counts, is most of what moving bytes costs; the small figure only keeps the planner from moving
+ * bytes for nothing. For Wi-Fi give measured figures explicitly: Huang et al., "A Close Examination of Performance
+ * and Power Characteristics of 4G LTE Networks" (MobiSys 2012), fitted a smartphone's Wi-Fi power at about 283 mW
+ * per Mbit/s up and 137 mW per Mbit/s down, i.e. about 2270 and 1100 nJ per byte: {@code 0.925:2.7:2270/1100}.</li>
  * </ul>
  * <p>
  * Immutable; safe on any thread. Parsed from the worker's or testbed's {@code --power} flag by the engine.

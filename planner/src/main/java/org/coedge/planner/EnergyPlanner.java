@@ -57,8 +57,26 @@ public final class EnergyPlanner
         final double deadlineNs,
         final long epoch)
     {
+        return plan(graph, outputs, devices, links, power, deadlineNs, epoch,
+            AdaptivePlanner.plan(graph, outputs, devices, links, epoch));
+    }
+
+    /**
+     * As {@link #plan(LayerGraph, int[], LatencyModel[], LinkModel, PowerModel[], double, long)}, given the
+     * latency-optimal plan {@link AdaptivePlanner} chose on the same models (a caller that has one saves its
+     * search).
+     */
+    public static EnergyChoice plan(
+        final LayerGraph graph,
+        final int[] outputs,
+        final LatencyModel[] devices,
+        final LinkModel links,
+        final PowerModel[] power,
+        final double deadlineNs,
+        final long epoch,
+        final PlanChoice latency)
+    {
         final Search search = new Search(graph, outputs, devices, links, power, deadlineNs, epoch);
-        final PlanChoice latency = AdaptivePlanner.plan(graph, outputs, devices, links, epoch);
         final PlanEnergy latencyEnergy = PlanEnergy.of(latency.prediction(), power);
         search.consider(latency.plan(), latency.programs(), latency.description());
         for (int d = 0; d < devices.length; d++)

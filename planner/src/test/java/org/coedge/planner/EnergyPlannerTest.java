@@ -129,6 +129,10 @@ class EnergyPlannerTest
         assertEquals(fastest.plan().toString(), choice.choice().plan().toString());
         assertNotNull(choice.warning());
         assertTrue(choice.warning().startsWith("no plan is predicted to meet the deadline"), choice.warning());
+        final EnergyChoice given = EnergyPlanner.plan(g, outputs, devices, links, power(new Random(29), 3),
+            fastest.prediction().endNs() * 0.5, 4, fastest);
+        assertFalse(given.meetsDeadline());
+        assertEquals(fastest.plan().toString(), given.choice().plan().toString());
     }
 
     @Test

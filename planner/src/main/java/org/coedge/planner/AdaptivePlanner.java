@@ -1,7 +1,6 @@
 package org.coedge.planner;
 
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -29,9 +28,8 @@ import java.util.List;
  */
 public final class AdaptivePlanner
 {
-    static final int ALL_CUTS_LAYERS = 16;
-    static final int ALL_SUBSETS_DEVICES = 4;
-    private static final int[] FUSE_DEPTHS = {1, 2, 4, 8};
+    static final int ALL_CUTS_LAYERS = PlanShapes.ALL_CUTS_LAYERS;
+    static final int ALL_SUBSETS_DEVICES = PlanShapes.ALL_SUBSETS_DEVICES;
     private static final int BALANCE_ROUNDS = 6;
     private static final int REFINED = 12;
     private static final int GRID_DEVICES = 3;
@@ -104,7 +102,7 @@ public final class AdaptivePlanner
             int fastest = 0;
             for (int d = 0; d < n; d++)
             {
-                aloneNs[d] = evaluate(Planner.hybrid(graph, unit(d), 1, -1, d, epoch, false),
+                aloneNs[d] = evaluate(Planner.hybrid(graph, PlanShapes.unit(n, d), 1, -1, d, epoch, false),
                     "everything on device " + d);
                 if (aloneNs[d] < aloneNs[fastest])
                 {
@@ -137,28 +135,8 @@ public final class AdaptivePlanner
          */
         private void everyShape()
         {
-            for (final int cut : cuts())
-            {
-                final double[] speed = speedTo(cut);
-                for (final int[] subset : subsets(speed))
-                {
-                    for (final int depth : FUSE_DEPTHS)
-                    {
-                        for (final int tail : tails(cut))
-                        {
-                            if (subset.length == 1 && subset[0] == tail && cut < spatialEnd - 1)
-                            {
-                                continue; // the same device throughout: "alone" already covers it
-                            }
-                            balance(cut, subset, depth, tail, speed, BALANCE_ROUNDS);
-                        }
-                        if (depth > cut || subset.length == 1)
-                        {
-                            break; // deeper blocks fuse the same layers into one
-                        }
-                    }
-                }
-            }
+            PlanShapes.everyShape(graph, devices,
+                (cut, subset, depth, tail, speed) -> balance(cut, subset, depth, tail, speed, BALANCE_ROUNDS));
             structures.sort((x, y) -> Double.compare(x.bestNs, y.bestNs));
             for (int i = 0; i < Math.min(REFINED, structures.size()); i++)
             {
@@ -177,8 +155,8 @@ public final class AdaptivePlanner
             final List<Structure> bySubset = new ArrayList<>();
             if (lastCut >= 1)
             {
-                final double[] speed = speedTo(lastCut);
-                for (final int[] subset : subsets(speed))
+                final double[] speed = PlanShapes.speedTo(graph, devices, lastCut);
+                for (final int[] subset : PlanShapes.subsets(n, speed))
                 {
                     if (subset.length > 1)
                     {
@@ -197,10 +175,10 @@ public final class AdaptivePlanner
             final int[] tails = fastest == 0 ? new int[]{0} : new int[]{0, fastest};
             for (final int[] subset : chosen)
             {
-                for (final int cut : cuts())
+                for (final int cut : PlanShapes.cuts(graph))
                 {
-                    final double[] speed = speedTo(cut);
-                    for (final int depth : FUSE_DEPTHS)
+                    final double[] speed = PlanShapes.speedTo(graph, devices, cut);
+                    for (final int depth : PlanShapes.FUSE_DEPTHS)
                     {
                         for (final int tail : tails)
                         {
@@ -231,22 +209,6 @@ public final class AdaptivePlanner
             {
                 refine(structures.get(0));
             }
-        }
-
-        /** @return each device's speed on layers {@code [0, cut]}: the inverse of its predicted time for them. */
-        private double[] speedTo(final int cut)
-        {
-            final double[] speed = new double[n];
-            for (int d = 0; d < n; d++)
-            {
-                double ns = 0;
-                for (int id = 0; id <= cut; id++)
-                {
-                    ns += devices[d].predictNs(id, graph.layer(id).heightRows());
-                }
-                speed[d] = 1 / Math.max(1, ns);
-            }
-            return speed;
         }
 
         /** Balances the shares of one split structure over up to {@code rounds} simulated rounds. */
@@ -403,110 +365,6 @@ public final class AdaptivePlanner
             return p;
         }
 
-        /** @return the last layers of the split parts to try, in increasing order. */
-        private List<Integer> cuts()
-        {
-            final List<Integer> out = new ArrayList<>();
-            for (int c = 1; c < spatialEnd; c++)
-            {
-                if (graph.layer(c).isSource() || !Planner.isSingleLayerCut(graph, c))
-                {
-                    continue;
-                }
-                final boolean resolutionEnds = c == spatialEnd - 1 ||
-                    graph.layer(c + 1).heightRows() != graph.layer(c).heightRows();
-                if (graph.layerCount() <= ALL_CUTS_LAYERS || resolutionEnds)
-                {
-                    out.add(c);
-                }
-            }
-            return out;
-        }
-
-        /** @return device subsets to split over, each in device order. */
-        private List<int[]> subsets(final double[] speed)
-        {
-            final List<int[]> out = new ArrayList<>();
-            if (n <= ALL_SUBSETS_DEVICES)
-            {
-                for (int mask = 1; mask < 1 << n; mask++)
-                {
-                    out.add(members(mask));
-                }
-                return out;
-            }
-            final Integer[] order = new Integer[n];
-            for (int d = 0; d < n; d++)
-            {
-                order[d] = d;
-            }
-            Arrays.sort(order, (a, b) -> speed[a] != speed[b] ? Double.compare(speed[b], speed[a]) :
-                Integer.compare(a, b));
-            long mask = 0;
-            final List<Long> seen = new ArrayList<>();
-            for (int k = 0; k < n; k++)
-            {
-                mask |= 1L << order[k];
-                for (final long m : new long[]{mask, mask | 1L})
-                {
-                    if (!seen.contains(m))
-                    {
-                        seen.add(m);
-                        out.add(members(m));
-                    }
-                }
-            }
-            return out;
-        }
-
-        /** @return devices to run the layers after {@code cut} on: the coordinator, the fastest there, or any. */
-        private int[] tails(final int cut)
-        {
-            if (cut + 1 >= graph.layerCount())
-            {
-                return new int[]{0};
-            }
-            if (n <= 3)
-            {
-                final int[] all = new int[n];
-                for (int d = 0; d < n; d++)
-                {
-                    all[d] = d;
-                }
-                return all;
-            }
-            int fastest = 0;
-            double fastestNs = Double.POSITIVE_INFINITY;
-            for (int d = 0; d < n; d++)
-            {
-                double ns = 0;
-                for (int id = cut + 1; id < graph.layerCount(); id++)
-                {
-                    ns += devices[d].predictNs(id, graph.layer(id).heightRows());
-                }
-                if (ns < fastestNs)
-                {
-                    fastestNs = ns;
-                    fastest = d;
-                }
-            }
-            return fastest == 0 ? new int[]{0} : new int[]{0, fastest};
-        }
-
-        private int[] members(final long mask)
-        {
-            final int[] out = new int[Long.bitCount(mask)];
-            int i = 0;
-            for (int d = 0; d < n; d++)
-            {
-                if ((mask & (1L << d)) != 0)
-                {
-                    out[i++] = d;
-                }
-            }
-            return out;
-        }
-
         /** Tries every split of {@code left} eighths over the structure's devices from index {@code i} on. */
         private void grid(final Structure s, final int i, final int left, final double[] shares)
         {
@@ -540,7 +398,7 @@ public final class AdaptivePlanner
                 this.subset = subset;
                 this.depth = depth;
                 this.tail = tail;
-                this.what = describe(cut, subset, depth, tail);
+                this.what = PlanShapes.describe(graph, cut, subset, depth, tail);
             }
 
             /** @return the prediction for these shares, or null if the plan does not fit. */
@@ -555,22 +413,6 @@ public final class AdaptivePlanner
                 }
                 return p;
             }
-        }
-
-        private double[] unit(final int d)
-        {
-            final double[] s = new double[n];
-            s[d] = 1;
-            return s;
-        }
-
-        private String describe(final int cut, final int[] subset, final int depth, final int tail)
-        {
-            final String split = (subset.length == 1 ? "layers 0-" + cut + " on device " + subset[0] :
-                "rows of layers 0-" + cut + " over devices " + Arrays.toString(subset)) +
-                (depth == 1 ? " (exchange per layer)" : " (fused blocks of up to " + depth + ")");
-            return cut + 1 < graph.layerCount() ? split + ", then layers " + (cut + 1) + "-" +
-                (graph.layerCount() - 1) + " on device " + tail : split;
         }
     }
 }

@@ -22,9 +22,13 @@ public final class Prediction
     private final double[][] waitNs;
     private final long[] memoryBytes;
     private final Step.Kind[][] kinds;
+    private final double[] cpuNs;
+    private final long[] bytesSent;
+    private final long[] bytesReceived;
 
     /**
      * @param programs the devices' programs the times are of; each step's time is filed under its stage and kind.
+     * @param cpuNs    per device the CPU time of its computes and sends (without a quota's stalls).
      */
     Prediction(
         final Plan plan,
@@ -33,7 +37,8 @@ public final class Prediction
         final double[][] stepStartNs,
         final double[][] stepNs,
         final int[][] stepStage,
-        final long[] memoryBytes)
+        final long[] memoryBytes,
+        final double[] cpuNs)
     {
         this.plan = plan;
         this.endNs = endNs;
@@ -47,6 +52,9 @@ public final class Prediction
         sendNs = new double[devices][stages];
         waitNs = new double[devices][stages];
         kinds = new Step.Kind[devices][];
+        this.cpuNs = cpuNs.clone();
+        bytesSent = new long[devices];
+        bytesReceived = new long[devices];
         for (int d = 0; d < devices; d++)
         {
             final List<Step> steps = programs.get(d).steps();
@@ -58,6 +66,14 @@ public final class Prediction
                 final double[][] byKind = kind == Step.Kind.COMPUTE ? computeNs :
                     kind == Step.Kind.SEND ? sendNs : waitNs;
                 byKind[d][stepStage[d][i]] += stepNs[d][i];
+                if (kind == Step.Kind.SEND)
+                {
+                    bytesSent[d] += steps.get(i).bytes();
+                }
+                else if (kind == Step.Kind.AWAIT)
+                {
+                    bytesReceived[d] += steps.get(i).bytes();
+                }
             }
         }
     }
@@ -133,6 +149,27 @@ public final class Prediction
             s += v;
         }
         return s;
+    }
+
+    /**
+     * @return predicted CPU time of a device's computes and sends, in nanoseconds of one core: the model's times
+     * before a CPU quota stretches them into wall time.
+     */
+    public double cpuNs(final int device)
+    {
+        return cpuNs[device];
+    }
+
+    /** @return payload bytes the device sends per request (its SEND steps). */
+    public long bytesSent(final int device)
+    {
+        return bytesSent[device];
+    }
+
+    /** @return payload bytes the device receives per request (its AWAIT steps). */
+    public long bytesReceived(final int device)
+    {
+        return bytesReceived[device];
     }
 
     /** @return the bytes the device needs for the plan: weights of the layers it computes and its row buffers. */

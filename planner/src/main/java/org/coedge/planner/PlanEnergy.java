@@ -7,9 +7,11 @@ import java.util.Locale;
  * measured times, through the one formula {@link PowerModel#joules}: per device, idle power over the whole request,
  * active power per busy core over its CPU time (computes and sends), and its bytes sent and received.
  * <p>
- * Every device of the plan counts, including one given no steps: it is still powered, so it draws idle power for
- * the whole request. The request lasts from its start to its end-to-end time ({@link Prediction#endNs}); what a
- * device draws between requests is not the plan's and is not counted.
+ * A device takes part in a request when it computes, sends or receives anything in it; it then draws its idle power
+ * for the whole request (it must stay awake for its part, and waits for its inputs), from the request's start to its
+ * end-to-end time ({@link Prediction#endNs}). A device the plan gives nothing to does not take part and counts
+ * nothing: as in CoEdge's objective, which sums the energy of the devices a partition uses, it is free to sleep or to
+ * serve other work. What a device draws between requests is not the plan's and is not counted either.
  * <p>
  * Immutable; safe on any thread. Built by {@link EnergyPlanner} for every candidate it checks, and by the engine for
  * explain and the testbed's measured {@code energy_j}.
@@ -45,7 +47,7 @@ public final class PlanEnergy
         final double[] joules = new double[n];
         for (int d = 0; d < n; d++)
         {
-            joules[d] = power[d].joules(prediction.cpuNs(d), prediction.endNs(), prediction.bytesSent(d),
+            joules[d] = joules(power[d], prediction.cpuNs(d), prediction.endNs(), prediction.bytesSent(d),
                 prediction.bytesReceived(d));
         }
         return new PlanEnergy(joules);
@@ -78,9 +80,17 @@ public final class PlanEnergy
         final double[] joules = new double[n];
         for (int d = 0; d < n; d++)
         {
-            joules[d] = power[d].joules(busyCoreNs[d], endNs, bytesSent[d], bytesReceived[d]);
+            joules[d] = joules(power[d], busyCoreNs[d], endNs, bytesSent[d], bytesReceived[d]);
         }
         return new PlanEnergy(joules);
+    }
+
+    /** @return the device's joules for the request, 0 if it did not take part (no CPU time and no bytes). */
+    private static double joules(final PowerModel power, final double busyCoreNs, final double endNs,
+        final long bytesSent, final long bytesReceived)
+    {
+        return busyCoreNs > 0 || bytesSent > 0 || bytesReceived > 0 ?
+            power.joules(busyCoreNs, endNs, bytesSent, bytesReceived) : 0;
     }
 
     public int deviceCount()

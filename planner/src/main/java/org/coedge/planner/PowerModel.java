@@ -122,8 +122,8 @@ public final class PowerModel
      *
      * @param busyCoreNs core-nanoseconds of CPU the device spent on the request (compute and sends; a device
      *                   throttled to 0.45 core that computed for 10 ms of wall time spent about 4.5 ms).
-     * @param endNs      the request's end-to-end time, over which the device draws its idle power whether it worked
-     *                   or not (a device given no steps is still powered).
+     * @param endNs      the request's end-to-end time, over which a device that takes part draws its idle power,
+     *                   busy or waiting ({@link PlanEnergy} counts nothing for a device the plan gives nothing).
      * @return joules: {@code idle_W * end_s + active_W * busy_core_s + nJ_sent * sent + nJ_received * received}.
      */
     public double joules(final double busyCoreNs, final double endNs, final long bytesSent, final long bytesReceived)

@@ -33,8 +33,9 @@ import org.apache.commons.math3.optim.nonlinear.scalar.GoalType;
  * </ul>
  * The constraints: every device's time {@code <= T}; every split device's time plus the tail's compute
  * {@code <= T}; {@code T <=} the deadline times a tightness {@code <= 1} (a repair lowers it when the simulated
- * plan misses the deadline). The objective: the sum over all devices of idle power times {@code T} (every device
- * is powered for the whole request), active power per core times CPU time, and energy per byte sent and received.
+ * plan misses the deadline). The objective: the sum over the devices that take part (the coordinator, the subset,
+ * the tail; {@link PlanEnergy}) of idle power times {@code T}, active power per core times CPU time, and energy per
+ * byte sent and received.
  * Solved with commons-math3's {@link SimplexSolver}.
  * <p>
  * Built and solved by {@link EnergyPlanner} on its thread; not shared.
@@ -175,7 +176,7 @@ final class ShareLp
                     power[d].nanojoulesPerByteSent() * sentBytes[d][j] +
                     power[d].nanojoulesPerByteReceived() * receivedBytes[d][j]) * 1e-9;
             }
-            objective[k] += power[d].idleWatts() * deadlineNs * 1e-9;
+            objective[k] += takesPart(d) ? power[d].idleWatts() * deadlineNs * 1e-9 : 0;
         }
         return solve(objective, deadlineNs, tightness);
     }
@@ -202,7 +203,7 @@ final class ShareLp
         }
         for (int d = 0; d < n; d++)
         {
-            joules += power[d].joules(0, makespanNs, 0, 0);
+            joules += takesPart(d) ? power[d].joules(0, makespanNs, 0, 0) : 0;
         }
         return joules;
     }
@@ -279,6 +280,12 @@ final class ShareLp
         }
         row[k] = -1;
         return new LinearConstraint(row, Relationship.LEQ, -(form[k] + extraNs) / deadlineNs);
+    }
+
+    /** @return whether device {@code d} takes part in the shape: it holds the inputs, splits rows or runs the tail. */
+    private boolean takesPart(final int d)
+    {
+        return d == 0 || d == tail || inSubset(d);
     }
 
     private boolean inSubset(final int d)

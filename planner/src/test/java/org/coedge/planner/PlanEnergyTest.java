@@ -42,7 +42,7 @@ class PlanEnergyTest
         final double cpu1 = 4e6 / 0.5e9 + 2e-6; // 4 rows at 0.5 GFLOP/s, one send
         assertEquals(2 * endS + 4 * cpu0 + (10 * 160 + 20 * 256) * 1e-9, e.joules(0), 1e-9);
         assertEquals(0.5 * endS + 1 * cpu1 + (3 * 256 + 6 * 160) * 1e-9, e.joules(1), 1e-9);
-        assertEquals(1.5 * endS, e.joules(2), 1e-12, "a device with no steps idles through the request");
+        assertEquals(0, e.joules(2), "a device the plan gives nothing takes no part in the request");
         assertEquals(e.joules(0) + e.joules(1) + e.joules(2), e.totalJoules(), 1e-12);
         assertEquals(160, p.bytesSent(0));
         assertEquals(256, p.bytesReceived(0));
@@ -59,5 +59,7 @@ class PlanEnergyTest
         assertEquals(0.5 + 0.025 + 1e-6, e.joules(1), 1e-12);
         assertThrows(IllegalArgumentException.class, () -> PlanEnergy.measured(power, new double[1], 1,
             new long[2], new long[2]));
+        assertEquals(0, PlanEnergy.measured(power, new double[]{20e6, 0}, 50e6, new long[2], new long[2]).joules(1),
+            "a device that neither worked nor moved a byte took no part");
     }
 }

@@ -5,7 +5,8 @@ import java.util.Locale;
 /**
  * The energy of one request per device under each device's {@link PowerModel}, from a {@link Prediction} or from
  * measured times, through the one formula {@link PowerModel#joules}: per device, idle power over the whole request,
- * active power per busy core over its CPU time (computes and sends), and its bytes sent and received.
+ * active power per busy core over the time its core is busy (computes and sends, in wall time: a device under a
+ * CPU quota emulates a slower core, busy for longer), and its bytes sent and received.
  * <p>
  * A device takes part in a request when it computes, sends or receives anything in it; it then draws its idle power
  * for the whole request (it must stay awake for its part, and waits for its inputs), from the request's start to its
@@ -34,7 +35,7 @@ public final class PlanEnergy
 
     /**
      * @param power one model per device of the prediction.
-     * @return the predicted energy: each device's predicted CPU time ({@link Prediction#cpuNs}), bytes, and the
+     * @return the predicted energy: each device's predicted busy time ({@link Prediction#busyNs}), bytes, and the
      * predicted end-to-end time.
      */
     public static PlanEnergy of(final Prediction prediction, final PowerModel[] power)
@@ -47,7 +48,7 @@ public final class PlanEnergy
         final double[] joules = new double[n];
         for (int d = 0; d < n; d++)
         {
-            joules[d] = joules(power[d], prediction.cpuNs(d), prediction.endNs(), prediction.bytesSent(d),
+            joules[d] = joules(power[d], prediction.busyNs(d), prediction.endNs(), prediction.bytesSent(d),
                 prediction.bytesReceived(d));
         }
         return new PlanEnergy(joules);
@@ -56,8 +57,8 @@ public final class PlanEnergy
     /**
      * The energy of one measured request, by the same formula as {@link #of(Prediction, PowerModel[])}.
      *
-     * @param busyCoreNs    per device, CPU time (core-nanoseconds) its steps took in the request: thread CPU time
-     *                      of its computes and sends, or their wall time on a device that ran them on one core.
+     * @param busyCoreNs    per device, the time its core was busy with its steps in the request: the wall time of
+     *                      its computes and sends on a device that runs them on one core.
      * @param endNs         the request's measured end-to-end time.
      * @param bytesSent     per device, payload bytes it sent in the request.
      * @param bytesReceived per device, payload bytes it received in the request.

@@ -160,6 +160,20 @@ public final class Prediction
         return cpuNs[device];
     }
 
+    /**
+     * @return predicted time the device's core is busy with its computes and sends, in nanoseconds: their wall time,
+     * so a device under a CPU quota (an emulated slower core) is busy for longer than its {@link #cpuNs}.
+     */
+    public double busyNs(final int device)
+    {
+        double ns = 0;
+        for (int i = 0; i < stepNs[device].length; i++)
+        {
+            ns += kinds[device][i] == Step.Kind.AWAIT ? 0 : stepNs[device][i];
+        }
+        return ns;
+    }
+
     /** @return payload bytes the device sends per request (its SEND steps). */
     public long bytesSent(final int device)
     {

@@ -34,8 +34,8 @@ import org.apache.commons.math3.optim.nonlinear.scalar.GoalType;
  * The constraints: every device's time {@code <= T}; every split device's time plus the tail's compute
  * {@code <= T}; {@code T <=} the deadline times a tightness {@code <= 1} (a repair lowers it when the simulated
  * plan misses the deadline). The objective: the sum over the devices that take part (the coordinator, the subset,
- * the tail; {@link PlanEnergy}) of idle power times {@code T}, active power per core times CPU time, and energy per
- * byte sent and received.
+ * the tail; {@link PlanEnergy}) of idle power times {@code T}, active power per core times busy time (CPU time
+ * stretched by a quota), and energy per byte sent and received.
  * Solved with commons-math3's {@link SimplexSolver}.
  * <p>
  * Built and solved by {@link EnergyPlanner} on its thread; not shared.
@@ -52,6 +52,7 @@ final class ShareLp
     private final double[][] timeNs; // wall time of everything the device does
     private final double[][] splitTimeNs; // wall time without the tail's compute
     private double tailWallNs; // the tail's compute, after every split device is done
+    private final double[] busyPerCpu; // per device, busy core time per CPU nanosecond (a quota's slower core)
     private final int tail;
 
     private ShareLp(final int n, final int[] subset, final int tail)
@@ -65,6 +66,7 @@ final class ShareLp
         receivedBytes = new double[n][k + 1];
         timeNs = new double[n][k + 1];
         splitTimeNs = new double[n][k + 1];
+        busyPerCpu = new double[n];
     }
 
     /**
@@ -143,6 +145,7 @@ final class ShareLp
         {
             final CpuQuota quota = devices[d].quota();
             final double stretch = quota == null ? 1 : 1 / quota.cores();
+            lp.busyPerCpu[d] = Math.max(1, stretch);
             final double upNsPerByte = 1e9 / links.upBytesPerSecond(d);
             final double downNsPerByte = 1e9 / links.downBytesPerSecond(d);
             for (int j = 0; j <= k; j++)
@@ -172,7 +175,7 @@ final class ShareLp
         {
             for (int j = 0; j < k; j++)
             {
-                objective[j] += (power[d].activeWattsPerCore() * cpuNs[d][j] +
+                objective[j] += (power[d].activeWattsPerCore() * cpuNs[d][j] * busyPerCpu[d] +
                     power[d].nanojoulesPerByteSent() * sentBytes[d][j] +
                     power[d].nanojoulesPerByteReceived() * receivedBytes[d][j]) * 1e-9;
             }
@@ -198,7 +201,7 @@ final class ShareLp
             {
                 makespanNs = Math.max(makespanNs, at(splitTimeNs[d], shares) + tailWallNs);
             }
-            joules += power[d].joules(cpu, 0, Math.round(at(sentBytes[d], shares)),
+            joules += power[d].joules(cpu * busyPerCpu[d], 0, Math.round(at(sentBytes[d], shares)),
                 Math.round(at(receivedBytes[d], shares)));
         }
         for (int d = 0; d < n; d++)

@@ -199,8 +199,9 @@ public final class BandwidthChangeDetector
      * A change was detected at the newest sample. The new level is first taken to be the median of the newest three;
      * walking back from the newest sample, the new segment takes every sample nearer that level than the old one and
      * not more than {@code clip} noise units above it (a stall makes a sample look slower, never faster), and stops
-     * at two in a row that do not belong (one alone is a stalled transfer within the new segment). It starts at the oldest sample it took; its level is the median of those it took, less any more than
-     * {@code clip} noise units below the fastest of them (stalls).
+     * at two in a row that do not belong (one alone is a stalled transfer within the new segment). It starts at the
+     * oldest sample it took; its level is the median of those it took, less any more than {@code clip} noise units
+     * below the fastest of them (stalls).
      */
     private void startSegment(final long tag)
     {

@@ -108,8 +108,9 @@ class BandwidthChangeDetectorTest
             }
             o.changes += changesAt.length;
         }
-        TABLE.add(String.format(Locale.ROOT, "%-40s %4d %8d/%-5d %6.0f %5s %6d %9s", name, n, o.detected,
-            o.changes, o.medianDelay(), o.changes == 0 ? "-" : Integer.toString(o.maxDelay), o.falseAlarms,
+        TABLE.add(String.format(Locale.ROOT, "%-44s %4d %8d/%-5d %6s %5s %6d %9s", name, n, o.detected,
+            o.changes, o.changes == 0 ? "-" : String.format(Locale.ROOT, "%.0f", o.medianDelay()),
+            o.changes == 0 ? "-" : Integer.toString(o.maxDelay), o.falseAlarms,
             o.changes == 0 ? "-" : String.format(Locale.ROOT, "%.0f%%", 100 * o.maxLevelError)));
         return o;
     }
@@ -124,7 +125,7 @@ class BandwidthChangeDetectorTest
     {
         System.out.printf("%nBandwidthChangeDetector on synthetic traces, %d seeds each (delay: samples from the " +
             "change to its report, 1 = at its first sample)%n", SEEDS);
-        System.out.printf("%-40s %4s %14s %6s %5s %6s %9s%n", "trace", "n", "detected", "median", "max",
+        System.out.printf("%-44s %4s %14s %6s %5s %6s %9s%n", "trace", "n", "detected", "median", "max",
             "false", "level err");
         for (final String row : TABLE)
         {
@@ -231,7 +232,7 @@ class BandwidthChangeDetectorTest
             worstError = Math.max(worstError, Math.abs(d.levelBytesPerSecond() / (50 * MBIT) - 1));
             assertTrue(d.changes() >= 1, "seed " + seed + ": the ramp went unreported");
         }
-        TABLE.add(String.format(Locale.ROOT, "%-40s %4d %14s %6s %5s %6s %9s", "ramp 1000 -> 50 Mbit/s over 40, 1%",
+        TABLE.add(String.format(Locale.ROOT, "%-44s %4d %14s %6s %5s %6s %9s", "ramp 1000 -> 50 Mbit/s over 40, 1%",
             200, "changes <= " + worstChanges, "-", "-", "-", String.format(Locale.ROOT, "%.0f%%", 100 * worstError)));
         // the level follows the ramp, so the staircase has a few steps, not one per sample
         assertTrue(worstChanges <= 8, "changes on the ramp: " + worstChanges);
@@ -276,6 +277,31 @@ class BandwidthChangeDetectorTest
         assertTrue(reported);
         assertEquals(24, d.changeTag());
         assertEquals(50 * MBIT, d.levelBytesPerSecond(), 1e-6 * MBIT);
+    }
+
+    @Test
+    void shouldAllocateNothingPerSample()
+    {
+        final java.lang.management.ThreadMXBean bean = java.lang.management.ManagementFactory.getThreadMXBean();
+        org.junit.jupiter.api.Assumptions.assumeTrue(bean instanceof com.sun.management.ThreadMXBean,
+            "this JVM does not count allocated bytes per thread");
+        final com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean)bean;
+        final double[] v = trace(step(GBIT, 5000, 50 * MBIT), 10_000, 11, 0.03, false);
+        final BandwidthChangeDetector d = new BandwidthChangeDetector();
+        for (int i = 0; i < v.length; i++)
+        {
+            d.onSample(i, v[i]); // compiled before it is measured
+        }
+        d.reset();
+        final long before = threads.getCurrentThreadAllocatedBytes();
+        int changes = 0;
+        for (int i = 0; i < v.length; i++)
+        {
+            changes += d.onSample(i, v[i]) ? 1 : 0;
+        }
+        final long allocated = threads.getCurrentThreadAllocatedBytes() - before;
+        assertTrue(changes >= 1);
+        assertTrue(allocated < 1024, allocated + " bytes allocated over " + v.length + " samples");
     }
 
     @Test

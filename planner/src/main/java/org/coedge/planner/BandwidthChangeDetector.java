@@ -8,11 +8,15 @@ package org.coedge.planner;
  * <b>Method: a two-sided CUSUM on log-bandwidth with clipped scores and a robust running estimate of the noise.</b>
  * Each sample {@code x = ln(bytesPerSecond)} is scored {@code z = clip((x - level) / noise, -clip, clip)}; two sums
  * {@code up = max(0, up + z - allowance)} and {@code down = max(0, down - z - allowance)} alarm when one passes
- * {@code threshold}. Why this and not Bayesian online change-point detection:
+ * {@code threshold}. Two departures from the textbook CUSUM, both for stalled transfers: a sample within
+ * {@code allowance} of the level clears both sums (evidence of a change must come in an unbroken run, as a step's
+ * does and scattered stalls do not), and a sample more than {@code clip} units below the level adds nothing to
+ * {@code up} (it is as likely a stall as a slower link, so it is no evidence against a rise). Why this and not
+ * Bayesian online change-point detection:
  * <ul>
  *     <li><b>The delay for a large step is fixed by construction.</b> A sample adds at most {@code clip - allowance}
  *     (3 with the defaults) to a sum, so with {@code 2 (clip - allowance) < threshold < 3 (clip - allowance)} (6 &lt;
- *     7 &lt; 9) any step of more than {@code clip} noise units (20x is about 17 of them under +-30% noise, 2x about
+ *     8 &lt; 9) any step of more than {@code clip} noise units (20x is about 17 of them under +-30% noise, 2x about
  *     4) is reported at its third sample, whatever its size.</li>
  *     <li><b>Outliers cannot raise an alarm on their own.</b> A transfer observed while the sender was descheduled
  *     under its CPU quota can look 5x slower; its score is clipped like any other, so one or two such samples in a
@@ -192,16 +196,22 @@ public final class BandwidthChangeDetector
     }
 
     /**
-     * A change was detected at the newest sample. The new level's side is that of the median of the newest three;
-     * walking back from the newest sample, the new segment takes every sample nearer the new level than the old one
-     * and stops at two in a row that are not (one alone is a stalled transfer within the new segment); its level is
-     * the median of the samples it took, and it starts at the oldest of them.
+     * A change was detected at the newest sample. The new level is first taken to be the median of the newest three;
+     * walking back from the newest sample, the new segment takes every sample nearer that level than the old one and
+     * not more than {@code clip} noise units above it (a stall makes a sample look slower, never faster), and stops
+     * at two in a row that do not belong (one alone is a stalled transfer within the new segment). It starts at the
+     * oldest sample it took; its level is the median of those it took, less any more than {@code clip} noise units
+     * below the fastest of them (stalls).
      */
     private void startSegment(final long tag)
     {
         final double provisional = medianOfNewest(3);
         final double mid = 0.5 * (level + provisional);
         final boolean rising = provisional > level;
+        final double spread = clip * noise();
+        // a stall makes a sample slower, never faster: nothing far above the new level belongs to it (a sample from
+        // before a rise, a stalled one from before a fall)
+        final double ceiling = provisional + spread;
         final int available = (int)Math.min(samples, RING);
         int taken = 0;
         int oldest = 0;
@@ -209,7 +219,7 @@ public final class BandwidthChangeDetector
         for (int back = 0; back < available && gap < 2; back++)
         {
             final double v = ringLog[(int)((samples - 1 - back) % RING)];
-            if (rising ? v > mid : v < mid)
+            if ((rising ? v > mid : v < mid) && v <= ceiling)
             {
                 picked[taken++] = v;
                 oldest = back;
@@ -220,8 +230,21 @@ public final class BandwidthChangeDetector
                 gap++;
             }
         }
-        // at least two of the newest three lie on the median's side of the midpoint, so taken >= 2
-        level = median(picked, taken);
+        // at least two of the newest three lie on the median's side of the midpoint and under the ceiling
+        double highest = picked[0];
+        for (int i = 1; i < taken; i++)
+        {
+            highest = Math.max(highest, picked[i]);
+        }
+        int kept = 0;
+        for (int i = 0; i < taken; i++)
+        {
+            if (picked[i] >= highest - spread)
+            {
+                picked[kept++] = picked[i];
+            }
+        }
+        level = median(picked, kept);
         segmentSamples = taken;
         changeTag = ringTag[(int)((samples - 1 - oldest) % RING)];
         detectedTag = tag;

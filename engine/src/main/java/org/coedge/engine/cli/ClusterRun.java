@@ -37,6 +37,10 @@ final class ClusterRun implements AutoCloseable
     final TransportNode node;
     final Coordinator coordinator;
     final long[] latencyNs;
+    /** Per timed request, the plan epoch it ran under. */
+    final long[] epochs;
+    /** Where one line per timed request goes while the run goes on ({@code --progress}); null for none. */
+    private PrintWriter progress;
     /** Per timed request, per device of the final plan: compute and wait (await + send) times. */
     private long[][] computeNs = new long[0][];
     private long[][] waitNs = new long[0][];
@@ -80,6 +84,17 @@ final class ClusterRun implements AutoCloseable
             throw e;
         }
         this.latencyNs = new long[repeat];
+        this.epochs = new long[repeat];
+    }
+
+    /**
+     * Prints {@code request N latency_ms X epoch E} (N from 0) to {@code out} after each timed request, flushed, so
+     * a process that started this one (the testbed) can follow the run; null for none.
+     */
+    ClusterRun progress(final PrintWriter out)
+    {
+        this.progress = out;
+        return this;
     }
 
     /**
@@ -117,6 +132,13 @@ final class ClusterRun implements AutoCloseable
             final long t0 = System.nanoTime();
             coordinator.infer(inputs, outputs);
             latencyNs[i] = System.nanoTime() - t0;
+            epochs[i] = coordinator.epoch();
+            if (progress != null)
+            {
+                progress.printf(java.util.Locale.ROOT, "request %d latency_ms %.4f epoch %d%n", i, latencyNs[i] / 1e6,
+                    epochs[i]);
+                progress.flush();
+            }
             final List<Worker> ws = coordinator.planWorkers();
             computeNs[i] = new long[ws.size() + 1];
             waitNs[i] = new long[ws.size() + 1];
@@ -263,6 +285,20 @@ final class ClusterRun implements AutoCloseable
                 d == 0 ? 0 : w.bytesPerSecond() / 1e6, profile == null ? 0 : profile.memoryBytes(),
                 profile == null ? 0 : profile.sampleCount()));
         }
+    }
+
+    /**
+     * Appends {@code "requests": [{"latency_ms": ..., "epoch": ...}, ...]}, one object per timed request in order.
+     */
+    void appendRequestsJson(final StringBuilder sb)
+    {
+        sb.append("\"requests\": [");
+        for (int i = 0; i < latencyNs.length; i++)
+        {
+            sb.append(i > 0 ? ", " : "").append(String.format(java.util.Locale.ROOT,
+                "{\"latency_ms\": %.4f, \"epoch\": %d}", latencyNs[i] / 1e6, epochs[i]));
+        }
+        sb.append(']');
     }
 
     static double median(final long[] ns)

@@ -92,6 +92,10 @@ final class RunCommand implements Callable<Integer>
         "measured compute, send and wait per stage and device, and end to end.")
     boolean explain;
 
+    @Option(names = "--progress", description = "With --peers: print `request N latency_ms X epoch E` to stderr " +
+        "after each timed request (N from 0), as it happens; the testbed follows a run by it.")
+    boolean progress;
+
     @Option(names = "--trace", description = "With --peers: write the last timed request's steps on every device " +
         "as a Chrome trace-event JSON file (Perfetto, chrome://tracing).")
     Path trace;
@@ -308,6 +312,10 @@ final class RunCommand implements Callable<Integer>
             peerTimeoutMs, repeat, new java.io.PrintWriter(System.err, true), plannerName,
             profileOptions.profiler(threads)))
         {
+            if (progress)
+            {
+                run.progress(spec.commandLine().getErr());
+            }
             run.run(in, results, repeat > 1 ? warmup : 0);
             if (run.extraWarmup() > 0)
             {
@@ -343,8 +351,9 @@ final class RunCommand implements Callable<Integer>
                 {
                     sb.append(i > 0 ? ", " : "").append(String.format(Locale.ROOT, "%.4f", run.latencyNs[i] / 1e6));
                 }
-                sb.append(String.format(Locale.ROOT, "], \"settle_requests\": %d, \"settle_s\": %.3f",
+                sb.append(String.format(Locale.ROOT, "], \"settle_requests\": %d, \"settle_s\": %.3f, ",
                     run.settleRequests(), run.settleNs() * 1e-9));
+                run.appendRequestsJson(sb);
                 if (run.choice() != null)
                 {
                     sb.append(String.format(Locale.ROOT, ", \"predicted_ms\": %.4f, \"plan\": \"%s\"",

@@ -39,6 +39,12 @@ final class TestbedCommand implements Callable<Integer>
         "(needs the kernel's netem; refused where it is missing).")
     double delayMs;
 
+    @Option(names = "--link-schedule", description = "Change every link's rate (both ends of every device's " +
+        "veth) during each cooperative run: INDEX:MBPS,... over its timed requests from 0, e.g. " +
+        "0:1000,40:50,80:1000 (an entry at 0 holds from the run's start, its warm-up included; the testbed follows " +
+        "the coordinator's --progress lines and runs tc as request INDEX - 1 ends).")
+    String linkSchedule;
+
     @Option(names = "--cfs-period-ms", defaultValue = "10", description = "CFS period of every device's CPU " +
         "quota in ms (default ${DEFAULT-VALUE}; shorter periods cost a throttled device part of its quota).")
     double cfsPeriodMs;
@@ -100,6 +106,7 @@ final class TestbedCommand implements Callable<Integer>
         config.warmup = warmup;
         config.fuse = fuse;
         config.port = port;
+        config.linkSchedule = linkSchedule;
         config.validate();
         FuseOptions.parseDepth(fuse, 0);
         if (!Testbed.isRoot())

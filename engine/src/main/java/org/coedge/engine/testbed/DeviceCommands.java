@@ -157,7 +157,10 @@ final class DeviceCommands
         return cmd;
     }
 
-    /** @return the arguments of the coordinator's {@code coedge run --peers} under {@code planner}. */
+    /**
+     * @return the arguments of the coordinator's {@code coedge run --peers} under {@code planner}, with
+     * {@code --progress} (one stderr line per timed request, which a {@link LinkScheduler} follows).
+     */
     static List<String> coordinator(final Path model, final List<Path> inputs, final Path output, final int devices,
         final int port, final Path keyFile, final double cores, final int repeat, final int warmup,
         final String planner, final String fuse, final Path trace)
@@ -176,7 +179,8 @@ final class DeviceCommands
         cmd.addAll(List.of("--output", output.toString(), "--peers", peers.toString(), "--key-file",
             keyFile.toString(), "--listen", Network.address(0) + ":" + port, "--threads",
             Integer.toString(processors(cores)), "--repeat", Integer.toString(repeat), "--warmup",
-            Integer.toString(warmup), "--planner", planner, "--fuse", fuse, "--trace", trace.toString(), "--json"));
+            Integer.toString(warmup), "--planner", planner, "--fuse", fuse, "--trace", trace.toString(), "--json",
+            "--progress"));
         if (planner.equals(org.coedge.engine.cluster.Planners.ADAPTIVE))
         {
             cmd.add("--explain"); // the table goes to its stderr, which the testbed keeps

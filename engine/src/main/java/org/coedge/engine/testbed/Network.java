@@ -121,6 +121,29 @@ final class Network
         return cmds;
     }
 
+    /**
+     * Sets every link to {@code mbps} each way, at once, keeping the queueing discipline ({@code tc qdisc replace}
+     * changes a {@code tbf} in place, and adds one where links were unlimited): both ends of every device's veth, as
+     * {@link #create} shaped them.
+     */
+    void rate(final double mbps)
+    {
+        for (int d = 0; d < devices; d++)
+        {
+            Shell.run(rateCommand(namespace(d), "eth0", mbps));
+            Shell.run(rateCommand(bridgeNamespace(), "port" + d, mbps));
+        }
+    }
+
+    /** @return the {@code tc} command that sets {@code dev} in namespace {@code ns} to {@code mbps}, as created. */
+    static List<String> rateCommand(final String ns, final String dev, final double mbps)
+    {
+        final List<String> add = shapingCommands(dev, mbps, 0).get(0);
+        final List<String> cmd = new ArrayList<>(List.of("tc", "-n", ns, "qdisc", "replace"));
+        cmd.addAll(add.subList(3, add.size())); // after "tc qdisc add"
+        return cmd;
+    }
+
     private static String ms(final double ms)
     {
         return String.format(Locale.ROOT, "%.3fms", ms);

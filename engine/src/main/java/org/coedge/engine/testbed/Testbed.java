@@ -149,6 +149,7 @@ public final class Testbed implements AutoCloseable
         result.linkMbps = config.linkMbps;
         result.delayMs = config.delayMs;
         result.repeat = config.repeat;
+        result.linkSchedule = config.linkSchedule == null ? "" : config.linkSchedule;
         network = new Network(prefix, n, config.linkMbps, config.delayMs);
         network.create();
         for (int d = 0; d < n; d++)
@@ -329,9 +330,20 @@ public final class Testbed implements AutoCloseable
         {
             checkWorkers();
             log.printf("testbed: cooperative run, planner %s%n", planner);
+            final LinkScheduler links = config.linkSchedule == null ? null : new LinkScheduler(config.schedule(),
+                config.linkMbps, network::rate, config.repeat);
+            if (links != null)
+            {
+                links.start();
+            }
             json = runToEnd(0, "coop-" + planner, DeviceCommands.coordinator(model, inputs, out, n, config.port, key,
-                config.cores[0], config.repeat, config.warmup, planner, config.fuse, trace));
+                config.cores[0], config.repeat, config.warmup, planner, config.fuse, trace), links);
             checkWorkers();
+            if (links != null)
+            {
+                p.linkChanges.addAll(links.results(log));
+            }
+            p.requests.addAll(TestbedResult.requests(json));
             p.traceJson = Files.exists(trace) ? Files.readString(trace) : "";
             p.explain = explainTable(work.resolve("coop-" + planner + ".err"));
             if (config.explain && !p.explain.isEmpty())
@@ -439,12 +451,25 @@ public final class Testbed implements AutoCloseable
         }
     }
 
-    /** Runs {@code args} on device {@code d} until it exits; returns the JSON object it printed last. */
     private Map<String, Object> runToEnd(final int d, final String name, final List<String> args) throws IOException
+    {
+        return runToEnd(d, name, args, null);
+    }
+
+    /**
+     * Runs {@code args} on device {@code d} until it exits; returns the JSON object it printed last. With
+     * {@code links}, its stderr goes through them (which play the link schedule by its progress lines).
+     */
+    private Map<String, Object> runToEnd(final int d, final String name, final List<String> args,
+        final LinkScheduler links) throws IOException
     {
         final Path stdout = work.resolve(name + ".out");
         final Path stderr = work.resolve(name + ".err");
-        final Process p = start(d, args, stdout, stderr);
+        final Process p = start(d, args, stdout, links == null ? stderr : null);
+        if (links != null)
+        {
+            links.follow(p.getErrorStream(), stderr);
+        }
         try
         {
             if (!p.waitFor(RUN_TIMEOUT_S, TimeUnit.SECONDS))
@@ -460,6 +485,10 @@ public final class Testbed implements AutoCloseable
             throw new IllegalStateException("interrupted");
         }
         processes.remove(p);
+        if (links != null)
+        {
+            links.await(30);
+        }
         final String out = Files.readString(stdout, StandardCharsets.UTF_8);
         final String err = Files.readString(stderr, StandardCharsets.UTF_8);
         if (p.exitValue() != 0)
@@ -520,6 +549,7 @@ public final class Testbed implements AutoCloseable
         }
     }
 
+    /** Starts {@code args} on device {@code d}; a null {@code stderr} leaves it a pipe for the caller to read. */
     private Process start(final int d, final List<String> args, final Path stdout, final Path stderr)
         throws IOException
     {
@@ -543,7 +573,7 @@ public final class Testbed implements AutoCloseable
         {
             pb.redirectErrorStream(true);
         }
-        else
+        else if (stderr != null)
         {
             pb.redirectError(stderr.toFile());
         }

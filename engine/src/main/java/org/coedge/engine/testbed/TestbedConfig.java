@@ -26,6 +26,14 @@ public final class TestbedConfig
     public String fuse = "1";
     /** The UDP port every device listens on (each has its own address). */
     public int port = 40100;
+    /** {@code --link-schedule}: {@code INDEX:MBPS,...} over each cooperative run's timed requests; null for none. */
+    public String linkSchedule;
+
+    /** @return {@link #linkSchedule} parsed against {@link #repeat}, or null when there is none. */
+    public LinkSchedule schedule()
+    {
+        return linkSchedule == null ? null : LinkSchedule.parse(linkSchedule, repeat);
+    }
 
     /** @throws IllegalArgumentException naming the first bad value. */
     public TestbedConfig validate()
@@ -98,6 +106,19 @@ public final class TestbedConfig
         if (port < 1 || port > 65535)
         {
             throw new IllegalArgumentException("--port must be in [1, 65535]");
+        }
+        if (linkSchedule != null)
+        {
+            schedule();
+            if (cores.length < 2)
+            {
+                throw new IllegalArgumentException("--link-schedule needs at least two devices (a link to change)");
+            }
+            if (delayMs > 0)
+            {
+                // changing a tbf in place with a netem child under it is untested (this machine has no netem)
+                throw new IllegalArgumentException("--link-schedule does not go with --link-delay-ms");
+            }
         }
         return this;
     }

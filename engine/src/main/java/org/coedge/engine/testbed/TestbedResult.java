@@ -49,6 +49,29 @@ public final class TestbedResult
         public double throttledFraction;
     }
 
+    /** One timed request of a cooperative run, as the coordinator's {@code --json} listed it. */
+    public static final class Request
+    {
+        public double latencyMs;
+        public long epoch;
+        /** The exit the request left the model at, -1 where the coordinator did not say. */
+        public int exit = -1;
+    }
+
+    /** One {@code --link-schedule} entry as it was applied during a cooperative run. */
+    public static final class LinkChange
+    {
+        /** The timed request from which the schedule asked for the rate. */
+        public int request;
+        public double mbps;
+        /** The last timed request that had ended when the change began (-1: before the run). */
+        public int afterRequest;
+        /** How long {@code tc} took to change every link. */
+        public double tcMs;
+        /** The first timed request that started after the new rate was in place. */
+        public int firstFull;
+    }
+
     /** One planner's cooperative run. */
     public static final class Planner
     {
@@ -70,6 +93,10 @@ public final class TestbedResult
         public final List<PlannerDevice> devices = new ArrayList<>();
         /** The trace-event JSON of the last timed request. */
         public String traceJson = "";
+        /** Every timed request in order (empty for a one-device testbed). */
+        public final List<Request> requests = new ArrayList<>();
+        /** The link schedule's entries as applied in this run (empty without {@code --link-schedule}). */
+        public final List<LinkChange> linkChanges = new ArrayList<>();
     }
 
     public String model = "";
@@ -78,6 +105,8 @@ public final class TestbedResult
     public double linkMbps;
     public double delayMs;
     public int repeat;
+    /** {@code --link-schedule} as given, empty for none. */
+    public String linkSchedule = "";
     public final List<Device> devices = new ArrayList<>();
     public final List<Alone> alone = new ArrayList<>();
     public final List<Planner> planners = new ArrayList<>();
@@ -94,6 +123,25 @@ public final class TestbedResult
             }
         }
         return best;
+    }
+
+    /** @return the coordinator's {@code "requests"} records from its {@code --json} (none if it has none). */
+    static List<Request> requests(final java.util.Map<String, Object> coordinatorJson)
+    {
+        final List<Request> out = new ArrayList<>();
+        if (!(coordinatorJson.get("requests") instanceof List))
+        {
+            return out;
+        }
+        for (final java.util.Map<String, Object> r : JsonReader.objects(coordinatorJson, "requests"))
+        {
+            final Request q = new Request();
+            q.latencyMs = JsonReader.num(r, "latency_ms");
+            q.epoch = (long)JsonReader.num(r, "epoch");
+            q.exit = r.get("exit") instanceof Double ? (int)(double)(Double)r.get("exit") : -1;
+            out.add(q);
+        }
+        return out;
     }
 
     /** @return the {@code q}-quantile (nearest rank) of {@code v}. */
@@ -140,7 +188,12 @@ public final class TestbedResult
         final StringBuilder sb = new StringBuilder(4096);
         sb.append("{\"model\": \"").append(escape(model)).append("\", \"link_mbps\": ").append(num(linkMbps))
             .append(", \"link_delay_ms\": ").append(num(delayMs)).append(", \"repeat\": ").append(repeat)
-            .append(", \"unthrottled_gflops\": ").append(num(unthrottledGflops)).append(", \"devices\": [");
+            .append(", \"unthrottled_gflops\": ").append(num(unthrottledGflops));
+        if (!linkSchedule.isEmpty())
+        {
+            sb.append(", \"link_schedule\": \"").append(escape(linkSchedule)).append('"');
+        }
+        sb.append(", \"devices\": [");
         for (int i = 0; i < devices.size(); i++)
         {
             final Device d = devices.get(i);
@@ -178,6 +231,7 @@ public final class TestbedResult
                 sb.append(", \"predicted_ms\": ").append(num(p.predictedMs)).append(", \"plan\": \"")
                     .append(escape(p.plan)).append('"');
             }
+            appendRequests(sb, p);
             sb.append(", \"devices\": [");
             for (int d = 0; d < p.devices.size(); d++)
             {
@@ -191,6 +245,37 @@ public final class TestbedResult
             sb.append("]}");
         }
         return sb.append("]}").toString();
+    }
+
+    /** Appends a planner's {@code "requests"} and, with a schedule, its {@code "link_changes"}. */
+    private static void appendRequests(final StringBuilder sb, final Planner p)
+    {
+        sb.append(", \"requests\": [");
+        for (int r = 0; r < p.requests.size(); r++)
+        {
+            final Request q = p.requests.get(r);
+            sb.append(r > 0 ? ", " : "").append("{\"latency_ms\": ").append(num(q.latencyMs))
+                .append(", \"epoch\": ").append(q.epoch);
+            if (q.exit >= 0)
+            {
+                sb.append(", \"exit\": ").append(q.exit);
+            }
+            sb.append('}');
+        }
+        sb.append(']');
+        if (!p.linkChanges.isEmpty())
+        {
+            sb.append(", \"link_changes\": [");
+            for (int c = 0; c < p.linkChanges.size(); c++)
+            {
+                final LinkChange l = p.linkChanges.get(c);
+                sb.append(c > 0 ? ", " : "").append("{\"request\": ").append(l.request).append(", \"mbps\": ")
+                    .append(num(l.mbps)).append(", \"after_request\": ").append(l.afterRequest)
+                    .append(", \"tc_ms\": ").append(num(l.tcMs)).append(", \"first_full_request\": ")
+                    .append(l.firstFull).append('}');
+            }
+            sb.append(']');
+        }
     }
 
     /** Prints the devices, each class alone, and one line per planner and device. */
@@ -232,6 +317,14 @@ public final class TestbedResult
         }
         out.printf(Locale.ROOT, "speedup: the fastest device alone (%.2f ms) over the planner's median%n",
             fastestAlone().medianMs);
+        for (final Planner p : planners)
+        {
+            for (final LinkChange l : p.linkChanges)
+            {
+                out.printf(Locale.ROOT, "%s: links to %.0f Mbit/s for request %d (after request %d, tc %.1f ms, " +
+                    "wholly from request %d)%n", p.name, l.mbps, l.request, l.afterRequest, l.tcMs, l.firstFull);
+            }
+        }
         for (final Planner p : planners)
         {
             if (!Double.isNaN(p.predictedMs))

@@ -24,9 +24,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * {@code coedge run --peers ... --planner equal --json --trace FILE} with two real worker processes on loopback:
- * the per-device JSON section, the equal split, and a trace with every step of every device (the workers' step
- * times travel in their results).
+ * {@code coedge run --peers ... --planner equal --json --trace FILE --progress} with two real worker processes on
+ * loopback: the per-device JSON section, the per-request records and progress lines, the equal split, and a trace
+ * with every step of every device (the workers' step times travel in their results).
  */
 class ClusterTraceTest
 {
@@ -67,11 +67,28 @@ class ClusterTraceTest
         final int code = CoEdgeCli.execute(new String[]{"run", "--model", model.toString(), "--input",
             input.toString(), "--peers", String.join(",", workers.endpoints()), "--key-file", key.toString(),
             "--listen", "127.0.0.1:0", "--repeat", "2", "--warmup", "1", "--planner", "equal", "--json", "--trace",
-            trace.toString()}, new PrintWriter(out, true), new PrintWriter(err, true));
+            trace.toString(), "--progress"}, new PrintWriter(out, true), new PrintWriter(err, true));
         assertEquals(0, code, err.toString());
         final Map<String, Object> json = JsonReader.parseObject(out.toString().trim());
         assertEquals("equal", json.get("planner"));
-        assertEquals(2, ((List<?>)json.get("samples_ms")).size());
+        final List<?> samples = (List<?>)json.get("samples_ms");
+        assertEquals(2, samples.size());
+        // one record per timed request, in order, and one progress line each on stderr as it ran
+        final List<Map<String, Object>> requests = JsonReader.objects(json, "requests");
+        assertEquals(2, requests.size());
+        final String[] lines = err.toString().lines().filter(l -> l.startsWith("request ")).toArray(String[]::new);
+        assertEquals(2, lines.length, err.toString());
+        for (int i = 0; i < 2; i++)
+        {
+            final Map<String, Object> r = requests.get(i);
+            assertEquals((Double)samples.get(i), JsonReader.num(r, "latency_ms"), 1e-3);
+            assertEquals(JsonReader.num(json, "epoch"), JsonReader.num(r, "epoch"), 0, r.toString());
+            final String[] f = lines[i].split(" ");
+            assertEquals(List.of("request", Integer.toString(i), "latency_ms", "epoch"), List.of(f[0], f[1], f[2],
+                f[4]), lines[i]);
+            assertEquals(JsonReader.num(r, "latency_ms"), Double.parseDouble(f[3]), 1e-3, lines[i]);
+            assertEquals(JsonReader.num(r, "epoch"), Double.parseDouble(f[5]), 0, lines[i]);
+        }
         final List<Map<String, Object>> devices = JsonReader.objects(json, "devices");
         assertEquals(3, devices.size());
         double minRows = Double.MAX_VALUE;

@@ -73,6 +73,7 @@ class TestbedPartsTest
         assertEquals("t.json", c.get(c.indexOf("--trace") + 1));
         assertEquals("1", c.get(c.indexOf("--threads") + 1));
         assertTrue(c.contains("--json"));
+        assertTrue(c.contains("--progress"), "the testbed follows the run by its progress lines");
         final List<String> w = DeviceCommands.worker(2, 40100, Path.of("k"), 0.45);
         assertEquals(List.of("worker", "--listen", "10.77.0.12:40100", "--key-file", "k", "--threads", "1",
             "--exit-with-parent"), w);

@@ -63,6 +63,7 @@ public final class AdaptivePlanPolicy implements PlanPolicy
     private LinkModel planLinks;
     private PlanChoice choice;
     private MessageCosts costs = new MessageCosts();
+    private ObjectiveSearch search;
     private double driftThreshold = DRIFT;
     private int requestsUnderPlan;
     private java.util.function.LongSupplier compiledMs = JitClock::compiledMs;
@@ -78,6 +79,26 @@ public final class AdaptivePlanPolicy implements PlanPolicy
     public AdaptivePlanPolicy(final PrintWriter log)
     {
         this.log = log;
+        this.search = new ObjectiveSearch(PlanObjective.LATENCY, log);
+    }
+
+    /** @return the prediction of {@code plan} on the current models, for the layers it gathers. */
+    private Prediction predict(final Plan plan)
+    {
+        return PlanSimulator.predict(graph, plan, plan.outputsOr(outputs), planModels, planLinks);
+    }
+
+    /** Sets what the searches optimise (latency by default); call before the first plan. */
+    public AdaptivePlanPolicy objective(final PlanObjective objective)
+    {
+        search = new ObjectiveSearch(objective, log);
+        return this;
+    }
+
+    /** @return what the searches optimise, with the exits, power models and warning of the last one. */
+    ObjectiveSearch search()
+    {
+        return search;
     }
 
     /** Sets how far measured times may stray from their baseline before they count as drift; for tests. */
@@ -124,18 +145,19 @@ public final class AdaptivePlanPolicy implements PlanPolicy
         {
             // the same devices: the plan the trials run now
             final Plan again = trials.current().withEpoch(epoch);
-            choice = new PlanChoice(again, null, PlanSimulator.predict(graph, again, outputLayers, planModels,
-                planLinks), trials.currentName(), choice.candidates(), choice.fastestAloneNs(), choice.fastestDevice());
+            choice = new PlanChoice(again, null, predict(again), trials.currentName(), choice.candidates(),
+                choice.fastestAloneNs(), choice.fastestDevice());
         }
         else
         {
-            final PlanChoice searched = AdaptivePlanner.plan(graph, outputLayers, planModels, planLinks, epoch);
+            search.devices(view);
+            final PlanChoice searched = search.search(graph, outputLayers, planModels, planLinks, epoch);
             choice = searched;
             trials = new PlanTrials(TRIAL_REQUESTS, TRIAL_ROUNDS, driftThreshold, DRIFT_REQUESTS);
             trialNodes = nodes;
             final List<Plan> candidates = new ArrayList<>(List.of(searched.plan()));
             final List<String> names = new ArrayList<>(List.of(searched.description()));
-            if (trialsEnabled && n > 1)
+            if (trialsEnabled && n > 1 && search.trials())
             {
                 addRobustCandidates(searched, epoch, candidates, names);
             }
@@ -269,8 +291,7 @@ public final class AdaptivePlanPolicy implements PlanPolicy
                 awaitCount[d] = awaits;
             }
         }
-        costs.waits(PlanSimulator.predict(graph, choice.plan(), outputs, planModels, planLinks), waitedNs,
-            awaitCount);
+        costs.waits(predict(choice.plan()), waitedNs, awaitCount);
         costs.sends(sends, sendCount);
         final boolean wasTrying = trials.trying();
         final boolean turnOver = trials.record(requestNs, computeNs);
@@ -292,9 +313,8 @@ public final class AdaptivePlanPolicy implements PlanPolicy
                 }
                 if (!switchPlan)
                 {
-                    choice = new PlanChoice(choice.plan(), choice.programs(), PlanSimulator.predict(graph,
-                        choice.plan(), outputs, planModels, planLinks), choice.description(), choice.candidates(),
-                        choice.fastestAloneNs(), choice.fastestDevice());
+                    choice = new PlanChoice(choice.plan(), choice.programs(), predict(choice.plan()),
+                        choice.description(), choice.candidates(), choice.fastestAloneNs(), choice.fastestDevice());
                 }
             }
         }
@@ -369,12 +389,22 @@ public final class AdaptivePlanPolicy implements PlanPolicy
         }
         lastView = now;
         planLinks = links(now);
-        final Prediction current = PlanSimulator.predict(graph, choice.plan(), outputs, planModels, planLinks);
-        final PlanChoice better = AdaptivePlanner.plan(graph, outputs, planModels, planLinks, choice.plan().epoch());
+        final Prediction current = predict(choice.plan());
+        final PlanChoice better = search.search(graph, outputs, planModels, planLinks, choice.plan().epoch());
         final String drift = trials.decision();
-        if (better.prediction().endNs() < (1 - SWITCH_GAIN) * current.endNs() &&
+        if (search.better(better.prediction(), current, SWITCH_GAIN) &&
             !better.plan().shape().equals(choice.plan().shape()))
         {
+            if (!search.trials())
+            {
+                // under a deadline the prediction decides: a trial measures latency, not energy or accuracy
+                log.printf(Locale.ROOT, "coordinator: %s; switching to %s (predicted %.2f ms)%n", drift,
+                    better.description(), better.prediction().endNs() * 1e-6);
+                trials.start(List.of(better.plan()), List.of(better.description()));
+                learntUnder.clear();
+                choice = better;
+                return true;
+            }
             // measure the new plan against the current one (which runs on first: no re-plan for it)
             log.printf(Locale.ROOT, "coordinator: %s, and a plan predicted %.2f ms instead of %.2f ms is at hand%n",
                 drift, better.prediction().endNs() * 1e-6, current.endNs() * 1e-6);
@@ -408,12 +438,11 @@ public final class AdaptivePlanPolicy implements PlanPolicy
         }
         lastView = now;
         planLinks = links(now);
-        final PlanChoice searched = AdaptivePlanner.plan(graph, outputs, planModels, planLinks, choice.plan().epoch());
-        final Prediction current = PlanSimulator.predict(graph, choice.plan(), outputs, planModels, planLinks);
+        final PlanChoice searched = search.search(graph, outputs, planModels, planLinks, choice.plan().epoch());
+        final Prediction current = predict(choice.plan());
         trials.rebase();
         learntUnder.clear();
-        if (searched.plan().shape().equals(choice.plan().shape()) ||
-            searched.prediction().endNs() >= current.endNs())
+        if (searched.plan().shape().equals(choice.plan().shape()) || !search.better(searched.prediction(), current, 0))
         {
             log.printf(Locale.ROOT, "coordinator: links changed; the plan stays (predicted %.2f ms)%n",
                 current.endNs() * 1e-6);

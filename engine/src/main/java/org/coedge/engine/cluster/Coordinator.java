@@ -50,6 +50,7 @@ public final class Coordinator implements AutoCloseable
     private final Membership membership;
     private final PlanSession planning;
     private final LinkProber prober;
+    private final LinkWatch linkWatch;
 
     private String planner = Planners.ADAPTIVE;
     private DeviceProfiler profiler; // null: the machine's defaults, made at start
@@ -88,6 +89,7 @@ public final class Coordinator implements AutoCloseable
         this.planning = new PlanSession(node, membership, this.model, speeds, threads, timeoutNs, JOIN_TIMEOUT_NS,
             log);
         this.prober = new LinkProber(node, membership, planning.hook(), log);
+        this.linkWatch = new LinkWatch(prober::burst, log);
     }
 
     /** Sets how this device (device 0) profiles the model at {@link #start}: its memory limit and cache. */
@@ -205,11 +207,24 @@ public final class Coordinator implements AutoCloseable
             final String failure = code == RowExchange.OK ? awaitResults() : describeFailure(code);
             if (failure == null)
             {
+                final int[] gathered = planning.plan().outputs();
                 for (int i = 0; i < outputs.size(); i++)
                 {
-                    slot.outputInto(i, outputs.get(i));
+                    if (gathered == null || contains(gathered, model.outputLayers[i]))
+                    {
+                        slot.outputInto(i, outputs.get(i));
+                    }
+                    else
+                    {
+                        // an output of another exit than the plan's: not computed, and not to be mistaken for one
+                        java.util.Arrays.fill(outputs.get(i), Float.NaN);
+                    }
                 }
                 planning.learn();
+                if (linkWatch.afterRequest(planning.programs(), planning.times(), planning.planWorkers()))
+                {
+                    planning.linksChanged();
+                }
                 return;
             }
             lastFailure = failure;
@@ -219,6 +234,37 @@ public final class Coordinator implements AutoCloseable
             planning.replan();
         }
         throw new IllegalStateException("request failed " + MAX_ATTEMPTS + " times; last: " + lastFailure);
+    }
+
+    private static boolean contains(final int[] values, final int v)
+    {
+        for (final int x : values)
+        {
+            if (x == v)
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * @return the index among the model's outputs of each output the current plan gathers (all of them unless the
+     * plan answers from one exit).
+     */
+    public int[] gatheredOutputs()
+    {
+        final int[] gathered = planning.plan().outputs();
+        final int[] out = new int[gathered == null ? model.outputLayers.length : gathered.length];
+        int n = 0;
+        for (int i = 0; i < model.outputLayers.length; i++)
+        {
+            if (gathered == null || contains(gathered, model.outputLayers[i]))
+            {
+                out[n++] = i;
+            }
+        }
+        return java.util.Arrays.copyOf(out, n);
     }
 
     private String describeFailure(final int code)
@@ -466,6 +512,7 @@ public final class Coordinator implements AutoCloseable
     public void close()
     {
         membership.leaveAll();
+        prober.close();
         planning.close();
     }
 }

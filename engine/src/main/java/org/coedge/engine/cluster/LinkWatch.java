@@ -1,0 +1,131 @@
+package org.coedge.engine.cluster;
+
+import java.io.PrintWriter;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+import org.coedge.planner.BandwidthChangeDetector;
+import org.coedge.planner.DeviceProgram;
+import org.coedge.planner.Step;
+
+/**
+ * Watches the rate of each worker's link during requests and says when it changed: one
+ * {@link BandwidthChangeDetector} per worker, fed one sample per request.
+ * <p>
+ * A sample is what a request's own transfer showed: the worker's first wait for input rows from the coordinator
+ * (the scatter, sent as the request starts, so the wait is the transfer), its bytes over its time, when it carries at
+ * least {@value #MIN_SAMPLE_BYTES} bytes (a token bucket lets a few kilobytes through at line rate). A worker that
+ * received no such rows (the plan gives it nothing, or only rows in the middle of the model) is probed instead, at
+ * the request boundary, with one burst of {@value #PROBE_BYTES} bytes on the data path ({@link LinkProber#burst}),
+ * so a link that got faster again is seen while the plan does not use it; the probes' cost is counted
+ * ({@link #probeNs()}).
+ * <p>
+ * On a change the worker's link rate becomes the detector's new level ({@link Worker#bytesPerSecond}), so the next
+ * plan is made for it. Owned by the coordinator's thread; called after every successful request.
+ */
+final class LinkWatch
+{
+    static final long MIN_SAMPLE_BYTES = 64 * 1024;
+    static final int PROBE_BYTES = 128 * 1024;
+
+    private final java.util.function.ToDoubleBiFunction<Worker, Integer> burst;
+    private final PrintWriter log;
+    private final Map<Integer, BandwidthChangeDetector> detectors = new HashMap<>();
+    private long requests;
+    private long probeNs;
+    private int probes;
+    private int changes;
+
+    /** @param burst probes a worker's link with one burst of the given bytes ({@link LinkProber#burst}). */
+    LinkWatch(final java.util.function.ToDoubleBiFunction<Worker, Integer> burst, final PrintWriter log)
+    {
+        this.burst = burst;
+        this.log = log;
+    }
+
+    /**
+     * Takes the samples of one request run under {@code programs} (device {@code d >= 1} is
+     * {@code workers[d - 1]}).
+     *
+     * @return true if a worker's link changed rate: the caller plans again.
+     */
+    boolean afterRequest(final List<DeviceProgram> programs, final RequestTimes times, final Worker[] workers)
+    {
+        requests++;
+        boolean changed = false;
+        for (int d = 1; d < programs.size() && d <= workers.length; d++)
+        {
+            final Worker w = workers[d - 1];
+            double sample = scatterRate(programs.get(d).steps(), times, d);
+            if (sample <= 0)
+            {
+                final long t0 = System.nanoTime();
+                sample = burst.applyAsDouble(w, PROBE_BYTES);
+                probeNs += System.nanoTime() - t0;
+                probes++;
+            }
+            if (sample <= 0)
+            {
+                continue;
+            }
+            final BandwidthChangeDetector detector = detectors.computeIfAbsent(w.nodeId,
+                k -> new BandwidthChangeDetector());
+            if (detector.onSample(requests, sample))
+            {
+                changes++;
+                log.printf(Locale.ROOT, "coordinator: worker %d's link changed from %.1f to %.1f MB/s (change " +
+                    "point at request %d, seen at %d)%n", w.nodeId, w.bytesPerSecond / 1e6,
+                    detector.levelBytesPerSecond() / 1e6, detector.changeTag(), requests);
+                w.bytesPerSecond = detector.levelBytesPerSecond();
+                changed = true;
+            }
+        }
+        return changed;
+    }
+
+    /** Forgets worker {@code nodeId}'s link (it left or joined again, perhaps elsewhere). */
+    void forget(final int nodeId)
+    {
+        detectors.remove(nodeId);
+    }
+
+    /**
+     * @return the bytes per second of the worker's first wait for scatter rows from the coordinator, if it carried
+     * at least {@value #MIN_SAMPLE_BYTES} bytes and took time; 0 otherwise.
+     */
+    static double scatterRate(final List<Step> steps, final RequestTimes times, final int device)
+    {
+        if (times.stepCount(device) != steps.size())
+        {
+            return 0;
+        }
+        for (int i = 0; i < steps.size(); i++)
+        {
+            final Step s = steps.get(i);
+            if (s.kind() == Step.Kind.AWAIT && s.purpose() == Step.Purpose.SCATTER && s.peer() == 0)
+            {
+                final long ns = times.stepNs(device, i);
+                return s.bytes() >= MIN_SAMPLE_BYTES && ns > 0 ? s.bytes() / (ns * 1e-9) : 0;
+            }
+        }
+        return 0;
+    }
+
+    /** @return time the probes between requests took, in nanoseconds. */
+    long probeNs()
+    {
+        return probeNs;
+    }
+
+    int probes()
+    {
+        return probes;
+    }
+
+    int changes()
+    {
+        return changes;
+    }
+}

@@ -1,0 +1,117 @@
+package org.coedge.engine.cluster;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.util.List;
+import java.util.Random;
+
+import org.coedge.planner.DeviceProgram;
+import org.coedge.planner.LayerGraph;
+import org.coedge.planner.Plan;
+import org.coedge.planner.Planner;
+import org.coedge.planner.RowMap;
+import org.coedge.planner.Step;
+import org.coedge.planner.StepCompiler;
+import org.junit.jupiter.api.Test;
+
+class LinkWatchTest
+{
+    private static final long ROW_BYTES = 16 * 1024;
+
+    /** in (32 rows of 16 KiB) -> conv 3x3 -> conv 3x3, split over two devices: the worker's scatter is 16+ rows. */
+    private static LayerGraph graph()
+    {
+        final LayerGraph.Builder b = LayerGraph.builder();
+        final int in = b.addSource("in", 32, 64, 64);
+        final int c1 = b.addLayer("c1", new int[]{ in }, new RowMap[]{ RowMap.window(3, 1, 1, 1, 32, 32) }, 32, 64,
+            64, 1000, ROW_BYTES);
+        final int c2 = b.addLayer("c2", new int[]{ c1 }, new RowMap[]{ RowMap.window(3, 1, 1, 1, 32, 32) }, 32, 64,
+            64, 1000, ROW_BYTES);
+        return b.markOutput(c2).build();
+    }
+
+    /** Times every step of the worker at 1 ms, its scatter wait at what {@code bytesPerSecond} gives. */
+    private static RequestTimes times(final List<DeviceProgram> programs, final double bytesPerSecond)
+    {
+        final RequestTimes t = new RequestTimes(programs);
+        final List<Step> steps = programs.get(1).steps();
+        for (int i = 0; i < steps.size(); i++)
+        {
+            final Step s = steps.get(i);
+            t.stepNs(1, i, s.kind() == Step.Kind.AWAIT && s.purpose() == Step.Purpose.SCATTER ?
+                Math.round(s.bytes() / bytesPerSecond * 1e9) : 1_000_000);
+        }
+        return t;
+    }
+
+    @Test
+    void shouldTakeTheScatterWaitAsTheLinksRate()
+    {
+        final LayerGraph graph = graph();
+        final Plan plan = Planner.uniform(graph, new double[]{ 1, 1 }, 1);
+        final List<DeviceProgram> programs = StepCompiler.compile(graph, plan, new int[]{ 2 });
+        assertEquals(12.5e6, LinkWatch.scatterRate(programs.get(1).steps(), times(programs, 12.5e6), 1), 1e3);
+        // the coordinator receives no scatter; a device that reported no times gives no sample either
+        assertEquals(0, LinkWatch.scatterRate(programs.get(0).steps(), times(programs, 12.5e6), 0));
+        final List<DeviceProgram> alone = StepCompiler.compile(graph, Planner.uniform(graph, new double[]{ 1, 0 }, 1),
+            new int[]{ 2 });
+        assertEquals(0, LinkWatch.scatterRate(programs.get(1).steps(), new RequestTimes(alone), 1));
+    }
+
+    @Test
+    void shouldReportADropOfTheLinkWithinThreeRequestsAndTakeItsNewRate()
+    {
+        final LayerGraph graph = graph();
+        final Plan plan = Planner.uniform(graph, new double[]{ 1, 1 }, 1);
+        final List<DeviceProgram> programs = StepCompiler.compile(graph, plan, new int[]{ 2 });
+        final StringWriter log = new StringWriter();
+        final int[] probes = {0};
+        final LinkWatch watch = new LinkWatch((w, bytes) -> ++probes[0] * 0.0, new PrintWriter(log, true));
+        final Worker w = new Worker(1, "127.0.0.1:1", null);
+        w.bytesPerSecond = 125e6;
+        final Random random = new Random(7);
+        int changedAt = -1;
+        for (int r = 0; r < 60; r++)
+        {
+            final double rate = (r < 30 ? 125e6 : 6.25e6) * (1 + 0.3 * (2 * random.nextDouble() - 1));
+            if (watch.afterRequest(programs, times(programs, rate), new Worker[]{ w }))
+            {
+                assertEquals(-1, changedAt, "one change only: " + log);
+                changedAt = r;
+            }
+        }
+        assertTrue(changedAt >= 30 && changedAt <= 32, "a 20x drop at request 30 seen at " + changedAt + ": " + log);
+        assertEquals(6.25e6, w.bytesPerSecond, 6.25e6 * 0.3, "the link's rate is the new level");
+        assertEquals(0, probes[0], "a worker whose scatter shows the rate is not probed");
+        assertTrue(log.toString().contains("worker 1's link changed"), log.toString());
+    }
+
+    @Test
+    void shouldProbeAWorkerThePlanGivesNothingAndNotAlarmOnASteadyLink()
+    {
+        final LayerGraph graph = graph();
+        final Plan plan = Planner.uniform(graph, new double[]{ 1, 0 }, 1);
+        final List<DeviceProgram> programs = StepCompiler.compile(graph, plan, new int[]{ 2 });
+        assertTrue(programs.get(1).steps().isEmpty());
+        final Random random = new Random(11);
+        final int[] probes = {0};
+        final LinkWatch watch = new LinkWatch((w, bytes) ->
+        {
+            probes[0]++;
+            assertEquals(LinkWatch.PROBE_BYTES, bytes);
+            return 125e6 * (1 + 0.3 * (2 * random.nextDouble() - 1));
+        }, new PrintWriter(new StringWriter(), true));
+        final Worker w = new Worker(1, "127.0.0.1:1", null);
+        for (int r = 0; r < 200; r++)
+        {
+            assertFalse(watch.afterRequest(programs, new RequestTimes(programs), new Worker[]{ w }),
+                "no change on a steady link, request " + r);
+        }
+        assertEquals(200, probes[0]);
+        assertEquals(200, watch.probes());
+    }
+}

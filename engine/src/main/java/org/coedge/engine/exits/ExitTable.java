@@ -15,6 +15,7 @@ import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
 
+import org.coedge.engine.api.Model;
 import org.coedge.engine.graph.ModelException;
 
 /**
@@ -292,6 +293,18 @@ public final class ExitTable
             }
         }
         return indices;
+    }
+
+    /**
+     * @return {@code model} cut down to exit {@code k} ({@link Model#forOutput}): its one output is that exit's, and
+     * only the nodes it depends on remain.
+     * @throws IllegalArgumentException if there is no exit {@code k}.
+     * @throws ModelException if the model lacks an output this table names.
+     */
+    public Model upTo(final Model model, final int k)
+    {
+        outputIndices(model.outputNames());
+        return model.forOutput(exit(k).output());
     }
 
     /** @return the exits, earliest first. */

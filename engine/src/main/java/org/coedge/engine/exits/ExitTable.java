@@ -152,15 +152,20 @@ public final class ExitTable
                         e.output + "'");
                 }
             }
+            if (e.top1 != null && (!(e.top1 >= 0 && e.top1 <= 1) || e.samples == 0))
+            {
+                throw new IllegalArgumentException("exit " + i + ": top1 " + e.top1 + " must lie in [0, 1] and " +
+                    "come with samples > 0");
+            }
             if (e.samples < 0 || e.correct < 0 || e.correct > e.samples)
             {
                 throw new IllegalArgumentException("exit " + i + ": " + e.correct + " correct of " + e.samples +
                     " samples");
             }
-            if (e.top1 != null && (!(e.top1 >= 0 && e.top1 <= 1) || e.samples == 0))
+            if (e.top1 != null && Math.abs(e.top1 - (double)e.correct / e.samples) > 1e-6)
             {
-                throw new IllegalArgumentException("exit " + i + ": top1 " + e.top1 + " must lie in [0, 1] and " +
-                    "come with samples > 0");
+                throw new IllegalArgumentException("exit " + i + ": top1 " + e.top1 + " is not " + e.correct +
+                    " correct of " + e.samples);
             }
         }
         this.weights = weights;

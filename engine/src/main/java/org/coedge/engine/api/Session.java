@@ -12,7 +12,8 @@ import org.coedge.kernels.Blas;
 
 /**
  * A prepared model bound to its own arena and threads, ready to run many times. Inputs and outputs are exchanged in
- * the model's NCHW layout; {@link #setInput}, {@link #run} and {@link #outputInto} allocate nothing. One caller
+ * the model's NCHW layout; {@link #setInput}, {@link #run} and {@link #outputInto} allocate nothing. A multi-exit
+ * model serves each request up to the exit it chooses with {@link #runFor}, on the same weights and arena. One caller
  * thread at a time. Close it to stop its threads.
  */
 public final class Session implements AutoCloseable

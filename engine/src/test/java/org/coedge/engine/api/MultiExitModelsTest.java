@@ -116,6 +116,9 @@ class MultiExitModelsTest
             }
             final int exit0 = session.layerCountFor(session.outputIndex("exit0"));
             assertTrue(exit0 < all / 2, "exit 0 runs " + exit0 + " of " + all + " layers");
+            assertThrows(IllegalArgumentException.class, () -> session.runFor(3));
+            assertThrows(IllegalArgumentException.class, () -> session.runFor(-1));
+            assertEquals(-1, session.outputIndex("no-such-output"));
         }
     }
 

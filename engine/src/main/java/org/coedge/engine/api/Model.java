@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Map;
 
 import org.coedge.engine.exec.Lowering;
+import org.coedge.engine.exits.ExitGraphs;
 import org.coedge.engine.exec.PreparedModel;
 import org.coedge.engine.graph.Graph;
 import org.coedge.engine.graph.ModelException;
@@ -155,6 +156,18 @@ public final class Model
             }
         }
         return out;
+    }
+
+    /**
+     * @return this model cut down to one of its outputs, e.g. one exit of a multi-exit model: only the nodes that
+     * output depends on are kept ({@link ExitGraphs#pruneTo}), so preparing, planning or splitting the result covers
+     * exactly what that exit computes. The inputs stay as they are. To serve every exit from one set of prepared
+     * weights, keep the whole model and call {@link Session#runFor} instead.
+     * @throws ModelException if {@code output} is not an output of the model.
+     */
+    public Model forOutput(final String output)
+    {
+        return new Model(ExitGraphs.pruneTo(graph, output));
     }
 
     /** @return the graph as the file states it. */

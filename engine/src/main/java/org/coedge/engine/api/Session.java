@@ -12,13 +12,15 @@ import org.coedge.kernels.Blas;
 
 /**
  * A prepared model bound to its own arena and threads, ready to run many times. Inputs and outputs are exchanged in
- * the model's NCHW layout; {@link #setInput}, {@link #run} and {@link #outputInto} allocate nothing. One caller
+ * the model's NCHW layout; {@link #setInput}, {@link #run} and {@link #outputInto} allocate nothing. A multi-exit
+ * model serves each request up to the exit it chooses with {@link #runFor}, on the same weights and arena. One caller
  * thread at a time. Close it to stop its threads.
  */
 public final class Session implements AutoCloseable
 {
     private final PreparedModel model;
     private final LocalExecutor executor;
+    private final int[][] outputPrograms; // per output: the layers it needs (PreparedModel.layersFor)
 
     Session(final PreparedModel model, final int threads)
     {
@@ -26,6 +28,11 @@ public final class Session implements AutoCloseable
         // Row splitting gives the parallelism: OpenBLAS running threads of its own would oversubscribe the cores.
         Blas.setThreads(1);
         this.executor = new LocalExecutor(model, threads);
+        this.outputPrograms = new int[model.outputs().size()][];
+        for (int i = 0; i < outputPrograms.length; i++)
+        {
+            outputPrograms[i] = model.layersFor(i);
+        }
     }
 
     public PreparedModel prepared()
@@ -104,6 +111,56 @@ public final class Session implements AutoCloseable
     public void run(final long[] layerNanos)
     {
         executor.run(layerNanos);
+    }
+
+    /**
+     * Runs only what output {@code outputIndex} needs, e.g. one exit of a multi-exit model: the layers it depends on
+     * ({@link PreparedModel#layersFor}), on the same weights and arena as {@link #run()}. Afterwards only that output
+     * is valid; the others hold whatever the arena holds. Allocates nothing.
+     *
+     * @throws IllegalArgumentException if there is no such output.
+     */
+    public void runFor(final int outputIndex)
+    {
+        executor.run(programFor(outputIndex));
+    }
+
+    /**
+     * As {@link #runFor(int)}, adding each layer's wall time to {@code layerNanos} (one slot per layer of
+     * {@link #prepared()}); the layers it does not run keep their slot as it was.
+     */
+    public void runFor(final int outputIndex, final long[] layerNanos)
+    {
+        executor.run(programFor(outputIndex), layerNanos);
+    }
+
+    /** @return how many layers {@link #runFor} runs for output {@code outputIndex}, of {@code prepared().layers()}. */
+    public int layerCountFor(final int outputIndex)
+    {
+        return programFor(outputIndex).length;
+    }
+
+    /** @return the index of the output named {@code name}, or -1. */
+    public int outputIndex(final String name)
+    {
+        for (int i = 0; i < model.outputs().size(); i++)
+        {
+            if (model.outputs().get(i).name().equals(name))
+            {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    private int[] programFor(final int outputIndex)
+    {
+        if (outputIndex < 0 || outputIndex >= outputPrograms.length)
+        {
+            throw new IllegalArgumentException("no output " + outputIndex + ": the model has " +
+                outputPrograms.length);
+        }
+        return outputPrograms[outputIndex];
     }
 
     /**

@@ -20,8 +20,8 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     version = "coedge 0.1.0",
     description = "Cooperative CNN inference engine for edge devices.",
-    subcommands = {InfoCommand.class, RunCommand.class, PlanCommand.class, ZooCommand.class, WorkerCommand.class,
-        DemoCommand.class, SelfTestCommand.class, TestbedCommand.class, CalibrateCommand.class,
+    subcommands = {InfoCommand.class, RunCommand.class, PlanCommand.class, ZooCommand.class, ExitsCommand.class,
+        WorkerCommand.class, DemoCommand.class, SelfTestCommand.class, TestbedCommand.class, CalibrateCommand.class,
         CommandLine.HelpCommand.class})
 public final class CoEdgeCli
 {

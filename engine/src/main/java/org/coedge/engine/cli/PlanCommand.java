@@ -71,6 +71,10 @@ final class PlanCommand implements Callable<Integer>
     @Option(names = "--steps", description = "Also print every device's compiled step program.")
     boolean steps;
 
+    @Option(names = "--exit", description = "Multi-exit model: plan only what exit K (0 = the earliest, as its " +
+        "sidecar M.exits.json lists them) needs.")
+    Integer exit;
+
     @Override
     public Integer call()
     {
@@ -83,7 +87,8 @@ final class PlanCommand implements Callable<Integer>
             throw new IllegalArgumentException("--gflops, --memory-mb and --explain describe devices for the adaptive " +
                 "planner; --split gives the shares itself");
         }
-        final Model m = Model.load(model);
+        final Model m = exit == null ? Model.load(model) :
+            org.coedge.engine.exits.ExitTable.forModel(model).upTo(Model.load(model), exit);
         final Map<String, long[]> dims = Shapes.parse(shapes, m.inputNames(), m);
         final PreparedModel prepared = m.prepare(dims);
         final LayerGraph graph = PlanGraphs.of(prepared);

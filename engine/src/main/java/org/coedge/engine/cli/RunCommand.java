@@ -57,6 +57,10 @@ final class RunCommand implements Callable<Integer>
     @Option(names = "--json", description = "Print the result as one JSON object.")
     boolean json;
 
+    @Option(names = "--exit", description = "Multi-exit model: compute only what exit K (0 = the earliest, as its " +
+        "sidecar M.exits.json lists them) needs, and write only that exit's output.")
+    Integer exit;
+
     @Option(names = "--profile", description = "Also print the time of every layer, summed over the timed runs.")
     boolean profile;
 
@@ -120,7 +124,13 @@ final class RunCommand implements Callable<Integer>
         {
             throw new IllegalArgumentException("--repeat must be >= 1 and --warmup >= 0");
         }
-        final Model loaded = Model.load(model);
+        if (exit != null && peers != null)
+        {
+            throw new IllegalArgumentException("--exit does not go with --peers yet: the workers load the whole " +
+                "model");
+        }
+        final Model loaded = exit == null ? Model.load(model) :
+            org.coedge.engine.exits.ExitTable.forModel(model).upTo(Model.load(model), exit);
         final List<String> all = loaded.inputNames();
         if (inputs.size() != all.size())
         {
@@ -234,6 +244,10 @@ final class RunCommand implements Callable<Integer>
                 "{\"model\": \"%s\", \"threads\": %d, \"repeat\": %d, \"latency_ms\": {\"min\": %.4f, " +
                 "\"median\": %.4f}, %s, ", Json.escape(model.toString()), threads, repeat, minMs, medianMs,
                 BlasReport.jsonFields()));
+            if (exit != null)
+            {
+                sb.append("\"exit\": ").append(exit).append(", ");
+            }
             BlasReport.warn(spec.commandLine().getErr());
             if (split != null)
             {

@@ -7,6 +7,7 @@ import java.util.concurrent.Callable;
 
 import java.util.SplittableRandom;
 
+import org.coedge.engine.exits.ExitTable;
 import org.coedge.engine.io.HostTensor;
 import org.coedge.engine.io.TensorFiles;
 import org.coedge.engine.zoo.ModelZoo;
@@ -18,7 +19,8 @@ import picocli.CommandLine.Spec;
 
 /** {@code coedge zoo}: writes the built-in models (deterministic random weights) as ONNX files. */
 @Command(name = "zoo", description = "Write the built-in zoo models (alexnet, vgg16, resnet18, googlenet, " +
-    "mobilenetv2) as ONNX files with deterministic random weights, and a sample input.npy.")
+    "mobilenetv2; with --name also the multi-exit branchy-resnet18 and its exit sidecar) as ONNX files with " +
+    "deterministic random weights, and a sample input.npy.")
 final class ZooCommand implements Callable<Integer>
 {
     /** @return the sample input written beside the models: uniform in [-1, 1), fixed seed. */
@@ -52,13 +54,21 @@ final class ZooCommand implements Callable<Integer>
         final List<String> chosen = names == null ? ModelZoo.names() : names;
         for (final String name : chosen)
         {
-            if (!ModelZoo.names().contains(name))
+            if (!ModelZoo.isKnown(name))
             {
-                throw new IllegalArgumentException("unknown zoo model '" + name + "'; known: " + ModelZoo.names());
+                throw new IllegalArgumentException("unknown zoo model '" + name + "'; known: " + ModelZoo.names() +
+                    " and the multi-exit " + ModelZoo.multiExitNames());
             }
             final Path file = out.resolve(name + ".onnx");
             Files.write(file, ModelZoo.build(name));
             spec.commandLine().getOut().printf("wrote %s (%.1f MiB)%n", file, Files.size(file) / 1048576.0);
+            if (ModelZoo.multiExitNames().contains(name))
+            {
+                final Path sidecar = ExitTable.sidecarOf(file);
+                ModelZoo.exitTable(name).write(sidecar);
+                spec.commandLine().getOut().printf("wrote %s (%d exits, random weights: no accuracy)%n", sidecar,
+                    ModelZoo.exitTable(name).size());
+            }
         }
         final Path input = out.resolve("input.npy");
         TensorFiles.write(input, new HostTensor("input", INPUT_DIMS, sampleInput()));

@@ -66,6 +66,39 @@ public final class LocalExecutor implements AutoCloseable
     }
 
     /**
+     * Runs only the layers {@code program} lists, in that order (an output's part of the model,
+     * {@link PreparedModel#layersFor}); allocates nothing.
+     *
+     * @param program ascending indices into the model's layers, checked by the caller once when it made them.
+     */
+    public void run(final int[] program)
+    {
+        for (final int i : program)
+        {
+            current = layers[i];
+            pool.run(layerTask);
+        }
+        current = null;
+    }
+
+    /** As {@link #run(int[])}, adding each run layer's wall time to {@code layerNanos[i]} (one slot per layer). */
+    public void run(final int[] program, final long[] layerNanos)
+    {
+        if (layerNanos.length < layers.length)
+        {
+            throw new IllegalArgumentException("need " + layers.length + " slots, have " + layerNanos.length);
+        }
+        for (final int i : program)
+        {
+            current = layers[i];
+            final long start = System.nanoTime();
+            pool.run(layerTask);
+            layerNanos[i] += System.nanoTime() - start;
+        }
+        current = null;
+    }
+
+    /**
      * Runs every layer in order and adds each layer's wall time to {@code layerNanos[i]} (profiling).
      *
      * @param layerNanos one slot per layer.

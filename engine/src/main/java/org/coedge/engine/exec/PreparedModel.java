@@ -19,6 +19,7 @@ public final class PreparedModel
     private final long arenaFloatsWithoutReuse;
     private final int scratchFloats;
     private final long weightBytes;
+    private final int[][] outputLayers; // per output: indices into layers of what it depends on, in order
 
     PreparedModel(
         final String name, final List<Layer> layers, final List<Value> inputs, final List<long[]> inputDims,
@@ -35,6 +36,64 @@ public final class PreparedModel
         this.arenaFloatsWithoutReuse = arenaFloatsWithoutReuse;
         this.scratchFloats = scratchFloats;
         this.weightBytes = weightBytes;
+        this.outputLayers = new int[this.outputs.size()][];
+        for (int i = 0; i < outputLayers.length; i++)
+        {
+            outputLayers[i] = ancestors(this.layers, this.outputs.get(i));
+        }
+    }
+
+    /**
+     * The part of the program one output needs, e.g. one exit of a multi-exit model: the layers its value depends on,
+     * through the values each reads. Running only these, in this order, over the arena planned for the whole program
+     * computes that output as the whole program would (a subset of the layers writes a subset of the values, so no
+     * value a kept layer reads is overwritten before it is read). What the other outputs hold afterwards is undefined.
+     *
+     * @return indices into {@link #layers()}, ascending (a new array).
+     */
+    public int[] layersFor(final int outputIndex)
+    {
+        if (outputIndex < 0 || outputIndex >= outputLayers.length)
+        {
+            throw new IllegalArgumentException("no output " + outputIndex + ": the model has " +
+                outputLayers.length);
+        }
+        return outputLayers[outputIndex].clone();
+    }
+
+    /**
+     * Walks back from {@code output}: a layer is kept if it writes the storage of a value a kept layer (or the output)
+     * reads; every earlier writer of that storage is kept, so aliases and layers writing in place stay correct.
+     */
+    private static int[] ancestors(final List<Layer> layers, final Value output)
+    {
+        final java.util.Set<Value.Storage> needed =
+            java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        needed.add(output.storage());
+        final boolean[] keep = new boolean[layers.size()];
+        int count = 0;
+        for (int i = layers.size() - 1; i >= 0; i--)
+        {
+            final Layer layer = layers.get(i);
+            if (needed.contains(layer.output().storage()))
+            {
+                keep[i] = true;
+                count++;
+                for (final Value in : layer.inputs())
+                {
+                    needed.add(in.storage());
+                }
+            }
+        }
+        final int[] indices = new int[count];
+        for (int i = 0, j = 0; i < keep.length; i++)
+        {
+            if (keep[i])
+            {
+                indices[j++] = i;
+            }
+        }
+        return indices;
     }
 
     public String name()

@@ -8,12 +8,16 @@ import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 
+import org.coedge.engine.exits.ExitTable;
+
 /**
  * The models the project is evaluated on, generated as ONNX files with random weights: {@code alexnet},
- * {@code vgg16}, {@code resnet18}, {@code googlenet} and {@code mobilenetv2}. Each has opset 13, IR version 8, one
+ * {@code vgg16}, {@code resnet18}, {@code googlenet} and {@code mobilenetv2}, and the multi-exit
+ * {@code branchy-resnet18} ({@link #multiExitNames()}). Each of the first five has opset 13, IR version 8, one
  * input {@code "input"} of shape [1, 3, 224, 224] and one output {@code "output"} of shape [1, 1000], all float32.
  * <p>
  * Weights come from a fixed seed per model, so a model's bytes never change from build to build, and are scaled
@@ -38,6 +42,7 @@ public final class ModelZoo
     private static final long[] OUTPUT_DIMS = { 1, CLASSES };
     private static final long SEED = 0x5EED_C0ED_6E2021L;
     private static final List<String> NAMES = List.of("alexnet", "vgg16", "resnet18", "googlenet", "mobilenetv2");
+    private static final List<String> MULTI_EXIT_NAMES = List.of("branchy-resnet18");
 
     private ModelZoo()
     {
@@ -47,6 +52,40 @@ public final class ModelZoo
     public static List<String> names()
     {
         return NAMES;
+    }
+
+    /**
+     * @return the multi-exit models {@link #build(String)} also accepts: {@code branchy-resnet18}, whose outputs are
+     * its exits ({@link #exitTable(String)}), not one {@code "output"}.
+     */
+    public static List<String> multiExitNames()
+    {
+        return MULTI_EXIT_NAMES;
+    }
+
+    /** @return whether {@code name} is one of {@link #names()} or {@link #multiExitNames()}. */
+    public static boolean isKnown(final String name)
+    {
+        return NAMES.contains(name) || MULTI_EXIT_NAMES.contains(name);
+    }
+
+    /**
+     * @param name one of {@link #multiExitNames()}.
+     * @return its exits, earliest first, with no accuracy: the weights are random.
+     * @throws IllegalArgumentException if the name is not a multi-exit zoo model.
+     */
+    public static ExitTable exitTable(final String name)
+    {
+        if (!"branchy-resnet18".equals(name))
+        {
+            throw new IllegalArgumentException("'" + name + "' is not a multi-exit zoo model " + MULTI_EXIT_NAMES);
+        }
+        final List<ExitTable.Exit> exits = new ArrayList<>();
+        for (final String output : BranchyResNet18.EXITS)
+        {
+            exits.add(new ExitTable.Exit(exits.size(), output, null, 0, 0));
+        }
+        return new ExitTable(ExitTable.RANDOM, null, null, exits);
     }
 
     /** @return [1, 3, 224, 224], the shape of every zoo model's input (a new array). */
@@ -144,8 +183,11 @@ public final class ModelZoo
                 return GoogLeNet.define(builder, 0.09);
             case "mobilenetv2":
                 return MobileNetV2.define(builder, 4.0);
+            case "branchy-resnet18":
+                return BranchyResNet18.define(builder, 1.0);
             default:
-                throw new IllegalArgumentException("unknown zoo model '" + name + "', expected one of " + NAMES);
+                throw new IllegalArgumentException("unknown zoo model '" + name + "', expected one of " + NAMES +
+                    " or " + MULTI_EXIT_NAMES);
         }
     }
 }

@@ -22,23 +22,39 @@ final class ResNet18
     {
     }
 
+    static final int STAGES = STAGE_WIDTHS.length;
+
     static ModelProto define(final ZooGraphBuilder b, final double headGain)
     {
-        Act x = b.input(3, 224, 224);
-        x = b.conv("conv1", x, 64, 7, 2, 3, 1, false, ZooGraphBuilder.RELU_GAIN);
-        x = b.relu("conv1.relu", b.batchNorm("bn1", x, 1.0));
-        x = b.maxPool("maxpool", x, 3, 2, 1, false);
-        for (int stage = 0; stage < STAGE_WIDTHS.length; stage++)
+        Act x = stem(b);
+        for (int stage = 0; stage < STAGES; stage++)
         {
-            for (int block = 0; block < BLOCKS_PER_STAGE; block++)
-            {
-                final int stride = stage > 0 && block == 0 ? 2 : 1;
-                x = basicBlock(b, "layer" + (stage + 1) + "." + block, x, STAGE_WIDTHS[stage], stride);
-            }
+            x = stage(b, x, stage);
         }
         x = b.globalAveragePool("avgpool", x);
         x = b.flatten("flatten", x);
         return b.finish(b.gemm("fc", x, 1000, headGain));
+    }
+
+    /** The 7x7/2 convolution, BN, ReLU and 3x3/2 max pool before the stages. */
+    static Act stem(final ZooGraphBuilder b)
+    {
+        Act x = b.input(3, 224, 224);
+        x = b.conv("conv1", x, 64, 7, 2, 3, 1, false, ZooGraphBuilder.RELU_GAIN);
+        x = b.relu("conv1.relu", b.batchNorm("bn1", x, 1.0));
+        return b.maxPool("maxpool", x, 3, 2, 1, false);
+    }
+
+    /** Stage {@code stage} (0-3): its two basic blocks, the first halving the map from stage 1 on. */
+    static Act stage(final ZooGraphBuilder b, final Act in, final int stage)
+    {
+        Act x = in;
+        for (int block = 0; block < BLOCKS_PER_STAGE; block++)
+        {
+            final int stride = stage > 0 && block == 0 ? 2 : 1;
+            x = basicBlock(b, "layer" + (stage + 1) + "." + block, x, STAGE_WIDTHS[stage], stride);
+        }
+        return x;
     }
 
     private static Act basicBlock(

@@ -238,11 +238,54 @@ final class ZooGraphBuilder
             throw new IllegalStateException(graphName + ": " + last + " is not the last node's flat output");
         }
         producer.setOutput(0, OUTPUT_NAME);
+        graph.addOutput(valueInfo(OUTPUT_NAME, 1, last.channels()));
+        return build();
+    }
+
+    /**
+     * Ends a multi-exit model: each of {@code exits}, a flat activation no node reads, becomes a graph output of shape
+     * [1, features] named by {@code names}, in that order.
+     *
+     * @return the model, referring to (not copying) the weight arrays.
+     */
+    ModelProto finishExits(final List<Act> exits, final List<String> names)
+    {
+        if (exits.size() != names.size())
+        {
+            throw new IllegalArgumentException(graphName + ": " + exits.size() + " exits, " + names.size() + " names");
+        }
+        for (int i = 0; i < exits.size(); i++)
+        {
+            final Act exit = exits.get(i);
+            NodeProto.Builder producer = null;
+            for (final NodeProto.Builder node : nodes)
+            {
+                if (node.getInputList().contains(exit.name()))
+                {
+                    throw new IllegalStateException(graphName + ": exit " + exit + " is read by " + node.getName());
+                }
+                if (node.getOutput(0).equals(exit.name()))
+                {
+                    producer = node;
+                }
+            }
+            if (producer == null || exit.height() != 1 || exit.width() != 1)
+            {
+                throw new IllegalStateException(graphName + ": " + exit + " is not a node's flat output");
+            }
+            producer.setOutput(0, names.get(i));
+            graph.addOutput(valueInfo(names.get(i), 1, exit.channels()));
+        }
+        return build();
+    }
+
+    private ModelProto build()
+    {
         for (final NodeProto.Builder node : nodes)
         {
             graph.addNode(node);
         }
-        graph.setName(graphName).addOutput(valueInfo(OUTPUT_NAME, 1, last.channels()));
+        graph.setName(graphName);
         return ModelProto.newBuilder()
             .setIrVersion(IR_VERSION)
             .setProducerName("coedge-zoo")

@@ -42,6 +42,32 @@ class SteadyStateAllocationTest
     }
 
     @Test
+    void shouldAllocateNothingPerInferenceUpToOneExit()
+    {
+        final com.sun.management.ThreadMXBean threads =
+            (com.sun.management.ThreadMXBean)ManagementFactory.getThreadMXBean();
+        assumeTrue(threads.isThreadAllocatedMemorySupported(), "no per-thread allocation counter on this JVM");
+        threads.setThreadAllocatedMemoryEnabled(true);
+        final Model model = Model.load(org.coedge.engine.exits.FashionSlice.model());
+        try (Session session = model.newSession(SessionOptions.threads(2)))
+        {
+            final float[] input = org.coedge.engine.exits.FashionSlice.images(1)[0];
+            final float[] logits = new float[session.outputSize(0)];
+            final int[] exits = {session.outputIndex("exit0"), session.outputIndex("exit1"),
+                session.outputIndex("exit2")};
+            assertSomeWindowAllocatesNothing("branchy-fmnist", threads, () ->
+            {
+                for (final int exit : exits)
+                {
+                    session.setInput(0, input);
+                    session.runFor(exit);
+                    session.outputInto(exit, logits);
+                }
+            }, "coedge-worker");
+        }
+    }
+
+    @Test
     void shouldAllocateNothingPerInferenceOnTheGenericPath() throws java.io.IOException
     {
         final com.sun.management.ThreadMXBean threads =

@@ -124,14 +124,26 @@ final class Network
     /**
      * Sets every link to {@code mbps} each way, at once, keeping the queueing discipline ({@code tc qdisc replace}
      * changes a {@code tbf} in place, and adds one where links were unlimited): both ends of every device's veth, as
-     * {@link #create} shaped them.
+     * {@link #create} shaped them. {@code mbps <= 0} makes them unlimited again (their {@code tbf} removed).
      */
     void rate(final double mbps)
     {
         for (int d = 0; d < devices; d++)
         {
-            Shell.run(rateCommand(namespace(d), "eth0", mbps));
-            Shell.run(rateCommand(bridgeNamespace(), "port" + d, mbps));
+            rate(namespace(d), "eth0", mbps);
+            rate(bridgeNamespace(), "port" + d, mbps);
+        }
+    }
+
+    private static void rate(final String ns, final String dev, final double mbps)
+    {
+        if (mbps > 0)
+        {
+            Shell.run(rateCommand(ns, dev, mbps));
+        }
+        else
+        {
+            Shell.tryRun("tc", "-n", ns, "qdisc", "del", "dev", dev, "root"); // fails only where none is set
         }
     }
 

@@ -324,6 +324,15 @@ public final class TestbedResult
                 out.printf(Locale.ROOT, "%s: links to %.0f Mbit/s for request %d (after request %d, tc %.1f ms, " +
                     "wholly from request %d)%n", p.name, l.mbps, l.request, l.afterRequest, l.tcMs, l.firstFull);
             }
+            if (!p.linkChanges.isEmpty())
+            {
+                final StringBuilder ms = new StringBuilder();
+                for (final Request q : p.requests)
+                {
+                    ms.append(String.format(Locale.ROOT, " %.1f", q.latencyMs));
+                }
+                out.printf("%s: ms per request:%s%n", p.name, ms);
+            }
         }
         for (final Planner p : planners)
         {

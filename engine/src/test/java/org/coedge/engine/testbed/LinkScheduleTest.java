@@ -185,5 +185,10 @@ class LinkScheduleTest
         assertEquals(0, JsonReader.num(change, "after_request"), 0);
         assertEquals(2, JsonReader.num(change, "first_full_request"), 0);
         assertEquals(0, TestbedResult.requests(JsonReader.parseObject("{\"latency_ms\": {}}")).size());
+        final StringWriter table = new StringWriter();
+        r.printTable(new PrintWriter(table, true));
+        assertTrue(table.toString().contains("equal: links to 50 Mbit/s for request 1 (after request 0, tc 4.5 ms, " +
+            "wholly from request 2)"), table.toString());
+        assertTrue(table.toString().contains("equal: ms per request: 10.5 80.3"), table.toString());
     }
 }

@@ -39,6 +39,10 @@ final class ClusterRun implements AutoCloseable
     final long[] latencyNs;
     /** Per timed request, the plan epoch it ran under. */
     final long[] epochs;
+    /** Per timed request, the exit it answered from (-1: the model's outputs). */
+    final int[] exits;
+    /** Per timed request, the joules its devices spent under their stated power models (NaN without them). */
+    final double[] energyJ;
     /** Where one line per timed request goes while the run goes on ({@code --progress}); null for none. */
     private PrintWriter progress;
     /** Per timed request, per device of the final plan: compute and wait (await + send) times. */
@@ -58,7 +62,7 @@ final class ClusterRun implements AutoCloseable
         final int repeat, final PrintWriter log)
     {
         this(modelFile, model, dims, peers, key, listen, threads, fuse, peerTimeoutMs, repeat, log,
-            org.coedge.engine.cluster.Planners.ADAPTIVE, null);
+            org.coedge.engine.cluster.Planners.ADAPTIVE, null, c -> c);
     }
 
     /** @param profiler how the coordinator profiles itself; null for the machine's defaults. */
@@ -66,7 +70,8 @@ final class ClusterRun implements AutoCloseable
         final Path modelFile, final Model model, final Map<String, long[]> dims, final List<String> peers,
         final ClusterKey key, final String listen, final int threads, final int fuse, final long peerTimeoutMs,
         final int repeat, final PrintWriter log, final String planner,
-        final org.coedge.engine.cluster.DeviceProfiler profiler)
+        final org.coedge.engine.cluster.DeviceProfiler profiler,
+        final java.util.function.UnaryOperator<Coordinator> configure)
     {
         final TransportContext context = new TransportContext().listenEndpoint(listen)
             .peerTimeoutNs(peerTimeoutMs * 1_000_000L)
@@ -76,6 +81,7 @@ final class ClusterRun implements AutoCloseable
         {
             this.coordinator = new Coordinator(node, key, modelFile, model, dims, peers, threads, fuse,
                 org.coedge.engine.exec.SplitExecutor.DEFAULT_TIMEOUT_NS, log).planner(planner).profiler(profiler);
+            configure.apply(coordinator);
             coordinator.start();
         }
         catch (final RuntimeException e)
@@ -85,6 +91,8 @@ final class ClusterRun implements AutoCloseable
         }
         this.latencyNs = new long[repeat];
         this.epochs = new long[repeat];
+        this.exits = new int[repeat];
+        this.energyJ = new double[repeat];
     }
 
     /**
@@ -133,6 +141,7 @@ final class ClusterRun implements AutoCloseable
             coordinator.infer(inputs, outputs);
             latencyNs[i] = System.nanoTime() - t0;
             epochs[i] = coordinator.epoch();
+            exits[i] = coordinator.exit();
             if (progress != null)
             {
                 progress.printf(java.util.Locale.ROOT, "request %d latency_ms %.4f epoch %d%n", i, latencyNs[i] / 1e6,
@@ -157,6 +166,8 @@ final class ClusterRun implements AutoCloseable
             {
                 waitNs[i][d] = sendNs[i][d] + awaitNs[i][d];
             }
+            energyJ[i] = org.coedge.engine.cluster.MeasuredEnergy.of(coordinator.powers(), coordinator.programs(), computeNs[i], sendNs[i],
+                latencyNs[i]);
         }
         timeline = TraceTimeline.of(coordinator);
     }
@@ -296,9 +307,36 @@ final class ClusterRun implements AutoCloseable
         for (int i = 0; i < latencyNs.length; i++)
         {
             sb.append(i > 0 ? ", " : "").append(String.format(java.util.Locale.ROOT,
-                "{\"latency_ms\": %.4f, \"epoch\": %d}", latencyNs[i] / 1e6, epochs[i]));
+                "{\"latency_ms\": %.4f, \"epoch\": %d, \"exit\": %d%s}", latencyNs[i] / 1e6, epochs[i], exits[i],
+                Double.isNaN(energyJ[i]) ? "" : String.format(java.util.Locale.ROOT, ", \"energy_j\": %.6f",
+                energyJ[i])));
         }
         sb.append(']');
+    }
+
+    /**
+     * Appends {@code "objective"}, the exit the final plan answers from ({@code "exit"}, -1: the model's outputs),
+     * and where the devices stated power models, {@code "energy_j"} (median, min and max over the timed requests,
+     * measured times under the stated models) and {@code "predicted_energy_j"} (the final plan's).
+     */
+    void appendObjectiveJson(final StringBuilder sb)
+    {
+        sb.append(String.format(java.util.Locale.ROOT, ", \"objective\": \"%s\", \"exit\": %d",
+            Json.escape(coordinator.objective().toString()), coordinator.exit()));
+        final double[] sorted = energyJ.clone();
+        Arrays.sort(sorted);
+        if (sorted.length > 0 && !Double.isNaN(sorted[sorted.length - 1]))
+        {
+            final double median = sorted.length % 2 == 1 ? sorted[sorted.length / 2] :
+                (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
+            sb.append(String.format(java.util.Locale.ROOT, ", \"energy_j\": {\"median\": %.6f, \"min\": %.6f, " +
+                "\"max\": %.6f}", median, sorted[0], sorted[sorted.length - 1]));
+        }
+        final double predicted = coordinator.predictedJoules();
+        if (!Double.isNaN(predicted))
+        {
+            sb.append(String.format(java.util.Locale.ROOT, ", \"predicted_energy_j\": %.6f", predicted));
+        }
     }
 
     static double median(final long[] ns)

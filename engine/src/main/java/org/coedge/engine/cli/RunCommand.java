@@ -21,6 +21,8 @@ import org.coedge.engine.api.SessionOptions;
 import org.coedge.engine.io.HostTensor;
 import org.coedge.engine.io.TensorFiles;
 
+import org.coedge.engine.cluster.PlanObjective;
+
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -104,11 +106,21 @@ final class RunCommand implements Callable<Integer>
         "as a Chrome trace-event JSON file (Perfetto, chrome://tracing).")
     Path trace;
 
+    /** What the adaptive planner optimises, from --objective and --deadline-ms. */
+    private PlanObjective objective = PlanObjective.LATENCY;
+
     /** The fusion actually used by a split run, for the report. */
     private String fuseUsed = "";
 
     /** What one device running the model alone holds: arena, weights and one thread's scratch. */
     private long unsplitBytes;
+
+    @picocli.CommandLine.Mixin
+    ObjectiveOptions objectiveOptions = new ObjectiveOptions();
+
+    @Option(names = "--power", paramLabel = "pi4|minipc|ACTIVE_W:IDLE_W:NJ_PER_BYTE", description = "With --peers: " +
+        "this device's power model, for --objective energy and the energy reported (each worker states its own).")
+    String power;
 
     @picocli.CommandLine.Mixin
     KernelOptions kernelOptions = new KernelOptions();
@@ -124,10 +136,19 @@ final class RunCommand implements Callable<Integer>
         {
             throw new IllegalArgumentException("--repeat must be >= 1 and --warmup >= 0");
         }
+        objective = objectiveOptions.objective();
+        if (power != null)
+        {
+            org.coedge.planner.PowerModel.parse(power);
+        }
+        if (peers == null && (objective.kind() != PlanObjective.Kind.LATENCY || power != null))
+        {
+            throw new IllegalArgumentException("--objective and --power plan a cooperative run: they need --peers");
+        }
         if (exit != null && peers != null)
         {
-            throw new IllegalArgumentException("--exit does not go with --peers yet: the workers load the whole " +
-                "model");
+            throw new IllegalArgumentException("--exit does not go with --peers: under --objective accuracy the " +
+                "coordinator chooses the exit and tells the workers");
         }
         final Model loaded = exit == null ? Model.load(model) :
             org.coedge.engine.exits.ExitTable.forModel(model).upTo(Model.load(model), exit);
@@ -324,7 +345,7 @@ final class RunCommand implements Callable<Integer>
         final List<float[]> results = ClusterRun.allocate(outDims);
         try (ClusterRun run = new ClusterRun(model, m, options.inputDims(), peers, key, listen, threads, fuse,
             peerTimeoutMs, repeat, new java.io.PrintWriter(System.err, true), plannerName,
-            profileOptions.profiler(threads)))
+            profileOptions.profiler(threads), c -> c.objective(objective).power(power == null ? "" : power)))
         {
             if (progress)
             {
@@ -373,6 +394,7 @@ final class RunCommand implements Callable<Integer>
                     sb.append(String.format(Locale.ROOT, ", \"predicted_ms\": %.4f, \"plan\": \"%s\"",
                         run.choice().prediction().endNs() * 1e-6, Json.escape(run.choice().description())));
                 }
+                run.appendObjectiveJson(sb);
                 sb.append(", \"devices\": [");
                 run.appendDevicesJson(sb);
                 out.println(sb.append("], ").append(BlasReport.jsonFields()).append(", \"peak_rss_bytes\": ")

@@ -50,7 +50,7 @@ final class TestbedCommand implements Callable<Integer>
     double cfsPeriodMs;
 
     @Option(names = "--model-name", description = "A zoo model: " + "alexnet, vgg16, resnet18, googlenet, " +
-        "mobilenetv2 (default resnet18 unless --model is given).")
+        "mobilenetv2, branchy-resnet18 (default resnet18 unless --model is given).")
     String modelName;
 
     @Option(names = "--model", description = "An ONNX model file instead of a zoo model.")
@@ -83,6 +83,20 @@ final class TestbedCommand implements Callable<Integer>
         "send and wait per stage and device (predicted_ms is in --json in any case).")
     boolean explain;
 
+    @Option(names = "--power", split = ",", description = "Each device's power model (pi4, minipc or " +
+        "ACTIVE_W:IDLE_W:NJ_PER_BYTE), one per device: each planner's entry then reports energy_j, its measured busy " +
+        "and idle times and bytes under these models (there is no power meter).")
+    List<String> power;
+
+    @Option(names = "--objective", defaultValue = "latency", description = "After the planners, run the adaptive " +
+        "planner once more per --deadline-ms under this objective: accuracy (the most accurate exit predicted to " +
+        "meet the deadline) or energy (the least energy predicted to meet it); latency (default) adds no runs.")
+    String objective;
+
+    @Option(names = "--deadline-ms", split = ",", description = "Deadlines for --objective, one run each: " +
+        "milliseconds, or Fx for F times the median of the adaptive run before (e.g. 1.25x).")
+    List<String> deadlines;
+
     @Option(names = "--json", description = "Print the result as one JSON object.")
     boolean json;
 
@@ -107,6 +121,9 @@ final class TestbedCommand implements Callable<Integer>
         config.fuse = fuse;
         config.port = port;
         config.linkSchedule = linkSchedule;
+        config.powers = power == null ? List.of() : power;
+        config.objective = objective;
+        config.deadlines = deadlines == null ? List.of() : deadlines;
         config.validate();
         FuseOptions.parseDepth(fuse, 0);
         if (!Testbed.isRoot())

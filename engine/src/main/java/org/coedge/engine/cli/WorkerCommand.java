@@ -44,6 +44,11 @@ final class WorkerCommand implements Callable<Integer>
         "(default ${DEFAULT-VALUE}).")
     long peerTimeoutMs;
 
+    @Option(names = "--power", paramLabel = "pi4|minipc|ACTIVE_W:IDLE_W:NJ_PER_BYTE", description = "This device's " +
+        "power model, stated to the coordinator for --objective energy and the energy it reports: a named board " +
+        "(pi4, minipc) or active watts per busy core, idle watts and nanojoules per byte moved.")
+    String power;
+
     @picocli.CommandLine.Mixin
     ProfileOptions profileOptions = new ProfileOptions();
 
@@ -58,6 +63,10 @@ final class WorkerCommand implements Callable<Integer>
         {
             throw new IllegalArgumentException("--threads must be >= 1");
         }
+        if (power != null)
+        {
+            org.coedge.planner.PowerModel.parse(power);
+        }
         final ClusterKey key = ClusterKey.fromFile(keyFile);
         final TransportContext context = new TransportContext().listenEndpoint(listen)
             .peerTimeoutNs(peerTimeoutMs * 1_000_000L)
@@ -69,6 +78,7 @@ final class WorkerCommand implements Callable<Integer>
             WorkerNode worker = new WorkerNode(node, key, modelDir, threads, profiler, out))
         {
             worker.calibrated(flops);
+            worker.power(power);
             out.printf("worker: %.1f GFLOP/s on %d thread(s), %d MiB of memory%n", flops / 1e9, threads,
                 profiler.memoryBytes() >> 20);
             out.println("worker: listening on " + node.endpoint());

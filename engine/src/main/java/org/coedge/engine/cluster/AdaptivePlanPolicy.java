@@ -64,6 +64,8 @@ public final class AdaptivePlanPolicy implements PlanPolicy
     private PlanChoice choice;
     private MessageCosts costs = new MessageCosts();
     private ObjectiveSearch search;
+    /** Per state of the links (the slowest link's rate), the plan chosen there, for the devices of the trials. */
+    private final org.coedge.planner.BandwidthStates<PlanChoice> states = new org.coedge.planner.BandwidthStates<>();
     private double driftThreshold = DRIFT;
     private int requestsUnderPlan;
     private java.util.function.LongSupplier compiledMs = JitClock::compiledMs;
@@ -155,6 +157,7 @@ public final class AdaptivePlanPolicy implements PlanPolicy
             choice = searched;
             trials = new PlanTrials(TRIAL_REQUESTS, TRIAL_ROUNDS, driftThreshold, DRIFT_REQUESTS);
             trialNodes = nodes;
+            states.clear();
             final List<Plan> candidates = new ArrayList<>(List.of(searched.plan()));
             final List<String> names = new ArrayList<>(List.of(searched.description()));
             if (trialsEnabled && n > 1 && search.trials())
@@ -436,9 +439,22 @@ public final class AdaptivePlanPolicy implements PlanPolicy
         {
             return false;
         }
+        // the plan in force is what the trials or the search chose for the rates before the change
+        final double before = bottleneck(lastView);
+        final double level = bottleneck(now);
+        if (before <= 0 || level <= 0)
+        {
+            return false;
+        }
+        states.remember(before, choice);
         lastView = now;
         planLinks = links(now);
-        final PlanChoice searched = search.search(graph, outputs, planModels, planLinks, choice.plan().epoch());
+        final PlanChoice known = states.lookup(level);
+        final PlanChoice searched = known == null ?
+            search.search(graph, outputs, planModels, planLinks, choice.plan().epoch()) :
+            new PlanChoice(known.plan().withEpoch(choice.plan().epoch()), null, predict(known.plan()),
+                known.description() + " (as before at this link rate)", known.candidates(), known.fastestAloneNs(),
+                known.fastestDevice());
         final Prediction current = predict(choice.plan());
         trials.rebase();
         learntUnder.clear();
@@ -446,15 +462,29 @@ public final class AdaptivePlanPolicy implements PlanPolicy
         {
             log.printf(Locale.ROOT, "coordinator: links changed; the plan stays (predicted %.2f ms)%n",
                 current.endNs() * 1e-6);
+            states.remember(level, choice);
             choice = new PlanChoice(choice.plan(), choice.programs(), current, choice.description(),
                 choice.candidates(), choice.fastestAloneNs(), choice.fastestDevice());
             return false;
         }
+        states.remember(level, searched);
         log.printf(Locale.ROOT, "coordinator: links changed; switching to %s (predicted %.2f ms, the current plan " +
             "%.2f ms)%n", searched.description(), searched.prediction().endNs() * 1e-6, current.endNs() * 1e-6);
         trials.start(List.of(searched.plan()), List.of(searched.description()));
         choice = searched;
         return true;
+    }
+
+    /** @return the slowest worker link's rate in {@code view} (what a state of the links is known by), 0 alone. */
+    private static double bottleneck(final ClusterView view)
+    {
+        double min = Double.POSITIVE_INFINITY;
+        for (int d = 1; d < view.deviceCount(); d++)
+        {
+            min = Math.min(min, view.bytesPerSecond(d) > 0 ? view.bytesPerSecond(d) :
+                MessageCosts.DEFAULT_BYTES_PER_SECOND);
+        }
+        return Double.isInfinite(min) ? 0 : min;
     }
 
     @Override

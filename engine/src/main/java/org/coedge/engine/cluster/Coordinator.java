@@ -53,6 +53,8 @@ public final class Coordinator implements AutoCloseable
     private final LinkWatch linkWatch;
 
     private String planner = Planners.ADAPTIVE;
+    private PlanObjective objective = PlanObjective.LATENCY;
+    private String selfPower = "";
     private DeviceProfiler profiler; // null: the machine's defaults, made at start
     private DeviceProfile selfProfile;
     private PlanPolicy planPolicy;
@@ -109,8 +111,57 @@ public final class Coordinator implements AutoCloseable
     /** Sets the power model this device states of itself (the text of {@code --power}; "" for none). */
     public Coordinator power(final String power)
     {
-        planning.selfPower(power);
+        selfPower = power == null ? "" : power;
+        planning.selfPower(selfPower);
         return this;
+    }
+
+    /**
+     * Sets what the adaptive planner optimises (latency by default); call before {@link #start()}.
+     *
+     * @throws IllegalArgumentException at {@link #start()} if another planner is chosen with a deadline objective.
+     */
+    public Coordinator objective(final PlanObjective objective)
+    {
+        this.objective = objective;
+        return this;
+    }
+
+    public PlanObjective objective()
+    {
+        return objective;
+    }
+
+    /**
+     * @return the joules one request under the current plan is predicted to cost under the devices' stated power
+     * models, NaN when the adaptive planner did not plan it or a device that takes part stated none.
+     */
+    public double predictedJoules()
+    {
+        return planning.policy() instanceof AdaptivePlanPolicy &&
+            ((AdaptivePlanPolicy)planning.policy()).choice() != null ?
+            ObjectiveSearch.joules(((AdaptivePlanPolicy)planning.policy()).choice().prediction(), powers()) :
+            Double.NaN;
+    }
+
+    /** @return the index of the exit the current plan answers from, -1 when it gathers the model's outputs. */
+    public int exit()
+    {
+        return planning.plan() == null || !(planning.policy() instanceof AdaptivePlanPolicy) ? -1 :
+            ((AdaptivePlanPolicy)planning.policy()).search().exitOf(planning.plan());
+    }
+
+    /** @return per device of the current plan the power model it stated (its text), "" where it stated none. */
+    public String[] powers()
+    {
+        final Worker[] ws = planning.planWorkers();
+        final String[] out = new String[ws.length + 1];
+        out[0] = selfPower;
+        for (int i = 0; i < ws.length; i++)
+        {
+            out[i + 1] = ws[i].power;
+        }
+        return out;
     }
 
     /** Chooses how rows are shared by one of the fixed share rules instead of the adaptive planner. */
@@ -155,7 +206,21 @@ public final class Coordinator implements AutoCloseable
                 prober.probe(w);
             }
         }
-        planning.policy(planPolicy != null ? planPolicy : Planners.create(planner, fuse, replanImbalance, log));
+        final PlanPolicy policy = planPolicy != null ? planPolicy : Planners.create(planner, fuse, replanImbalance, log);
+        if (policy instanceof AdaptivePlanPolicy)
+        {
+            ((AdaptivePlanPolicy)policy).objective(objective);
+            if (objective.kind() == PlanObjective.Kind.ACCURACY)
+            {
+                ((AdaptivePlanPolicy)policy).search().exitsOf(model);
+            }
+        }
+        else if (objective.kind() != PlanObjective.Kind.LATENCY)
+        {
+            throw new IllegalArgumentException("--objective " + objective + " needs the adaptive planner, not " +
+                planner);
+        }
+        planning.policy(policy);
         planning.replan();
     }
 
@@ -246,25 +311,6 @@ public final class Coordinator implements AutoCloseable
             }
         }
         return false;
-    }
-
-    /**
-     * @return the index among the model's outputs of each output the current plan gathers (all of them unless the
-     * plan answers from one exit).
-     */
-    public int[] gatheredOutputs()
-    {
-        final int[] gathered = planning.plan().outputs();
-        final int[] out = new int[gathered == null ? model.outputLayers.length : gathered.length];
-        int n = 0;
-        for (int i = 0; i < model.outputLayers.length; i++)
-        {
-            if (gathered == null || contains(gathered, model.outputLayers[i]))
-            {
-                out[n++] = i;
-            }
-        }
-        return java.util.Arrays.copyOf(out, n);
     }
 
     private String describeFailure(final int code)

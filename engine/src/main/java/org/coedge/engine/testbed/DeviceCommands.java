@@ -136,15 +136,30 @@ final class DeviceCommands
     }
 
     /** @return the arguments of {@code coedge worker} for device {@code d}. */
-    static List<String> worker(final int d, final int port, final Path keyFile, final double cores)
+    static List<String> worker(final int d, final int port, final Path keyFile, final double cores,
+        final String power)
     {
-        return List.of("worker", "--listen", Network.address(d) + ":" + port, "--key-file", keyFile.toString(),
-            "--threads", Integer.toString(processors(cores)), "--exit-with-parent");
+        final List<String> cmd = new ArrayList<>(List.of("worker", "--listen", Network.address(d) + ":" + port,
+            "--key-file", keyFile.toString(), "--threads", Integer.toString(processors(cores)), "--exit-with-parent"));
+        if (power != null)
+        {
+            cmd.addAll(List.of("--power", power));
+        }
+        return cmd;
+    }
+
+    private static void addOutputs(final List<String> cmd, final List<Path> outputs)
+    {
+        for (final Path out : outputs)
+        {
+            cmd.add("--output");
+            cmd.add(out.toString());
+        }
     }
 
     /** @return the arguments of {@code coedge run} alone, timing {@code repeat} runs after {@code warmup}. */
-    static List<String> alone(final Path model, final List<Path> inputs, final Path output, final double cores,
-        final int repeat, final int warmup)
+    static List<String> alone(final Path model, final List<Path> inputs, final List<Path> outputs,
+        final double cores, final int repeat, final int warmup)
     {
         final List<String> cmd = new ArrayList<>(List.of("run", "--model", model.toString()));
         for (final Path in : inputs)
@@ -152,18 +167,20 @@ final class DeviceCommands
             cmd.add("--input");
             cmd.add(in.toString());
         }
-        cmd.addAll(List.of("--output", output.toString(), "--threads", Integer.toString(processors(cores)),
+        addOutputs(cmd, outputs);
+        cmd.addAll(List.of("--threads", Integer.toString(processors(cores)),
             "--repeat", Integer.toString(repeat), "--warmup", Integer.toString(warmup), "--json"));
         return cmd;
     }
 
     /**
      * @return the arguments of the coordinator's {@code coedge run --peers} under {@code planner}, with
-     * {@code --progress} (one stderr line per timed request, which a {@link LinkScheduler} follows).
+     * {@code --progress} (one stderr line per timed request, which a {@link LinkScheduler} follows), and
+     * {@code extra} arguments (its power model, an objective).
      */
-    static List<String> coordinator(final Path model, final List<Path> inputs, final Path output, final int devices,
-        final int port, final Path keyFile, final double cores, final int repeat, final int warmup,
-        final String planner, final String fuse, final Path trace)
+    static List<String> coordinator(final Path model, final List<Path> inputs, final List<Path> outputs,
+        final int devices, final int port, final Path keyFile, final double cores, final int repeat,
+        final int warmup, final String planner, final String fuse, final Path trace, final List<String> extra)
     {
         final List<String> cmd = new ArrayList<>(List.of("run", "--model", model.toString()));
         for (final Path in : inputs)
@@ -176,7 +193,9 @@ final class DeviceCommands
         {
             peers.append(d > 1 ? "," : "").append(Network.address(d)).append(':').append(port);
         }
-        cmd.addAll(List.of("--output", output.toString(), "--peers", peers.toString(), "--key-file",
+        addOutputs(cmd, outputs);
+        cmd.addAll(extra);
+        cmd.addAll(List.of("--peers", peers.toString(), "--key-file",
             keyFile.toString(), "--listen", Network.address(0) + ":" + port, "--threads",
             Integer.toString(processors(cores)), "--repeat", Integer.toString(repeat), "--warmup",
             Integer.toString(warmup), "--planner", planner, "--fuse", fuse, "--trace", trace.toString(), "--json",

@@ -50,6 +50,7 @@ public final class Testbed implements AutoCloseable
     private final Thread hook = new Thread(this::close, "coedge-testbed-cleanup");
     private Network network;
     private Path work;
+    private int outputCount = 1;
 
     /** @param log where progress goes (stderr for the command line, so {@code --json} stays alone on stdout). */
     public Testbed(final TestbedConfig config, final PrintWriter log)
@@ -186,6 +187,10 @@ public final class Testbed implements AutoCloseable
         {
             model = work.resolve(config.modelName + ".onnx");
             ModelZoo.write(config.modelName, model);
+            if (ModelZoo.multiExitNames().contains(config.modelName))
+            {
+                ModelZoo.exitTable(config.modelName).write(org.coedge.engine.exits.ExitTable.sidecarOf(model));
+            }
             final Path in = work.resolve("input.npy");
             TensorFiles.write(in, new HostTensor(ModelZoo.INPUT_NAME, ModelZoo.inputDims(),
                 ModelZoo.randomInput(20261124L)));
@@ -209,8 +214,11 @@ public final class Testbed implements AutoCloseable
             cgroups.get(0).dir().getParent(), config.linkMbps > 0 ? config.linkMbps + " Mbit/s (tbf)" : "unlimited");
 
         // each device class alone, before any worker runs
+        outputCount = config.modelName != null ? (ModelZoo.multiExitNames().contains(config.modelName) ?
+            ModelZoo.exitTable(config.modelName).size() : 1) :
+            org.coedge.engine.api.Model.load(model).outputNames().size();
         final List<Double> classes = new ArrayList<>();
-        Path reference = null;
+        List<Path> reference = null;
         for (int d = 0; d < n; d++)
         {
             if (classes.contains(config.cores[d]))
@@ -218,7 +226,7 @@ public final class Testbed implements AutoCloseable
                 continue;
             }
             classes.add(config.cores[d]);
-            final Path out = work.resolve("alone-d" + d + ".npy");
+            final List<Path> out = outputs("alone-d" + d);
             log.printf("testbed: %s alone on device %d (%.3f cores)%n", result.model, d, config.cores[d]);
             final Map<String, Object> json = runToEnd(d, "alone-d" + d, DeviceCommands.alone(model, inputs, out,
                 config.cores[d], config.repeat, config.warmup));
@@ -233,7 +241,11 @@ public final class Testbed implements AutoCloseable
                 reference = out;
             }
         }
-        final HostTensor ref = TensorFiles.read(reference);
+        final List<HostTensor> ref = new ArrayList<>();
+        for (final Path r : reference)
+        {
+            ref.add(TensorFiles.read(r));
+        }
 
         if (n > 1)
         {
@@ -244,15 +256,60 @@ public final class Testbed implements AutoCloseable
         }
         for (final String planner : config.planners)
         {
-            result.planners.add(runPlanner(Planners.canonical(planner), model, inputs, key, ref, result));
+            result.planners.add(runPlanner(Planners.canonical(planner), model, inputs, key, ref, result,
+                List.of(), ""));
+        }
+        if (!config.objective.trim().equalsIgnoreCase("latency"))
+        {
+            final String objective = config.objective.trim().toLowerCase(java.util.Locale.ROOT);
+            for (final String deadline : config.deadlines)
+            {
+                final double ms = TestbedConfig.deadlineMs(deadline, adaptiveMedianMs(result, deadline));
+                final String d = String.format(java.util.Locale.ROOT, "%.3f", ms);
+                final TestbedResult.Planner p = runPlanner(Planners.ADAPTIVE, model, inputs, key, ref, result,
+                    List.of("--objective", objective, "--deadline-ms", d), ":" + objective + "@" + d);
+                p.objective = objective;
+                p.deadlineMs = ms;
+                result.planners.add(p);
+            }
         }
         return result;
+    }
+
+    /** @return the median of the latency-objective adaptive run, for a relative deadline; NaN for an absolute one. */
+    private static double adaptiveMedianMs(final TestbedResult result, final String deadline)
+    {
+        if (!deadline.trim().endsWith("x"))
+        {
+            return Double.NaN;
+        }
+        for (final TestbedResult.Planner p : result.planners)
+        {
+            if (p.name.equals(Planners.ADAPTIVE))
+            {
+                return p.medianMs;
+            }
+        }
+        throw new IllegalArgumentException("--deadline-ms " + deadline + " is relative to the adaptive run: add " +
+            "adaptive to --planner");
+    }
+
+    /** @return one output file per model output, {@code stem-K.npy}. */
+    private List<Path> outputs(final String stem)
+    {
+        final List<Path> out = new ArrayList<>();
+        for (int k = 0; k < outputCount; k++)
+        {
+            out.add(work.resolve(stem + "-" + k + ".npy"));
+        }
+        return out;
     }
 
     private void startWorker(final int d, final Path key) throws IOException
     {
         final Path logFile = work.resolve("worker-d" + d + ".log");
-        final Process p = start(d, DeviceCommands.worker(d, config.port, key, config.cores[d]), logFile, logFile);
+        final Process p = start(d, DeviceCommands.worker(d, config.port, key, config.cores[d],
+            config.powers.isEmpty() ? null : config.powers.get(d)), logFile, logFile);
         workers.add(p);
         final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(START_TIMEOUT_S);
         while (true)
@@ -278,52 +335,35 @@ public final class Testbed implements AutoCloseable
         }
     }
 
-    /** @return the coordinator's explain table from its log, from "plan epoch" to "end to end", or "". */
-    private static String explainTable(final Path stderr) throws IOException
-    {
-        if (!Files.exists(stderr))
-        {
-            return "";
-        }
-        final StringBuilder sb = new StringBuilder();
-        boolean in = false;
-        for (final String line : Files.readAllLines(stderr, StandardCharsets.UTF_8))
-        {
-            if (line.startsWith("plan epoch "))
-            {
-                in = true;
-                sb.setLength(0);
-            }
-            if (in)
-            {
-                sb.append(line).append('\n');
-                if (line.startsWith("end to end:"))
-                {
-                    in = false;
-                }
-            }
-        }
-        return sb.toString();
-    }
-
+    /**
+     * @param extra  more arguments of the coordinator (an objective and its deadline).
+     * @param suffix what the entry's name adds to the planner's (the objective and deadline), "" for none.
+     */
     private TestbedResult.Planner runPlanner(final String planner, final Path model, final List<Path> inputs,
-        final Path key, final HostTensor ref, final TestbedResult result) throws IOException
+        final Path key, final List<HostTensor> ref, final TestbedResult result, final List<String> extra,
+        final String suffix) throws IOException
     {
         final int n = config.cores.length;
         final TestbedResult.Planner p = new TestbedResult.Planner();
-        p.name = planner;
+        p.name = planner + suffix;
+        final String runName = "coop-" + planner + suffix.replace(':', '-').replace('@', '-');
+        final List<String> args = new ArrayList<>(extra);
+        if (!config.powers.isEmpty())
+        {
+            args.addAll(List.of("--power", config.powers.get(0)));
+        }
         final long[][] before = new long[n][];
         for (int d = 0; d < n; d++)
         {
             before[d] = cgroups.get(d).throttling();
         }
-        final Path out = work.resolve("coop-" + planner + ".npy");
-        final Path trace = work.resolve("trace-" + planner + ".json");
+        final List<Path> out = outputs(runName);
+        final Path trace = work.resolve("trace-" + runName.substring("coop-".length()) + ".json");
         final Map<String, Object> json;
         if (n == 1)
         {
             log.printf("testbed: one device: planner %s runs it alone%n", planner);
-            json = runToEnd(0, "coop-" + planner, DeviceCommands.alone(model, inputs, out, config.cores[0],
+            json = runToEnd(0, runName, DeviceCommands.alone(model, inputs, out, config.cores[0],
                 config.repeat, config.warmup));
         }
         else
@@ -336,8 +376,8 @@ public final class Testbed implements AutoCloseable
             {
                 links.start();
             }
-            json = runToEnd(0, "coop-" + planner, DeviceCommands.coordinator(model, inputs, out, n, config.port, key,
-                config.cores[0], config.repeat, config.warmup, planner, config.fuse, trace), links);
+            json = runToEnd(0, runName, DeviceCommands.coordinator(model, inputs, out, n, config.port, key,
+                config.cores[0], config.repeat, config.warmup, planner, config.fuse, trace, args), links);
             checkWorkers();
             if (links != null)
             {
@@ -345,14 +385,15 @@ public final class Testbed implements AutoCloseable
             }
             p.requests.addAll(TestbedResult.requests(json));
             p.traceJson = Files.exists(trace) ? Files.readString(trace) : "";
-            p.explain = explainTable(work.resolve("coop-" + planner + ".err"));
+            p.explain = RunOutputs.explainTable(work.resolve(runName + ".err"));
             if (config.explain && !p.explain.isEmpty())
             {
                 log.print(p.explain);
                 log.flush();
             }
         }
-        final List<Object> samples = json.get("samples_ms") instanceof List ? castList(json.get("samples_ms")) :
+        final List<Object> samples = json.get("samples_ms") instanceof List ?
+            RunOutputs.castList(json.get("samples_ms")) :
             List.of(JsonReader.num(JsonReader.obj(json, "latency_ms"), "median"));
         p.samplesMs = new double[samples.size()];
         for (int i = 0; i < samples.size(); i++)
@@ -367,7 +408,12 @@ public final class Testbed implements AutoCloseable
         p.plan = json.get("plan") instanceof String ? (String)json.get("plan") : "";
         p.settleRequests = (int)(json.get("settle_requests") instanceof Double ?
             (Double)json.get("settle_requests") : 0);
-        p.maxError = relativeError(ref, TensorFiles.read(out));
+        p.maxError = RunOutputs.relativeError(ref, out);
+        p.exit = json.get("exit") instanceof Double ? (int)(double)(Double)json.get("exit") : -1;
+        p.energyJ = json.get("energy_j") instanceof Map ? JsonReader.num(JsonReader.obj(json, "energy_j"), "median") :
+            Double.NaN;
+        p.predictedEnergyJ = json.get("predicted_energy_j") instanceof Double ?
+            (Double)json.get("predicted_energy_j") : Double.NaN;
         final List<Map<String, Object>> devices = JsonReader.objects(json, "devices");
         for (int d = 0; d < n; d++)
         {
@@ -401,31 +447,6 @@ public final class Testbed implements AutoCloseable
             p.devices.get(0).joined = true;
         }
         return p;
-    }
-
-    @SuppressWarnings("unchecked")
-    private static List<Object> castList(final Object o)
-    {
-        return (List<Object>)o;
-    }
-
-    /** @return max |a - b| over max |a|, over all of the first output. */
-    static double relativeError(final HostTensor expected, final HostTensor actual)
-    {
-        final float[] a = expected.data();
-        final float[] b = actual.data();
-        if (a.length != b.length)
-        {
-            throw new IllegalStateException("outputs differ in size: " + a.length + " and " + b.length);
-        }
-        double err = 0;
-        double max = 0;
-        for (int i = 0; i < a.length; i++)
-        {
-            err = Math.max(err, Math.abs((double)a[i] - b[i]));
-            max = Math.max(max, Math.abs(a[i]));
-        }
-        return max > 0 ? err / max : err;
     }
 
     private void checkWorkers()

@@ -24,6 +24,15 @@ public final class TestbedConfig
     public int repeat = 5;
     public int warmup = 20;
     public String fuse = "1";
+    /** Per device the power model it states (coedge worker --power), or empty for none. */
+    public List<String> powers = List.of();
+    /** What the extra adaptive runs optimise ({@code latency}: none are made). */
+    public String objective = "latency";
+    /**
+     * The deadlines of the extra adaptive runs, one run each: milliseconds, or {@code Fx}, F times the median of
+     * the {@code adaptive} run measured before in the same testbed.
+     */
+    public List<String> deadlines = List.of();
     /** The UDP port every device listens on (each has its own address). */
     public int port = 40100;
     /** {@code --link-schedule}: {@code INDEX:MBPS,...} over each cooperative run's timed requests; null for none. */
@@ -75,7 +84,7 @@ public final class TestbedConfig
         {
             throw new IllegalArgumentException("--model needs --input");
         }
-        if (modelName != null && !org.coedge.engine.zoo.ModelZoo.names().contains(modelName))
+        if (modelName != null && !org.coedge.engine.zoo.ModelZoo.isKnown(modelName))
         {
             throw new IllegalArgumentException("unknown zoo model '" + modelName + "'; known: " +
                 org.coedge.engine.zoo.ModelZoo.names());
@@ -103,6 +112,37 @@ public final class TestbedConfig
         {
             org.coedge.engine.cluster.Planners.canonical(p);
         }
+        if (!powers.isEmpty() && powers.size() != cores.length)
+        {
+            throw new IllegalArgumentException("--power needs one power model per device (" + cores.length +
+                "), got " + powers.size());
+        }
+        for (final String power : powers)
+        {
+            org.coedge.planner.PowerModel.parse(power);
+        }
+        final org.coedge.engine.cluster.PlanObjective.Kind kind = org.coedge.engine.cluster.PlanObjective.of(
+            objective, 1).kind();
+        if (kind != org.coedge.engine.cluster.PlanObjective.Kind.LATENCY)
+        {
+            if (deadlines.isEmpty())
+            {
+                throw new IllegalArgumentException("--objective " + objective + " needs --deadline-ms");
+            }
+            for (final String d : deadlines)
+            {
+                deadlineMs(d, 1);
+            }
+            if (kind == org.coedge.engine.cluster.PlanObjective.Kind.ENERGY && powers.isEmpty())
+            {
+                throw new IllegalArgumentException("--objective energy needs --power, one model per device");
+            }
+            if (cores.length < 2)
+            {
+                throw new IllegalArgumentException("--objective " + objective + " plans a cooperative run: give at " +
+                    "least 2 --devices");
+            }
+        }
         if (port < 1 || port > 65535)
         {
             throw new IllegalArgumentException("--port must be in [1, 65535]");
@@ -121,6 +161,34 @@ public final class TestbedConfig
             }
         }
         return this;
+    }
+
+    /**
+     * @param deadline  milliseconds, or {@code Fx}: F times {@code adaptiveMs}.
+     * @param adaptiveMs the median latency of the testbed's {@code adaptive} run, for a relative deadline.
+     * @return the deadline in milliseconds.
+     * @throws IllegalArgumentException naming a deadline that is not a positive number or factor.
+     */
+    public static double deadlineMs(final String deadline, final double adaptiveMs)
+    {
+        final String d = deadline.trim();
+        final boolean relative = d.endsWith("x");
+        final double v;
+        try
+        {
+            v = Double.parseDouble(relative ? d.substring(0, d.length() - 1) : d);
+        }
+        catch (final NumberFormatException e)
+        {
+            throw new IllegalArgumentException("--deadline-ms takes milliseconds or a factor Fx of the adaptive " +
+                "run's median (e.g. 1.25x), got '" + deadline + "'");
+        }
+        if (!(v > 0) || v > 3_600_000)
+        {
+            throw new IllegalArgumentException("--deadline-ms must be in (0, 3600000] (ms) or a factor > 0, got '" +
+                deadline + "'");
+        }
+        return relative ? v * adaptiveMs : v;
     }
 
     private static List<Path> concat(final Path first, final List<Path> rest)

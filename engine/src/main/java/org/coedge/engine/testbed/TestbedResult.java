@@ -97,6 +97,14 @@ public final class TestbedResult
         public final List<Request> requests = new ArrayList<>();
         /** The link schedule's entries as applied in this run (empty without {@code --link-schedule}). */
         public final List<LinkChange> linkChanges = new ArrayList<>();
+        /** The objective of an extra adaptive run ({@code energy}, {@code accuracy}), "" for the planners' own. */
+        public String objective = "";
+        public double deadlineMs = Double.NaN;
+        /** The exit the final plan answered from, -1 for the model's outputs. */
+        public int exit = -1;
+        /** Median over the timed requests of the joules measured times cost under the devices' power models. */
+        public double energyJ = Double.NaN;
+        public double predictedEnergyJ = Double.NaN;
     }
 
     public String model = "";
@@ -231,6 +239,7 @@ public final class TestbedResult
                 sb.append(", \"predicted_ms\": ").append(num(p.predictedMs)).append(", \"plan\": \"")
                     .append(escape(p.plan)).append('"');
             }
+            appendObjective(sb, p);
             appendRequests(sb, p);
             sb.append(", \"devices\": [");
             for (int d = 0; d < p.devices.size(); d++)
@@ -245,6 +254,34 @@ public final class TestbedResult
             sb.append("]}");
         }
         return sb.append("]}").toString();
+    }
+
+    /**
+     * Appends a planner's exit, energy (measured and predicted, where the devices have power models) and, for an
+     * extra run under a deadline, its objective, deadline and the share of timed requests that met it.
+     */
+    private static void appendObjective(final StringBuilder sb, final Planner p)
+    {
+        sb.append(", \"exit\": ").append(p.exit);
+        if (!Double.isNaN(p.energyJ))
+        {
+            sb.append(", \"energy_j\": ").append(num(p.energyJ));
+        }
+        if (!Double.isNaN(p.predictedEnergyJ))
+        {
+            sb.append(", \"predicted_energy_j\": ").append(num(p.predictedEnergyJ));
+        }
+        if (!p.objective.isEmpty())
+        {
+            int met = 0;
+            for (final double ms : p.samplesMs)
+            {
+                met += ms <= p.deadlineMs ? 1 : 0;
+            }
+            sb.append(", \"objective\": \"").append(escape(p.objective)).append("\", \"deadline_ms\": ")
+                .append(num(p.deadlineMs)).append(", \"deadline_met\": ")
+                .append(num(p.samplesMs.length == 0 ? Double.NaN : met / (double)p.samplesMs.length));
+        }
     }
 
     /** Appends a planner's {@code "requests"} and, with a schedule, its {@code "link_changes"}. */

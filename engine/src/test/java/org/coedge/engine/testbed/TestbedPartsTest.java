@@ -66,7 +66,8 @@ class TestbedPartsTest
     void shouldNameEveryPeerAndTheCoordinatorsOwnAddress()
     {
         final List<String> c = DeviceCommands.coordinator(Path.of("m.onnx"), List.of(Path.of("x.npy")),
-            Path.of("y.npy"), 4, 40100, Path.of("k"), 0.9, 5, 2, "equal", "1", Path.of("t.json"));
+            List.of(Path.of("y0.npy"), Path.of("y1.npy")), 4, 40100, Path.of("k"), 0.9, 5, 2, "equal", "1",
+            Path.of("t.json"), List.of("--power", "pi4"));
         assertEquals("10.77.0.11:40100,10.77.0.12:40100,10.77.0.13:40100", c.get(c.indexOf("--peers") + 1));
         assertEquals("10.77.0.10:40100", c.get(c.indexOf("--listen") + 1));
         assertEquals("equal", c.get(c.indexOf("--planner") + 1));
@@ -74,9 +75,14 @@ class TestbedPartsTest
         assertEquals("1", c.get(c.indexOf("--threads") + 1));
         assertTrue(c.contains("--json"));
         assertTrue(c.contains("--progress"), "the testbed follows the run by its progress lines");
-        final List<String> w = DeviceCommands.worker(2, 40100, Path.of("k"), 0.45);
+        assertEquals("y1.npy", c.get(c.lastIndexOf("--output") + 1), "one output file per model output");
+        assertEquals("y0.npy", c.get(c.indexOf("--output") + 1));
+        assertEquals("pi4", c.get(c.indexOf("--power") + 1));
+        final List<String> w = DeviceCommands.worker(2, 40100, Path.of("k"), 0.45, null);
         assertEquals(List.of("worker", "--listen", "10.77.0.12:40100", "--key-file", "k", "--threads", "1",
             "--exit-with-parent"), w);
+        assertEquals(List.of("--power", "minipc"), DeviceCommands.worker(2, 40100, Path.of("k"), 0.45, "minipc")
+            .subList(8, 10));
     }
 
     @Test
@@ -194,8 +200,8 @@ class TestbedPartsTest
     {
         final HostTensor a = new HostTensor("y", new long[]{1, 3}, new float[]{1, -4, 2});
         final HostTensor b = new HostTensor("y", new long[]{1, 3}, new float[]{1, -4.002f, 2.001f});
-        assertEquals(0.002 / 4, Testbed.relativeError(a, b), 1e-6);
-        assertThrows(IllegalStateException.class, () -> Testbed.relativeError(a,
+        assertEquals(0.002 / 4, RunOutputs.relativeError(a, b), 1e-6);
+        assertThrows(IllegalStateException.class, () -> RunOutputs.relativeError(a,
             new HostTensor("y", new long[]{1, 2}, new float[2])));
     }
 

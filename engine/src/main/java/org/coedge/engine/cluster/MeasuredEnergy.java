@@ -1,0 +1,80 @@
+package org.coedge.engine.cluster;
+
+import java.util.List;
+
+import org.coedge.planner.DeviceProgram;
+import org.coedge.planner.PlanEnergy;
+import org.coedge.planner.PowerModel;
+import org.coedge.planner.Step;
+
+/**
+ * The energy one measured request cost its devices under the power models they stated, by the planner's formula
+ * ({@link PlanEnergy#measured}): each device's busy time is its measured compute and send time (wall time: the
+ * device's core is busy for it), its bytes are those its program sends and receives, and a device that takes part
+ * draws its idle power for the request's measured latency. There is no power meter: this is the stated models
+ * applied to measured times. Stateless; any thread.
+ */
+public final class MeasuredEnergy
+{
+    private static final PowerModel NONE = PowerModel.of(0, 0, 0, 0);
+
+    private MeasuredEnergy()
+    {
+    }
+
+    /**
+     * @param powers    per device the power model it stated (text, "" for none).
+     * @param programs  per device its program in the request.
+     * @param computeNs per device its measured compute time.
+     * @param sendNs    per device its measured send time.
+     * @param latencyNs the request's measured end-to-end time.
+     * @return joules, or NaN when a device that took part stated no power model or the arrays do not match.
+     */
+    public static double of(final String[] powers, final List<DeviceProgram> programs, final long[] computeNs,
+        final long[] sendNs, final long latencyNs)
+    {
+        final int n = programs.size();
+        if (powers.length != n || computeNs.length != n || sendNs.length != n)
+        {
+            return Double.NaN;
+        }
+        final PowerModel[] power = new PowerModel[n];
+        final double[] busy = new double[n];
+        final long[] sent = new long[n];
+        final long[] received = new long[n];
+        for (int d = 0; d < n; d++)
+        {
+            final List<Step> steps = programs.get(d).steps();
+            if (steps.isEmpty())
+            {
+                power[d] = NONE;
+                continue;
+            }
+            if (powers[d] == null || powers[d].isEmpty())
+            {
+                return Double.NaN;
+            }
+            try
+            {
+                power[d] = PowerModel.parse(powers[d]);
+            }
+            catch (final IllegalArgumentException e)
+            {
+                return Double.NaN;
+            }
+            busy[d] = computeNs[d] + sendNs[d];
+            for (final Step s : steps)
+            {
+                if (s.kind() == Step.Kind.SEND)
+                {
+                    sent[d] += s.bytes();
+                }
+                else if (s.kind() == Step.Kind.AWAIT)
+                {
+                    received[d] += s.bytes();
+                }
+            }
+        }
+        return PlanEnergy.measured(power, busy, latencyNs, sent, received).totalJoules();
+    }
+}

@@ -1,0 +1,301 @@
+package org.coedge.engine.cluster;
+
+import java.io.PrintWriter;
+import java.util.Locale;
+
+import org.coedge.planner.AdaptivePlanner;
+import org.coedge.planner.EnergyChoice;
+import org.coedge.planner.EnergyPlanner;
+import org.coedge.planner.LatencyModel;
+import org.coedge.planner.LayerGraph;
+import org.coedge.planner.LinkModel;
+import org.coedge.planner.PlanChoice;
+import org.coedge.planner.PlanEnergy;
+import org.coedge.planner.PowerModel;
+import org.coedge.planner.Prediction;
+
+/**
+ * The adaptive policy's search under its {@link PlanObjective}: the plan predicted fastest ({@link AdaptivePlanner}),
+ * the plan of least predicted energy that meets the deadline ({@link EnergyPlanner}, under the power model each
+ * device stated), or the most accurate exit whose fastest plan is predicted to meet the deadline (Edgent: the exit
+ * and the cut between devices chosen together; none meeting it, the fastest exit, with a warning). Also says
+ * whether one prediction is better than another under the objective, for re-planning.
+ * <p>
+ * Owned by {@link AdaptivePlanPolicy} on the coordinator's thread.
+ */
+final class ObjectiveSearch
+{
+    private final PlanObjective objective;
+    private final PrintWriter log;
+    private PowerModel[] power = new PowerModel[0];
+    private int[] exitLayers = new int[0];
+    private double[] exitTop1 = new double[0];
+    private String[] exitNames = new String[0];
+    private String lastWarning;
+
+    ObjectiveSearch(final PlanObjective objective, final PrintWriter log)
+    {
+        this.objective = objective;
+        this.log = log;
+    }
+
+    PlanObjective objective()
+    {
+        return objective;
+    }
+
+    /**
+     * Sets the model's exits, for {@link PlanObjective.Kind#ACCURACY}: per exit its planner layer, its measured
+     * top-1 accuracy and its output's name.
+     *
+     * @throws IllegalArgumentException if the arrays differ in length or an accuracy is not in [0, 1].
+     */
+    void exits(final int[] layers, final double[] top1, final String[] names)
+    {
+        if (layers.length != top1.length || layers.length != names.length)
+        {
+            throw new IllegalArgumentException(layers.length + " exit layers, " + top1.length + " accuracies, " +
+                names.length + " names");
+        }
+        for (final double a : top1)
+        {
+            if (!(a >= 0 && a <= 1))
+            {
+                throw new IllegalArgumentException("an exit's accuracy must be in [0, 1], got " + a);
+            }
+        }
+        exitLayers = layers.clone();
+        exitTop1 = top1.clone();
+        exitNames = names.clone();
+    }
+
+    /**
+     * Reads the power model every device of {@code view} stated, for {@link PlanObjective.Kind#ENERGY}.
+     *
+     * @throws IllegalArgumentException naming the first device that stated none or a bad one.
+     */
+    void devices(final ClusterView view)
+    {
+        if (objective.kind() != PlanObjective.Kind.ENERGY)
+        {
+            return;
+        }
+        final PowerModel[] p = new PowerModel[view.deviceCount()];
+        for (int d = 0; d < p.length; d++)
+        {
+            if (view.power(d).isEmpty())
+            {
+                throw new IllegalArgumentException("--objective energy needs every device's power model, and " +
+                    (d == 0 ? "the coordinator" : "worker node " + view.nodeId(d)) + " stated none (give it --power)");
+            }
+            p[d] = PowerModel.parse(view.power(d));
+        }
+        power = p;
+    }
+
+    /** @return the plan the objective wants for the devices {@code models} and {@code links} describe. */
+    PlanChoice search(final LayerGraph graph, final int[] outputs, final LatencyModel[] models, final LinkModel links,
+        final long epoch)
+    {
+        lastWarning = null;
+        switch (objective.kind())
+        {
+            case ENERGY:
+            {
+                final EnergyChoice e = EnergyPlanner.plan(graph, outputs, models, links, power,
+                    objective.deadlineNs(), epoch);
+                lastWarning = e.warning();
+                warn();
+                return e.choice();
+            }
+            case ACCURACY:
+                return mostAccurateExit(graph, models, links, epoch);
+            default:
+                return AdaptivePlanner.plan(graph, outputs, models, links, epoch);
+        }
+    }
+
+    private PlanChoice mostAccurateExit(final LayerGraph graph, final LatencyModel[] models, final LinkModel links,
+        final long epoch)
+    {
+        if (exitLayers.length == 0)
+        {
+            throw new IllegalArgumentException("--objective accuracy needs a multi-exit model: no exits are known " +
+                "(measure them with coedge exits, which writes the model's sidecar)");
+        }
+        final Integer[] order = new Integer[exitLayers.length];
+        for (int i = 0; i < order.length; i++)
+        {
+            order[i] = i;
+        }
+        // most accurate first; ties to the earlier exit, which computes less
+        java.util.Arrays.sort(order, (a, b) -> exitTop1[a] != exitTop1[b] ? Double.compare(exitTop1[b], exitTop1[a]) :
+            Integer.compare(a, b));
+        PlanChoice fastest = null;
+        int fastestExit = -1;
+        for (final int e : order)
+        {
+            final PlanChoice c = AdaptivePlanner.plan(graph, new int[]{ exitLayers[e] }, models, links, epoch);
+            final PlanChoice atExit = new PlanChoice(c.plan().withOutputs(new int[]{ exitLayers[e] }), c.programs(),
+                c.prediction(), c.description() + "; exit " + e + " (" + exitNames[e] + ", top-1 " +
+                String.format(Locale.ROOT, "%.4f", exitTop1[e]) + ")", c.candidates(), c.fastestAloneNs(),
+                c.fastestDevice());
+            if (c.prediction().endNs() <= objective.deadlineNs())
+            {
+                return atExit;
+            }
+            if (fastest == null || c.prediction().endNs() < fastest.prediction().endNs())
+            {
+                fastest = atExit;
+                fastestExit = e;
+            }
+        }
+        lastWarning = String.format(Locale.ROOT, "no exit is predicted to meet the deadline of %.2f ms; taking the " +
+            "fastest, exit %d (%.2f ms)", objective.deadlineNs() * 1e-6, fastestExit,
+            fastest.prediction().endNs() * 1e-6);
+        warn();
+        return fastest;
+    }
+
+    private void warn()
+    {
+        if (lastWarning != null)
+        {
+            log.println("coordinator: warning: " + lastWarning);
+        }
+    }
+
+    /**
+     * @return whether {@code candidate} is better than {@code current} under the objective by more than
+     * {@code gain} (a fraction): faster; or, under a deadline, meeting it where the current does not, or (energy)
+     * spending less, or (accuracy) answering from a more accurate exit.
+     */
+    boolean better(final Prediction candidate, final Prediction current, final double gain)
+    {
+        if (objective.kind() == PlanObjective.Kind.LATENCY)
+        {
+            return candidate.endNs() < (1 - gain) * current.endNs();
+        }
+        final boolean candidateMeets = candidate.endNs() <= objective.deadlineNs();
+        final boolean currentMeets = current.endNs() <= objective.deadlineNs();
+        if (candidateMeets != currentMeets)
+        {
+            return candidateMeets;
+        }
+        if (!candidateMeets)
+        {
+            return candidate.endNs() < (1 - gain) * current.endNs();
+        }
+        if (objective.kind() == PlanObjective.Kind.ENERGY)
+        {
+            return joules(candidate) < (1 - gain) * joules(current);
+        }
+        final double a = top1(candidate.plan().outputs());
+        final double b = top1(current.plan().outputs());
+        return a != b ? a > b : candidate.endNs() < (1 - gain) * current.endNs();
+    }
+
+    /** @return whether trials of several candidates by measured latency fit the objective (latency only). */
+    boolean trials()
+    {
+        return objective.kind() == PlanObjective.Kind.LATENCY;
+    }
+
+    /** @return predicted joules of one request under {@code p}, NaN unless the objective is energy. */
+    double joules(final Prediction p)
+    {
+        return power.length == p.deviceCount() ? PlanEnergy.of(p, power).totalJoules() : Double.NaN;
+    }
+
+    /** @return the power models of the devices last planned for (energy objective), else empty. */
+    PowerModel[] power()
+    {
+        return power.clone();
+    }
+
+    /** @return the index of the exit a plan gathers, or -1 when it gathers the model's outputs. */
+    int exitOf(final org.coedge.planner.Plan plan)
+    {
+        final int[] outs = plan.outputs();
+        for (int e = 0; outs != null && outs.length == 1 && e < exitLayers.length; e++)
+        {
+            if (exitLayers[e] == outs[0])
+            {
+                return e;
+            }
+        }
+        return -1;
+    }
+
+    private double top1(final int[] outs)
+    {
+        for (int e = 0; outs != null && outs.length == 1 && e < exitLayers.length; e++)
+        {
+            if (exitLayers[e] == outs[0])
+            {
+                return exitTop1[e];
+            }
+        }
+        return -1;
+    }
+
+    /**
+     * Takes the model's exits from its sidecar ({@link org.coedge.engine.exits.ExitTable}): each exit's planner layer
+     * and measured top-1 accuracy; a sidecar without accuracies (random weights) ranks the exits by depth, the last
+     * as the most accurate, and says so.
+     */
+    void exitsOf(final ModelRef model)
+    {
+        final org.coedge.engine.exits.ExitTable table = org.coedge.engine.exits.ExitTable.forModel(model.file);
+        final int[] indices = table.outputIndices(model.model.outputNames());
+        final int n = table.size();
+        final int[] layers = new int[n];
+        final double[] top1 = new double[n];
+        final String[] names = new String[n];
+        boolean measured = true;
+        for (int k = 0; k < n; k++)
+        {
+            layers[k] = model.outputLayers[indices[k]];
+            names[k] = table.exit(k).output();
+            measured &= table.exit(k).top1() != null;
+        }
+        for (int k = 0; k < n; k++)
+        {
+            top1[k] = measured ? table.exit(k).top1() : (k + 1.0) / n;
+        }
+        if (!measured)
+        {
+            log.println("coordinator: the exits of " + model.file.getFileName() + " have no measured accuracy (" +
+                table.weights() + " weights): ranking them by depth, the last as the most accurate");
+        }
+        exits(layers, top1, names);
+    }
+
+    /**
+     * @param powers per device the power model it stated (text), "" for none.
+     * @return the joules {@code p} predicts under them, NaN if a device that takes part stated none.
+     */
+    static double joules(final Prediction p, final String[] powers)
+    {
+        if (powers.length != p.deviceCount())
+        {
+            return Double.NaN;
+        }
+        final PowerModel[] power = new PowerModel[powers.length];
+        for (int d = 0; d < powers.length; d++)
+        {
+            if (powers[d].isEmpty() && p.stepCount(d) > 0)
+            {
+                return Double.NaN;
+            }
+            power[d] = powers[d].isEmpty() ? PowerModel.of(0, 0, 0, 0) : PowerModel.parse(powers[d]);
+        }
+        return PlanEnergy.of(p, power).totalJoules();
+    }
+
+    /** @return the last search's warning (nothing met the deadline), or null. */
+    String warning()
+    {
+        return lastWarning;
+    }
+}

@@ -1,0 +1,176 @@
+package org.coedge.engine.cluster;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+
+import org.coedge.planner.AdaptivePlanner;
+import org.coedge.planner.LatencyModel;
+import org.coedge.planner.LayerGraph;
+import org.coedge.planner.LayerKind;
+import org.coedge.planner.LinkModel;
+import org.coedge.planner.Plan;
+import org.coedge.planner.PlanChoice;
+import org.coedge.planner.PlanSimulator;
+import org.coedge.planner.RowMap;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The adaptive policy under its objectives: the energy objective's plan meets its deadline and spends no more than
+ * the fastest plan; the accuracy objective answers from the most accurate exit whose fastest plan meets the deadline
+ * (checked against planning each exit alone), and from the fastest exit, with a warning, when none does; a link
+ * that became slow moves the plan off it at once.
+ */
+class ObjectivePolicyTest
+{
+    /**
+     * A source, two 3x3 convs, exit 0 (pool + fc), then four more convs and exit 1: each exit a global pool and a
+     * classifier, as a BranchyNet's side branches.
+     */
+    private static LayerGraph twoExits(final int[] exitLayers)
+    {
+        final LayerGraph.Builder b = LayerGraph.builder();
+        int last = b.addSource("in", 64, 64, 8);
+        for (int i = 0; i < 6; i++)
+        {
+            last = b.addLayer("conv" + i, new int[]{last}, new RowMap[]{RowMap.window(3, 1, 1, 1, 64, 64)}, 64, 64, 8,
+                2_000_000, 2048);
+            b.describe(last, LayerKind.CONV_3X3, 2304);
+            if (i == 1)
+            {
+                exitLayers[0] = head(b, last, "exit0");
+            }
+        }
+        exitLayers[1] = head(b, last, "exit1");
+        return b.markOutput(exitLayers[0]).markOutput(exitLayers[1]).build();
+    }
+
+    private static int head(final LayerGraph.Builder b, final int from, final String name)
+    {
+        final int fc = b.addLayer(name, new int[]{from}, new RowMap[]{RowMap.global(64, 1)}, 1, 1, 10, 100_000, 40);
+        b.describe(fc, LayerKind.FULLY_CONNECTED, 40_000);
+        return fc;
+    }
+
+    private static ClusterView view(final double[] gflops, final double linkBytesPerSecond, final String... powers)
+    {
+        final int n = gflops.length;
+        final int[] nodes = new int[n];
+        final double[] flops = new double[n];
+        final long[] memory = new long[n];
+        final double[] rtt = new double[n];
+        final double[] bps = new double[n];
+        for (int d = 0; d < n; d++)
+        {
+            nodes[d] = d;
+            flops[d] = gflops[d] * 1e9;
+            memory[d] = 1L << 30;
+            rtt[d] = d == 0 ? 0 : 100_000;
+            bps[d] = d == 0 ? 0 : linkBytesPerSecond;
+        }
+        final ClusterView v = new ClusterView(nodes, flops, new double[n], flops, memory, rtt, bps, -1);
+        return powers.length == 0 ? v : v.withPowers(powers);
+    }
+
+    private static AdaptivePlanPolicy policy(final StringWriter log, final PlanObjective objective)
+    {
+        return new AdaptivePlanPolicy(new PrintWriter(log, true)).compilerClock(() -> 0).objective(objective);
+    }
+
+    @Test
+    void shouldMeetTheDeadlineWithNoMoreEnergyThanTheFastestPlan()
+    {
+        final int[] exits = new int[2];
+        final LayerGraph graph = twoExits(exits);
+        final int[] outputs = {exits[1]};
+        final ClusterView view = view(new double[]{5, 5, 20}, 125e6, "pi4", "pi4", "minipc");
+        // the fastest plan, for its latency and energy
+        final StringWriter log = new StringWriter();
+        final AdaptivePlanPolicy fastest = policy(log, PlanObjective.LATENCY).trial(false);
+        fastest.plan(graph, outputs, view, 1);
+        final double fastestMs = fastest.choice().prediction().endNs() * 1e-6;
+        final double fastestJ = ObjectiveSearch.joules(fastest.choice().prediction(), new String[]{"pi4", "pi4",
+            "minipc"});
+        final double deadlineMs = 1.25 * fastestMs;
+        final AdaptivePlanPolicy energy = policy(log, PlanObjective.of("energy", deadlineMs));
+        final Plan plan = energy.plan(graph, outputs, view, 1);
+        assertEquals(1, plan.epoch());
+        assertFalse(energy.exploring(), "under a deadline the prediction decides, no trial");
+        final double ms = energy.choice().prediction().endNs() * 1e-6;
+        final double joules = energy.search().joules(energy.choice().prediction());
+        assertTrue(ms <= deadlineMs, ms + " ms against a deadline of " + deadlineMs);
+        assertTrue(joules <= fastestJ + 1e-12, joules + " J against the fastest plan's " + fastestJ);
+        assertNull(energy.search().warning());
+    }
+
+    @Test
+    void shouldRefuseTheEnergyObjectiveWhenADeviceStatedNoPowerModel()
+    {
+        final int[] exits = new int[2];
+        final LayerGraph graph = twoExits(exits);
+        final AdaptivePlanPolicy energy = policy(new StringWriter(), PlanObjective.of("energy", 100));
+        final IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> energy.plan(graph,
+            new int[]{exits[1]}, view(new double[]{5, 5}, 125e6, "pi4", ""), 1));
+        assertTrue(e.getMessage().contains("worker node 1 stated none"), e.getMessage());
+    }
+
+    @Test
+    void shouldAnswerFromTheMostAccurateExitWhosePlanMeetsTheDeadline()
+    {
+        final int[] exits = new int[2];
+        final LayerGraph graph = twoExits(exits);
+        final ClusterView view = view(new double[]{5, 5}, 125e6);
+        final StringWriter log = new StringWriter();
+        final AdaptivePlanPolicy probe = policy(log, PlanObjective.LATENCY).trial(false);
+        probe.plan(graph, new int[]{exits[0], exits[1]}, view, 1);
+        // the fastest plan of each exit alone, on the same models and links the policy plans with
+        final LatencyModel[] models = probe.models();
+        final LinkModel links = probe.links();
+        final double exit0Ms = AdaptivePlanner.plan(graph, new int[]{exits[0]}, models, links, 1).prediction()
+            .endNs() * 1e-6;
+        final double exit1Ms = AdaptivePlanner.plan(graph, new int[]{exits[1]}, models, links, 1).prediction()
+            .endNs() * 1e-6;
+        assertTrue(exit0Ms < exit1Ms, exit0Ms + " / " + exit1Ms);
+        for (final double deadline : new double[]{0.5 * exit0Ms, (exit0Ms + exit1Ms) / 2, 2 * exit1Ms})
+        {
+            final AdaptivePlanPolicy p = policy(log, PlanObjective.of("accuracy", deadline));
+            p.search().exits(exits, new double[]{0.89, 0.915}, new String[]{"exit0", "exit1"});
+            final Plan plan = p.plan(graph, new int[]{exits[0], exits[1]}, view, 1);
+            final int expected = deadline >= exit1Ms ? 1 : 0; // below exit 0's time: the fastest, exit 0
+            assertArrayEquals(new int[]{exits[expected]}, plan.outputs(), "deadline " + deadline + " ms");
+            assertEquals(expected, p.search().exitOf(plan));
+            assertEquals(deadline < exit0Ms, p.search().warning() != null, "a warning when no exit meets it");
+            // what the plan computes: only the layers of its exit
+            final PlanChoice c = p.choice();
+            assertEquals(c.prediction().endNs(), PlanSimulator.predict(graph, plan, plan.outputs(), models, links)
+                .endNs(), 1e-6 * c.prediction().endNs());
+        }
+    }
+
+    @Test
+    void shouldMoveThePlanOffALinkThatBecameSlowAndBackWhenItRecovers()
+    {
+        final int[] exits = new int[2];
+        final LayerGraph graph = twoExits(exits);
+        final int[] outputs = {exits[1]};
+        final StringWriter log = new StringWriter();
+        final AdaptivePlanPolicy p = policy(log, PlanObjective.LATENCY).trial(false);
+        final ClusterView fast = view(new double[]{5, 5}, 1.25e9);
+        final Plan first = p.plan(graph, outputs, fast, 1);
+        assertTrue(first.stages().get(0).deviceRows(1).rows() > 0, "a fast link: both devices compute " + first);
+        // 1 Gbit/s -> 1 Mbit/s: the rows of a map take longer to move than to compute here
+        assertTrue(p.linksChanged(view(new double[]{5, 5}, 125e3)), log.toString());
+        final Plan slow = p.plan(graph, outputs, view(new double[]{5, 5}, 125e3), 2);
+        assertEquals(0, slow.stages().get(0).deviceRows(1).rows(), "a slow link: the coordinator alone " + slow);
+        assertTrue(p.linksChanged(fast), log.toString());
+        final Plan back = p.plan(graph, outputs, fast, 3);
+        assertEquals(first.shape(), back.shape(), "the plan remembered for the fast link");
+        assertTrue(log.toString().contains("as before at this link rate"), log.toString());
+    }
+}

@@ -64,6 +64,7 @@ public final class AdaptivePlanPolicy implements PlanPolicy
     private PlanChoice choice;
     private MessageCosts costs = new MessageCosts();
     private ObjectiveSearch search;
+    private int lateInRow; // learnt requests in a row that missed the objective's deadline
     /** Per state of the links (the slowest link's rate), the plan chosen there, for the devices of the trials. */
     private final org.coedge.planner.BandwidthStates<PlanChoice> states = new org.coedge.planner.BandwidthStates<>();
     private double driftThreshold = DRIFT;
@@ -296,6 +297,8 @@ public final class AdaptivePlanPolicy implements PlanPolicy
         }
         costs.waits(predict(choice.plan()), waitedNs, awaitCount);
         costs.sends(sends, sendCount);
+        final long deadlineNs = search.objective().deadlineNs();
+        lateInRow = deadlineNs > 0 && requestNs > deadlineNs ? lateInRow + 1 : 0;
         final boolean wasTrying = trials.trying();
         final boolean turnOver = trials.record(requestNs, computeNs);
         switchPlan |= turnOver;
@@ -381,9 +384,15 @@ public final class AdaptivePlanPolicy implements PlanPolicy
             switchPlan = false;
             return true;
         }
-        if (trials == null || !trials.drifted())
+        final boolean late = missedDeadline();
+        if (trials == null || !trials.drifted() && !late)
         {
             return false;
+        }
+        if (late)
+        {
+            log.printf(Locale.ROOT, "coordinator: %d requests in a row missed the deadline of %.2f ms; planning " +
+                "again on what they measured%n", DRIFT_REQUESTS, search.objective().deadlineNs() * 1e-6);
         }
         // the devices changed: judge from what they do now, not from the medians of before
         for (final LatencyModel m : planModels)
@@ -425,6 +434,21 @@ public final class AdaptivePlanPolicy implements PlanPolicy
         choice = new PlanChoice(choice.plan(), choice.programs(), current, choice.description(), choice.candidates(),
             choice.fastestAloneNs(), choice.fastestDevice());
         return false;
+    }
+
+    /**
+     * @return whether the objective has a deadline and the last {@value #DRIFT_REQUESTS} requests under the current
+     * plan all missed it (the prediction that chose the plan was wrong: plan again on the models the requests
+     * refined); counts from there again.
+     */
+    private boolean missedDeadline()
+    {
+        if (lateInRow < DRIFT_REQUESTS)
+        {
+            return false;
+        }
+        lateInRow = 0;
+        return true;
     }
 
     /**

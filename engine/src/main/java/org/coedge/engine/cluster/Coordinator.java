@@ -63,6 +63,7 @@ public final class Coordinator implements AutoCloseable
     private long requestId;
     private int attemptsLastRun;
     private long requestStartNs; // when the last request was sent (the origin of its time line)
+    private long lastLatencyNs; // the last request's, from infer's call to its outputs (retries and re-plans in)
 
     /**
      * @param fuse       fuse depth, or {@link #FUSE_AUTO}.
@@ -232,6 +233,7 @@ public final class Coordinator implements AutoCloseable
      */
     public void infer(final List<float[]> inputs, final List<float[]> outputs)
     {
+        final long inferStartNs = System.nanoTime();
         String lastFailure = "";
         for (int attempt = 1; attempt <= MAX_ATTEMPTS; attempt++)
         {
@@ -285,8 +287,10 @@ public final class Coordinator implements AutoCloseable
                         java.util.Arrays.fill(outputs.get(i), Float.NaN);
                     }
                 }
+                lastLatencyNs = System.nanoTime() - inferStartNs;
                 planning.learn();
-                if (linkWatch.afterRequest(planning.programs(), planning.times(), planning.planWorkers()))
+                if (linkWatch.afterRequest(planning.programs(), planning.times(), planning.planWorkers(),
+                    planning.plan().shape()))
                 {
                     planning.linksChanged();
                 }
@@ -545,7 +549,17 @@ public final class Coordinator implements AutoCloseable
     /** @return one line on what planning cost the requests so far (the policy's learning, the re-plans). */
     public String planningOverhead()
     {
-        return planning.overhead();
+        return planning.overhead() + String.format(java.util.Locale.ROOT, ", link probes %.1f ms in %d, %d link " +
+            "change(s)", linkWatch.probeNs() * 1e-6, linkWatch.probes(), linkWatch.changes());
+    }
+
+    /**
+     * @return the last request's latency: from the call of {@link #infer} to its outputs, a re-plan or a retry it
+     * needed included, but not what follows its answer (the policy's learning, a link probe between requests).
+     */
+    public long lastLatencyNs()
+    {
+        return lastLatencyNs;
     }
 
     /** Warm-up requests call this with false: they run and answer, but refine no rate or model (see PlanSession). */

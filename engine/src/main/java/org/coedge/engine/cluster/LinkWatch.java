@@ -23,7 +23,8 @@ import org.coedge.planner.Step;
  * ({@link #probeNs()}).
  * <p>
  * On a change the worker's link rate becomes the detector's new level ({@link Worker#bytesPerSecond}), so the next
- * plan is made for it. Owned by the coordinator's thread; called after every successful request.
+ * plan is made for it. A new plan shape starts every detector afresh: how fast a request's transfer goes depends on
+ * the plan (how many rows a worker gets, which other workers receive over the coordinator's link at the same time). Owned by the coordinator's thread; called after every successful request.
  */
 final class LinkWatch
 {
@@ -34,6 +35,7 @@ final class LinkWatch
     private final PrintWriter log;
     private final Map<Integer, BandwidthChangeDetector> detectors = new HashMap<>();
     private long requests;
+    private String shape = "";
     private long probeNs;
     private int probes;
     private int changes;
@@ -51,9 +53,20 @@ final class LinkWatch
      *
      * @return true if a worker's link changed rate: the caller plans again.
      */
-    boolean afterRequest(final List<DeviceProgram> programs, final RequestTimes times, final Worker[] workers)
+    boolean afterRequest(final List<DeviceProgram> programs, final RequestTimes times, final Worker[] workers,
+        final String planShape)
     {
         requests++;
+        if (!planShape.equals(shape))
+        {
+            // what a request's transfer shows depends on the plan (how much each worker gets, who else receives at
+            // the same time over the coordinator's link): samples of another plan start a new level
+            for (final BandwidthChangeDetector detector : detectors.values())
+            {
+                detector.reset();
+            }
+            shape = planShape;
+        }
         boolean changed = false;
         for (int d = 1; d < programs.size() && d <= workers.length; d++)
         {

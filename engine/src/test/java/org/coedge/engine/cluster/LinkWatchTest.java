@@ -78,7 +78,7 @@ class LinkWatchTest
         for (int r = 0; r < 60; r++)
         {
             final double rate = (r < 30 ? 125e6 : 6.25e6) * (1 + 0.3 * (2 * random.nextDouble() - 1));
-            if (watch.afterRequest(programs, times(programs, rate), new Worker[]{ w }))
+            if (watch.afterRequest(programs, times(programs, rate), new Worker[]{ w }, plan.shape()))
             {
                 assertEquals(-1, changedAt, "one change only: " + log);
                 changedAt = r;
@@ -108,7 +108,7 @@ class LinkWatchTest
         final Worker w = new Worker(1, "127.0.0.1:1", null);
         for (int r = 0; r < 200; r++)
         {
-            assertFalse(watch.afterRequest(programs, new RequestTimes(programs), new Worker[]{ w }),
+            assertFalse(watch.afterRequest(programs, new RequestTimes(programs), new Worker[]{ w }, plan.shape()),
                 "no change on a steady link, request " + r);
         }
         assertEquals(200, probes[0]);

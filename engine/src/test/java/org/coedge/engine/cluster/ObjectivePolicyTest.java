@@ -110,6 +110,45 @@ class ObjectivePolicyTest
     }
 
     @Test
+    void shouldPlanAgainWhenThreeRequestsInARowMissTheDeadline()
+    {
+        final int[] exits = new int[2];
+        final LayerGraph graph = twoExits(exits);
+        final int[] outputs = {exits[1]};
+        final ClusterView view = view(new double[]{5, 5, 20}, 125e6, "pi4", "pi4", "minipc");
+        final StringWriter log = new StringWriter();
+        final AdaptivePlanPolicy fastest = policy(log, PlanObjective.LATENCY).trial(false);
+        fastest.plan(graph, outputs, view, 1);
+        final double deadlineMs = 1.25 * fastest.choice().prediction().endNs() * 1e-6;
+        final AdaptivePlanPolicy energy = policy(log, PlanObjective.of("energy", deadlineMs));
+        final Plan plan = energy.plan(graph, outputs, view, 1);
+        final java.util.List<org.coedge.planner.DeviceProgram> programs =
+            org.coedge.planner.StepCompiler.compile(graph, plan, outputs);
+        // every device computes 3 times slower than its model says: the plan misses the deadline
+        boolean replanned = false;
+        for (int r = 0; r < 1 + 3 && !replanned; r++)
+        {
+            final RequestTimes t = new RequestTimes(programs);
+            for (int d = 0; d < programs.size(); d++)
+            {
+                for (int i = 0; i < programs.get(d).steps().size(); i++)
+                {
+                    final org.coedge.planner.Step s = programs.get(d).steps().get(i);
+                    t.stepNs(d, i, s.kind() == org.coedge.planner.Step.Kind.COMPUTE ?
+                        Math.round(3 * energy.models()[d].predictNs(s.layer(), s.rows().rows())) : 20_000);
+                }
+            }
+            // the coordinator's steps span the request: one long step makes it late
+            t.stepNs(0, 0, Math.round(2 * deadlineMs * 1e6));
+            energy.learn(plan, programs, t);
+            replanned = energy.wantsReplan(view);
+            assertEquals(r == 3, replanned || log.toString().contains("missed the deadline"),
+                "request " + r + ": " + log);
+        }
+        assertTrue(log.toString().contains("3 requests in a row missed the deadline"), log.toString());
+    }
+
+    @Test
     void shouldRefuseTheEnergyObjectiveWhenADeviceStatedNoPowerModel()
     {
         final int[] exits = new int[2];

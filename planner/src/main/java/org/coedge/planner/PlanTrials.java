@@ -27,7 +27,9 @@ public final class PlanTrials
     private final int driftRequests;
     private final List<Plan> candidates = new ArrayList<>();
     private final List<String> labels = new ArrayList<>();
-    private double[][] trialNs = new double[0][]; // per candidate, its trial's end-to-end times
+    private double[][] trialNs = new double[0][]; // per candidate, its trial's scores (end-to-end times by default)
+    private String unit = "ms";
+    private double printScale = 1e-6;
     private int trialCount; // requests recorded for the candidate being tried, in this round
     private int round;
     private int current;
@@ -149,13 +151,36 @@ public final class PlanTrials
      */
     public boolean record(final double requestNs, final double[] computeNs)
     {
+        return record(requestNs, computeNs, requestNs);
+    }
+
+    /**
+     * Scores requests by something other than their time (the energy a request cost, under a deadline): the trial
+     * keeps the candidate with the lowest median score, and reports scores in {@code unit} after multiplying them by
+     * {@code printScale} (the default: nanoseconds printed as ms).
+     *
+     * @return this.
+     */
+    public PlanTrials scoredIn(final String unit, final double printScale)
+    {
+        this.unit = unit;
+        this.printScale = printScale;
+        return this;
+    }
+
+    /**
+     * As {@link #record(double, double[])}, the trial ranking the candidates by {@code score} (lower is better)
+     * instead of the request's time; drift is judged on times either way.
+     */
+    public boolean record(final double requestNs, final double[] computeNs, final double score)
+    {
         final double[] sample = new double[computeNs.length + 1];
         sample[0] = requestNs;
         System.arraycopy(computeNs, 0, sample, 1, computeNs.length);
         decision = "";
         if (trying)
         {
-            trialNs[current][round * trialRequests + trialCount++] = requestNs;
+            trialNs[current][round * trialRequests + trialCount++] = score;
             collect(sample);
             if (trialCount < trialRequests)
             {
@@ -179,8 +204,8 @@ public final class PlanTrials
             for (int i = 0; i < candidates.size(); i++)
             {
                 medians[i] = median(trialNs[i]);
-                sb.append(i > 0 ? ", " : "").append(String.format(java.util.Locale.ROOT, "%.2f ms (%s)",
-                    medians[i] * 1e-6, labels.get(i)));
+                sb.append(i > 0 ? ", " : "").append(String.format(java.util.Locale.ROOT, "%.4g %s (%s)",
+                    medians[i] * printScale, unit, labels.get(i)));
                 if (medians[i] < medians[best])
                 {
                     best = i;

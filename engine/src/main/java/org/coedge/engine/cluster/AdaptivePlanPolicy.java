@@ -143,6 +143,7 @@ public final class AdaptivePlanPolicy implements PlanPolicy
         lastView = view;
         planLinks = links(view);
         requestsUnderPlan = 0;
+        search.newPlan();
         switchPlan = false;
         if (trials != null && Arrays.equals(nodes, trialNodes))
         {
@@ -156,13 +157,18 @@ public final class AdaptivePlanPolicy implements PlanPolicy
             search.devices(view);
             final PlanChoice searched = search.search(graph, outputLayers, planModels, planLinks, epoch);
             choice = searched;
-            trials = new PlanTrials(TRIAL_REQUESTS, TRIAL_ROUNDS, driftThreshold, DRIFT_REQUESTS);
+            trials = search.newTrials(TRIAL_REQUESTS, TRIAL_ROUNDS, driftThreshold, DRIFT_REQUESTS);
             trialNodes = nodes;
             states.clear();
             final List<Plan> candidates = new ArrayList<>(List.of(searched.plan()));
             final List<String> names = new ArrayList<>(List.of(searched.description()));
             if (trialsEnabled && n > 1 && search.trials())
             {
+                if (search.latencyChoice() != null)
+                {
+                    addIfFits(search.latencyChoice().plan(), search.latencyChoice().description() + " (fastest)",
+                        candidates, names);
+                }
                 addRobustCandidates(searched, epoch, candidates, names);
             }
             trials.start(candidates, names);
@@ -254,6 +260,7 @@ public final class AdaptivePlanPolicy implements PlanPolicy
         compiledInRow = 0;
         final double[] computeNs = new double[programs.size()];
         final double[] sends = new double[64];
+        final long[] sentNs = new long[programs.size()];
         int sendCount = 0;
         final double[] waitedNs = new double[programs.size()];
         final int[] awaitCount = new int[programs.size()];
@@ -283,9 +290,13 @@ public final class AdaptivePlanPolicy implements PlanPolicy
                     waited += ns;
                     awaits++;
                 }
-                else if (s.kind() == Step.Kind.SEND && ns > 0 && sendCount < sends.length)
+                else if (s.kind() == Step.Kind.SEND && ns > 0)
                 {
-                    sends[sendCount++] = ns;
+                    sentNs[d] += ns;
+                    if (sendCount < sends.length)
+                    {
+                        sends[sendCount++] = ns;
+                    }
                 }
             }
             planModels[d].endRequest();
@@ -295,12 +306,20 @@ public final class AdaptivePlanPolicy implements PlanPolicy
                 awaitCount[d] = awaits;
             }
         }
-        costs.waits(predict(choice.plan()), waitedNs, awaitCount);
+        final Prediction again = predict(choice.plan());
+        costs.waits(again, waitedNs, awaitCount);
+        search.measured(requestNs, again.endNs());
         costs.sends(sends, sendCount);
         final long deadlineNs = search.objective().deadlineNs();
         lateInRow = deadlineNs > 0 && requestNs > deadlineNs ? lateInRow + 1 : 0;
         final boolean wasTrying = trials.trying();
-        final boolean turnOver = trials.record(requestNs, computeNs);
+        final long[] computedNs = new long[computeNs.length];
+        for (int d = 0; d < computedNs.length; d++)
+        {
+            computedNs[d] = Math.round(computeNs[d]);
+        }
+        final boolean turnOver = trials.record(requestNs, computeNs,
+            search.score(programs, computedNs, sentNs, requestNs));
         switchPlan |= turnOver;
         logDecision();
         if (wasTrying && (turnOver || !trials.trying()))

@@ -289,8 +289,9 @@ public final class Coordinator implements AutoCloseable
                 }
                 lastLatencyNs = System.nanoTime() - inferStartNs;
                 planning.learn();
-                if (linkWatch.afterRequest(planning.programs(), planning.times(), planning.planWorkers(),
-                    planning.plan().shape()))
+                // warm-up requests (a JIT compiling on the device's budget) say nothing of the links either
+                if (planning.learning() && linkWatch.afterRequest(planning.programs(), planning.times(),
+                    planning.planWorkers(), planning.plan().shape()))
                 {
                     planning.linksChanged();
                 }

@@ -33,6 +33,25 @@ public final class MeasuredEnergy
     public static double of(final String[] powers, final List<DeviceProgram> programs, final long[] computeNs,
         final long[] sendNs, final long latencyNs)
     {
+        final PowerModel[] power = new PowerModel[powers.length];
+        for (int d = 0; d < powers.length; d++)
+        {
+            try
+            {
+                power[d] = powers[d] == null || powers[d].isEmpty() ? null : PowerModel.parse(powers[d]);
+            }
+            catch (final IllegalArgumentException e)
+            {
+                return Double.NaN;
+            }
+        }
+        return of(power, programs, computeNs, sendNs, latencyNs);
+    }
+
+    /** As {@link #of(String[], List, long[], long[], long)}, with the models parsed (null: none stated). */
+    public static double of(final PowerModel[] powers, final List<DeviceProgram> programs, final long[] computeNs,
+        final long[] sendNs, final long latencyNs)
+    {
         final int n = programs.size();
         if (powers.length != n || computeNs.length != n || sendNs.length != n)
         {
@@ -50,18 +69,11 @@ public final class MeasuredEnergy
                 power[d] = NONE;
                 continue;
             }
-            if (powers[d] == null || powers[d].isEmpty())
+            if (powers[d] == null)
             {
                 return Double.NaN;
             }
-            try
-            {
-                power[d] = PowerModel.parse(powers[d]);
-            }
-            catch (final IllegalArgumentException e)
-            {
-                return Double.NaN;
-            }
+            power[d] = powers[d];
             busy[d] = computeNs[d] + sendNs[d];
             for (final Step s : steps)
             {

@@ -32,6 +32,10 @@ final class ObjectiveSearch
     private double[] exitTop1 = new double[0];
     private String[] exitNames = new String[0];
     private String lastWarning;
+    private PlanChoice latencyChoice; // the fastest plan, which the last energy search compared with
+    private final double[] ratios = new double[8]; // measured over predicted end-to-end, the plan's last requests
+    private int ratioCount;
+    private double correction = 1;
 
     ObjectiveSearch(final PlanObjective objective, final PrintWriter log)
     {
@@ -103,8 +107,9 @@ final class ObjectiveSearch
             case ENERGY:
             {
                 final EnergyChoice e = EnergyPlanner.plan(graph, outputs, models, links, power,
-                    objective.deadlineNs(), epoch);
+                    objective.deadlineNs() / correction, epoch);
                 lastWarning = e.warning();
+                latencyChoice = e.latencyChoice();
                 warn();
                 return e.choice();
             }
@@ -140,7 +145,7 @@ final class ObjectiveSearch
                 c.prediction(), c.description() + "; exit " + e + " (" + exitNames[e] + ", top-1 " +
                 String.format(Locale.ROOT, "%.4f", exitTop1[e]) + ")", c.candidates(), c.fastestAloneNs(),
                 c.fastestDevice());
-            if (c.prediction().endNs() <= objective.deadlineNs())
+            if (c.prediction().endNs() * correction <= objective.deadlineNs())
             {
                 return atExit;
             }
@@ -151,8 +156,9 @@ final class ObjectiveSearch
             }
         }
         lastWarning = String.format(Locale.ROOT, "no exit is predicted to meet the deadline of %.2f ms; taking the " +
-            "fastest, exit %d (%.2f ms)", objective.deadlineNs() * 1e-6, fastestExit,
-            fastest.prediction().endNs() * 1e-6);
+            "fastest, exit %d (%.2f ms, %.2f with what requests measured beyond the prediction)",
+            objective.deadlineNs() * 1e-6, fastestExit, fastest.prediction().endNs() * 1e-6,
+            fastest.prediction().endNs() * correction * 1e-6);
         warn();
         return fastest;
     }
@@ -176,8 +182,8 @@ final class ObjectiveSearch
         {
             return candidate.endNs() < (1 - gain) * current.endNs();
         }
-        final boolean candidateMeets = candidate.endNs() <= objective.deadlineNs();
-        final boolean currentMeets = current.endNs() <= objective.deadlineNs();
+        final boolean candidateMeets = candidate.endNs() * correction <= objective.deadlineNs();
+        final boolean currentMeets = current.endNs() * correction <= objective.deadlineNs();
         if (candidateMeets != currentMeets)
         {
             return candidateMeets;
@@ -195,10 +201,46 @@ final class ObjectiveSearch
         return a != b ? a > b : candidate.endNs() < (1 - gain) * current.endNs();
     }
 
-    /** @return whether trials of several candidates by measured latency fit the objective (latency only). */
+    /**
+     * @return whether candidates are measured against each other: by latency, or by the energy their requests cost
+     * under the deadline; not for accuracy, whose candidates answer from different exits.
+     */
     boolean trials()
     {
-        return objective.kind() == PlanObjective.Kind.LATENCY;
+        return objective.kind() != PlanObjective.Kind.ACCURACY;
+    }
+
+    /** @return the trials of candidates, scored as {@link #score} scores requests. */
+    org.coedge.planner.PlanTrials newTrials(final int requests, final int rounds, final double drift,
+        final int driftRequests)
+    {
+        final org.coedge.planner.PlanTrials t = new org.coedge.planner.PlanTrials(requests, rounds, drift,
+            driftRequests);
+        return objective.kind() == PlanObjective.Kind.ENERGY ? t.scoredIn("J", 1) : t;
+    }
+
+    /**
+     * @return what a measured request scores under the objective, lower being better: its time; under the energy
+     * objective the joules its measured times cost under the devices' power models ({@link MeasuredEnergy}), plus
+     * a joule per 1% a request over the deadline is late (a plan that misses the deadline loses to one that meets
+     * it, whatever it spends).
+     */
+    double score(final java.util.List<org.coedge.planner.DeviceProgram> programs, final long[] computeNs,
+        final long[] sendNs, final double requestNs)
+    {
+        if (objective.kind() != PlanObjective.Kind.ENERGY || power.length != programs.size())
+        {
+            return requestNs;
+        }
+        final double joules = MeasuredEnergy.of(power, programs, computeNs, sendNs, Math.round(requestNs));
+        final double late = Math.max(0, requestNs / objective.deadlineNs() - 1);
+        return joules + 100 * late;
+    }
+
+    /** @return the fastest plan the last energy search compared with, or null. */
+    PlanChoice latencyChoice()
+    {
+        return latencyChoice;
     }
 
     /** @return predicted joules of one request under {@code p}, NaN unless the objective is energy. */
@@ -291,6 +333,38 @@ final class ObjectiveSearch
             power[d] = powers[d].isEmpty() ? PowerModel.of(0, 0, 0, 0) : PowerModel.parse(powers[d]);
         }
         return PlanEnergy.of(p, power).totalJoules();
+    }
+
+    /**
+     * Takes one learnt request's measured end-to-end time and what the models (refined by it) predict for it. Under
+     * a deadline, predictions are judged against it multiplied by the median ratio of measured to predicted over the
+     * current plan's last requests (at least 1): what a plan costs beyond its steps (inputs in and outputs out, the
+     * coordinator's own work between steps) is the same for the plans compared, and a prediction that came out short
+     * by it chose plans that missed the deadline.
+     */
+    void measured(final double requestNs, final double predictedNs)
+    {
+        if (!(predictedNs > 0) || !(requestNs > 0))
+        {
+            return;
+        }
+        ratios[ratioCount % ratios.length] = requestNs / predictedNs;
+        ratioCount++;
+        final double[] sorted = java.util.Arrays.copyOf(ratios, Math.min(ratioCount, ratios.length));
+        java.util.Arrays.sort(sorted);
+        correction = Math.min(4, Math.max(1, sorted[sorted.length / 2]));
+    }
+
+    /** A new plan runs: its own requests say how its predictions come out. */
+    void newPlan()
+    {
+        ratioCount = 0;
+    }
+
+    /** @return what predictions are multiplied by before they are judged against the deadline (at least 1). */
+    double correction()
+    {
+        return correction;
     }
 
     /** @return the last search's warning (nothing met the deadline), or null. */

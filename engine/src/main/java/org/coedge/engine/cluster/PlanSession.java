@@ -298,6 +298,12 @@ final class PlanSession implements AutoCloseable
         policyCalls++;
     }
 
+    /** @return whether requests refine the rates and models ({@link #learning(boolean)}). */
+    boolean learning()
+    {
+        return learning;
+    }
+
     /** Tells the policy a link's rate changed ({@link LinkWatch}); it may ask for a new plan from the next request. */
     void linksChanged()
     {

@@ -43,6 +43,11 @@ public final class AdaptivePlanPolicy implements PlanPolicy
 {
     static final double DRIFT = 0.20;
     static final int DRIFT_REQUESTS = 3;
+    /**
+     * Learnt requests after a re-plan for missed deadlines before misses may re-plan again: when no plan meets the
+     * deadline, misses go on whatever runs, and re-planning after each few of them only added the switches' costs.
+     */
+    static final int DEADLINE_COOLDOWN = 16;
     /** How much faster a new plan must be predicted than the current one (under the same models) to be tried. */
     static final double SWITCH_GAIN = 0.10;
     /** Requests each candidate plan is measured over. */
@@ -65,6 +70,7 @@ public final class AdaptivePlanPolicy implements PlanPolicy
     private MessageCosts costs = new MessageCosts();
     private ObjectiveSearch search;
     private int lateInRow; // learnt requests in a row that missed the objective's deadline
+    private int sinceDeadlinePlan = Integer.MAX_VALUE / 2; // learnt requests since deadline misses last re-planned
     /** Per state of the links (the slowest link's rate), the plan chosen there, for the devices of the trials. */
     private final org.coedge.planner.BandwidthStates<PlanChoice> states = new org.coedge.planner.BandwidthStates<>();
     private double driftThreshold = DRIFT;
@@ -312,6 +318,7 @@ public final class AdaptivePlanPolicy implements PlanPolicy
         costs.sends(sends, sendCount);
         final long deadlineNs = search.objective().deadlineNs();
         lateInRow = deadlineNs > 0 && requestNs > deadlineNs ? lateInRow + 1 : 0;
+        sinceDeadlinePlan++;
         final boolean wasTrying = trials.trying();
         final long[] computedNs = new long[computeNs.length];
         for (int d = 0; d < computedNs.length; d++)
@@ -429,8 +436,9 @@ public final class AdaptivePlanPolicy implements PlanPolicy
             if (!search.trials())
             {
                 // under a deadline the prediction decides: a trial measures latency, not energy or accuracy
-                log.printf(Locale.ROOT, "coordinator: %s; switching to %s (predicted %.2f ms)%n", drift,
-                    better.description(), better.prediction().endNs() * 1e-6);
+                log.printf(Locale.ROOT, "coordinator: %s; switching to %s (predicted %.2f ms)%n",
+                    drift.isEmpty() ? "deadline missed" : drift, better.description(),
+                    better.prediction().endNs() * 1e-6);
                 trials.start(List.of(better.plan()), List.of(better.description()));
                 learntUnder.clear();
                 choice = better;
@@ -462,11 +470,12 @@ public final class AdaptivePlanPolicy implements PlanPolicy
      */
     private boolean missedDeadline()
     {
-        if (lateInRow < DRIFT_REQUESTS)
+        if (lateInRow < DRIFT_REQUESTS || sinceDeadlinePlan < DEADLINE_COOLDOWN)
         {
             return false;
         }
         lateInRow = 0;
+        sinceDeadlinePlan = 0;
         return true;
     }
 
@@ -501,7 +510,8 @@ public final class AdaptivePlanPolicy implements PlanPolicy
         final Prediction current = predict(choice.plan());
         trials.rebase();
         learntUnder.clear();
-        if (searched.plan().shape().equals(choice.plan().shape()) || !search.better(searched.prediction(), current, 0))
+        if (searched.plan().shape().equals(choice.plan().shape()) ||
+            !search.better(searched.prediction(), current, SWITCH_GAIN))
         {
             log.printf(Locale.ROOT, "coordinator: links changed; the plan stays (predicted %.2f ms)%n",
                 current.endNs() * 1e-6);

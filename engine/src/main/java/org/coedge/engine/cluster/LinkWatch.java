@@ -22,7 +22,9 @@ import org.coedge.planner.Step;
  * so a link that got faster again is seen while the plan does not use it; the probes' cost is counted
  * ({@link #probeNs()}).
  * <p>
- * On a change the worker's link rate becomes the detector's new level ({@link Worker#bytesPerSecond}), so the next
+ * A probe's sample is the better of it and the previous probe (a sender that ran out of its CPU quota mid-burst
+ * makes a link look slow, never fast). On a change to {@value #MIN_CHANGE} times the rate the plan was made with, or
+ * further, the worker's link rate becomes the detector's new level ({@link Worker#bytesPerSecond}), so the next
  * plan is made for it. A new plan shape starts every detector afresh: how fast a request's transfer goes depends on
  * the plan (how many rows a worker gets, which other workers receive over the coordinator's link at the same time). Owned by the coordinator's thread; called after every successful request.
  */
@@ -30,10 +32,13 @@ final class LinkWatch
 {
     static final long MIN_SAMPLE_BYTES = 64 * 1024;
     static final int PROBE_BYTES = 128 * 1024;
+    /** How many times faster or slower than planned with a link must become to be planned for again. */
+    static final double MIN_CHANGE = 3;
 
     private final java.util.function.ToDoubleBiFunction<Worker, Integer> burst;
     private final PrintWriter log;
     private final Map<Integer, BandwidthChangeDetector> detectors = new HashMap<>();
+    private final Map<Integer, Double> lastProbe = new HashMap<>();
     private long requests;
     private String shape = "";
     private long probeNs;
@@ -75,9 +80,17 @@ final class LinkWatch
             if (sample <= 0)
             {
                 final long t0 = System.nanoTime();
-                sample = burst.applyAsDouble(w, PROBE_BYTES);
+                final double probed = burst.applyAsDouble(w, PROBE_BYTES);
                 probeNs += System.nanoTime() - t0;
                 probes++;
+                // a sender that ran out of its CPU quota mid-burst makes the link look slow, never fast: the
+                // better of this probe and the one before
+                final Double before = lastProbe.put(w.nodeId, probed);
+                sample = before == null ? probed : Math.max(probed, before);
+            }
+            else
+            {
+                lastProbe.remove(w.nodeId);
             }
             if (sample <= 0)
             {
@@ -85,15 +98,27 @@ final class LinkWatch
             }
             final BandwidthChangeDetector detector = detectors.computeIfAbsent(w.nodeId,
                 k -> new BandwidthChangeDetector());
-            if (detector.onSample(requests, sample))
+            final double before = detector.levelBytesPerSecond();
+            if (!detector.onSample(requests, sample))
             {
-                changes++;
-                log.printf(Locale.ROOT, "coordinator: worker %d's link changed from %.1f to %.1f MB/s (change " +
-                    "point at request %d, seen at %d)%n", w.nodeId, w.bytesPerSecond / 1e6,
-                    detector.levelBytesPerSecond() / 1e6, detector.changeTag(), requests);
-                w.bytesPerSecond = detector.levelBytesPerSecond();
-                changed = true;
+                continue;
             }
+            final double level = detector.levelBytesPerSecond();
+            if (w.bytesPerSecond > 0 && Math.abs(Math.log(level / w.bytesPerSecond)) < Math.log(MIN_CHANGE))
+            {
+                // a change the plan need not follow: under a CPU quota a sender's stalls shift what transfers show
+                // by up to a few times; a link that lost or gained more than that is planned for again
+                log.printf(Locale.ROOT, "coordinator: worker %d's link moved from %.1f to %.1f MB/s, within %.0fx " +
+                    "of the %.1f MB/s planned with; the plan stays%n", w.nodeId, before / 1e6, level / 1e6,
+                    MIN_CHANGE, w.bytesPerSecond / 1e6);
+                continue;
+            }
+            changes++;
+            log.printf(Locale.ROOT, "coordinator: worker %d's link changed from %.1f to %.1f MB/s (change point at " +
+                "request %d, seen at %d)%n", w.nodeId, w.bytesPerSecond / 1e6, level / 1e6, detector.changeTag(),
+                requests);
+            w.bytesPerSecond = level;
+            changed = true;
         }
         return changed;
     }

@@ -91,6 +91,47 @@ class LinkWatchTest
     }
 
     @Test
+    void shouldNotPlanAgainForALinkWithinThreeTimesTheRatePlannedWith()
+    {
+        final LayerGraph graph = graph();
+        final Plan plan = Planner.uniform(graph, new double[]{ 1, 1 }, 1);
+        final List<DeviceProgram> programs = StepCompiler.compile(graph, plan, new int[]{ 2 });
+        final StringWriter log = new StringWriter();
+        final LinkWatch watch = new LinkWatch((w, bytes) -> 0.0, new PrintWriter(log, true));
+        final Worker w = new Worker(1, "127.0.0.1:1", null);
+        w.bytesPerSecond = 125e6;
+        for (int r = 0; r < 40; r++)
+        {
+            // halved at request 20: a change the detector sees, and the plan need not follow
+            assertFalse(watch.afterRequest(programs, times(programs, r < 20 ? 125e6 : 62.5e6), new Worker[]{ w },
+                plan.shape()), "request " + r + ": " + log);
+        }
+        assertTrue(log.toString().contains("the plan stays"), log.toString());
+        assertEquals(125e6, w.bytesPerSecond, "the rate planned with stays");
+    }
+
+    @Test
+    void shouldTakeTheBetterOfTwoProbesAsAStalledSenderOnlyLooksSlow()
+    {
+        final LayerGraph graph = graph();
+        final Plan plan = Planner.uniform(graph, new double[]{ 1, 0 }, 1);
+        final List<DeviceProgram> programs = StepCompiler.compile(graph, plan, new int[]{ 2 });
+        final StringWriter log = new StringWriter();
+        final int[] probe = {0};
+        // every other probe stalls to a fifth of the rate: the link is steady and must not look changed
+        final LinkWatch watch = new LinkWatch((w, bytes) -> probe[0]++ % 2 == 0 ? 125e6 : 25e6,
+            new PrintWriter(log, true));
+        final Worker w = new Worker(1, "127.0.0.1:1", null);
+        w.bytesPerSecond = 125e6;
+        for (int r = 0; r < 100; r++)
+        {
+            assertFalse(watch.afterRequest(programs, new RequestTimes(programs), new Worker[]{ w }, plan.shape()),
+                "request " + r + ": " + log);
+        }
+        assertEquals("", log.toString());
+    }
+
+    @Test
     void shouldProbeAWorkerThePlanGivesNothingAndNotAlarmOnASteadyLink()
     {
         final LayerGraph graph = graph();

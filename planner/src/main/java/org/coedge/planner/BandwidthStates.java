@@ -120,6 +120,28 @@ public final class BandwidthStates<T>
         configs[s] = config;
     }
 
+    /**
+     * @return the configuration remembered for the state whose bin is nearest {@code bytesPerSecond} in the log
+     * (its middle within a factor {@code maxRatio}), or null; the current state does not move. For rates measured
+     * by different means (a probe, a request's transfer) that disagree by more than a bin on the same link.
+     */
+    public T nearest(final double bytesPerSecond, final double maxRatio)
+    {
+        final double x = Math.log(Math.max(1, Math.min(bytesPerSecond, MAX_BYTES_PER_SECOND))) / logRatio;
+        int best = -1;
+        double bestDistance = Math.log(maxRatio) / logRatio;
+        for (int b = 0; b < configs.length; b++)
+        {
+            final double distance = Math.abs(x - (b + 0.5));
+            if (configs[b] != null && distance <= bestDistance)
+            {
+                best = b;
+                bestDistance = distance;
+            }
+        }
+        return best < 0 ? null : config(best);
+    }
+
     /** @return the configuration remembered for {@code state}, or null. */
     @SuppressWarnings("unchecked")
     public T config(final int state)

@@ -16,6 +16,19 @@ class BandwidthStatesTest
     private static final double MBIT = 1e6 / 8;
 
     @Test
+    void shouldFindTheNearestRememberedStateWithinAFactor()
+    {
+        final BandwidthStates<String> states = new BandwidthStates<>();
+        states.remember(44.9e6, "fast");
+        states.remember(6.5e6, "slow");
+        // a probe sees the fast link at 152 MB/s where a request's transfer saw 45: more than a bin apart
+        assertNull(states.lookup(152e6));
+        assertEquals("fast", states.nearest(152e6, 4));
+        assertEquals("slow", states.nearest(5e6, 4));
+        assertNull(states.nearest(1e9, 4), "nothing remembered within 4x of 1 GB/s");
+    }
+
+    @Test
     void shouldGiveARevisitedRateTheConfigurationRememberedForIt()
     {
         final BandwidthStates<String> states = new BandwidthStates<>();

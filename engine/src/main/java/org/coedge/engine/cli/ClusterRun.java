@@ -166,8 +166,8 @@ final class ClusterRun implements AutoCloseable
             {
                 waitNs[i][d] = sendNs[i][d] + awaitNs[i][d];
             }
-            energyJ[i] = org.coedge.engine.cluster.MeasuredEnergy.of(coordinator.powers(), coordinator.programs(), computeNs[i], sendNs[i],
-                latencyNs[i]);
+            energyJ[i] = org.coedge.engine.cluster.MeasuredEnergy.of(coordinator.powers(), coordinator.programs(),
+                computeNs[i], sendNs[i], latencyNs[i]);
         }
         timeline = TraceTimeline.of(coordinator);
     }

@@ -9,7 +9,6 @@ import java.util.Locale;
 import java.util.Map;
 
 import org.coedge.planner.AdaptivePlanner;
-import org.coedge.planner.DeviceProfile;
 import org.coedge.planner.DeviceProgram;
 import org.coedge.planner.LatencyModel;
 import org.coedge.planner.LayerGraph;
@@ -36,8 +35,13 @@ import org.coedge.planner.Step;
  * the search runs again on the refined models, and a plan predicted at least {@value #SWITCH_GAIN} faster than the
  * current one is measured against it; without one, the current plan's baseline becomes what it does now.
  * <p>
- * Models are kept per node id across plans, so what was learnt survives a re-plan; a node whose profile changed (it
- * joined again, perhaps on other hardware) is fitted afresh. Owned by the coordinator's thread.
+ * What a search optimises is its {@link PlanObjective} ({@link ObjectiveSearch}): under the energy objective the trial
+ * scores requests by the joules they cost, under the accuracy objective there is no trial (candidates answer from
+ * different exits), and under either deadline three learnt requests in a row over it re-plan. A measured change of a
+ * link's rate ({@link #linksChanged}) takes, without a trial, the plan chosen before at that rate or a new search's.
+ * <p>
+ * Models are kept per node id across plans ({@link NodeModels}), so what was learnt survives a re-plan; a node whose
+ * profile changed (it joined again, perhaps on other hardware) is fitted afresh. Owned by the coordinator's thread.
  */
 public final class AdaptivePlanPolicy implements PlanPolicy
 {
@@ -60,8 +64,7 @@ public final class AdaptivePlanPolicy implements PlanPolicy
     static final int MAX_COMPILED_IN_ROW = 6;
 
     private final PrintWriter log;
-    private final Map<Integer, LatencyModel> models = new HashMap<>();
-    private final Map<Integer, DeviceProfile> fittedTo = new HashMap<>();
+    private final NodeModels models;
     private LayerGraph graph;
     private int[] outputs;
     private LatencyModel[] planModels;
@@ -88,6 +91,7 @@ public final class AdaptivePlanPolicy implements PlanPolicy
     public AdaptivePlanPolicy(final PrintWriter log)
     {
         this.log = log;
+        this.models = new NodeModels(log);
         this.search = new ObjectiveSearch(PlanObjective.LATENCY, log);
     }
 
@@ -143,7 +147,7 @@ public final class AdaptivePlanPolicy implements PlanPolicy
         final int[] nodes = new int[n];
         for (int d = 0; d < n; d++)
         {
-            planModels[d] = modelOf(graph, view, d);
+            planModels[d] = models.of(graph, view, d);
             nodes[d] = view.nodeId(d);
         }
         lastView = view;
@@ -420,6 +424,13 @@ public final class AdaptivePlanPolicy implements PlanPolicy
             log.printf(Locale.ROOT, "coordinator: %d requests in a row missed the deadline of %.2f ms; planning " +
                 "again on what they measured%n", DRIFT_REQUESTS, search.objective().deadlineNs() * 1e-6);
         }
+        else if (search.objective().kind() == PlanObjective.Kind.ACCURACY)
+        {
+            // an exit that meets its deadline stays: a re-plan on drift switches exits and code paths (the JIT
+            // compiles on the device's budget), and cost more missed deadlines than the drift
+            trials.rebase();
+            return false;
+        }
         // the devices changed: judge from what they do now, not from the medians of before
         for (final LatencyModel m : planModels)
         {
@@ -501,7 +512,10 @@ public final class AdaptivePlanPolicy implements PlanPolicy
         states.remember(before, choice);
         lastView = now;
         planLinks = links(now);
-        final PlanChoice known = states.lookup(level);
+        // rates seen by a probe and by a request's transfer can differ by a few times on one link: a remembered
+        // state within the change that makes a re-plan is the same state
+        PlanChoice known = states.lookup(level);
+        known = known != null ? known : states.nearest(level, LinkWatch.MIN_CHANGE + 1);
         final PlanChoice searched = known == null ?
             search.search(graph, outputs, planModels, planLinks, choice.plan().epoch()) :
             new PlanChoice(known.plan().withEpoch(choice.plan().epoch()), null, predict(known.plan()),
@@ -561,56 +575,6 @@ public final class AdaptivePlanPolicy implements PlanPolicy
     public LinkModel links()
     {
         return planLinks;
-    }
-
-    private LatencyModel modelOf(final LayerGraph graph, final ClusterView view, final int d)
-    {
-        final int node = view.nodeId(d);
-        DeviceProfile profile = view.profile(d);
-        if (profile == null)
-        {
-            final double rate = view.calibratedFlopsPerSecond(d) > 0 ? view.calibratedFlopsPerSecond(d) : 1e10;
-            final long memory = view.memoryBytes(d) > 0 ? view.memoryBytes(d) : Long.MAX_VALUE;
-            profile = DeviceProfile.calibratedOnly("node " + node, rate, memory);
-        }
-        final LatencyModel known = models.get(node);
-        final DeviceProfile before = fittedTo.get(node);
-        if (known != null && before != null && (before == profile || sameProfile(before, profile)))
-        {
-            return known;
-        }
-        LatencyModel fitted;
-        try
-        {
-            fitted = LatencyModel.fit(graph, profile);
-        }
-        catch (final IllegalArgumentException e)
-        {
-            log.println("coordinator: ignoring the profile of node " + node + ": " + e.getMessage());
-            fitted = LatencyModel.fit(graph, DeviceProfile.calibratedOnly("node " + node,
-                Math.max(1e9, view.calibratedFlopsPerSecond(d)), profile.memoryBytes()));
-        }
-        fitted.quota(DeviceFacts.quotaOf(profile.deviceKey()));
-        models.put(node, fitted);
-        fittedTo.put(node, profile);
-        return fitted;
-    }
-
-    private static boolean sameProfile(final DeviceProfile a, final DeviceProfile b)
-    {
-        if (a.sampleCount() != b.sampleCount() || a.memoryBytes() != b.memoryBytes() ||
-            a.calibratedFlopsPerSecond() != b.calibratedFlopsPerSecond())
-        {
-            return false;
-        }
-        for (int i = 0; i < a.sampleCount(); i++)
-        {
-            if (a.layer(i) != b.layer(i) || a.rows(i) != b.rows(i) || a.ns(i) != b.ns(i))
-            {
-                return false;
-            }
-        }
-        return true;
     }
 
     private LinkModel links(final ClusterView view)

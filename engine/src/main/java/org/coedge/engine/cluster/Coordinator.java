@@ -207,7 +207,8 @@ public final class Coordinator implements AutoCloseable
                 prober.probe(w);
             }
         }
-        final PlanPolicy policy = planPolicy != null ? planPolicy : Planners.create(planner, fuse, replanImbalance, log);
+        final PlanPolicy policy = planPolicy != null ? planPolicy :
+            Planners.create(planner, fuse, replanImbalance, log);
         if (policy instanceof AdaptivePlanPolicy)
         {
             ((AdaptivePlanPolicy)policy).objective(objective);
@@ -291,7 +292,7 @@ public final class Coordinator implements AutoCloseable
                 planning.learn();
                 // warm-up requests (a JIT compiling on the device's budget) say nothing of the links either
                 if (planning.learning() && linkWatch.afterRequest(planning.programs(), planning.times(),
-                    planning.planWorkers(), planning.plan().shape()))
+                    planning.planWorkers(), planning.plan().shape(), lastLatencyNs))
                 {
                     planning.linksChanged();
                 }

@@ -19,14 +19,15 @@ import org.coedge.planner.Step;
  * least {@value #MIN_SAMPLE_BYTES} bytes (a token bucket lets a few kilobytes through at line rate). A worker that
  * received no such rows (the plan gives it nothing, or only rows in the middle of the model) is probed instead, at
  * the request boundary, with one burst of {@value #PROBE_BYTES} bytes on the data path ({@link LinkProber#burst}),
- * so a link that got faster again is seen while the plan does not use it; the probes' cost is counted
- * ({@link #probeNs()}).
+ * so a link that got faster again is seen while the plan does not use it; as often as keeps the probes under a
+ * quarter of the stream's time, and their cost is counted ({@link #probeNs()}).
  * <p>
  * A probe's sample is the better of it and the previous probe (a sender that ran out of its CPU quota mid-burst
  * makes a link look slow, never fast). On a change to {@value #MIN_CHANGE} times the rate the plan was made with, or
  * further, the worker's link rate becomes the detector's new level ({@link Worker#bytesPerSecond}), so the next
  * plan is made for it. A new plan shape starts every detector afresh: how fast a request's transfer goes depends on
- * the plan (how many rows a worker gets, which other workers receive over the coordinator's link at the same time). Owned by the coordinator's thread; called after every successful request.
+ * the plan (how many rows a worker gets, which other workers receive over the coordinator's link at the same time).
+ * Owned by the coordinator's thread; called after every successful request.
  */
 final class LinkWatch
 {
@@ -34,11 +35,15 @@ final class LinkWatch
     static final int PROBE_BYTES = 128 * 1024;
     /** How many times faster or slower than planned with a link must become to be planned for again. */
     static final double MIN_CHANGE = 3;
+    /** The most of a stream's time probes may take. */
+    static final double PROBE_BUDGET = 0.25;
 
     private final java.util.function.ToDoubleBiFunction<Worker, Integer> burst;
     private final PrintWriter log;
     private final Map<Integer, BandwidthChangeDetector> detectors = new HashMap<>();
     private final Map<Integer, Double> lastProbe = new HashMap<>();
+    private final Map<Integer, Long> lastProbeNs = new HashMap<>();
+    private final Map<Integer, Long> sinceProbe = new HashMap<>();
     private long requests;
     private String shape = "";
     private long probeNs;
@@ -59,7 +64,7 @@ final class LinkWatch
      * @return true if a worker's link changed rate: the caller plans again.
      */
     boolean afterRequest(final List<DeviceProgram> programs, final RequestTimes times, final Worker[] workers,
-        final String planShape)
+        final String planShape, final long requestNs)
     {
         requests++;
         if (!planShape.equals(shape))
@@ -77,12 +82,19 @@ final class LinkWatch
         {
             final Worker w = workers[d - 1];
             double sample = scatterRate(programs.get(d).steps(), times, d);
+            if (sample <= 0 && !probeDue(w.nodeId, requestNs))
+            {
+                continue;
+            }
             if (sample <= 0)
             {
                 final long t0 = System.nanoTime();
                 final double probed = burst.applyAsDouble(w, PROBE_BYTES);
-                probeNs += System.nanoTime() - t0;
+                final long took = System.nanoTime() - t0;
+                probeNs += took;
                 probes++;
+                lastProbeNs.put(w.nodeId, took);
+                sinceProbe.put(w.nodeId, 0L);
                 // a sender that ran out of its CPU quota mid-burst makes the link look slow, never fast: the
                 // better of this probe and the one before
                 final Double before = lastProbe.put(w.nodeId, probed);
@@ -121,6 +133,19 @@ final class LinkWatch
             changed = true;
         }
         return changed;
+    }
+
+    /**
+     * @return whether worker {@code nodeId}'s link is due a probe: its last probe took at most
+     * {@value #PROBE_BUDGET} of the requests run since (of {@code requestNs} each), so probing costs a stream of
+     * requests at most that share of its time (a 128 KiB burst takes 21 ms at 50 Mbit/s: every other request of
+     * ResNet-18 alone; 1 ms at 1 Gbit/s: every few of a 0.3 ms model).
+     */
+    private boolean probeDue(final int nodeId, final long requestNs)
+    {
+        final long since = sinceProbe.merge(nodeId, 1L, Long::sum);
+        final Long last = lastProbeNs.get(nodeId);
+        return last == null || since * (double)requestNs * PROBE_BUDGET >= last;
     }
 
     /** Forgets worker {@code nodeId}'s link (it left or joined again, perhaps elsewhere). */

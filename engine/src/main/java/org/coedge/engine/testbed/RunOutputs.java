@@ -5,13 +5,15 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 
 import org.coedge.engine.io.HostTensor;
 import org.coedge.engine.io.TensorFiles;
 
 /**
- * What the testbed reads back from a device's run: the coordinator's explain table from its log, the lists of its
- * JSON, and how far its outputs are from the single-device reference. Stateless; called by {@link Testbed}.
+ * What the testbed reads back from a device's run: the coordinator's explain table from its log, what its JSON says
+ * of the run and of each device, and how far its outputs are from the single-device reference. Stateless; called by
+ * {@link Testbed}.
  */
 final class RunOutputs
 {
@@ -98,5 +100,43 @@ final class RunOutputs
             max = Math.max(max, Math.abs(a[i]));
         }
         return max > 0 ? err / max : err;
+    }
+
+    /** Fills a planner's entry from what the coordinator's {@code --json} says of its run. */
+    static void fill(final TestbedResult.Planner p, final Map<String, Object> json,
+        final double fastestAloneMs)
+    {
+        final List<Object> samples = json.get("samples_ms") instanceof List ?
+            castList(json.get("samples_ms")) :
+            List.of(JsonReader.num(JsonReader.obj(json, "latency_ms"), "median"));
+        p.samplesMs = new double[samples.size()];
+        for (int i = 0; i < samples.size(); i++)
+        {
+            p.samplesMs[i] = (Double)samples.get(i);
+        }
+        p.medianMs = TestbedResult.median(p.samplesMs);
+        p.p90Ms = TestbedResult.quantile(p.samplesMs, 0.9);
+        p.speedup = fastestAloneMs / p.medianMs;
+        p.fuse = (int)(json.get("fuse") instanceof Double ? (Double)json.get("fuse") : 1);
+        p.predictedMs = json.get("predicted_ms") instanceof Double ? (Double)json.get("predicted_ms") : Double.NaN;
+        p.plan = json.get("plan") instanceof String ? (String)json.get("plan") : "";
+        p.settleRequests = (int)(json.get("settle_requests") instanceof Double ?
+            (Double)json.get("settle_requests") : 0);
+        p.exit = json.get("exit") instanceof Double ? (int)(double)(Double)json.get("exit") : -1;
+        p.energyJ = json.get("energy_j") instanceof Map ? JsonReader.num(JsonReader.obj(json, "energy_j"), "median") :
+            Double.NaN;
+        p.predictedEnergyJ = json.get("predicted_energy_j") instanceof Double ?
+            (Double)json.get("predicted_energy_j") : Double.NaN;
+    }
+
+    /** Fills one device's part of a planner's entry from its object in the coordinator's {@code "devices"}. */
+    static void fill(final TestbedResult.PlannerDevice pd, final Map<String, Object> dj)
+    {
+        pd.joined = true;
+        pd.rows = (int)JsonReader.num(dj, "rows");
+        pd.gflops = JsonReader.num(dj, "gflops");
+        pd.computeMs = JsonReader.num(dj, "compute_ms");
+        pd.sendMs = JsonReader.num(dj, "send_ms");
+        pd.waitMs = JsonReader.num(dj, "wait_ms");
     }
 }

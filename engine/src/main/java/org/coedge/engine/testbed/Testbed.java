@@ -392,28 +392,8 @@ public final class Testbed implements AutoCloseable
                 log.flush();
             }
         }
-        final List<Object> samples = json.get("samples_ms") instanceof List ?
-            RunOutputs.castList(json.get("samples_ms")) :
-            List.of(JsonReader.num(JsonReader.obj(json, "latency_ms"), "median"));
-        p.samplesMs = new double[samples.size()];
-        for (int i = 0; i < samples.size(); i++)
-        {
-            p.samplesMs[i] = (Double)samples.get(i);
-        }
-        p.medianMs = TestbedResult.median(p.samplesMs);
-        p.p90Ms = TestbedResult.quantile(p.samplesMs, 0.9);
-        p.speedup = result.fastestAlone().medianMs / p.medianMs;
-        p.fuse = (int)(json.get("fuse") instanceof Double ? (Double)json.get("fuse") : 1);
-        p.predictedMs = json.get("predicted_ms") instanceof Double ? (Double)json.get("predicted_ms") : Double.NaN;
-        p.plan = json.get("plan") instanceof String ? (String)json.get("plan") : "";
-        p.settleRequests = (int)(json.get("settle_requests") instanceof Double ?
-            (Double)json.get("settle_requests") : 0);
+        RunOutputs.fill(p, json, result.fastestAlone().medianMs);
         p.maxError = RunOutputs.relativeError(ref, out);
-        p.exit = json.get("exit") instanceof Double ? (int)(double)(Double)json.get("exit") : -1;
-        p.energyJ = json.get("energy_j") instanceof Map ? JsonReader.num(JsonReader.obj(json, "energy_j"), "median") :
-            Double.NaN;
-        p.predictedEnergyJ = json.get("predicted_energy_j") instanceof Double ?
-            (Double)json.get("predicted_energy_j") : Double.NaN;
         final List<Map<String, Object>> devices = JsonReader.objects(json, "devices");
         for (int d = 0; d < n; d++)
         {
@@ -423,12 +403,7 @@ public final class Testbed implements AutoCloseable
             {
                 if (endpoint.equals(dj.get("endpoint")))
                 {
-                    pd.joined = true;
-                    pd.rows = (int)JsonReader.num(dj, "rows");
-                    pd.gflops = JsonReader.num(dj, "gflops");
-                    pd.computeMs = JsonReader.num(dj, "compute_ms");
-                    pd.sendMs = JsonReader.num(dj, "send_ms");
-                    pd.waitMs = JsonReader.num(dj, "wait_ms");
+                    RunOutputs.fill(pd, dj);
                     final TestbedResult.Device dev = result.devices.get(d);
                     if (Double.isNaN(dev.gflops))
                     {

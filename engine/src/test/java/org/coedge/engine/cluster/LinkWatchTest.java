@@ -78,7 +78,7 @@ class LinkWatchTest
         for (int r = 0; r < 60; r++)
         {
             final double rate = (r < 30 ? 125e6 : 6.25e6) * (1 + 0.3 * (2 * random.nextDouble() - 1));
-            if (watch.afterRequest(programs, times(programs, rate), new Worker[]{ w }, plan.shape()))
+            if (watch.afterRequest(programs, times(programs, rate), new Worker[]{ w }, plan.shape(), 40_000_000))
             {
                 assertEquals(-1, changedAt, "one change only: " + log);
                 changedAt = r;
@@ -104,7 +104,7 @@ class LinkWatchTest
         {
             // halved at request 20: a change the detector sees, and the plan need not follow
             assertFalse(watch.afterRequest(programs, times(programs, r < 20 ? 125e6 : 62.5e6), new Worker[]{ w },
-                plan.shape()), "request " + r + ": " + log);
+                plan.shape(), 40_000_000), "request " + r + ": " + log);
         }
         assertTrue(log.toString().contains("the plan stays"), log.toString());
         assertEquals(125e6, w.bytesPerSecond, "the rate planned with stays");
@@ -125,7 +125,8 @@ class LinkWatchTest
         w.bytesPerSecond = 125e6;
         for (int r = 0; r < 100; r++)
         {
-            assertFalse(watch.afterRequest(programs, new RequestTimes(programs), new Worker[]{ w }, plan.shape()),
+            assertFalse(watch.afterRequest(programs, new RequestTimes(programs), new Worker[]{ w }, plan.shape(),
+                40_000_000),
                 "request " + r + ": " + log);
         }
         assertEquals("", log.toString());
@@ -149,7 +150,8 @@ class LinkWatchTest
         final Worker w = new Worker(1, "127.0.0.1:1", null);
         for (int r = 0; r < 200; r++)
         {
-            assertFalse(watch.afterRequest(programs, new RequestTimes(programs), new Worker[]{ w }, plan.shape()),
+            assertFalse(watch.afterRequest(programs, new RequestTimes(programs), new Worker[]{ w }, plan.shape(),
+                40_000_000),
                 "no change on a steady link, request " + r);
         }
         assertEquals(200, probes[0]);

@@ -50,21 +50,7 @@ class AdaptivePlanPolicyTest
 
     private static ClusterView view(final double... gflops)
     {
-        final int n = gflops.length;
-        final int[] nodes = new int[n];
-        final double[] flops = new double[n];
-        final long[] memory = new long[n];
-        final double[] rtt = new double[n];
-        final double[] bps = new double[n];
-        for (int d = 0; d < n; d++)
-        {
-            nodes[d] = d;
-            flops[d] = gflops[d] * 1e9;
-            memory[d] = 1L << 30;
-            rtt[d] = d == 0 ? 0 : 100_000;
-            bps[d] = d == 0 ? 0 : 1e9;
-        }
-        return new ClusterView(nodes, flops, new double[n], flops, memory, rtt, bps, -1);
+        return Views.of(gflops, 1e9);
     }
 
     /** Step times of a request in which device {@code slow} computes {@code factor} times slower than predicted. */

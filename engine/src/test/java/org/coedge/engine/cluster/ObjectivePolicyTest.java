@@ -59,22 +59,16 @@ class ObjectivePolicyTest
 
     private static ClusterView view(final double[] gflops, final double linkBytesPerSecond, final String... powers)
     {
-        final int n = gflops.length;
-        final int[] nodes = new int[n];
-        final double[] flops = new double[n];
-        final long[] memory = new long[n];
-        final double[] rtt = new double[n];
-        final double[] bps = new double[n];
-        for (int d = 0; d < n; d++)
-        {
-            nodes[d] = d;
-            flops[d] = gflops[d] * 1e9;
-            memory[d] = 1L << 30;
-            rtt[d] = d == 0 ? 0 : 100_000;
-            bps[d] = d == 0 ? 0 : linkBytesPerSecond;
-        }
-        final ClusterView v = new ClusterView(nodes, flops, new double[n], flops, memory, rtt, bps, -1);
-        return powers.length == 0 ? v : v.withPowers(powers);
+        return Views.of(gflops, linkBytesPerSecond, powers);
+    }
+
+    /** @return the plan the latency objective chooses without a trial (what a deadline is set against). */
+    private static PlanChoice fastest(final LayerGraph graph, final int[] outputs, final ClusterView view,
+        final StringWriter log)
+    {
+        final AdaptivePlanPolicy p = policy(log, PlanObjective.LATENCY).trial(false);
+        p.plan(graph, outputs, view, 1);
+        return p.choice();
     }
 
     private static AdaptivePlanPolicy policy(final StringWriter log, final PlanObjective objective)
@@ -91,11 +85,9 @@ class ObjectivePolicyTest
         final ClusterView view = view(new double[]{5, 5, 20}, 125e6, "pi4", "pi4", "minipc");
         // the fastest plan, for its latency and energy
         final StringWriter log = new StringWriter();
-        final AdaptivePlanPolicy fastest = policy(log, PlanObjective.LATENCY).trial(false);
-        fastest.plan(graph, outputs, view, 1);
-        final double fastestMs = fastest.choice().prediction().endNs() * 1e-6;
-        final double fastestJ = ObjectiveSearch.joules(fastest.choice().prediction(), new String[]{"pi4", "pi4",
-            "minipc"});
+        final PlanChoice fastest = fastest(graph, outputs, view, log);
+        final double fastestMs = fastest.prediction().endNs() * 1e-6;
+        final double fastestJ = ObjectiveSearch.joules(fastest.prediction(), new String[]{"pi4", "pi4", "minipc"});
         final double deadlineMs = 1.25 * fastestMs;
         final AdaptivePlanPolicy energy = policy(log, PlanObjective.of("energy", deadlineMs));
         final Plan plan = energy.plan(graph, outputs, view, 1);
@@ -116,9 +108,7 @@ class ObjectivePolicyTest
         final int[] outputs = {exits[1]};
         final ClusterView view = view(new double[]{5, 5, 20}, 125e6, "pi4", "pi4", "minipc");
         final StringWriter log = new StringWriter();
-        final AdaptivePlanPolicy fastest = policy(log, PlanObjective.LATENCY).trial(false);
-        fastest.plan(graph, outputs, view, 1);
-        final double deadlineMs = 1.25 * fastest.choice().prediction().endNs() * 1e-6;
+        final double deadlineMs = 1.25 * fastest(graph, outputs, view, log).prediction().endNs() * 1e-6;
         final AdaptivePlanPolicy energy = policy(log, PlanObjective.of("energy", deadlineMs));
         final Plan plan = energy.plan(graph, outputs, view, 1);
         final java.util.List<org.coedge.planner.DeviceProgram> programs =

@@ -1,6 +1,7 @@
 package org.coedge.planner;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -29,6 +30,7 @@ public final class PlanTrials
     private final List<String> labels = new ArrayList<>();
     private double[][] trialNs = new double[0][]; // per candidate, its trial's scores (end-to-end times by default)
     private String unit = "ms";
+    private double rankQuantile = -1; // below 0: candidates are ranked by their median
     private double printScale = 1e-6;
     private int trialCount; // requests recorded for the candidate being tried, in this round
     private int round;
@@ -169,6 +171,33 @@ public final class PlanTrials
     }
 
     /**
+     * Ranks the candidates by the {@code q} quantile of their scores instead of the median (0.875: the second
+     * largest of 8), so a candidate wins only if nearly all its requests score well (a deadline met by nearly
+     * every request, not by half).
+     *
+     * @return this.
+     * @throws IllegalArgumentException unless {@code 0 <= q <= 1}.
+     */
+    public PlanTrials rankedAt(final double q)
+    {
+        if (!(q >= 0 && q <= 1))
+        {
+            throw new IllegalArgumentException("a quantile is in [0, 1], got " + q);
+        }
+        rankQuantile = q;
+        return this;
+    }
+
+    /** @return the {@code q} quantile of {@code values}, the nearest rank at or above it. */
+    static double quantile(final double[] values, final double q)
+    {
+        final double[] sorted = values.clone();
+        Arrays.sort(sorted);
+        final int rank = (int)Math.ceil(q * sorted.length) - 1;
+        return sorted[Math.max(0, Math.min(sorted.length - 1, rank))];
+    }
+
+    /**
      * As {@link #record(double, double[])}, the trial ranking the candidates by {@code score} (lower is better)
      * instead of the request's time; drift is judged on times either way.
      */
@@ -203,7 +232,7 @@ public final class PlanTrials
             final StringBuilder sb = new StringBuilder("measured ");
             for (int i = 0; i < candidates.size(); i++)
             {
-                medians[i] = median(trialNs[i]);
+                medians[i] = rankQuantile < 0 ? median(trialNs[i]) : quantile(trialNs[i], rankQuantile);
                 sb.append(i > 0 ? ", " : "").append(String.format(java.util.Locale.ROOT, "%.4g %s (%s)",
                     medians[i] * printScale, unit, labels.get(i)));
                 if (medians[i] < medians[best])

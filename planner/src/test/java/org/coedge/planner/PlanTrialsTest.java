@@ -56,6 +56,40 @@ class PlanTrialsTest
     }
 
     @Test
+    void shouldRankByAScoreAtAQuantileWhenAsked()
+    {
+        // a: fast but late in 2 of its 8 requests (score 5); b: never late, a little slower (score 2)
+        final double[] aScores = {1, 1, 5, 1, 1, 1, 5, 1};
+        final double[] bScores = {2, 2, 2, 2, 2, 2, 2, 2};
+        for (final boolean quantile : new boolean[]{false, true})
+        {
+            final PlanTrials t = new PlanTrials(4, 2, 0.2, 3).scoredIn("score", 1);
+            if (quantile)
+            {
+                t.rankedAt(0.875);
+            }
+            t.start(List.of(plan(1, 1), plan(1, 0)), List.of("a", "b"));
+            for (int round = 0; round < 2; round++)
+            {
+                for (int i = 0; i < 4; i++)
+                {
+                    t.record(10, new double[2], aScores[round * 4 + i]);
+                }
+                for (int i = 0; i < 4; i++)
+                {
+                    t.record(12, new double[2], bScores[round * 4 + i]);
+                }
+            }
+            assertFalse(t.trying());
+            assertEquals(quantile ? "b" : "a", t.currentName(), t.decision());
+            assertTrue(t.decision().contains(" score ("), t.decision());
+        }
+        assertEquals(5, PlanTrials.quantile(aScores, 0.875));
+        assertEquals(1, PlanTrials.quantile(aScores, 0.5));
+        assertThrows(IllegalArgumentException.class, () -> new PlanTrials(4, 0.2, 3).rankedAt(1.5));
+    }
+
+    @Test
     void shouldDropCandidatesOfTheSameShapeAndNotTryASingleOne()
     {
         final PlanTrials t = new PlanTrials(2, 0.2, 3);

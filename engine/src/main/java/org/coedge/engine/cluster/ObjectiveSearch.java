@@ -26,6 +26,9 @@ import org.coedge.planner.Prediction;
 final class ObjectiveSearch
 {
     private final PlanObjective objective;
+    /** The quantile of a candidate's scores that ranks it under a deadline (0.875: the second worst of 8). */
+    static final double DEADLINE_QUANTILE = 0.875;
+
     private final PrintWriter log;
     private PowerModel[] power = new PowerModel[0];
     private int[] exitLayers = new int[0];
@@ -33,6 +36,7 @@ final class ObjectiveSearch
     private String[] exitNames = new String[0];
     private String lastWarning;
     private PlanChoice latencyChoice; // the fastest plan, which the last energy search compared with
+    private final java.util.List<PlanChoice> exitChoices = new java.util.ArrayList<>(); // per exit its fastest plan
     private final double[] ratios = new double[8]; // measured over predicted end-to-end, the plan's last requests
     private int ratioCount;
     private double correction = 1;
@@ -137,7 +141,9 @@ final class ObjectiveSearch
         java.util.Arrays.sort(order, (a, b) -> exitTop1[a] != exitTop1[b] ? Double.compare(exitTop1[b], exitTop1[a]) :
             Integer.compare(a, b));
         PlanChoice fastest = null;
+        PlanChoice chosen = null;
         int fastestExit = -1;
+        exitChoices.clear();
         for (final int e : order)
         {
             final PlanChoice c = AdaptivePlanner.plan(graph, new int[]{ exitLayers[e] }, models, links, epoch);
@@ -145,15 +151,20 @@ final class ObjectiveSearch
                 c.prediction(), c.description() + "; exit " + e + " (" + exitNames[e] + ", top-1 " +
                 String.format(Locale.ROOT, "%.4f", exitTop1[e]) + ")", c.candidates(), c.fastestAloneNs(),
                 c.fastestDevice());
-            if (c.prediction().endNs() * correction <= objective.deadlineNs())
+            exitChoices.add(atExit);
+            if (c.prediction().endNs() * correction <= objective.deadlineNs() && chosen == null)
             {
-                return atExit;
+                chosen = atExit;
             }
             if (fastest == null || c.prediction().endNs() < fastest.prediction().endNs())
             {
                 fastest = atExit;
                 fastestExit = e;
             }
+        }
+        if (chosen != null)
+        {
+            return chosen;
         }
         lastWarning = String.format(Locale.ROOT, "no exit is predicted to meet the deadline of %.2f ms; taking the " +
             "fastest, exit %d (%.2f ms, %.2f with what requests measured beyond the prediction)",
@@ -202,12 +213,12 @@ final class ObjectiveSearch
     }
 
     /**
-     * @return whether candidates are measured against each other: by latency, or by the energy their requests cost
-     * under the deadline; not for accuracy, whose candidates answer from different exits.
+     * @return whether candidates are measured against each other: by latency, by the energy their requests cost
+     * under the deadline, or (accuracy) by their exits' accuracy under it ({@link #score}).
      */
     boolean trials()
     {
-        return objective.kind() != PlanObjective.Kind.ACCURACY;
+        return true;
     }
 
     /** @return the trials of candidates, scored as {@link #score} scores requests. */
@@ -216,18 +227,27 @@ final class ObjectiveSearch
     {
         final org.coedge.planner.PlanTrials t = new org.coedge.planner.PlanTrials(requests, rounds, drift,
             driftRequests);
-        return objective.kind() == PlanObjective.Kind.ENERGY ? t.scoredIn("J", 1) : t;
+        // under a deadline a candidate is judged by its second worst of 8 requests: it must meet the deadline in
+        // nearly all of them, not in half
+        return objective.kind() == PlanObjective.Kind.ENERGY ? t.scoredIn("J", 1).rankedAt(DEADLINE_QUANTILE) :
+            objective.kind() == PlanObjective.Kind.ACCURACY ? t.scoredIn("score", 1).rankedAt(DEADLINE_QUANTILE) : t;
     }
 
     /**
      * @return what a measured request scores under the objective, lower being better: its time; under the energy
      * objective the joules its measured times cost under the devices' power models ({@link MeasuredEnergy}), plus
      * a joule per 1% a request over the deadline is late (a plan that misses the deadline loses to one that meets
-     * it, whatever it spends).
+     * it, whatever it spends); under the accuracy objective minus its exit's accuracy when it met the deadline,
+     * else more than 1.
      */
-    double score(final java.util.List<org.coedge.planner.DeviceProgram> programs, final long[] computeNs,
-        final long[] sendNs, final double requestNs)
+    double score(final org.coedge.planner.Plan plan, final java.util.List<org.coedge.planner.DeviceProgram> programs,
+        final long[] computeNs, final long[] sendNs, final double requestNs)
     {
+        if (objective.kind() == PlanObjective.Kind.ACCURACY)
+        {
+            // meeting the deadline: minus the exit's accuracy (the more accurate, the lower); late: above any of them
+            return requestNs <= objective.deadlineNs() ? -top1(plan.outputs()) : 1 + requestNs / objective.deadlineNs();
+        }
         if (objective.kind() != PlanObjective.Kind.ENERGY || power.length != programs.size())
         {
             return requestNs;
@@ -235,6 +255,12 @@ final class ObjectiveSearch
         final double joules = MeasuredEnergy.of(power, programs, computeNs, sendNs, Math.round(requestNs));
         final double late = Math.max(0, requestNs / objective.deadlineNs() - 1);
         return joules + 100 * late;
+    }
+
+    /** @return per exit, most accurate first, the fastest plan the last accuracy search found for it. */
+    java.util.List<PlanChoice> exitChoices()
+    {
+        return java.util.List.copyOf(exitChoices);
     }
 
     /** @return the fastest plan the last energy search compared with, or null. */

@@ -86,6 +86,28 @@ public final class DeviceProgram
         return bytesFromPeer[peer];
     }
 
+    /** @return payload bytes this device sends per inference, to all its peers. */
+    public long bytesSent()
+    {
+        long sum = 0;
+        for (final long b : bytesToPeer)
+        {
+            sum += b;
+        }
+        return sum;
+    }
+
+    /** @return payload bytes this device receives per inference, from all its peers. */
+    public long bytesReceived()
+    {
+        long sum = 0;
+        for (final long b : bytesFromPeer)
+        {
+            sum += b;
+        }
+        return sum;
+    }
+
     public int messagesTo(final int peer)
     {
         return messagesToPeer[peer];

@@ -54,7 +54,6 @@ public final class PlanSimulator
                 links.deviceCount());
         }
         final double[] clock = new double[n];
-        final double[] cpuNs = new double[n];
         final double[][] quotaUsed = new double[n][];
         for (int d = 0; d < n; d++)
         {
@@ -102,14 +101,12 @@ public final class PlanSimulator
             if (s.kind() == Step.Kind.COMPUTE)
             {
                 final double workNs = devices[d].predictNs(s.layer(), s.rows().rows());
-                cpuNs[d] += workNs;
                 final CpuQuota quota = devices[d].quota();
                 clock[d] = quota == null ? clock[d] + workNs : quota.run(clock[d], workNs, quotaUsed[d]);
             }
             else if (s.kind() == Step.Kind.SEND)
             {
                 clock[d] += links.sendNs(s.bytes());
-                cpuNs[d] += links.sendNs(s.bytes());
                 final int to = s.peer();
                 final double upStart = Math.max(clock[d], upFree[d]);
                 final double upDone = upStart + s.bytes() / links.upBytesPerSecond(d) * 1e9;
@@ -138,7 +135,7 @@ public final class PlanSimulator
         {
             memory[d] = memoryBytes(graph, programs.get(d));
         }
-        return new Prediction(plan, programs, end, start, took, stages, memory, cpuNs);
+        return new Prediction(plan, programs, end, start, took, stages, memory);
     }
 
     /**

@@ -22,13 +22,11 @@ public final class Prediction
     private final double[][] waitNs;
     private final long[] memoryBytes;
     private final Step.Kind[][] kinds;
-    private final double[] cpuNs;
     private final long[] bytesSent;
     private final long[] bytesReceived;
 
     /**
      * @param programs the devices' programs the times are of; each step's time is filed under its stage and kind.
-     * @param cpuNs    per device the CPU time of its computes and sends (without a quota's stalls).
      */
     Prediction(
         final Plan plan,
@@ -37,8 +35,7 @@ public final class Prediction
         final double[][] stepStartNs,
         final double[][] stepNs,
         final int[][] stepStage,
-        final long[] memoryBytes,
-        final double[] cpuNs)
+        final long[] memoryBytes)
     {
         this.plan = plan;
         this.endNs = endNs;
@@ -52,11 +49,12 @@ public final class Prediction
         sendNs = new double[devices][stages];
         waitNs = new double[devices][stages];
         kinds = new Step.Kind[devices][];
-        this.cpuNs = cpuNs.clone();
         bytesSent = new long[devices];
         bytesReceived = new long[devices];
         for (int d = 0; d < devices; d++)
         {
+            bytesSent[d] = programs.get(d).bytesSent();
+            bytesReceived[d] = programs.get(d).bytesReceived();
             final List<Step> steps = programs.get(d).steps();
             kinds[d] = new Step.Kind[steps.size()];
             for (int i = 0; i < steps.size(); i++)
@@ -66,14 +64,6 @@ public final class Prediction
                 final double[][] byKind = kind == Step.Kind.COMPUTE ? computeNs :
                     kind == Step.Kind.SEND ? sendNs : waitNs;
                 byKind[d][stepStage[d][i]] += stepNs[d][i];
-                if (kind == Step.Kind.SEND)
-                {
-                    bytesSent[d] += steps.get(i).bytes();
-                }
-                else if (kind == Step.Kind.AWAIT)
-                {
-                    bytesReceived[d] += steps.get(i).bytes();
-                }
             }
         }
     }
@@ -152,17 +142,8 @@ public final class Prediction
     }
 
     /**
-     * @return predicted CPU time of a device's computes and sends, in nanoseconds of one core: the model's times
-     * before a CPU quota stretches them into wall time.
-     */
-    public double cpuNs(final int device)
-    {
-        return cpuNs[device];
-    }
-
-    /**
      * @return predicted time the device's core is busy with its computes and sends, in nanoseconds: their wall time,
-     * so a device under a CPU quota (an emulated slower core) is busy for longer than its {@link #cpuNs}.
+     * so a device under a CPU quota (an emulated slower core) is busy for longer than its model's CPU time.
      */
     public double busyNs(final int device)
     {

@@ -36,8 +36,9 @@ import org.coedge.planner.Step;
  * current one is measured against it; without one, the current plan's baseline becomes what it does now.
  * <p>
  * What a search optimises is its {@link PlanObjective} ({@link ObjectiveSearch}): under the energy objective the trial
- * scores requests by the joules they cost, under the accuracy objective there is no trial (candidates answer from
- * different exits), and under either deadline three learnt requests in a row over it re-plan. A measured change of a
+ * scores requests by the joules they cost, under the accuracy objective every exit's fastest plan takes part and
+ * requests score their exit's accuracy when on time, and under either deadline three learnt requests in a row over it
+ * re-plan. A measured change of a
  * link's rate ({@link #linksChanged}) takes, without a trial, the plan chosen before at that rate or a new search's.
  * <p>
  * Models are kept per node id across plans ({@link NodeModels}), so what was learnt survives a re-plan; a node whose
@@ -172,7 +173,7 @@ public final class AdaptivePlanPolicy implements PlanPolicy
             states.clear();
             final List<Plan> candidates = new ArrayList<>(List.of(searched.plan()));
             final List<String> names = new ArrayList<>(List.of(searched.description()));
-            if (trialsEnabled && n > 1 && search.trials())
+            if (trialsEnabled && n > 1)
             {
                 for (final PlanChoice atExit : search.exitChoices())
                 {
@@ -450,21 +451,10 @@ public final class AdaptivePlanPolicy implements PlanPolicy
         planLinks = links(now);
         final Prediction current = predict(choice.plan());
         final PlanChoice better = search.search(graph, outputs, planModels, planLinks, choice.plan().epoch());
-        final String drift = trials.decision();
+        final String drift = late ? "missed deadlines" : trials.decision();
         if (search.better(better.prediction(), current, SWITCH_GAIN) &&
             !better.plan().shape().equals(choice.plan().shape()))
         {
-            if (!search.trials())
-            {
-                // under a deadline the prediction decides: a trial measures latency, not energy or accuracy
-                log.printf(Locale.ROOT, "coordinator: %s; switching to %s (predicted %.2f ms)%n",
-                    drift.isEmpty() ? "deadline missed" : drift, better.description(),
-                    better.prediction().endNs() * 1e-6);
-                trials.start(List.of(better.plan()), List.of(better.description()));
-                learntUnder.clear();
-                choice = better;
-                return true;
-            }
             // measure the new plan against the current one (which runs on first: no re-plan for it)
             log.printf(Locale.ROOT, "coordinator: %s, and a plan predicted %.2f ms instead of %.2f ms is at hand%n",
                 drift, better.prediction().endNs() * 1e-6, current.endNs() * 1e-6);

@@ -54,7 +54,6 @@ public final class Coordinator implements AutoCloseable
 
     private String planner = Planners.ADAPTIVE;
     private PlanObjective objective = PlanObjective.LATENCY;
-    private String selfPower = "";
     private DeviceProfiler profiler; // null: the machine's defaults, made at start
     private DeviceProfile selfProfile;
     private PlanPolicy planPolicy;
@@ -112,8 +111,7 @@ public final class Coordinator implements AutoCloseable
     /** Sets the power model this device states of itself (the text of {@code --power}; "" for none). */
     public Coordinator power(final String power)
     {
-        selfPower = power == null ? "" : power;
-        planning.selfPower(selfPower);
+        planning.selfPower(power);
         return this;
     }
 
@@ -155,14 +153,7 @@ public final class Coordinator implements AutoCloseable
     /** @return per device of the current plan the power model it stated (its text), "" where it stated none. */
     public String[] powers()
     {
-        final Worker[] ws = planning.planWorkers();
-        final String[] out = new String[ws.length + 1];
-        out[0] = selfPower;
-        for (int i = 0; i < ws.length; i++)
-        {
-            out[i + 1] = ws[i].power;
-        }
-        return out;
+        return planning.powers(List.of(planning.planWorkers()));
     }
 
     /** Chooses how rows are shared by one of the fixed share rules instead of the adaptive planner. */

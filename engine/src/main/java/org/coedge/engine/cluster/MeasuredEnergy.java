@@ -5,7 +5,6 @@ import java.util.List;
 import org.coedge.planner.DeviceProgram;
 import org.coedge.planner.PlanEnergy;
 import org.coedge.planner.PowerModel;
-import org.coedge.planner.Step;
 
 /**
  * The energy one measured request cost its devices under the power models they stated, by the planner's formula
@@ -33,22 +32,47 @@ public final class MeasuredEnergy
     public static double of(final String[] powers, final List<DeviceProgram> programs, final long[] computeNs,
         final long[] sendNs, final long latencyNs)
     {
+        final PowerModel[] power = powers.length == programs.size() ?
+            models(powers, d -> !programs.get(d).steps().isEmpty()) : null;
+        return power == null ? Double.NaN : of(power, programs, computeNs, sendNs, latencyNs);
+    }
+
+    /**
+     * @param powers    per device the power model it stated (text, "" or null for none).
+     * @param takesPart whether device {@code d} takes part in the request (its program has steps).
+     * @return per device its parsed model, a zero model for one that takes no part (it costs nothing); null if a
+     * device that takes part stated none or one that does not parse.
+     */
+    static PowerModel[] models(final String[] powers, final java.util.function.IntPredicate takesPart)
+    {
         final PowerModel[] power = new PowerModel[powers.length];
         for (int d = 0; d < powers.length; d++)
         {
+            if (!takesPart.test(d))
+            {
+                power[d] = NONE;
+                continue;
+            }
+            if (powers[d] == null || powers[d].isEmpty())
+            {
+                return null;
+            }
             try
             {
-                power[d] = powers[d] == null || powers[d].isEmpty() ? null : PowerModel.parse(powers[d]);
+                power[d] = PowerModel.parse(powers[d]);
             }
             catch (final IllegalArgumentException e)
             {
-                return Double.NaN;
+                return null;
             }
         }
-        return of(power, programs, computeNs, sendNs, latencyNs);
+        return power;
     }
 
-    /** As {@link #of(String[], List, long[], long[], long)}, with the models parsed (null: none stated). */
+    /**
+     * As {@link #of(String[], List, long[], long[], long)}, with the models parsed (null: none stated; a device that
+     * takes no part needs none).
+     */
     public static double of(final PowerModel[] powers, final List<DeviceProgram> programs, final long[] computeNs,
         final long[] sendNs, final long latencyNs)
     {
@@ -63,8 +87,8 @@ public final class MeasuredEnergy
         final long[] received = new long[n];
         for (int d = 0; d < n; d++)
         {
-            final List<Step> steps = programs.get(d).steps();
-            if (steps.isEmpty())
+            final DeviceProgram program = programs.get(d);
+            if (program.steps().isEmpty())
             {
                 power[d] = NONE;
                 continue;
@@ -75,17 +99,8 @@ public final class MeasuredEnergy
             }
             power[d] = powers[d];
             busy[d] = computeNs[d] + sendNs[d];
-            for (final Step s : steps)
-            {
-                if (s.kind() == Step.Kind.SEND)
-                {
-                    sent[d] += s.bytes();
-                }
-                else if (s.kind() == Step.Kind.AWAIT)
-                {
-                    received[d] += s.bytes();
-                }
-            }
+            sent[d] = program.bytesSent();
+            received[d] = program.bytesReceived();
         }
         return PlanEnergy.measured(power, busy, latencyNs, sent, received).totalJoules();
     }

@@ -25,10 +25,10 @@ import org.coedge.planner.Prediction;
  */
 final class ObjectiveSearch
 {
-    private final PlanObjective objective;
     /** The quantile of a candidate's scores that ranks it under a deadline (0.875: the second worst of 8). */
     static final double DEADLINE_QUANTILE = 0.875;
 
+    private final PlanObjective objective;
     private final PrintWriter log;
     private PowerModel[] power = new PowerModel[0];
     private int[] exitLayers = new int[0];
@@ -207,18 +207,9 @@ final class ObjectiveSearch
         {
             return joules(candidate) < (1 - gain) * joules(current);
         }
-        final double a = top1(candidate.plan().outputs());
-        final double b = top1(current.plan().outputs());
+        final double a = top1(candidate.plan());
+        final double b = top1(current.plan());
         return a != b ? a > b : candidate.endNs() < (1 - gain) * current.endNs();
-    }
-
-    /**
-     * @return whether candidates are measured against each other: by latency, by the energy their requests cost
-     * under the deadline, or (accuracy) by their exits' accuracy under it ({@link #score}).
-     */
-    boolean trials()
-    {
-        return true;
     }
 
     /** @return the trials of candidates, scored as {@link #score} scores requests. */
@@ -246,7 +237,7 @@ final class ObjectiveSearch
         if (objective.kind() == PlanObjective.Kind.ACCURACY)
         {
             // meeting the deadline: minus the exit's accuracy (the more accurate, the lower); late: above any of them
-            return requestNs <= objective.deadlineNs() ? -top1(plan.outputs()) : 1 + requestNs / objective.deadlineNs();
+            return requestNs <= objective.deadlineNs() ? -top1(plan) : 1 + requestNs / objective.deadlineNs();
         }
         if (objective.kind() != PlanObjective.Kind.ENERGY || power.length != programs.size())
         {
@@ -275,12 +266,6 @@ final class ObjectiveSearch
         return power.length == p.deviceCount() ? PlanEnergy.of(p, power).totalJoules() : Double.NaN;
     }
 
-    /** @return the power models of the devices last planned for (energy objective), else empty. */
-    PowerModel[] power()
-    {
-        return power.clone();
-    }
-
     /** @return the index of the exit a plan gathers, or -1 when it gathers the model's outputs. */
     int exitOf(final org.coedge.planner.Plan plan)
     {
@@ -295,16 +280,11 @@ final class ObjectiveSearch
         return -1;
     }
 
-    private double top1(final int[] outs)
+    /** @return the accuracy of the exit a plan gathers, or -1 when it gathers the model's outputs. */
+    private double top1(final org.coedge.planner.Plan plan)
     {
-        for (int e = 0; outs != null && outs.length == 1 && e < exitLayers.length; e++)
-        {
-            if (exitLayers[e] == outs[0])
-            {
-                return exitTop1[e];
-            }
-        }
-        return -1;
+        final int e = exitOf(plan);
+        return e < 0 ? -1 : exitTop1[e];
     }
 
     /**
@@ -345,20 +325,9 @@ final class ObjectiveSearch
      */
     static double joules(final Prediction p, final String[] powers)
     {
-        if (powers.length != p.deviceCount())
-        {
-            return Double.NaN;
-        }
-        final PowerModel[] power = new PowerModel[powers.length];
-        for (int d = 0; d < powers.length; d++)
-        {
-            if (powers[d].isEmpty() && p.stepCount(d) > 0)
-            {
-                return Double.NaN;
-            }
-            power[d] = powers[d].isEmpty() ? PowerModel.of(0, 0, 0, 0) : PowerModel.parse(powers[d]);
-        }
-        return PlanEnergy.of(p, power).totalJoules();
+        final PowerModel[] power = powers.length == p.deviceCount() ?
+            MeasuredEnergy.models(powers, d -> p.stepCount(d) > 0) : null;
+        return power == null ? Double.NaN : PlanEnergy.of(p, power).totalJoules();
     }
 
     /**
@@ -387,12 +356,6 @@ final class ObjectiveSearch
     void newPlan()
     {
         ratioCount = 0;
-    }
-
-    /** @return what predictions are multiplied by before they are judged against the deadline (at least 1). */
-    double correction()
-    {
-        return correction;
     }
 
     /** @return the last search's warning (nothing met the deadline), or null. */

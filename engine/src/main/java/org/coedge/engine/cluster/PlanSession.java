@@ -209,9 +209,7 @@ final class PlanSession implements AutoCloseable
         final double[] rttNs = new double[n];
         final double[] bytesPerSecond = new double[n];
         final DeviceProfile[] profiles = new DeviceProfile[n];
-        final String[] powers = new String[n];
         profiles[0] = selfProfile;
-        powers[0] = selfPower;
         calibrated[0] = speeds.calibrated(0);
         measured[0] = speeds.measured(0);
         memory[0] = selfProfile != null ? selfProfile.memoryBytes() : Runtime.getRuntime().maxMemory();
@@ -225,10 +223,9 @@ final class PlanSession implements AutoCloseable
             rttNs[i + 1] = w.rttNs;
             bytesPerSecond[i + 1] = w.bytesPerSecond;
             profiles[i + 1] = w.profile;
-            powers[i + 1] = w.power;
         }
         return new ClusterView(nodes, calibrated, measured, speeds.estimates(nodes), memory, rttNs, bytesPerSecond,
-            speeds.headSeconds(), profiles).withPowers(powers);
+            speeds.headSeconds(), profiles).withPowers(powers(workers));
     }
 
     /**
@@ -302,6 +299,18 @@ final class PlanSession implements AutoCloseable
     boolean learning()
     {
         return learning;
+    }
+
+    /** @return per device of a plan over {@code workers} the power model it stated (its text), "" for none. */
+    String[] powers(final List<Worker> workers)
+    {
+        final String[] powers = new String[workers.size() + 1];
+        powers[0] = selfPower;
+        for (int i = 0; i < workers.size(); i++)
+        {
+            powers[i + 1] = workers.get(i).power;
+        }
+        return powers;
     }
 
     /** Tells the policy a link's rate changed ({@link LinkWatch}); it may ask for a new plan from the next request. */

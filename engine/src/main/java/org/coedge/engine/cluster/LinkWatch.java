@@ -40,10 +40,7 @@ final class LinkWatch
 
     private final java.util.function.ToDoubleBiFunction<Worker, Integer> burst;
     private final PrintWriter log;
-    private final Map<Integer, BandwidthChangeDetector> detectors = new HashMap<>();
-    private final Map<Integer, Double> lastProbe = new HashMap<>();
-    private final Map<Integer, Long> lastProbeNs = new HashMap<>();
-    private final Map<Integer, Long> sinceProbe = new HashMap<>();
+    private final Map<Integer, Link> links = new HashMap<>(); // by node id
     private long requests;
     private String shape = "";
     private long probeNs;
@@ -71,9 +68,9 @@ final class LinkWatch
         {
             // what a request's transfer shows depends on the plan (how much each worker gets, who else receives at
             // the same time over the coordinator's link): samples of another plan start a new level
-            for (final BandwidthChangeDetector detector : detectors.values())
+            for (final Link link : links.values())
             {
-                detector.reset();
+                link.detector.reset();
             }
             shape = planShape;
         }
@@ -81,8 +78,9 @@ final class LinkWatch
         for (int d = 1; d < programs.size() && d <= workers.length; d++)
         {
             final Worker w = workers[d - 1];
+            final Link link = links.computeIfAbsent(w.nodeId, k -> new Link());
             double sample = scatterRate(programs.get(d).steps(), times, d);
-            if (sample <= 0 && !probeDue(w.nodeId, requestNs))
+            if (sample <= 0 && !link.probeDue(requestNs))
             {
                 continue;
             }
@@ -90,26 +88,22 @@ final class LinkWatch
             {
                 final long t0 = System.nanoTime();
                 final double probed = burst.applyAsDouble(w, PROBE_BYTES);
-                final long took = System.nanoTime() - t0;
-                probeNs += took;
+                link.probed(probed, System.nanoTime() - t0);
+                probeNs += link.lastProbeNs;
                 probes++;
-                lastProbeNs.put(w.nodeId, took);
-                sinceProbe.put(w.nodeId, 0L);
                 // a sender that ran out of its CPU quota mid-burst makes the link look slow, never fast: the
                 // better of this probe and the one before
-                final Double before = lastProbe.put(w.nodeId, probed);
-                sample = before == null ? probed : Math.max(probed, before);
+                sample = link.previousProbe < 0 ? probed : Math.max(probed, link.previousProbe);
             }
             else
             {
-                lastProbe.remove(w.nodeId);
+                link.lastProbe = -1;
             }
             if (sample <= 0)
             {
                 continue;
             }
-            final BandwidthChangeDetector detector = detectors.computeIfAbsent(w.nodeId,
-                k -> new BandwidthChangeDetector());
+            final BandwidthChangeDetector detector = link.detector;
             final double before = detector.levelBytesPerSecond();
             if (!detector.onSample(requests, sample))
             {
@@ -136,25 +130,6 @@ final class LinkWatch
     }
 
     /**
-     * @return whether worker {@code nodeId}'s link is due a probe: its last probe took at most
-     * {@value #PROBE_BUDGET} of the requests run since (of {@code requestNs} each), so probing costs a stream of
-     * requests at most that share of its time (a 128 KiB burst takes 21 ms at 50 Mbit/s: every other request of
-     * ResNet-18 alone; 1 ms at 1 Gbit/s: every few of a 0.3 ms model).
-     */
-    private boolean probeDue(final int nodeId, final long requestNs)
-    {
-        final long since = sinceProbe.merge(nodeId, 1L, Long::sum);
-        final Long last = lastProbeNs.get(nodeId);
-        return last == null || since * (double)requestNs * PROBE_BUDGET >= last;
-    }
-
-    /** Forgets worker {@code nodeId}'s link (it left or joined again, perhaps elsewhere). */
-    void forget(final int nodeId)
-    {
-        detectors.remove(nodeId);
-    }
-
-    /**
      * @return the bytes per second of the worker's first wait for scatter rows from the coordinator, if it carried
      * at least {@value #MIN_SAMPLE_BYTES} bytes and took time; 0 otherwise.
      */
@@ -174,6 +149,36 @@ final class LinkWatch
             }
         }
         return 0;
+    }
+
+    /** What is watched of one worker's link. */
+    private static final class Link
+    {
+        final BandwidthChangeDetector detector = new BandwidthChangeDetector();
+        double lastProbe = -1; // the rate the last probe measured; below 0 when a request's own transfer came since
+        double previousProbe = -1; // the one before it, likewise
+        long lastProbeNs = -1; // how long the last probe took; below 0 before the first
+        long sinceProbe; // requests since it that needed a probe
+
+        void probed(final double rate, final long ns)
+        {
+            previousProbe = lastProbe;
+            lastProbe = rate;
+            lastProbeNs = ns;
+            sinceProbe = 0;
+        }
+
+        /**
+         * @return whether the link is due a probe: its last probe took at most {@value LinkWatch#PROBE_BUDGET} of the
+         * requests run since (of {@code requestNs} each), so probing costs a stream of requests at most that share
+         * of its time (a 128 KiB burst takes 21 ms at 50 Mbit/s: every other request of ResNet-18 alone; 1 ms at
+         * 1 Gbit/s: every few of a 0.3 ms model).
+         */
+        boolean probeDue(final long requestNs)
+        {
+            sinceProbe++;
+            return lastProbeNs < 0 || sinceProbe * (double)requestNs * PROBE_BUDGET >= lastProbeNs;
+        }
     }
 
     /** @return time the probes between requests took, in nanoseconds. */

@@ -327,10 +327,8 @@ final class ClusterRun implements AutoCloseable
         Arrays.sort(sorted);
         if (sorted.length > 0 && !Double.isNaN(sorted[sorted.length - 1]))
         {
-            final double median = sorted.length % 2 == 1 ? sorted[sorted.length / 2] :
-                (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
             sb.append(String.format(java.util.Locale.ROOT, ", \"energy_j\": {\"median\": %.6f, \"min\": %.6f, " +
-                "\"max\": %.6f}", median, sorted[0], sorted[sorted.length - 1]));
+                "\"max\": %.6f}", median(sorted), sorted[0], sorted[sorted.length - 1]));
         }
         final double predicted = coordinator.predictedJoules();
         if (!Double.isNaN(predicted))
@@ -341,7 +339,17 @@ final class ClusterRun implements AutoCloseable
 
     static double median(final long[] ns)
     {
-        final long[] s = ns.clone();
+        final double[] v = new double[ns.length];
+        for (int i = 0; i < v.length; i++)
+        {
+            v[i] = ns[i];
+        }
+        return median(v);
+    }
+
+    static double median(final double[] values)
+    {
+        final double[] s = values.clone();
         Arrays.sort(s);
         return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2.0;
     }

@@ -16,6 +16,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
+import org.coedge.engine.cluster.PlanObjective;
 import org.coedge.engine.cluster.Planners;
 import org.coedge.engine.io.HostTensor;
 import org.coedge.engine.io.TensorFiles;
@@ -189,7 +190,9 @@ public final class Testbed implements AutoCloseable
             ModelZoo.write(config.modelName, model);
             if (ModelZoo.multiExitNames().contains(config.modelName))
             {
-                ModelZoo.exitTable(config.modelName).write(org.coedge.engine.exits.ExitTable.sidecarOf(model));
+                final org.coedge.engine.exits.ExitTable exits = ModelZoo.exitTable(config.modelName);
+                exits.write(org.coedge.engine.exits.ExitTable.sidecarOf(model));
+                outputCount = exits.size();
             }
             final Path in = work.resolve("input.npy");
             TensorFiles.write(in, new HostTensor(ModelZoo.INPUT_NAME, ModelZoo.inputDims(),
@@ -203,6 +206,7 @@ public final class Testbed implements AutoCloseable
             {
                 inputs.add(p.toAbsolutePath());
             }
+            outputCount = org.coedge.engine.api.Model.load(model).outputNames().size();
         }
         result.model = config.modelName != null ? config.modelName : model.getFileName().toString();
         final Path key = work.resolve("cluster.key");
@@ -214,9 +218,6 @@ public final class Testbed implements AutoCloseable
             cgroups.get(0).dir().getParent(), config.linkMbps > 0 ? config.linkMbps + " Mbit/s (tbf)" : "unlimited");
 
         // each device class alone, before any worker runs
-        outputCount = config.modelName != null ? (ModelZoo.multiExitNames().contains(config.modelName) ?
-            ModelZoo.exitTable(config.modelName).size() : 1) :
-            org.coedge.engine.api.Model.load(model).outputNames().size();
         final List<Double> classes = new ArrayList<>();
         List<Path> reference = null;
         for (int d = 0; d < n; d++)
@@ -259,9 +260,10 @@ public final class Testbed implements AutoCloseable
             result.planners.add(runPlanner(Planners.canonical(planner), model, inputs, key, ref, result,
                 List.of(), ""));
         }
-        if (!config.objective.trim().equalsIgnoreCase("latency"))
+        final PlanObjective.Kind kind = PlanObjective.of(config.objective, 1).kind();
+        if (kind != PlanObjective.Kind.LATENCY)
         {
-            final String objective = config.objective.trim().toLowerCase(java.util.Locale.ROOT);
+            final String objective = kind.name().toLowerCase(java.util.Locale.ROOT);
             for (final String deadline : config.deadlines)
             {
                 final double ms = TestbedConfig.deadlineMs(deadline, adaptiveMedianMs(result, deadline));

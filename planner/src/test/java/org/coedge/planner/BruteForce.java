@@ -25,8 +25,7 @@ final class BruteForce
             best = Math.min(best, ns(g, Planner.hybrid(g, AdaptivePlannerTest.unit(n, d), 1, -1, d, 0, false),
                 outputs, devices, links));
         }
-        final List<double[]> grid = new ArrayList<>();
-        compositions(new double[n], 0, 8, grid);
+        final List<double[]> grid = grid(n, 8);
         for (int cut = 1; cut < g.firstGlobalLayer(); cut++)
         {
             if (!Planner.isSingleLayerCut(g, cut))
@@ -49,7 +48,15 @@ final class BruteForce
         return best;
     }
 
-    /** Every way to give {@code left} eighths to devices {@code d..n-1} (zero allowed; the eighths sum to 8). */
+    /** @return every way to share {@code parts} whole parts among {@code n} devices (zero allowed). */
+    static List<double[]> grid(final int n, final int parts)
+    {
+        final List<double[]> out = new ArrayList<>();
+        compositions(new double[n], 0, parts, out);
+        return out;
+    }
+
+    /** Every way to give {@code left} parts to devices {@code d..n-1} (zero allowed), each added to {@code out}. */
     private static void compositions(final double[] shares, final int d, final int left, final List<double[]> out)
     {
         if (d == shares.length - 1)

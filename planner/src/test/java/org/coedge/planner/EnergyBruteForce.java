@@ -1,8 +1,5 @@
 package org.coedge.planner;
 
-import java.util.ArrayList;
-import java.util.List;
-
 /**
  * Exhaustive search for the least predicted energy under a deadline over the plan shapes {@link EnergyPlanner}
  * considers, with shares on a grid: every device alone; every split of layers {@code [0, c]} at every single-layer
@@ -33,7 +30,7 @@ final class EnergyBruteForce
             {
                 continue;
             }
-            for (final double[] shares : grid(n, parts))
+            for (final double[] shares : BruteForce.grid(n, parts))
             {
                 for (final int depth : new int[]{1, 2, 4, 8})
                 {
@@ -55,7 +52,7 @@ final class EnergyBruteForce
         final int depth, final int tail)
     {
         double best = Double.POSITIVE_INFINITY;
-        for (final double[] shares : grid(subset.length, parts))
+        for (final double[] shares : BruteForce.grid(subset.length, parts))
         {
             final double[] full = new double[devices.length];
             for (int i = 0; i < subset.length; i++)
@@ -74,7 +71,7 @@ final class EnergyBruteForce
         final int cut, final int[] subset, final int depth, final int tail)
     {
         double best = Double.POSITIVE_INFINITY;
-        for (final double[] shares : grid(subset.length, parts))
+        for (final double[] shares : BruteForce.grid(subset.length, parts))
         {
             final double[] full = new double[devices.length];
             for (int i = 0; i < subset.length; i++)
@@ -85,28 +82,6 @@ final class EnergyBruteForce
             best = Math.min(best, PlanSimulator.predict(g, plan, outputs, devices, links).endNs());
         }
         return best;
-    }
-
-    static List<double[]> grid(final int n, final int parts)
-    {
-        final List<double[]> out = new ArrayList<>();
-        compositions(new double[n], 0, parts, out);
-        return out;
-    }
-
-    private static void compositions(final double[] shares, final int d, final int left, final List<double[]> out)
-    {
-        if (d == shares.length - 1)
-        {
-            shares[d] = left;
-            out.add(shares.clone());
-            return;
-        }
-        for (int k = 0; k <= left; k++)
-        {
-            shares[d] = k;
-            compositions(shares, d + 1, left - k, out);
-        }
     }
 
     static double joules(

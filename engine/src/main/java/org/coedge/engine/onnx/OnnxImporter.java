@@ -3,10 +3,11 @@ package org.coedge.engine.onnx;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -15,6 +16,7 @@ import java.util.Map;
 import java.util.Set;
 
 import ai.onnx.proto.OnnxMl;
+import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.InvalidProtocolBufferException;
 import org.coedge.engine.graph.Attribute;
 import org.coedge.engine.graph.ConstTensor;
@@ -45,23 +47,47 @@ public final class OnnxImporter
     {
     }
 
-    /** @return the graph of the model in {@code file}; throws {@link ModelException} naming the file on any fault. */
+    /**
+     * @return the graph of the model in {@code file}; throws {@link ModelException} naming the file on any fault.
+     * The file is mapped, not read onto the heap, and the parser's byte fields alias the mapping: the heap holds
+     * only the decoded tensors. Read into a {@code byte[]} and parsed from it, VGG-16 (553 MB) peaked at 1.6 GB of
+     * heap (the file, the parser's copy of every raw_data field and the floats), and a 0.225-core device paused
+     * 1.4 s in one young collection copying them.
+     */
     public static Graph load(final Path file)
     {
-        final byte[] bytes;
-        try
+        final OnnxMl.ModelProto model;
+        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ))
         {
-            bytes = Files.readAllBytes(file);
+            final long size = channel.size();
+            if (size == 0)
+            {
+                throw invalid(file.toString(), "empty file");
+            }
+            if (size > Integer.MAX_VALUE)
+            {
+                throw new ModelException(file + ": " + size + " bytes, over the 2 GiB an ONNX file without " +
+                    "external data can hold");
+            }
+            final CodedInputStream in = CodedInputStream.newInstance(
+                channel.map(FileChannel.MapMode.READ_ONLY, 0, size));
+            in.enableAliasing(true);
+            in.setSizeLimit(Integer.MAX_VALUE);
+            model = OnnxMl.ModelProto.parseFrom(in);
         }
         catch (final NoSuchFileException ex)
         {
             throw new ModelException(file + ": no such file");
         }
+        catch (final InvalidProtocolBufferException ex)
+        {
+            throw new ModelException(file + ": not a valid ONNX model (" + ex.getMessage() + ")", ex);
+        }
         catch (final IOException ex)
         {
             throw new ModelException(file + ": cannot read (" + ex + ")", ex);
         }
-        return load(bytes, file.toString());
+        return read(model, file.toString());
     }
 
     /** @param sourceName where the bytes came from, used in error messages. */
@@ -80,6 +106,11 @@ public final class OnnxImporter
         {
             throw new ModelException(sourceName + ": not a valid ONNX model (" + ex.getMessage() + ")", ex);
         }
+        return read(model, sourceName);
+    }
+
+    private static Graph read(final OnnxMl.ModelProto model, final String sourceName)
+    {
         if (!model.hasGraph())
         {
             throw invalid(sourceName, "no graph");
@@ -428,9 +459,16 @@ public final class OnnxImporter
                     have = raw != null ? raw.remaining() / Float.BYTES : t.getFloatDataCount();
                     checkCount(what, dims, n, have, raw, Float.BYTES);
                     final float[] data = new float[n];
-                    for (int i = 0; i < n; i++)
+                    if (raw != null)
                     {
-                        data[i] = raw != null ? raw.getFloat() : t.getFloatData(i);
+                        raw.asFloatBuffer().get(data);
+                    }
+                    else
+                    {
+                        for (int i = 0; i < n; i++)
+                        {
+                            data[i] = t.getFloatData(i);
+                        }
                     }
                     result = ConstTensor.ofFloats(dims, data);
                     break;

@@ -206,6 +206,34 @@ class OnnxImporterTest
     }
 
     @Test
+    void shouldDecodeTheSameWeightsFromAMappedFileAsFromBytes() throws Exception
+    {
+        // the file path maps the file and aliases raw_data; the byte path copies: every weight must read the same
+        final byte[] bytes = convModel().bytes();
+        final Path file = Files.write(dir.resolve("same.onnx"), bytes);
+
+        final Graph mapped = OnnxImporter.load(file);
+        final Graph copied = OnnxImporter.load(bytes, "same.onnx");
+
+        assertEquals(copied.constants().keySet(), mapped.constants().keySet());
+        for (final String name : copied.constants().keySet())
+        {
+            assertArrayEquals(copied.constants().get(name).floats(), mapped.constants().get(name).floats(), name);
+        }
+    }
+
+    @Test
+    void shouldRejectTruncatedFile() throws Exception
+    {
+        final byte[] bytes = convModel().bytes();
+        final Path cut = Files.write(dir.resolve("cut.onnx"), Arrays.copyOf(bytes, bytes.length / 2));
+
+        final ModelException ex = assertThrows(ModelException.class, () -> OnnxImporter.load(cut));
+
+        assertTrue(ex.getMessage().startsWith(cut + ": not a valid ONNX model ("), ex.getMessage());
+    }
+
+    @Test
     void shouldRejectModelWithoutGraphOrNodes()
     {
         final byte[] noGraph = OnnxMl.ModelProto.newBuilder().setIrVersion(7).build().toByteArray();

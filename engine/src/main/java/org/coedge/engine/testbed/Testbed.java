@@ -414,6 +414,15 @@ public final class Testbed implements AutoCloseable
                     dev.memoryMb = JsonReader.num(dj, "memory_bytes") / 1048576.0;
                 }
             }
+            // the coordinator says its own peak; a worker lives through every planner, so its high-water mark is read
+            // from the kernel while it runs
+            final double peak = d == 0 ? JsonReader.num(json, "peak_rss_bytes") / 1048576.0 :
+                DeviceCommands.peakRssMb(workers.get(d - 1).pid());
+            final TestbedResult.Device dev = result.devices.get(d);
+            if (!(dev.peakRssMb >= peak))
+            {
+                dev.peakRssMb = peak;
+            }
             final long[] after = cgroups.get(d).throttling();
             final long periods = after[0] - before[d][0];
             pd.throttledFraction = periods > 0 ? (after[1] - before[d][1]) / (double)periods : 0;

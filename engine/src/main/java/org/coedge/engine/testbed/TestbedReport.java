@@ -62,14 +62,14 @@ public final class TestbedReport
             r.delayMs > 0 ? String.format(Locale.ROOT, ", %.1f ms one way", r.delayMs) : "", r.repeat));
         md.append(String.format(Locale.ROOT, "Unthrottled, the testbed measured %.1f GFLOP/s before the devices " +
             "started; \"/ share\" is what a device reported over its cores times that.%n%n", r.unthrottledGflops));
-        md.append("| device | cores | CFS quota / period (us) | CPUs | GFLOP/s reported | / share | memory MiB |\n" +
-            "|---|---|---|---|---|---|---|\n");
+        md.append("| device | cores | CFS quota / period (us) | CPUs | GFLOP/s reported | / share | memory MiB | " +
+            "peak RSS MiB |\n|---|---|---|---|---|---|---|---|\n");
         for (int i = 0; i < r.devices.size(); i++)
         {
             final TestbedResult.Device d = r.devices.get(i);
-            md.append(String.format(Locale.ROOT, "| %d%s | %.3f | %d / %d | %s | %.1f | %.2f | %.1f |%n", i,
+            md.append(String.format(Locale.ROOT, "| %d%s | %.3f | %d / %d | %s | %.1f | %.2f | %.1f | %.1f |%n", i,
                 i == 0 ? " (coordinator)" : "", d.cores, d.quotaUs, d.periodUs, d.cpus.isEmpty() ? "-" : d.cpus,
-                d.gflops, r.shareRatio(d), d.memoryMb));
+                d.gflops, r.shareRatio(d), d.memoryMb, d.peakRssMb));
         }
         md.append("\n| alone on | median ms | min ms |\n|---|---|---|\n");
         for (final TestbedResult.Alone a : r.alone)

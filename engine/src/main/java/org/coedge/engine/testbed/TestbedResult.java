@@ -25,6 +25,8 @@ public final class TestbedResult
         public String cpus = "";
         /** What the device held for its slice under the last planner (arena, weights, buffers). */
         public double memoryMb = Double.NaN;
+        /** The device's peak resident set over the cooperative runs (its worker, or the coordinator's largest). */
+        public double peakRssMb = Double.NaN;
     }
 
     /** One device class alone. */
@@ -209,7 +211,7 @@ public final class TestbedResult
                 .append(d.periodUs).append(", \"quota_us\": ").append(d.quotaUs).append(", \"cpus\": \"")
                 .append(escape(d.cpus)).append("\", \"gflops\": ").append(num(d.gflops))
                 .append(", \"gflops_vs_share\": ").append(num(shareRatio(d))).append(", \"memory_mb\": ")
-                .append(num(d.memoryMb)).append('}');
+                .append(num(d.memoryMb)).append(", \"peak_rss_mb\": ").append(num(d.peakRssMb)).append('}');
         }
         final Alone fastest = fastestAlone();
         sb.append("], \"alone_ms\": {\"median\": ").append(num(fastest.medianMs)).append(", \"min\": ")
@@ -323,14 +325,14 @@ public final class TestbedResult
             delayMs > 0 ? String.format(Locale.ROOT, " + %.1f ms", delayMs) : "", repeat);
         out.printf(Locale.ROOT, "unthrottled: %.1f GFLOP/s (the testbed's own calibration, before the devices)%n",
             unthrottledGflops);
-        out.printf("%-7s %6s %18s %5s %9s %9s %10s%n", "device", "cores", "quota / period us", "cpus", "GFLOP/s",
-            "/ share", "memory MiB");
+        out.printf("%-7s %6s %18s %5s %9s %9s %10s %9s%n", "device", "cores", "quota / period us", "cpus",
+            "GFLOP/s", "/ share", "memory MiB", "peak RSS");
         for (int i = 0; i < devices.size(); i++)
         {
             final Device d = devices.get(i);
-            out.printf(Locale.ROOT, "%-7s %6.3f %18s %5s %9.1f %9.2f %10.1f%n", i == 0 ? "0 coord" :
+            out.printf(Locale.ROOT, "%-7s %6.3f %18s %5s %9.1f %9.2f %10.1f %9.1f%n", i == 0 ? "0 coord" :
                 Integer.toString(i), d.cores, d.quotaUs + " / " + d.periodUs, d.cpus.isEmpty() ? "-" : d.cpus,
-                d.gflops, shareRatio(d), d.memoryMb);
+                d.gflops, shareRatio(d), d.memoryMb, d.peakRssMb);
         }
         for (final Alone a : alone)
         {

@@ -45,6 +45,8 @@ class TestbedSmokeTest
             {
                 assertTrue(JsonReader.num(d, "gflops") > 0, d.toString());
                 assertTrue(JsonReader.num(d, "memory_mb") > 0, d.toString());
+                // a JVM's resident set holds at least the slice it planned to hold
+                assertTrue(JsonReader.num(d, "peak_rss_mb") >= JsonReader.num(d, "memory_mb"), d.toString());
             }
             final double alone = JsonReader.num(JsonReader.obj(json, "alone_ms"), "median");
             assertTrue(alone > 0, json.toString());

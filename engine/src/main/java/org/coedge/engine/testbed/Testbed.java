@@ -2,7 +2,6 @@ package org.coedge.engine.testbed;
 
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
@@ -10,7 +9,6 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -37,16 +35,12 @@ public final class Testbed implements AutoCloseable
 {
     public static final String PREFIX = "coedge-tb-";
     private static final Pattern OWNER = Pattern.compile(Pattern.quote(PREFIX) + "(\\d+)-.*");
-    private static final long START_TIMEOUT_S = 180;
-    private static final long RUN_TIMEOUT_S = 3600;
 
     private final TestbedConfig config;
     private final PrintWriter log;
     private final String prefix;
-    private final List<Process> processes = new java.util.concurrent.CopyOnWriteArrayList<>();
-    private final List<Process> workers = new ArrayList<>(); // device d >= 1 is element d - 1
     private final List<CpuCgroup> cgroups = new ArrayList<>();
-    private String[] cpus; // per device the CPUs it runs on (taskset lists), null where taskset is missing
+    private volatile DeviceProcesses processes;
     private final AtomicBoolean closed = new AtomicBoolean();
     private final Thread hook = new Thread(this::close, "coedge-testbed-cleanup");
     private Network network;
@@ -165,6 +159,7 @@ public final class Testbed implements AutoCloseable
             result.devices.add(dev);
             Files.createDirectories(work.resolve("tmp-d" + d));
         }
+        String[] cpus = null;
         if (Shell.tryRun("sh", "-c", "command -v taskset").exitCode == 0)
         {
             cpus = DeviceCommands.placeCpus(config.cores, Runtime.getRuntime().availableProcessors());
@@ -178,8 +173,9 @@ public final class Testbed implements AutoCloseable
         {
             log.println("testbed: taskset not found: devices are not pinned to CPUs (their quotas lose more)");
         }
+        processes = new DeviceProcesses(config, log, work, cgroups, network, cpus);
         // what the quotas are shares of: a device's JVM on device 0's CPUs with no quota, before any device runs
-        result.unthrottledGflops = unthrottledGflops(cpus == null ? "" : cpus[0]);
+        result.unthrottledGflops = processes.unthrottledGflops(cpus == null ? "" : cpus[0]);
         log.printf(java.util.Locale.ROOT, "testbed: unthrottled %.1f GFLOP/s on 1 thread%n",
             result.unthrottledGflops);
         final Path model;
@@ -229,8 +225,8 @@ public final class Testbed implements AutoCloseable
             classes.add(config.cores[d]);
             final List<Path> out = outputs("alone-d" + d);
             log.printf("testbed: %s alone on device %d (%.3f cores)%n", result.model, d, config.cores[d]);
-            final Map<String, Object> json = runToEnd(d, "alone-d" + d, DeviceCommands.alone(model, inputs, out,
-                config.cores[d], config.repeat, config.warmup));
+            final Map<String, Object> json = processes.runToEnd(d, "alone-d" + d, DeviceCommands.alone(model, inputs,
+                out, config.cores[d], config.repeat, config.warmup));
             final TestbedResult.Alone a = new TestbedResult.Alone();
             a.cores = config.cores[d];
             a.device = d;
@@ -252,7 +248,7 @@ public final class Testbed implements AutoCloseable
         {
             for (int d = 1; d < n; d++)
             {
-                startWorker(d, key);
+                processes.startWorker(d, key);
             }
         }
         for (final String planner : config.planners)
@@ -307,36 +303,6 @@ public final class Testbed implements AutoCloseable
         return out;
     }
 
-    private void startWorker(final int d, final Path key) throws IOException
-    {
-        final Path logFile = work.resolve("worker-d" + d + ".log");
-        final Process p = start(d, DeviceCommands.worker(d, config.port, key, config.cores[d],
-            config.powers.isEmpty() ? null : config.powers.get(d)), logFile, logFile);
-        workers.add(p);
-        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(START_TIMEOUT_S);
-        while (true)
-        {
-            final String text = Files.exists(logFile) ? Files.readString(logFile) : "";
-            if (text.contains("listening on"))
-            {
-                log.printf("testbed: worker on device %d (%.3f cores) %s%n", d, config.cores[d],
-                    firstLine(text, "GFLOP/s"));
-                return;
-            }
-            if (!p.isAlive())
-            {
-                throw new IllegalStateException("the worker of device " + d + " exited with code " + p.exitValue() +
-                    ": " + lastLine(text));
-            }
-            if (System.nanoTime() > deadline)
-            {
-                throw new IllegalStateException("the worker of device " + d + " did not start within " +
-                    START_TIMEOUT_S + " s: " + lastLine(text));
-            }
-            CpuCgroup.sleepMs(50);
-        }
-    }
-
     /**
      * @param extra  more arguments of the coordinator (an objective and its deadline).
      * @param suffix what the entry's name adds to the planner's (the objective and deadline), "" for none.
@@ -365,12 +331,12 @@ public final class Testbed implements AutoCloseable
         if (n == 1)
         {
             log.printf("testbed: one device: planner %s runs it alone%n", planner);
-            json = runToEnd(0, runName, DeviceCommands.alone(model, inputs, out, config.cores[0],
+            json = processes.runToEnd(0, runName, DeviceCommands.alone(model, inputs, out, config.cores[0],
                 config.repeat, config.warmup));
         }
         else
         {
-            checkWorkers();
+            processes.checkWorkers();
             log.printf("testbed: cooperative run, planner %s%n", planner);
             final LinkScheduler links = config.linkSchedule == null ? null : new LinkScheduler(config.schedule(),
                 config.linkMbps, network::rate, config.repeat);
@@ -378,9 +344,9 @@ public final class Testbed implements AutoCloseable
             {
                 links.start();
             }
-            json = runToEnd(0, runName, DeviceCommands.coordinator(model, inputs, out, n, config.port, key,
-                config.cores[0], config.repeat, config.warmup, planner, config.fuse, trace, args), links);
-            checkWorkers();
+            json = processes.runToEnd(0, runName, DeviceCommands.coordinator(model, inputs, out, n, config.port,
+                key, config.cores[0], config.repeat, config.warmup, planner, config.fuse, trace, args), links);
+            processes.checkWorkers();
             if (links != null)
             {
                 p.linkChanges.addAll(links.results(log));
@@ -417,7 +383,7 @@ public final class Testbed implements AutoCloseable
             // the coordinator says its own peak; a worker lives through every planner, so its high-water mark is read
             // from the kernel while it runs
             final double peak = d == 0 ? JsonReader.num(json, "peak_rss_bytes") / 1048576.0 :
-                DeviceCommands.peakRssMb(workers.get(d - 1).pid());
+                DeviceCommands.peakRssMb(processes.workerPid(d));
             final TestbedResult.Device dev = result.devices.get(d);
             if (!(dev.peakRssMb >= peak))
             {
@@ -433,179 +399,6 @@ public final class Testbed implements AutoCloseable
             p.devices.get(0).joined = true;
         }
         return p;
-    }
-
-    private void checkWorkers()
-    {
-        for (int i = 0; i < workers.size(); i++)
-        {
-            final Process p = workers.get(i);
-            if (!p.isAlive())
-            {
-                final Path logFile = work.resolve("worker-d" + (i + 1) + ".log");
-                String text = "";
-                try
-                {
-                    text = Files.exists(logFile) ? Files.readString(logFile) : "";
-                }
-                catch (final IOException e)
-                {
-                    // the exit code says enough
-                }
-                throw new IllegalStateException("the worker of device " + (i + 1) + " died (exit " + p.exitValue() +
-                    "): " + lastLine(text));
-            }
-        }
-    }
-
-    private Map<String, Object> runToEnd(final int d, final String name, final List<String> args) throws IOException
-    {
-        return runToEnd(d, name, args, null);
-    }
-
-    /**
-     * Runs {@code args} on device {@code d} until it exits; returns the JSON object it printed last. With
-     * {@code links}, its stderr goes through them (which play the link schedule by its progress lines).
-     */
-    private Map<String, Object> runToEnd(final int d, final String name, final List<String> args,
-        final LinkScheduler links) throws IOException
-    {
-        final Path stdout = work.resolve(name + ".out");
-        final Path stderr = work.resolve(name + ".err");
-        final Process p = start(d, args, stdout, links == null ? stderr : null);
-        if (links != null)
-        {
-            links.follow(p.getErrorStream(), stderr);
-        }
-        try
-        {
-            if (!p.waitFor(RUN_TIMEOUT_S, TimeUnit.SECONDS))
-            {
-                p.destroyForcibly();
-                throw new IllegalStateException(name + " did not finish within " + RUN_TIMEOUT_S + " s");
-            }
-        }
-        catch (final InterruptedException e)
-        {
-            Thread.currentThread().interrupt();
-            p.destroyForcibly();
-            throw new IllegalStateException("interrupted");
-        }
-        processes.remove(p);
-        if (links != null)
-        {
-            links.await(30);
-        }
-        final String out = Files.readString(stdout, StandardCharsets.UTF_8);
-        final String err = Files.readString(stderr, StandardCharsets.UTF_8);
-        if (p.exitValue() != 0)
-        {
-            throw new IllegalStateException("device " + d + " (" + name + ") exited with code " + p.exitValue() +
-                ": " + lastLine(err.isBlank() ? out : err));
-        }
-        for (final String line : err.split("\n"))
-        {
-            if (line.startsWith("coordinator:"))
-            {
-                log.println("  " + line);
-            }
-        }
-        final String[] lines = out.split("\n");
-        for (int i = lines.length - 1; i >= 0; i--)
-        {
-            if (lines[i].startsWith("{"))
-            {
-                return JsonReader.parseObject(lines[i]);
-            }
-        }
-        throw new IllegalStateException("device " + d + " (" + name + ") printed no JSON: " + lastLine(out));
-    }
-
-    /** @return what {@code coedge calibrate} reports in a device's JVM on {@code cpuList} without a quota; NaN if it fails. */
-    private double unthrottledGflops(final String cpuList) throws IOException
-    {
-        final List<String> cmd = new ArrayList<>();
-        if (!cpuList.isEmpty())
-        {
-            cmd.addAll(List.of("taskset", "-c", cpuList));
-        }
-        cmd.addAll(DeviceCommands.jvm(ProcessHandle.current().info().command().orElse("java"), 1.0,
-            work.resolve("tmp-d0"), System.getProperty("java.class.path"), List.of()));
-        cmd.add("calibrate");
-        final Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        processes.add(p);
-        final String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
-        try
-        {
-            p.waitFor();
-        }
-        catch (final InterruptedException e)
-        {
-            Thread.currentThread().interrupt();
-            p.destroyForcibly();
-        }
-        processes.remove(p);
-        try
-        {
-            return Double.parseDouble(out.trim().split(" ")[0]);
-        }
-        catch (final NumberFormatException e)
-        {
-            log.println("testbed: no unthrottled calibration: " + out.trim());
-            return Double.NaN;
-        }
-    }
-
-    /** Starts {@code args} on device {@code d}; a null {@code stderr} leaves it a pipe for the caller to read. */
-    private Process start(final int d, final List<String> args, final Path stdout, final Path stderr)
-        throws IOException
-    {
-        final List<String> properties = new ArrayList<>();
-        for (final String name : System.getProperties().stringPropertyNames())
-        {
-            if (name.startsWith("coedge."))
-            {
-                properties.add("-D" + name + "=" + System.getProperty(name));
-            }
-        }
-        // inside its namespace a device cannot read its cgroup; its quota is part of the key of its profile
-        properties.add("-D" + org.coedge.engine.cluster.DeviceFacts.CORES_PROP + "=" + config.cores[d]);
-        properties.add("-D" + org.coedge.engine.cluster.DeviceFacts.PERIOD_PROP + "=" + cgroups.get(d).periodUs());
-        final List<String> jvm = DeviceCommands.jvm(ProcessHandle.current().info().command().orElse("java"),
-            config.cores[d], work.resolve("tmp-d" + d), System.getProperty("java.class.path"), properties);
-        jvm.addAll(args);
-        final ProcessBuilder pb = new ProcessBuilder(DeviceCommands.inDevice(cgroups.get(d).procsFile(),
-            network.namespace(d), cpus == null ? "" : cpus[d], jvm));
-        if (stdout.equals(stderr))
-        {
-            pb.redirectErrorStream(true);
-        }
-        else if (stderr != null)
-        {
-            pb.redirectError(stderr.toFile());
-        }
-        pb.redirectOutput(stdout.toFile());
-        final Process p = pb.start();
-        processes.add(p);
-        return p;
-    }
-
-    private static String lastLine(final String text)
-    {
-        final String[] lines = text.trim().split("\n");
-        return lines.length == 0 ? "" : lines[lines.length - 1].trim();
-    }
-
-    private static String firstLine(final String text, final String containing)
-    {
-        for (final String line : text.split("\n"))
-        {
-            if (line.contains(containing))
-            {
-                return line.trim();
-            }
-        }
-        return "";
     }
 
     static void deleteTree(final Path root)
@@ -638,24 +431,10 @@ public final class Testbed implements AutoCloseable
         {
             return;
         }
-        for (final Process p : processes)
+        final DeviceProcesses running = processes;
+        if (running != null)
         {
-            p.destroy();
-        }
-        for (final Process p : processes)
-        {
-            try
-            {
-                if (!p.waitFor(5, TimeUnit.SECONDS))
-                {
-                    p.destroyForcibly();
-                    p.waitFor(5, TimeUnit.SECONDS);
-                }
-            }
-            catch (final InterruptedException e)
-            {
-                p.destroyForcibly();
-            }
+            running.stopAll();
         }
         for (final CpuCgroup cg : cgroups)
         {

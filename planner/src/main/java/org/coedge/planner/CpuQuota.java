@@ -80,6 +80,52 @@ public final class CpuQuota
         return t;
     }
 
+    /**
+     * The CPU quota a device key names ({@code ...;threads=1;cores=0.4500;period-us=10000;...}, as a device's
+     * profile is keyed by the engine): one that limits a single compute thread to less than a core. Null for none,
+     * more than a core, several threads, or a key of another form.
+     */
+    public static CpuQuota ofDeviceKey(final String deviceKey)
+    {
+        double cores = Double.NaN;
+        long periodUs = -1;
+        int threads = -1;
+        for (final String part : deviceKey.split(";"))
+        {
+            final int eq = part.indexOf('=');
+            if (eq < 0)
+            {
+                continue;
+            }
+            final String name = part.substring(0, eq);
+            final String value = part.substring(eq + 1);
+            try
+            {
+                if (name.equals("cores") && !value.equals("unlimited"))
+                {
+                    cores = Double.parseDouble(value);
+                }
+                else if (name.equals("period-us"))
+                {
+                    periodUs = Long.parseLong(value);
+                }
+                else if (name.equals("threads"))
+                {
+                    threads = Integer.parseInt(value);
+                }
+            }
+            catch (final NumberFormatException e)
+            {
+                return null;
+            }
+        }
+        if (threads != 1 || !(cores > 0) || !(cores < 1) || periodUs <= 0)
+        {
+            return null;
+        }
+        return new CpuQuota(cores, periodUs * 1000.0);
+    }
+
     @Override
     public String toString()
     {

@@ -62,7 +62,7 @@ final class ClusterRun implements AutoCloseable
         final int repeat, final PrintWriter log)
     {
         this(modelFile, model, dims, peers, key, listen, threads, fuse, peerTimeoutMs, repeat, log,
-            org.coedge.engine.cluster.Planners.ADAPTIVE, null, c -> c);
+            org.coedge.planner.policy.Planners.ADAPTIVE, null, c -> c);
     }
 
     /** @param profiler how the coordinator profiles itself; null for the machine's defaults. */
@@ -166,7 +166,7 @@ final class ClusterRun implements AutoCloseable
             {
                 waitNs[i][d] = sendNs[i][d] + awaitNs[i][d];
             }
-            energyJ[i] = org.coedge.engine.cluster.MeasuredEnergy.of(coordinator.powers(), coordinator.programs(),
+            energyJ[i] = org.coedge.planner.policy.MeasuredEnergy.of(coordinator.powers(), coordinator.programs(),
                 computeNs[i], sendNs[i], latencyNs[i]);
         }
         timeline = TraceTimeline.of(coordinator);
@@ -222,8 +222,8 @@ final class ClusterRun implements AutoCloseable
      */
     org.coedge.planner.PlanChoice choice()
     {
-        return coordinator.planPolicy() instanceof org.coedge.engine.cluster.AdaptivePlanPolicy ?
-            ((org.coedge.engine.cluster.AdaptivePlanPolicy)coordinator.planPolicy()).choice() : null;
+        return coordinator.planPolicy() instanceof org.coedge.planner.policy.AdaptivePlanPolicy ?
+            ((org.coedge.planner.policy.AdaptivePlanPolicy)coordinator.planPolicy()).choice() : null;
     }
 
     /**
@@ -239,7 +239,7 @@ final class ClusterRun implements AutoCloseable
                 "does)");
             return;
         }
-        final org.coedge.engine.cluster.RequestTimes times = coordinator.requestTimes();
+        final org.coedge.planner.policy.RequestTimes times = coordinator.requestTimes();
         final long[][] stepNs = new long[times.deviceCount()][];
         for (int d = 0; d < stepNs.length; d++)
         {

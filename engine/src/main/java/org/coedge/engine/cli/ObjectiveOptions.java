@@ -1,6 +1,6 @@
 package org.coedge.engine.cli;
 
-import org.coedge.engine.cluster.PlanObjective;
+import org.coedge.planner.policy.PlanObjective;
 
 import picocli.CommandLine.Option;
 

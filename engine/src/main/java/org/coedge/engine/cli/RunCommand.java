@@ -21,7 +21,7 @@ import org.coedge.engine.api.SessionOptions;
 import org.coedge.engine.io.HostTensor;
 import org.coedge.engine.io.TensorFiles;
 
-import org.coedge.engine.cluster.PlanObjective;
+import org.coedge.planner.policy.PlanObjective;
 
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -328,7 +328,7 @@ final class RunCommand implements Callable<Integer>
             org.coedge.transport.Endpoints.parse(p);
         }
         final int fuse = FuseOptions.parseDepth(fuseOptions.fuse, org.coedge.engine.cluster.Coordinator.FUSE_AUTO);
-        final String plannerName = org.coedge.engine.cluster.Planners.canonical(planner);
+        final String plannerName = org.coedge.planner.policy.Planners.canonical(planner);
         final List<float[]> in = new ArrayList<>();
         for (final HostTensor t : tensors)
         {

@@ -16,6 +16,14 @@ import org.coedge.transport.ControlAdapter;
 import org.coedge.transport.ControlProxy;
 import org.coedge.transport.TransportNode;
 import org.coedge.transport.sbe.Status;
+import org.coedge.planner.policy.AdaptivePlanPolicy;
+import org.coedge.planner.policy.ObjectiveSearch;
+import org.coedge.planner.policy.PlanObjective;
+import org.coedge.planner.policy.PlanPolicy;
+import org.coedge.planner.policy.Planners;
+import org.coedge.planner.policy.RequestTimes;
+import org.coedge.planner.policy.SharePlanPolicy;
+import org.coedge.planner.policy.SharePolicy;
 
 /**
  * The coordinator of a cooperative run ({@code coedge run --peers}): device 0 of every plan. It joins the workers
@@ -34,7 +42,7 @@ import org.coedge.transport.sbe.Status;
 public final class Coordinator implements AutoCloseable
 {
     /** Fuse depth meaning "choose by estimate". */
-    public static final int FUSE_AUTO = 0;
+    public static final int FUSE_AUTO = org.coedge.planner.policy.SharePlanPolicy.FUSE_AUTO;
     /** A join, plan or request not yet answered is sent again this often (a JVM may stall for seconds). */
     static final long RESEND_NS = TimeUnit.MILLISECONDS.toNanos(500);
     private static final int MAX_ATTEMPTS = 4;
@@ -200,12 +208,17 @@ public final class Coordinator implements AutoCloseable
         }
         final PlanPolicy policy = planPolicy != null ? planPolicy :
             Planners.create(planner, fuse, replanImbalance, log);
+        if (planPolicy == null && policy instanceof AdaptivePlanPolicy)
+        {
+            // requests during which this JVM compiled are not learnt from (a policy given by the caller keeps its own)
+            ((AdaptivePlanPolicy)policy).compilerClock(JitClock::compiledMs);
+        }
         if (policy instanceof AdaptivePlanPolicy)
         {
             ((AdaptivePlanPolicy)policy).objective(objective);
             if (objective.kind() == PlanObjective.Kind.ACCURACY)
             {
-                ((AdaptivePlanPolicy)policy).search().exitsOf(model);
+                model.exitsInto(((AdaptivePlanPolicy)policy).search(), log);
             }
         }
         else if (objective.kind() != PlanObjective.Kind.LATENCY)

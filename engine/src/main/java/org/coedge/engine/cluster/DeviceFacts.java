@@ -155,49 +155,10 @@ public final class DeviceFacts
         return max != null && max[1] > 0 ? max[1] : 100_000;
     }
 
-    /**
-     * The CPU quota a {@link #deviceKey device key} names, for the planner: one that limits a single compute
-     * thread to less than a core. Null for none, more than a core, several threads, or a key of another form.
-     */
+    /** @return {@link org.coedge.planner.CpuQuota#ofDeviceKey}: the quota a {@link #deviceKey device key} names. */
     public static org.coedge.planner.CpuQuota quotaOf(final String deviceKey)
     {
-        double cores = Double.NaN;
-        long periodUs = -1;
-        int threads = -1;
-        for (final String part : deviceKey.split(";"))
-        {
-            final int eq = part.indexOf('=');
-            if (eq < 0)
-            {
-                continue;
-            }
-            final String name = part.substring(0, eq);
-            final String value = part.substring(eq + 1);
-            try
-            {
-                if (name.equals("cores") && !value.equals("unlimited"))
-                {
-                    cores = Double.parseDouble(value);
-                }
-                else if (name.equals("period-us"))
-                {
-                    periodUs = Long.parseLong(value);
-                }
-                else if (name.equals("threads"))
-                {
-                    threads = Integer.parseInt(value);
-                }
-            }
-            catch (final NumberFormatException e)
-            {
-                return null;
-            }
-        }
-        if (threads != 1 || !(cores > 0) || !(cores < 1) || periodUs <= 0)
-        {
-            return null;
-        }
-        return new org.coedge.planner.CpuQuota(cores, periodUs * 1000.0);
+        return org.coedge.planner.CpuQuota.ofDeviceKey(deviceKey);
     }
 
     /** @return the memory this process may use: its cgroup's limit if it has one below the physical memory. */

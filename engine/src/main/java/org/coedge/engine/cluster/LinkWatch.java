@@ -9,6 +9,8 @@ import java.util.Map;
 import org.coedge.planner.BandwidthChangeDetector;
 import org.coedge.planner.DeviceProgram;
 import org.coedge.planner.Step;
+import org.coedge.planner.policy.AdaptivePlanPolicy;
+import org.coedge.planner.policy.RequestTimes;
 
 /**
  * Watches the rate of each worker's link during requests and says when it changed: one
@@ -34,7 +36,7 @@ final class LinkWatch
     static final long MIN_SAMPLE_BYTES = 64 * 1024;
     static final int PROBE_BYTES = 128 * 1024;
     /** How many times faster or slower than planned with a link must become to be planned for again. */
-    static final double MIN_CHANGE = 3;
+    static final double MIN_CHANGE = org.coedge.planner.policy.AdaptivePlanPolicy.LINK_CHANGE;
     /** The most of a stream's time probes may take. */
     static final double PROBE_BUDGET = 0.25;
 

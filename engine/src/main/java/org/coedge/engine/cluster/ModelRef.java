@@ -126,4 +126,36 @@ final class ModelRef
         }
         return out;
     }
+
+    /**
+     * Hands {@code search} the model's exits from its sidecar ({@link org.coedge.engine.exits.ExitTable}): each
+     * exit's planner layer and measured top-1 accuracy; a sidecar without accuracies (random weights) ranks the exits by depth, the last
+     * as the most accurate, and says so.
+     */
+    void exitsInto(final org.coedge.planner.policy.ObjectiveSearch search, final java.io.PrintWriter log)
+    {
+        final org.coedge.engine.exits.ExitTable table = org.coedge.engine.exits.ExitTable.forModel(file);
+        final int[] indices = table.outputIndices(model.outputNames());
+        final int n = table.size();
+        final int[] layers = new int[n];
+        final double[] top1 = new double[n];
+        final String[] names = new String[n];
+        boolean measured = true;
+        for (int k = 0; k < n; k++)
+        {
+            layers[k] = outputLayers[indices[k]];
+            names[k] = table.exit(k).output();
+            measured &= table.exit(k).top1() != null;
+        }
+        for (int k = 0; k < n; k++)
+        {
+            top1[k] = measured ? table.exit(k).top1() : (k + 1.0) / n;
+        }
+        if (!measured)
+        {
+            log.println("coordinator: the exits of " + file.getFileName() + " have no measured accuracy (" +
+                table.weights() + " weights): ranking them by depth, the last as the most accurate");
+        }
+        search.exits(layers, top1, names);
+    }
 }

@@ -19,6 +19,9 @@ import org.coedge.transport.TransportContext;
 import org.coedge.transport.TransportNode;
 import org.coedge.transport.WaitHook;
 import org.coedge.transport.sbe.Status;
+import org.coedge.planner.policy.ClusterView;
+import org.coedge.planner.policy.PlanPolicy;
+import org.coedge.planner.policy.RequestTimes;
 
 /**
  * The coordinator's current plan and everything made from it: the epoch, the devices' programs, the workers the plan

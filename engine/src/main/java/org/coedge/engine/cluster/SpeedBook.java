@@ -5,6 +5,7 @@ import java.util.List;
 import org.coedge.planner.DeviceProgram;
 import org.coedge.planner.LayerGraph;
 import org.coedge.planner.Step;
+import org.coedge.planner.policy.ClusterView;
 
 /**
  * What the coordinator knows of each device's speed: the throughput it reported at its join (its calibration), and
@@ -21,7 +22,7 @@ import org.coedge.planner.Step;
 final class SpeedBook
 {
     static final int WINDOW = 8;
-    static final int MIN_SAMPLES = 3;
+    static final int MIN_SAMPLES = org.coedge.planner.policy.ClusterView.RATE_SAMPLES;
 
     private final RateWindow[] measured; // by node id; 0 is the coordinator
     private final double[] calibrated;

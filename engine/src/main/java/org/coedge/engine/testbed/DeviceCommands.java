@@ -223,7 +223,7 @@ final class DeviceCommands
             Integer.toString(processors(cores)), "--repeat", Integer.toString(repeat), "--warmup",
             Integer.toString(warmup), "--planner", planner, "--fuse", fuse, "--trace", trace.toString(), "--json",
             "--progress"));
-        if (planner.equals(org.coedge.engine.cluster.Planners.ADAPTIVE))
+        if (planner.equals(org.coedge.planner.policy.Planners.ADAPTIVE))
         {
             cmd.add("--explain"); // the table goes to its stderr, which the testbed keeps
         }

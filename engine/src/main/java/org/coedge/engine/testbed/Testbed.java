@@ -14,8 +14,8 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
-import org.coedge.engine.cluster.PlanObjective;
-import org.coedge.engine.cluster.Planners;
+import org.coedge.planner.policy.PlanObjective;
+import org.coedge.planner.policy.Planners;
 import org.coedge.engine.io.HostTensor;
 import org.coedge.engine.io.TensorFiles;
 import org.coedge.engine.zoo.ModelZoo;

@@ -110,7 +110,7 @@ public final class TestbedConfig
         }
         for (final String p : planners)
         {
-            org.coedge.engine.cluster.Planners.canonical(p);
+            org.coedge.planner.policy.Planners.canonical(p);
         }
         if (!powers.isEmpty() && powers.size() != cores.length)
         {
@@ -121,9 +121,9 @@ public final class TestbedConfig
         {
             org.coedge.planner.PowerModel.parse(power);
         }
-        final org.coedge.engine.cluster.PlanObjective.Kind kind = org.coedge.engine.cluster.PlanObjective.of(
+        final org.coedge.planner.policy.PlanObjective.Kind kind = org.coedge.planner.policy.PlanObjective.of(
             objective, 1).kind();
-        if (kind != org.coedge.engine.cluster.PlanObjective.Kind.LATENCY)
+        if (kind != org.coedge.planner.policy.PlanObjective.Kind.LATENCY)
         {
             if (deadlines.isEmpty())
             {
@@ -133,7 +133,7 @@ public final class TestbedConfig
             {
                 deadlineMs(d, 1);
             }
-            if (kind == org.coedge.engine.cluster.PlanObjective.Kind.ENERGY && powers.isEmpty())
+            if (kind == org.coedge.planner.policy.PlanObjective.Kind.ENERGY && powers.isEmpty())
             {
                 throw new IllegalArgumentException("--objective energy needs --power, one model per device");
             }

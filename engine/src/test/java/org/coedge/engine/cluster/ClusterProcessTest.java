@@ -36,6 +36,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.coedge.planner.policy.AdaptivePlanPolicy;
 
 /**
  * Real worker processes ({@code coedge worker} in fresh JVMs) on loopback UDP, with the coordinator in this JVM.

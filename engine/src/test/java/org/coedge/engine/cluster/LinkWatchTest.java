@@ -17,6 +17,7 @@ import org.coedge.planner.RowMap;
 import org.coedge.planner.Step;
 import org.coedge.planner.StepCompiler;
 import org.junit.jupiter.api.Test;
+import org.coedge.planner.policy.RequestTimes;
 
 class LinkWatchTest
 {

@@ -1,4 +1,4 @@
-package org.coedge.engine.cluster;
+package org.coedge.planner.policy;
 
 import java.util.List;
 
@@ -6,7 +6,7 @@ import org.coedge.planner.DeviceProgram;
 
 /**
  * The measured duration of every step of every device in one request, in program order: device 0's from the
- * coordinator's own step runner, a worker's from the steps of its result. {@link PlanSession} sizes one per plan
+ * coordinator's own step runner, a worker's from the steps of its result. The coordinator's plan session sizes one per plan
  * epoch and fills it after each successful request, before it hands it to {@link PlanPolicy#learn}; it is reused,
  * so a policy copies what it keeps. Coordinator's thread only.
  */
@@ -50,7 +50,7 @@ public final class RequestTimes
      * Takes a worker's reported durations: the first {@code count} of {@code durationsNs}, the rest of the device's
      * steps (a worker that reported fewer) set to 0.
      */
-    void reported(final int device, final long[] durationsNs, final int count)
+    public void reported(final int device, final long[] durationsNs, final int count)
     {
         final long[] mine = stepNs[device];
         final int n = Math.min(mine.length, Math.min(count, durationsNs.length));

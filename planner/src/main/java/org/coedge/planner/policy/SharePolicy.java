@@ -1,4 +1,4 @@
-package org.coedge.engine.cluster;
+package org.coedge.planner.policy;
 
 import java.util.Locale;
 
@@ -6,8 +6,8 @@ import org.coedge.planner.Layer;
 import org.coedge.planner.LayerGraph;
 
 /**
- * How the {@link Coordinator} turns the devices' calibrated throughputs into row shares for a plan. Chosen once, by
- * the caller, before {@link Coordinator#start()}; {@code coedge run --peers --planner} and {@code coedge testbed}
+ * How the coordinator turns the devices' calibrated throughputs into row shares for a plan. Chosen once, by
+ * the caller, before the coordinator starts; {@code coedge run --peers --planner} and {@code coedge testbed}
  * name them.
  */
 public enum SharePolicy

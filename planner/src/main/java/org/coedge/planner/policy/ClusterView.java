@@ -1,4 +1,4 @@
-package org.coedge.engine.cluster;
+package org.coedge.planner.policy;
 
 import org.coedge.planner.DeviceProfile;
 
@@ -8,11 +8,14 @@ import org.coedge.planner.DeviceProfile;
  * node id, its calibrated and measured throughput, the memory it reported, and for workers the probed round trip
  * and rate of its link; and the coordinator's measured time for the head.
  * <p>
- * Built by {@link PlanSession} from the {@link Worker} records and the {@link SpeedBook}; immutable (the arrays are
+ * Built by the coordinator from its worker records and measured rates; immutable (the arrays are
  * copied), so a policy may keep it.
  */
 public final class ClusterView
 {
+    /** Requests a device's measured rate needs before it replaces its calibrated throughput in a view. */
+    public static final int RATE_SAMPLES = 3;
+
     private final int[] nodeIds;
     private final double[] calibratedFlopsPerSecond;
     private final double[] measuredFlopsPerSecond;
@@ -32,7 +35,7 @@ public final class ClusterView
      * @param measuredFlopsPerSecond   the median rate measured over its last requests, 0 before any.
      * @param estimatedFlopsPerSecond  the rate to plan with: the measured one once there are enough samples, else
      *                                 the calibrated one scaled as measured rates compare with calibrated ones on the
-     *                                 devices that have both ({@link SpeedBook#estimates}).
+     *                                 devices that have both (the coordinator's speed book).
      * @param memoryBytes              the memory each device reported at its join (today its JVM's maximum heap).
      * @param rttNs                    the probed round trip of each worker's data path, 0 for the coordinator and
      *                                 for a worker that did not answer the probe.

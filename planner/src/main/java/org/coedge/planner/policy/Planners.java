@@ -1,4 +1,4 @@
-package org.coedge.engine.cluster;
+package org.coedge.planner.policy;
 
 import java.io.PrintWriter;
 import java.util.Locale;
@@ -32,7 +32,7 @@ public final class Planners
     }
 
     /**
-     * @param fuse            for the share rules: the fuse depth, or {@link Coordinator#FUSE_AUTO}; the adaptive
+     * @param fuse            for the share rules: the fuse depth, or {@link SharePlanPolicy#FUSE_AUTO}; the adaptive
      *                        planner chooses its own.
      * @param replanImbalance for the share rules: how much later than possible a plan may be predicted to finish.
      * @return a new policy for the planner {@code name} names.

@@ -1,4 +1,4 @@
-package org.coedge.engine.cluster;
+package org.coedge.planner.policy;
 
 import java.io.PrintWriter;
 import java.util.List;
@@ -20,12 +20,14 @@ import org.coedge.planner.Planner;
  * {@link #requestsBeforeReplan()} requests, a number that doubles after each such re-plan so that devices whose rate
  * depends on the rows they are given cannot make plans flap.
  * <p>
- * Built by {@link Coordinator#start()} unless another policy was given; called on the coordinator's thread only.
+ * Built by the coordinator unless another policy was given; called on the coordinator's thread only.
  */
 public final class SharePlanPolicy implements PlanPolicy
 {
     /** Plan again when the current plan is predicted to finish this many times later than it could. */
     public static final double REPLAN_IMBALANCE = 1.10;
+    /** Fuse depth meaning "choose by estimate". */
+    public static final int FUSE_AUTO = 0;
     private static final int MAX_REQUESTS_BEFORE_REPLAN = 96;
     private static final int MAX_AUTO_FUSE_DEPTH = 8;
     /** Link rate assumed when no worker's link could be probed. */
@@ -40,10 +42,10 @@ public final class SharePlanPolicy implements PlanPolicy
     private int fuseDepth;
     private double[] planShares = new double[0]; // the shares the current plan was made with
     private int requestsSincePlan;
-    private int requestsBeforeReplan = SpeedBook.MIN_SAMPLES;
+    private int requestsBeforeReplan = ClusterView.RATE_SAMPLES;
 
     /**
-     * @param fuse fuse depth, or {@link Coordinator#FUSE_AUTO} to choose by estimate.
+     * @param fuse fuse depth, or {@link #FUSE_AUTO} to choose by estimate.
      * @param log  where a rate-driven re-plan is announced.
      */
     public SharePlanPolicy(final SharePolicy sharePolicy, final int fuse, final PrintWriter log)
@@ -86,7 +88,7 @@ public final class SharePlanPolicy implements PlanPolicy
         this.graph = graph;
         this.epoch = epoch;
         this.planShares = shares;
-        this.fuseDepth = fuse != Coordinator.FUSE_AUTO ? fuse : Planner.autoFuse(graph, shares,
+        this.fuseDepth = fuse != FUSE_AUTO ? fuse : Planner.autoFuse(graph, shares,
             ClusterModel.of(flops, bytesPerSecond, latencyNs), MAX_AUTO_FUSE_DEPTH, epoch).fuseDepth();
         this.requestsSincePlan = 0;
         return Planner.proportional(graph, shares, fuseDepth, epoch);

@@ -1,4 +1,4 @@
-package org.coedge.engine.cluster;
+package org.coedge.planner.policy;
 
 import java.io.PrintWriter;
 import java.util.HashMap;
@@ -61,7 +61,7 @@ final class NodeModels
             fitted = LatencyModel.fit(graph, DeviceProfile.calibratedOnly("node " + node,
                 Math.max(1e9, view.calibratedFlopsPerSecond(d)), profile.memoryBytes()));
         }
-        fitted.quota(DeviceFacts.quotaOf(profile.deviceKey()));
+        fitted.quota(org.coedge.planner.CpuQuota.ofDeviceKey(profile.deviceKey()));
         models.put(node, fitted);
         fittedTo.put(node, profile);
         return fitted;

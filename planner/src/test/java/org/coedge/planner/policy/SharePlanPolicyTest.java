@@ -1,4 +1,4 @@
-package org.coedge.engine.cluster;
+package org.coedge.planner.policy;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -62,7 +62,7 @@ class SharePlanPolicyTest
         assertEquals(2, equal.deviceCount());
         assertEquals(5, equal.stages().get(0).deviceRows(0).rows());
         assertEquals(5, equal.stages().get(0).deviceRows(1).rows());
-        final SharePlanPolicy auto = new SharePlanPolicy(SharePolicy.PROPORTIONAL, Coordinator.FUSE_AUTO,
+        final SharePlanPolicy auto = new SharePlanPolicy(SharePolicy.PROPORTIONAL, SharePlanPolicy.FUSE_AUTO,
             new PrintWriter(new StringWriter()));
         final Plan proportional = auto.plan(graph, new int[]{ FC }, view(4, 1), 8);
         assertEquals(8, proportional.stages().get(0).deviceRows(0).rows());

@@ -1,4 +1,4 @@
-package org.coedge.engine.cluster;
+package org.coedge.planner.policy;
 
 import java.io.PrintWriter;
 import java.util.ArrayList;
@@ -47,6 +47,11 @@ import org.coedge.planner.Step;
 public final class AdaptivePlanPolicy implements PlanPolicy
 {
     static final double DRIFT = 0.20;
+    /**
+     * How many times faster or slower a link must measure than the rate a plan was made with before it is a change
+     * of link state (the coordinator's link watch filters by it, and states remembered within it are the same).
+     */
+    public static final double LINK_CHANGE = 3;
     static final int DRIFT_REQUESTS = 3;
     /**
      * Learnt requests after a re-plan for missed deadlines before misses may re-plan again: when no plan meets the
@@ -62,7 +67,7 @@ public final class AdaptivePlanPolicy implements PlanPolicy
     /** A plan's requests during which the coordinator's JIT compiled for longer than this are cold, up to a few. */
     static final long JIT_QUIET_MS = 2;
     static final double JIT_QUIET_SHARE = 0.02;
-    static final int MAX_COMPILED_IN_ROW = 6;
+    public static final int MAX_COMPILED_IN_ROW = 6;
 
     private final PrintWriter log;
     private final NodeModels models;
@@ -79,8 +84,8 @@ public final class AdaptivePlanPolicy implements PlanPolicy
     private final org.coedge.planner.BandwidthStates<PlanChoice> states = new org.coedge.planner.BandwidthStates<>();
     private double driftThreshold = DRIFT;
     private int requestsUnderPlan;
-    private java.util.function.LongSupplier compiledMs = JitClock::compiledMs;
-    private long lastCompiledMs = JitClock.compiledMs();
+    private java.util.function.LongSupplier compiledMs = () -> 0; // none: the JIT is not watched
+    private long lastCompiledMs;
     private int compiledInRow;
     private PlanTrials trials;
     private boolean trialsEnabled = true;
@@ -110,7 +115,7 @@ public final class AdaptivePlanPolicy implements PlanPolicy
     }
 
     /** @return what the searches optimise, with the exits, power models and warning of the last one. */
-    ObjectiveSearch search()
+    public ObjectiveSearch search()
     {
         return search;
     }
@@ -123,8 +128,11 @@ public final class AdaptivePlanPolicy implements PlanPolicy
         return this;
     }
 
-    /** Sets what tells how long the compiler has worked (ms); for tests, which must not depend on the JIT. */
-    AdaptivePlanPolicy compilerClock(final java.util.function.LongSupplier ms)
+    /**
+     * Sets what tells how long the JIT compiler has worked (ms): requests during which it compiled are not learnt
+     * from. None by default (a pure policy does not read its JVM); the coordinator gives its JVM's, tests a fake.
+     */
+    public AdaptivePlanPolicy compilerClock(final java.util.function.LongSupplier ms)
     {
         compiledMs = ms;
         lastCompiledMs = ms.getAsLong();
@@ -515,7 +523,7 @@ public final class AdaptivePlanPolicy implements PlanPolicy
         // rates seen by a probe and by a request's transfer can differ by a few times on one link: a remembered
         // state within the change that makes a re-plan is the same state
         PlanChoice known = states.lookup(level);
-        known = known != null ? known : states.nearest(level, LinkWatch.MIN_CHANGE + 1);
+        known = known != null ? known : states.nearest(level, LINK_CHANGE + 1);
         final PlanChoice searched = known == null ?
             search.search(graph, outputs, planModels, planLinks, choice.plan().epoch()) :
             new PlanChoice(known.plan().withEpoch(choice.plan().epoch()), null, predict(known.plan()),

@@ -1,4 +1,4 @@
-package org.coedge.engine.cluster;
+package org.coedge.planner.policy;
 
 import java.io.PrintWriter;
 import java.util.Locale;
@@ -23,7 +23,7 @@ import org.coedge.planner.Prediction;
  * <p>
  * Owned by {@link AdaptivePlanPolicy} on the coordinator's thread.
  */
-final class ObjectiveSearch
+public final class ObjectiveSearch
 {
     /** The quantile of a candidate's scores that ranks it under a deadline (0.875: the second worst of 8). */
     static final double DEADLINE_QUANTILE = 0.875;
@@ -58,7 +58,7 @@ final class ObjectiveSearch
      *
      * @throws IllegalArgumentException if the arrays differ in length or an accuracy is not in [0, 1].
      */
-    void exits(final int[] layers, final double[] top1, final String[] names)
+    public void exits(final int[] layers, final double[] top1, final String[] names)
     {
         if (layers.length != top1.length || layers.length != names.length)
         {
@@ -267,7 +267,7 @@ final class ObjectiveSearch
     }
 
     /** @return the index of the exit a plan gathers, or -1 when it gathers the model's outputs. */
-    int exitOf(final org.coedge.planner.Plan plan)
+    public int exitOf(final org.coedge.planner.Plan plan)
     {
         final int[] outs = plan.outputs();
         for (int e = 0; outs != null && outs.length == 1 && e < exitLayers.length; e++)
@@ -288,42 +288,10 @@ final class ObjectiveSearch
     }
 
     /**
-     * Takes the model's exits from its sidecar ({@link org.coedge.engine.exits.ExitTable}): each exit's planner layer
-     * and measured top-1 accuracy; a sidecar without accuracies (random weights) ranks the exits by depth, the last
-     * as the most accurate, and says so.
-     */
-    void exitsOf(final ModelRef model)
-    {
-        final org.coedge.engine.exits.ExitTable table = org.coedge.engine.exits.ExitTable.forModel(model.file);
-        final int[] indices = table.outputIndices(model.model.outputNames());
-        final int n = table.size();
-        final int[] layers = new int[n];
-        final double[] top1 = new double[n];
-        final String[] names = new String[n];
-        boolean measured = true;
-        for (int k = 0; k < n; k++)
-        {
-            layers[k] = model.outputLayers[indices[k]];
-            names[k] = table.exit(k).output();
-            measured &= table.exit(k).top1() != null;
-        }
-        for (int k = 0; k < n; k++)
-        {
-            top1[k] = measured ? table.exit(k).top1() : (k + 1.0) / n;
-        }
-        if (!measured)
-        {
-            log.println("coordinator: the exits of " + model.file.getFileName() + " have no measured accuracy (" +
-                table.weights() + " weights): ranking them by depth, the last as the most accurate");
-        }
-        exits(layers, top1, names);
-    }
-
-    /**
      * @param powers per device the power model it stated (text), "" for none.
      * @return the joules {@code p} predicts under them, NaN if a device that takes part stated none.
      */
-    static double joules(final Prediction p, final String[] powers)
+    public static double joules(final Prediction p, final String[] powers)
     {
         final PowerModel[] power = powers.length == p.deviceCount() ?
             MeasuredEnergy.models(powers, d -> p.stepCount(d) > 0) : null;

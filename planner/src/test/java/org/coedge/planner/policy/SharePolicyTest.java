@@ -1,4 +1,4 @@
-package org.coedge.engine.cluster;
+package org.coedge.planner.policy;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;

@@ -1,4 +1,4 @@
-package org.coedge.engine.cluster;
+package org.coedge.planner.policy;
 
 import java.util.List;
 
@@ -8,12 +8,13 @@ import org.coedge.planner.Plan;
 
 /**
  * Which plan the coordinator runs, and when it should make a new one: the one seam between the coordinator's
- * mechanics (membership, probing, distributing a plan, running requests) and the choice of plan.
+ * mechanics (membership, probing, distributing a plan, running requests; in the engine) and the choice of plan (this
+ * package: pure, it sees only the numbers it is given).
  * {@link SharePlanPolicy} (rows by a {@link SharePolicy}, fused to a fixed or estimated depth) is what
- * {@code coedge run --peers} uses unless a policy is given to {@link Coordinator#planPolicy(PlanPolicy)}.
+ * {@code coedge run --peers} uses unless a policy is given to the coordinator.
  * <p>
- * Called by {@link PlanSession} on the coordinator's thread only: {@link #plan} whenever a plan is needed (at start,
- * when a worker joins again or fails, and when {@link #wantsReplan} said so), {@link #learn} then
+ * Called by the coordinator's plan session, on the coordinator's thread only: {@link #plan} whenever a plan is
+ * needed (at start, when a worker joins again or fails, and when {@link #wantsReplan} said so), {@link #learn} then
  * {@link #wantsReplan} after every successful request.
  */
 public interface PlanPolicy

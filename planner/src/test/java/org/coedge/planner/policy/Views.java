@@ -1,4 +1,5 @@
-package org.coedge.engine.cluster;
+package org.coedge.planner.policy;
+
 
 /** Cluster views for the policy tests: devices at given rates, each worker's link at one rate and a 100 us RTT. */
 final class Views

@@ -193,6 +193,31 @@ final class PlanShapes
             (graph.layerCount() - 1) + " on device " + tail : split;
     }
 
+    /**
+     * @return a one-line account of a shape whose fully-connected run ({@link Planner#featureRun}) is split by output
+     * features by {@code featureShares}; {@code cut} -1 for no spatial split (everything else on {@code tail}).
+     */
+    static String describe(
+        final LayerGraph graph, final int cut, final double[] shares, final int depth, final int tail,
+        final double[] featureShares)
+    {
+        final int[] run = Planner.featureRun(graph);
+        final String rest = cut < 0 ? "everything else on device " + tail :
+            describe(graph, cut, positive(shares), depth, tail);
+        return rest + "; output features of layers " + run[0] + "-" + run[1] + " over devices " +
+            Arrays.toString(positive(featureShares)) + " (MoDNN)";
+    }
+
+    private static int[] positive(final double[] shares)
+    {
+        long mask = 0;
+        for (int d = 0; d < shares.length; d++)
+        {
+            mask |= shares[d] > 0 ? 1L << d : 0;
+        }
+        return members(shares.length, mask);
+    }
+
     private static int[] members(final int n, final long mask)
     {
         final int[] out = new int[Long.bitCount(mask)];

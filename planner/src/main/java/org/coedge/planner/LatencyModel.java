@@ -199,6 +199,26 @@ public final class LatencyModel
         return featureRegressionNs(layer, features) * profiledRatio[layer] * correction(layer);
     }
 
+    /** @return predicted nanoseconds for a COMPUTE step: of its rows, or of its output features. */
+    public double predictNs(final Step compute)
+    {
+        return compute.features() ? predictFeaturesNs(compute.layer(), compute.rows().rows()) :
+            predictNs(compute.layer(), compute.rows().rows());
+    }
+
+    /** Takes one measurement of a COMPUTE step, of its rows or of its output features. */
+    public void observe(final Step compute, final long ns)
+    {
+        if (compute.features())
+        {
+            observeFeatures(compute.layer(), compute.rows().rows(), ns);
+        }
+        else
+        {
+            observe(compute.layer(), compute.rows().rows(), ns);
+        }
+    }
+
     /**
      * Takes one measurement from a request: computing {@code rows} rows of {@code layer} took {@code ns}. Ignored
      * for no rows, a source, or a time that is not positive. Call {@link #endRequest} after a request's steps.

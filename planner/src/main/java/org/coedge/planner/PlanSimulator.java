@@ -100,8 +100,7 @@ public final class PlanSimulator
             final double t0 = clock[d];
             if (s.kind() == Step.Kind.COMPUTE)
             {
-                final double workNs = s.features() ? devices[d].predictFeaturesNs(s.layer(), s.rows().rows()) :
-                    devices[d].predictNs(s.layer(), s.rows().rows());
+                final double workNs = devices[d].predictNs(s);
                 final CpuQuota quota = devices[d].quota();
                 clock[d] = quota == null ? clock[d] + workNs : quota.run(clock[d], workNs, quotaUsed[d]);
             }

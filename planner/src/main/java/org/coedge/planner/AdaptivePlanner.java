@@ -269,6 +269,17 @@ public final class AdaptivePlanner
                         bestSubsetShares = fs;
                     }
                 }
+                // shares by memory: where the head fits only spread by what each device can hold
+                final double[] byMemory = new double[n];
+                for (int d = 0; d < n; d++)
+                {
+                    byMemory[d] = devices[d].memoryBytes();
+                }
+                final double memoryNs = ns(tryFeatures(base, byMemory));
+                if (memoryNs < bestSubsetNs)
+                {
+                    bestSubsetShares = byMemory;
+                }
                 if (bestSubsetShares != null)
                 {
                     refineFeatures(base, bestSubsetShares);

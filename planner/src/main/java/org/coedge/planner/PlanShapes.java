@@ -202,10 +202,22 @@ final class PlanShapes
         final double[] featureShares)
     {
         final int[] run = Planner.featureRun(graph);
-        final String rest = cut < 0 ? "everything else on device " + tail :
-            describe(graph, cut, positive(shares), depth, tail);
-        return rest + "; output features of layers " + run[0] + "-" + run[1] + " over devices " +
+        final int[] subset = positive(shares);
+        final String split = subset.length == 1 ? "layers 0-" + cut + " on device " + subset[0] :
+            "rows of layers 0-" + cut + " over devices " + Arrays.toString(subset) +
+            (depth == 1 ? " (exchange per layer)" : " (fused blocks of up to " + depth + ")");
+        final boolean between = run[0] > cut + 1;
+        final boolean after = run[1] + 1 < graph.layerCount();
+        final String rest = between || after ? "layers " + (between ? (cut + 1) + "-" + (run[0] - 1) : "") +
+            (between && after ? " and " : "") + (after ? (run[1] + 1) + "-" + (graph.layerCount() - 1) : "") +
+            " on device " + tail : "";
+        final String features = "output features of layers " + run[0] + "-" + run[1] + " over devices " +
             Arrays.toString(positive(featureShares)) + " (MoDNN)";
+        if (cut < 0)
+        {
+            return features + (rest.isEmpty() ? "" : ", " + rest);
+        }
+        return split + ", then " + features + (rest.isEmpty() ? "" : ", " + rest);
     }
 
     private static int[] positive(final double[] shares)

@@ -20,6 +20,9 @@ import java.util.List;
  * balanced on the simulated times: a device whose first compute plus busy time (compute and send, not waits) ends
  * late, because it is slow or the scatter feeds it late, gives up rows to one that ends early, a few rounds, keeping
  * the best plan seen; the best few shapes are then refined by a grid (up to three devices) and a pattern search.</li>
+ * <li>where the graph has a run of fully-connected layers ({@link Planner#featureRun}), that run split by output
+ * features over device subsets (MoDNN, {@link FeatureSearch}) behind the best shape found and behind the fastest
+ * device alone.</li>
  * </ul>
  * Deterministic: the same graph and models give the same plan (candidates in a fixed order, ties to the first).
  * <p>
@@ -34,7 +37,7 @@ public final class AdaptivePlanner
     private static final int REFINED = 12;
     private static final int GRID_DEVICES = 3;
     private static final int GRID = 8;
-    private static final int FEATURE_BASES = 3;
+    private static final double FEATURE_GAIN = 0.005;
 
     private AdaptivePlanner()
     {
@@ -75,9 +78,6 @@ public final class AdaptivePlanner
         private double leastOverRatio = Double.POSITIVE_INFINITY;
         private int leastOverDevice;
         private final List<Structure> structures = new ArrayList<>();
-        private final int[] featureRun;
-        private double bestFeatureNs;
-        private double[] bestFeatureShares;
 
         Search(
             final LayerGraph graph,
@@ -98,7 +98,6 @@ public final class AdaptivePlanner
             this.epoch = epoch;
             this.n = devices.length;
             this.spatialEnd = graph.firstGlobalLayer();
-            this.featureRun = Planner.featureRun(graph);
         }
 
         PlanChoice run()
@@ -122,9 +121,9 @@ public final class AdaptivePlanner
             {
                 stagedShapes(fastest);
             }
-            if (n > 1 && featureRun != null)
+            if (n > 1 && Planner.featureRun(graph) != null)
             {
-                featureSplits();
+                featureSplits(fastest);
             }
             if (best == null)
             {
@@ -221,228 +220,35 @@ public final class AdaptivePlanner
         }
 
         /**
-         * The fully-connected run split by output features (MoDNN) behind the best few spatial structures found and
-         * behind every device alone: for each, every device subset ({@link PlanShapes#subsets}) with feature shares
-         * balanced on the devices' simulated busy time in the FEATURES stage (compute and sends of their slices),
-         * then the best subset refined by a 1/8 grid (up to three devices) and a pattern search.
+         * The fully-connected run split by output features (MoDNN, {@link FeatureSearch}) behind the best structure
+         * found and behind the fastest device alone; a base whose tail device computes the run in under
+         * {@value #FEATURE_GAIN} of the best plan's time is left out, as splitting the run cannot save more than that
+         * (ResNet-18's one small FC).
          */
-        private void featureSplits()
+        private void featureSplits(final int fastest)
         {
-            final List<Object[]> bases = new ArrayList<>(); // {cut, shares, depth, tail}
+            final List<FeatureSearch.Base> bases = new ArrayList<>();
             structures.sort((x, y) -> Double.compare(x.bestNs, y.bestNs));
-            for (int i = 0; i < Math.min(FEATURE_BASES, structures.size()); i++)
+            if (!structures.isEmpty() && structures.get(0).bestShares != null)
             {
-                final Structure st = structures.get(i);
-                if (st.bestShares != null)
-                {
-                    bases.add(new Object[]{st.cut, st.bestShares, st.depth, st.tail});
-                }
+                final Structure st = structures.get(0);
+                bases.add(new FeatureSearch.Base(st.cut, st.bestShares, st.depth, st.tail));
             }
-            for (int d = 0; d < n; d++)
-            {
-                bases.add(new Object[]{-1, PlanShapes.unit(n, d), 1, d});
-            }
-            final double[] speed = new double[n];
-            for (int d = 0; d < n; d++)
+            bases.add(new FeatureSearch.Base(-1, PlanShapes.unit(n, fastest), 1, fastest));
+            final int[] run = Planner.featureRun(graph);
+            bases.removeIf(b ->
             {
                 double ns = 0;
-                for (int id = featureRun[0]; id <= featureRun[1]; id++)
+                for (int id = run[0]; id <= run[1]; id++)
                 {
-                    ns += devices[d].predictNs(id, 1);
+                    ns += devices[b.tail].predictNs(id, 1);
                 }
-                speed[d] = 1 / Math.max(1, ns);
-            }
-            for (final Object[] base : bases)
+                return best != null && ns < FEATURE_GAIN * best.endNs();
+            });
+            if (!bases.isEmpty())
             {
-                double[] bestSubsetShares = null;
-                double bestSubsetNs = Double.POSITIVE_INFINITY;
-                for (final int[] subset : PlanShapes.subsets(n, speed))
-                {
-                    if (subset.length < 2)
-                    {
-                        continue;
-                    }
-                    final double[] fs = balanceFeatures(base, subset, speed);
-                    if (fs != null && bestFeatureNs < bestSubsetNs)
-                    {
-                        bestSubsetNs = bestFeatureNs;
-                        bestSubsetShares = fs;
-                    }
-                }
-                // shares by memory: where the head fits only spread by what each device can hold
-                final double[] byMemory = new double[n];
-                for (int d = 0; d < n; d++)
-                {
-                    byMemory[d] = devices[d].memoryBytes();
-                }
-                final double memoryNs = ns(tryFeatures(base, byMemory));
-                if (memoryNs < bestSubsetNs)
-                {
-                    bestSubsetShares = byMemory;
-                }
-                if (bestSubsetShares != null)
-                {
-                    refineFeatures(base, bestSubsetShares);
-                }
+                new FeatureSearch(graph, devices, epoch, this::predictionOf).search(bases);
             }
-        }
-
-        /** @return the best feature shares found for {@code subset} behind {@code base}, or null if none fits. */
-        private double[] balanceFeatures(final Object[] base, final int[] subset, final double[] speed)
-        {
-            final double[] shares = new double[n];
-            for (final int d : subset)
-            {
-                shares[d] = speed[d];
-            }
-            double[] bestShares = null;
-            double bestNs = Double.POSITIVE_INFINITY;
-            for (int round = 0; round < BALANCE_ROUNDS; round++)
-            {
-                final Prediction p = tryFeatures(base, shares);
-                if (p == null)
-                {
-                    break;
-                }
-                if (p.endNs() < bestNs)
-                {
-                    bestNs = p.endNs();
-                    bestShares = shares.clone();
-                }
-                final int stage = featureStage(p.plan());
-                final double[] busy = new double[n];
-                double sum = 0;
-                double lo = Double.POSITIVE_INFINITY;
-                double hi = 0;
-                for (final int d : subset)
-                {
-                    for (int i = 0; i < p.stepCount(d); i++)
-                    {
-                        if (p.stepStage(d, i) == stage && p.stepKind(d, i) != Step.Kind.AWAIT)
-                        {
-                            busy[d] += p.stepNs(d, i);
-                        }
-                    }
-                    sum += busy[d];
-                    lo = Math.min(lo, busy[d]);
-                    hi = Math.max(hi, busy[d]);
-                }
-                if (hi <= lo * 1.01)
-                {
-                    break;
-                }
-                final double mean = sum / subset.length;
-                for (final int d : subset)
-                {
-                    shares[d] *= Math.max(0.25, Math.min(4, mean / Math.max(1, busy[d])));
-                }
-            }
-            bestFeatureNs = bestNs;
-            return bestShares;
-        }
-
-        /** Grid (up to three devices) and pattern search on the feature shares behind {@code base}. */
-        private void refineFeatures(final Object[] base, final double[] start)
-        {
-            bestFeatureShares = start.clone();
-            bestFeatureNs = ns(tryFeatures(base, start));
-            final List<Integer> members = new ArrayList<>();
-            for (int d = 0; d < n; d++)
-            {
-                if (n <= GRID_DEVICES || start[d] > 0)
-                {
-                    members.add(d);
-                }
-            }
-            if (members.size() <= GRID_DEVICES)
-            {
-                featureGrid(base, members, 0, GRID, new double[n]);
-            }
-            for (double step = 1.0 / 8; step >= 1.0 / 64; step /= 2)
-            {
-                boolean improved = true;
-                while (improved)
-                {
-                    improved = false;
-                    for (final int from : members)
-                    {
-                        for (final int to : members)
-                        {
-                            final double[] shares = bestFeatureShares.clone();
-                            double total = 0;
-                            for (final double v : shares)
-                            {
-                                total += v;
-                            }
-                            final double moved = Math.min(shares[from], step * total);
-                            if (from == to || moved <= 0)
-                            {
-                                continue;
-                            }
-                            shares[from] -= moved;
-                            shares[to] += moved;
-                            improved |= keepFeatures(base, shares);
-                        }
-                    }
-                }
-            }
-        }
-
-        private void featureGrid(
-            final Object[] base, final List<Integer> members, final int i, final int left, final double[] shares)
-        {
-            if (i == members.size() - 1)
-            {
-                shares[members.get(i)] = left;
-                keepFeatures(base, shares);
-                return;
-            }
-            for (int k = 0; k <= left; k++)
-            {
-                shares[members.get(i)] = k;
-                featureGrid(base, members, i + 1, left - k, shares);
-            }
-        }
-
-        /** @return whether {@code shares} beat the best feature shares behind this base, which they then become. */
-        private boolean keepFeatures(final Object[] base, final double[] shares)
-        {
-            final double ns = ns(tryFeatures(base, shares));
-            if (ns < bestFeatureNs)
-            {
-                bestFeatureNs = ns;
-                bestFeatureShares = shares.clone();
-                return true;
-            }
-            return false;
-        }
-
-        private Prediction tryFeatures(final Object[] base, final double[] featureShares)
-        {
-            final int cut = (Integer)base[0];
-            final double[] shares = (double[])base[1];
-            final int depth = (Integer)base[2];
-            final int tail = (Integer)base[3];
-            final Plan plan = Planner.hybrid(graph, shares, depth, cut, tail, epoch, cut >= 0, cut >= 0,
-                featureShares);
-            return predictionOf(plan, PlanShapes.describe(graph, cut, shares, depth, tail, featureShares));
-        }
-
-        private int featureStage(final Plan plan)
-        {
-            for (int i = 0; i < plan.stages().size(); i++)
-            {
-                if (plan.stages().get(i).mode() == Mode.FEATURES)
-                {
-                    return i;
-                }
-            }
-            return -1;
-        }
-
-        private static double ns(final Prediction p)
-        {
-            return p == null ? Double.POSITIVE_INFINITY : p.endNs();
         }
 
         /** Balances the shares of one split structure over up to {@code rounds} simulated rounds. */

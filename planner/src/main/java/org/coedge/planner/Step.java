@@ -26,7 +26,10 @@ public final class Step
         HALO,
         /** Rows moving between stages with different shares or modes. */
         REDISTRIBUTE,
-        /** Rows collected on one device: into a SINGLE_DEVICE stage, or the model outputs onto the coordinator. */
+        /**
+         * Rows collected on one device: into a SINGLE_DEVICE stage, the model outputs onto the coordinator, or the
+         * input of a FEATURES stage and the other devices' feature slices onto each device that computes a slice.
+         */
         GATHER
     }
 

@@ -183,6 +183,18 @@ class FeatureSplitMatchesUnsplitTest
         assertTrue(rel <= 1e-4, "vs ONNX Runtime " + rel);
     }
 
+    @Test
+    void shouldDescribeAnIdleClassifierToThePlannerWithItsWeights()
+    {
+        // the coordinator plans from a weightless skeleton: its FC must still say what it would hold
+        final Model model = Model.load(ModelZoo.build("resnet18"), "resnet18");
+        final LayerGraph graph = PlanGraphs.of(SplitExecutor.skeleton(model,
+            Map.of(model.inputNames().get(0), ModelZoo.inputDims())));
+        final org.coedge.planner.Layer fc = graph.layer(graph.layerCount() - 1);
+        assertEquals(org.coedge.planner.LayerKind.FULLY_CONNECTED, fc.kind(), fc.toString());
+        assertEquals(4L * 512 * 1000, fc.weightBytes(), "512 x 1000 floats");
+    }
+
     private static float[] unsplit(final Model model, final float[] input)
     {
         try (Session session = model.newSession(SessionOptions.threads(1)))

@@ -9,7 +9,9 @@ import java.nio.FloatBuffer;
  * The weights are prepared once into off-heap memory as {@code [N, K]} (one contiguous row of K weights per output
  * feature; Gemm's alpha and beta folded into weights and bias), so that a block of output columns {@code [n0, n1)}
  * reads one contiguous block of weights: several threads, or devices, can split a batch-1 layer by output features
- * with {@link #forward(FloatRegion, int, FloatRegion, int, int, int, int)}.
+ * with {@link #forward(FloatRegion, int, FloatRegion, int, int, int, int)}. A device that computes only one such
+ * block can prepare just its weights ({@link #gemm(float[], int, int, boolean, float, float[], float, Activation,
+ * int, int)}).
  * <p>
  * Immutable after construction; forward calls on disjoint column ranges may run on several threads at once.
  */
@@ -17,16 +19,20 @@ public final class FullyConnected
 {
     private final int inputFeatures;
     private final int outputFeatures;
-    private final FloatRegion weights; // (N, K)
-    private final FloatRegion bias; // (N), or null
+    private final int sliceStart;
+    private final int sliceEnd;
+    private final FloatRegion weights; // (sliceEnd - sliceStart, K): rows of output features [sliceStart, sliceEnd)
+    private final FloatRegion bias; // (sliceEnd - sliceStart), or null
     private final Activation activation;
 
     private FullyConnected(
-        final int inputFeatures, final int outputFeatures, final FloatRegion weights, final FloatRegion bias,
-        final Activation activation)
+        final int inputFeatures, final int outputFeatures, final int sliceStart, final int sliceEnd,
+        final FloatRegion weights, final FloatRegion bias, final Activation activation)
     {
         this.inputFeatures = inputFeatures;
         this.outputFeatures = outputFeatures;
+        this.sliceStart = sliceStart;
+        this.sliceEnd = sliceEnd;
         this.weights = weights;
         this.bias = bias;
         this.activation = activation;
@@ -48,17 +54,40 @@ public final class FullyConnected
         final float[] b, final int k, final int n, final boolean transB, final float alpha,
         final float[] c, final float beta, final Activation activation)
     {
+        return gemm(b, k, n, transB, alpha, c, beta, activation, 0, n);
+    }
+
+    /**
+     * As {@link #gemm(float[], int, int, boolean, float, float[], float, Activation)}, keeping only the weights and
+     * bias of output features {@code [n0, n1)} in off-heap memory: a device that computes one slice of a layer's
+     * features (a feature split over devices) holds {@code (n1 - n0) * K} weights, not {@code N * K}.
+     * {@link #forward} then accepts only columns inside the slice; the output is still laid out with all N columns.
+     *
+     * @throws IllegalArgumentException if {@code [n0, n1)} is empty or not inside {@code [0, n)}.
+     */
+    public static FullyConnected gemm(
+        final float[] b, final int k, final int n, final boolean transB, final float alpha,
+        final float[] c, final float beta, final Activation activation, final int n0, final int n1)
+    {
         checkShape(b, k, n);
-        final FloatRegion packed = FloatRegion.allocate(n * k);
-        final FloatBuffer w = packed.floats();
-        for (int j = 0; j < n; j++)
+        if (n0 < 0 || n1 <= n0 || n1 > n)
         {
+            throw new IllegalArgumentException("FullyConnected: slice [" + n0 + ", " + n1 + ") of " + n +
+                " outputs is empty or outside them");
+        }
+        final int cols = n1 - n0;
+        final FloatRegion packed = FloatRegion.allocate(cols * k);
+        final FloatBuffer w = packed.floats();
+        for (int j = 0; j < cols; j++)
+        {
+            final int col = n0 + j;
             for (int p = 0; p < k; p++)
             {
-                w.put(j * k + p, alpha * (transB ? b[j * k + p] : b[p * n + j]));
+                w.put(j * k + p, alpha * (transB ? b[col * k + p] : b[p * n + col]));
             }
         }
-        return new FullyConnected(k, n, packed, prepareBias(c, n, beta), checkActivation(activation));
+        return new FullyConnected(k, n, n0, n1, packed, prepareBias(c, n, beta, n0, n1),
+            checkActivation(activation));
     }
 
     /**
@@ -86,15 +115,36 @@ public final class FullyConnected
         return outputFeatures;
     }
 
+    /** @return the first output feature whose weights this kernel holds (0 unless built for a slice). */
+    public int sliceStart()
+    {
+        return sliceStart;
+    }
+
+    /** @return one past the last output feature whose weights this kernel holds (N unless built for a slice). */
+    public int sliceEnd()
+    {
+        return sliceEnd;
+    }
+
+    /** @return bytes of weights and bias this kernel holds off-heap. */
+    public long heldBytes()
+    {
+        return (long)Float.BYTES * (sliceEnd - sliceStart) * (inputFeatures + (bias != null ? 1 : 0));
+    }
+
     public Activation activation()
     {
         return activation;
     }
 
-    /** Computes all N output features of {@code m} rows: {@code y} at {@code yOffset} is {@code [m, N]}. */
+    /**
+     * Computes all the output features this kernel holds weights for (all N unless built for a slice) of {@code m}
+     * rows: {@code y} at {@code yOffset} is {@code [m, N]}.
+     */
     public void forward(final FloatRegion x, final int xOffset, final FloatRegion y, final int yOffset, final int m)
     {
-        forward(x, xOffset, y, yOffset, m, 0, outputFeatures);
+        forward(x, xOffset, y, yOffset, m, sliceStart, sliceEnd);
     }
 
     /**
@@ -105,17 +155,17 @@ public final class FullyConnected
      * @param m  rows (1 for a batch-1 layer).
      * @param n0 first output column.
      * @param n1 one past the last output column.
-     * @throws IllegalArgumentException if the row count or column range is invalid, or a matrix does not fit its
-     *                                  region.
+     * @throws IllegalArgumentException if the row count or column range is invalid (outside the slice this kernel
+     *                                  holds), or a matrix does not fit its region.
      */
     public void forward(
         final FloatRegion x, final int xOffset, final FloatRegion y, final int yOffset,
         final int m, final int n0, final int n1)
     {
-        if (m < 1 || n0 < 0 || n1 < n0 || n1 > outputFeatures)
+        if (m < 1 || n0 < sliceStart || n1 < n0 || n1 > sliceEnd)
         {
             throw new IllegalArgumentException("FullyConnected: rows " + m + " columns [" + n0 + ", " + n1 +
-                ") invalid for " + outputFeatures + " outputs");
+                ") invalid for " + outputFeatures + " outputs held for [" + sliceStart + ", " + sliceEnd + ")");
         }
         checkMatrix("input", x, xOffset, (long)m * inputFeatures);
         checkMatrix("output", y, yOffset, (long)m * outputFeatures);
@@ -132,20 +182,20 @@ public final class FullyConnected
             {
                 for (int j = n0; j < n1; j++)
                 {
-                    out.put(yOffset + i * outputFeatures + j, bs.get(j));
+                    out.put(yOffset + i * outputFeatures + j, bs.get(j - sliceStart));
                 }
             }
         }
         if (m == 1)
         {
-            Blas.sgemv(cols, inputFeatures, 1f, weights, n0 * inputFeatures, inputFeatures,
+            Blas.sgemv(cols, inputFeatures, 1f, weights, (n0 - sliceStart) * inputFeatures, inputFeatures,
                 x, xOffset, bias != null ? 1f : 0f, y, yOffset + n0);
         }
         else
         {
             Blas.sgemm(false, true, m, cols, inputFeatures, 1f,
                 x, xOffset, inputFeatures,
-                weights, n0 * inputFeatures, inputFeatures,
+                weights, (n0 - sliceStart) * inputFeatures, inputFeatures,
                 bias != null ? 1f : 0f, y, yOffset + n0, outputFeatures);
         }
         if (!activation.isIdentity())
@@ -170,7 +220,7 @@ public final class FullyConnected
         }
     }
 
-    private static FloatRegion prepareBias(final float[] c, final int n, final float beta)
+    private static FloatRegion prepareBias(final float[] c, final int n, final float beta, final int n0, final int n1)
     {
         if (c == null || beta == 0f)
         {
@@ -181,10 +231,10 @@ public final class FullyConnected
             throw new IllegalArgumentException("FullyConnected: bias has " + c.length + " values, expected " + n +
                 " or 1");
         }
-        final FloatRegion region = FloatRegion.allocate(n);
-        for (int j = 0; j < n; j++)
+        final FloatRegion region = FloatRegion.allocate(n1 - n0);
+        for (int j = n0; j < n1; j++)
         {
-            region.floats().put(j, beta * c[c.length == 1 ? 0 : j]);
+            region.floats().put(j - n0, beta * c[c.length == 1 ? 0 : j]);
         }
         return region;
     }
@@ -210,7 +260,9 @@ public final class FullyConnected
     @Override
     public String toString()
     {
-        return "FullyConnected{K " + inputFeatures + ", N " + outputFeatures + (bias != null ? ", bias" : "") +
+        return "FullyConnected{K " + inputFeatures + ", N " + outputFeatures +
+            (sliceStart == 0 && sliceEnd == outputFeatures ? "" : ", slice [" + sliceStart + ", " + sliceEnd + ")") +
+            (bias != null ? ", bias" : "") +
             (activation.isIdentity() ? "" : ", " + activation) + "}";
     }
 }

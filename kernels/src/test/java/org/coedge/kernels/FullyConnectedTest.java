@@ -60,6 +60,48 @@ class FullyConnectedTest
     }
 
     @Test
+    void shouldComputeItsSliceFromOnlyTheSlicesWeights()
+    {
+        final SplittableRandom random = new SplittableRandom(83);
+        for (int trial = 0; trial < 40; trial++)
+        {
+            final int m = 1 + random.nextInt(2);
+            final int k = 1 + random.nextInt(90);
+            final int n = 2 + random.nextInt(60);
+            final boolean transB = random.nextBoolean();
+            final float[] b = random(random, k * n);
+            final float[] c = random.nextBoolean() ? random(random, n) : null;
+            final float[] x = random(random, m * k);
+            final int n0 = random.nextInt(n);
+            final int n1 = n0 + 1 + random.nextInt(n - n0);
+            final FullyConnected slice = FullyConnected.gemm(b, k, n, transB, 0.75f, c, 1.5f, Activation.RELU,
+                n0, n1);
+            assertEquals(n0, slice.sliceStart());
+            assertEquals(n1, slice.sliceEnd());
+            assertEquals(4L * (n1 - n0) * (k + (c != null ? 1 : 0)), slice.heldBytes());
+            final float[] expected = OpsReference.gemm(x, m, k, b, n, transB, 0.75f, c, 1.5f, Activation.RELU);
+            assertColumns(random, slice, x, m, expected, n0, n1);
+            final int a = n0 + random.nextInt(n1 - n0);
+            final int e = a + random.nextInt(n1 - a + 1);
+            assertColumns(random, slice, x, m, expected, a, e);
+            final FloatRegion xs = FloatRegion.allocate(m * k);
+            final FloatRegion ys = FloatRegion.allocate(m * n);
+            if (n0 > 0)
+            {
+                assertThrows(IllegalArgumentException.class, () -> slice.forward(xs, 0, ys, 0, m, n0 - 1, n1));
+            }
+            if (n1 < n)
+            {
+                assertThrows(IllegalArgumentException.class, () -> slice.forward(xs, 0, ys, 0, m, n0, n1 + 1));
+            }
+        }
+        assertThrows(IllegalArgumentException.class, () -> FullyConnected.gemm(new float[12], 3, 4, false, 1f, null,
+            1f, Activation.NONE, 2, 2));
+        assertThrows(IllegalArgumentException.class, () -> FullyConnected.gemm(new float[12], 3, 4, false, 1f, null,
+            1f, Activation.NONE, 3, 5));
+    }
+
+    @Test
     void shouldRejectBadColumnsRowsAndShapes()
     {
         final FullyConnected fc = FullyConnected.matMul(new float[12], 3, 4, null, Activation.NONE);

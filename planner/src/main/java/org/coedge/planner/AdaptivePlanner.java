@@ -20,6 +20,9 @@ import java.util.List;
  * balanced on the simulated times: a device whose first compute plus busy time (compute and send, not waits) ends
  * late, because it is slow or the scatter feeds it late, gives up rows to one that ends early, a few rounds, keeping
  * the best plan seen; the best few shapes are then refined by a grid (up to three devices) and a pattern search.</li>
+ * <li>where the graph has a run of fully-connected layers ({@link Planner#featureRun}), that run split by output
+ * features over device subsets (MoDNN, {@link FeatureSearch}) behind the best shape found and behind the fastest
+ * device alone.</li>
  * </ul>
  * Deterministic: the same graph and models give the same plan (candidates in a fixed order, ties to the first).
  * <p>
@@ -34,6 +37,7 @@ public final class AdaptivePlanner
     private static final int REFINED = 12;
     private static final int GRID_DEVICES = 3;
     private static final int GRID = 8;
+    private static final double FEATURE_GAIN = 0.005;
 
     private AdaptivePlanner()
     {
@@ -116,6 +120,10 @@ public final class AdaptivePlanner
             else if (n > 1)
             {
                 stagedShapes(fastest);
+            }
+            if (n > 1 && Planner.featureRun(graph) != null)
+            {
+                featureSplits(fastest);
             }
             if (best == null)
             {
@@ -208,6 +216,38 @@ public final class AdaptivePlanner
             if (!structures.isEmpty() && structures.get(0).subset.length <= ALL_SUBSETS_DEVICES)
             {
                 refine(structures.get(0));
+            }
+        }
+
+        /**
+         * The fully-connected run split by output features (MoDNN, {@link FeatureSearch}) behind the best structure
+         * found and behind the fastest device alone; a base whose tail device computes the run in under
+         * {@value #FEATURE_GAIN} of the best plan's time is left out, as splitting the run cannot save more than that
+         * (ResNet-18's one small FC).
+         */
+        private void featureSplits(final int fastest)
+        {
+            final List<FeatureSearch.Base> bases = new ArrayList<>();
+            structures.sort((x, y) -> Double.compare(x.bestNs, y.bestNs));
+            if (!structures.isEmpty() && structures.get(0).bestShares != null)
+            {
+                final Structure st = structures.get(0);
+                bases.add(new FeatureSearch.Base(st.cut, st.bestShares, st.depth, st.tail));
+            }
+            bases.add(new FeatureSearch.Base(-1, PlanShapes.unit(n, fastest), 1, fastest));
+            final int[] run = Planner.featureRun(graph);
+            bases.removeIf(b ->
+            {
+                double ns = 0;
+                for (int id = run[0]; id <= run[1]; id++)
+                {
+                    ns += devices[b.tail].predictNs(id, 1);
+                }
+                return best != null && ns < FEATURE_GAIN * best.endNs();
+            });
+            if (!bases.isEmpty())
+            {
+                new FeatureSearch(graph, devices, epoch, this::predictionOf).search(bases);
             }
         }
 

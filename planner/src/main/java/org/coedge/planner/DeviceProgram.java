@@ -16,6 +16,8 @@ public final class DeviceProgram
     private final List<Step> steps;
     private final RowRange[] windows;
     private final boolean[] computes;
+    private final RowRange[] computed; // units of each layer this device computes: rows, or features
+    private final boolean[] features;
     private final long[] bytesToPeer;
     private final long[] bytesFromPeer;
     private final int[] messagesToPeer;
@@ -27,6 +29,9 @@ public final class DeviceProgram
         this.steps = Collections.unmodifiableList(steps);
         this.windows = windows.clone();
         this.computes = new boolean[windows.length];
+        this.computed = new RowRange[windows.length];
+        this.features = new boolean[windows.length];
+        java.util.Arrays.fill(computed, RowRange.EMPTY);
         this.bytesToPeer = new long[devices];
         this.bytesFromPeer = new long[devices];
         this.messagesToPeer = new int[devices];
@@ -37,6 +42,8 @@ public final class DeviceProgram
             {
                 case COMPUTE:
                     computes[s.layer()] = true;
+                    computed[s.layer()] = computed[s.layer()].hull(s.rows());
+                    features[s.layer()] = s.features();
                     break;
                 case SEND:
                     bytesToPeer[s.peer()] += s.bytes();
@@ -72,6 +79,24 @@ public final class DeviceProgram
     public boolean computes(final int layer)
     {
         return computes[layer];
+    }
+
+    /**
+     * @return the units of layer {@code layer} this device computes: rows, or output features where
+     * {@link #computesFeatures} says so; empty if it computes none.
+     */
+    public RowRange computed(final int layer)
+    {
+        return computed[layer];
+    }
+
+    /**
+     * @return whether this device computes a slice of layer {@code layer}'s output features (a FEATURES stage): it
+     * then needs only that slice of the layer's weights.
+     */
+    public boolean computesFeatures(final int layer)
+    {
+        return features[layer];
     }
 
     /** @return payload bytes this device sends to {@code peer} per inference. */

@@ -186,6 +186,40 @@ public final class LatencyModel
     }
 
     /**
+     * @return predicted nanoseconds for this device to compute output features {@code features} of a fully-connected
+     * vector layer (a slice of a {@link Mode#FEATURES} stage): the whole input is read, and FLOPs, output bytes and
+     * weight bytes scale with the slice, since the slice reads only its rows of the weight matrix. 0 for none.
+     */
+    public double predictFeaturesNs(final int layer, final int features)
+    {
+        if (features <= 0 || graph.layer(layer).isSource())
+        {
+            return 0;
+        }
+        return featureRegressionNs(layer, features) * profiledRatio[layer] * correction(layer);
+    }
+
+    /** @return predicted nanoseconds for a COMPUTE step: of its rows, or of its output features. */
+    public double predictNs(final Step compute)
+    {
+        return compute.features() ? predictFeaturesNs(compute.layer(), compute.rows().rows()) :
+            predictNs(compute.layer(), compute.rows().rows());
+    }
+
+    /** Takes one measurement of a COMPUTE step, of its rows or of its output features. */
+    public void observe(final Step compute, final long ns)
+    {
+        if (compute.features())
+        {
+            observeFeatures(compute.layer(), compute.rows().rows(), ns);
+        }
+        else
+        {
+            observe(compute.layer(), compute.rows().rows(), ns);
+        }
+    }
+
+    /**
      * Takes one measurement from a request: computing {@code rows} rows of {@code layer} took {@code ns}. Ignored
      * for no rows, a source, or a time that is not positive. Call {@link #endRequest} after a request's steps.
      */
@@ -195,7 +229,22 @@ public final class LatencyModel
         {
             return;
         }
-        final double base = baseNs(layer, Math.min(rows, graph.layer(layer).heightRows()));
+        observeBase(layer, baseNs(layer, Math.min(rows, graph.layer(layer).heightRows())), ns);
+    }
+
+    /** As {@link #observe} for a slice of {@code features} output features ({@link #predictFeaturesNs}). */
+    public void observeFeatures(final int layer, final int features, final long ns)
+    {
+        if (layer < 0 || layer >= graph.layerCount() || features <= 0 || ns <= 0 || graph.layer(layer).isSource())
+        {
+            return;
+        }
+        final int all = Math.max(1, graph.layer(layer).channels());
+        observeBase(layer, featureRegressionNs(layer, Math.min(features, all)) * profiledRatio[layer], ns);
+    }
+
+    private void observeBase(final int layer, final double base, final long ns)
+    {
         if (!(base > 0))
         {
             return;
@@ -277,6 +326,27 @@ public final class LatencyModel
             return flops * fallbackNsPerFlop;
         }
         return c[0] + c[1] * flops + c[2] * bytes(graph, l, rows);
+    }
+
+    /** @return the regression's prediction for a slice of {@code features} output features, before any correction. */
+    double featureRegressionNs(final int layer, final int features)
+    {
+        final Layer l = graph.layer(layer);
+        final double fraction = features / (double)Math.max(1, l.channels());
+        final double[] c = coefficients[l.kind().ordinal()];
+        final double flops = flops(l, l.heightRows()) * fraction;
+        if (c == null)
+        {
+            return flops * fallbackNsPerFlop;
+        }
+        double in = 0;
+        for (int j = 0; j < l.inputCount(); j++)
+        {
+            final Layer src = graph.layer(l.inputId(j));
+            in += (double)src.bytesPerRow() * src.heightRows();
+        }
+        final double bytes = in + fraction * ((double)l.bytesPerRow() * l.heightRows() + l.weightBytes());
+        return c[0] + c[1] * flops + c[2] * bytes;
     }
 
     private double baseNs(final int layer, final int rows)

@@ -107,8 +107,9 @@ public final class Plan
 
     /**
      * Checks the plan against {@code graph}: stages end at the last layer, each stage's device ranges cover
-     * {@code [0, height)} of its last layer (and of every layer, for a stage built by {@link Stage#perLayer}), and
-     * GLOBAL layers sit only in SINGLE_DEVICE stages or at a stage's end.
+     * {@code [0, height)} of its last layer (and of every layer, for a stage built by {@link Stage#perLayer}),
+     * GLOBAL layers sit only in SINGLE_DEVICE stages or at a stage's end, and a FEATURES stage holds only
+     * fully-connected vector layers ({@link #isFeatureLayer}), each covered over {@code [0, channels)}.
      *
      * @return this plan, for chaining.
      */
@@ -123,6 +124,11 @@ public final class Plan
         for (int i = 0; i < stages.size(); i++)
         {
             final Stage s = stages.get(i);
+            if (s.mode() == Mode.FEATURES)
+            {
+                validateFeatures(graph, i, s);
+                continue;
+            }
             final int height = graph.layer(s.lastLayer()).heightRows();
             if (s.coveredRows() != height)
             {
@@ -159,6 +165,38 @@ public final class Plan
             }
         }
         return this;
+    }
+
+    /**
+     * @return whether {@code layer} can sit in a {@link Mode#FEATURES} stage: a fully-connected layer whose output
+     * is a {@code 1 x 1 x C} vector.
+     */
+    public static boolean isFeatureLayer(final Layer layer)
+    {
+        return layer.kind() == LayerKind.FULLY_CONNECTED && layer.heightRows() == 1 && layer.width() == 1;
+    }
+
+    private static void validateFeatures(final LayerGraph graph, final int i, final Stage s)
+    {
+        for (int l = 0; l < s.layerCount(); l++)
+        {
+            final Layer layer = graph.layer(s.firstLayer() + l);
+            if (!isFeatureLayer(layer))
+            {
+                throw new IllegalArgumentException("stage " + i + " (FEATURES) has layer " + layer.id() + " (" +
+                    layer.name() + "), which is not a fully-connected layer with a 1x1xC output");
+            }
+            int covered = 0;
+            for (int d = 0; d < s.deviceCount(); d++)
+            {
+                covered = Math.max(covered, s.layerRows(l, d).end());
+            }
+            if (covered != layer.channels())
+            {
+                throw new IllegalArgumentException("stage " + i + " covers features [0, " + covered + ") of layer " +
+                    layer.id() + " with " + layer.channels() + " features");
+            }
+        }
     }
 
     public String toString()

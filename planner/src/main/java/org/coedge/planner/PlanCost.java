@@ -37,6 +37,11 @@ public final class PlanCost
         for (final Stage stage : plan.stages())
         {
             final RowRange[][] computed = StageRows.computed(graph, stage);
+            if (stage.mode() == Mode.FEATURES)
+            {
+                costs.add(featureStageCost(graph, stage, computed, held));
+                continue;
+            }
             for (int d = 0; d < devices; d++)
             {
                 for (int l = 0; l < stage.layerCount(); l++)
@@ -163,6 +168,59 @@ public final class PlanCost
             }
         }
         return new StageCost(computed, flops, haloRows, haloBytes, messages, redundantFlops);
+    }
+
+    /**
+     * A FEATURES stage: each device's FLOPs are its slices' share of each layer's; what it reads from before the
+     * stage (the whole input vector or map) counts as halo like any row it lacks, and the gathers of slices inside
+     * the stage are not counted (they are no halo; {@link StepCompiler} and {@link PlanSimulator} count every byte).
+     * Afterwards each device with a slice counts as holding its vector's one row.
+     */
+    private static StageCost featureStageCost(
+        final LayerGraph graph, final Stage stage, final RowRange[][] computed, final RowRange[][] held)
+    {
+        final int devices = stage.deviceCount();
+        final long[] flops = new long[devices];
+        final long[] haloRows = new long[devices];
+        final long[] haloBytes = new long[devices];
+        final long[] messages = new long[devices];
+        for (int d = 0; d < devices; d++)
+        {
+            for (int l = 0; l < stage.layerCount(); l++)
+            {
+                final Layer layer = graph.layer(stage.firstLayer() + l);
+                flops[d] += layer.flopsPerRow() * layer.heightRows() * computed[d][l].rows() /
+                    Math.max(1, layer.channels());
+            }
+            final Layer first = graph.layer(stage.firstLayer());
+            final int in = first.inputId(0);
+            if (!computed[d][0].isEmpty() && !graph.layer(in).isSource())
+            {
+                final RowRange own = held[d][in];
+                final boolean[] sender = new boolean[devices];
+                for (int row = 0; row < graph.layer(in).heightRows(); row++)
+                {
+                    if (own == null || !own.contains(row))
+                    {
+                        haloRows[d]++;
+                        haloBytes[d] += graph.layer(in).bytesPerRow();
+                        sender[holder(held, in, row, stage)] = true;
+                    }
+                }
+                for (final boolean s : sender)
+                {
+                    messages[d] += s ? 1 : 0;
+                }
+            }
+        }
+        for (int d = 0; d < devices; d++)
+        {
+            for (int l = 0; l < stage.layerCount(); l++)
+            {
+                held[d][stage.firstLayer() + l] = computed[d][l].isEmpty() ? RowRange.EMPTY : RowRange.of(0, 1);
+            }
+        }
+        return new StageCost(computed, flops, haloRows, haloBytes, messages, 0);
     }
 
     private static int holder(final RowRange[][] held, final int layer, final int row, final Stage stage)

@@ -193,6 +193,43 @@ final class PlanShapes
             (graph.layerCount() - 1) + " on device " + tail : split;
     }
 
+    /**
+     * @return a one-line account of a shape whose fully-connected run ({@link Planner#featureRun}) is split by output
+     * features by {@code featureShares}; {@code cut} -1 for no spatial split (everything else on {@code tail}).
+     */
+    static String describe(
+        final LayerGraph graph, final int cut, final double[] shares, final int depth, final int tail,
+        final double[] featureShares)
+    {
+        final int[] run = Planner.featureRun(graph);
+        final int[] subset = positive(shares);
+        final String split = subset.length == 1 ? "layers 0-" + cut + " on device " + subset[0] :
+            "rows of layers 0-" + cut + " over devices " + Arrays.toString(subset) +
+            (depth == 1 ? " (exchange per layer)" : " (fused blocks of up to " + depth + ")");
+        final boolean between = run[0] > cut + 1;
+        final boolean after = run[1] + 1 < graph.layerCount();
+        final String rest = between || after ? "layers " + (between ? (cut + 1) + "-" + (run[0] - 1) : "") +
+            (between && after ? " and " : "") + (after ? (run[1] + 1) + "-" + (graph.layerCount() - 1) : "") +
+            " on device " + tail : "";
+        final String features = "output features of layers " + run[0] + "-" + run[1] + " over devices " +
+            Arrays.toString(positive(featureShares)) + " (MoDNN)";
+        if (cut < 0)
+        {
+            return features + (rest.isEmpty() ? "" : ", " + rest);
+        }
+        return split + ", then " + features + (rest.isEmpty() ? "" : ", " + rest);
+    }
+
+    private static int[] positive(final double[] shares)
+    {
+        long mask = 0;
+        for (int d = 0; d < shares.length; d++)
+        {
+            mask |= shares[d] > 0 ? 1L << d : 0;
+        }
+        return members(shares.length, mask);
+    }
+
     private static int[] members(final int n, final long mask)
     {
         final int[] out = new int[Long.bitCount(mask)];

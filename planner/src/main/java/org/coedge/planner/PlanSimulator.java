@@ -100,7 +100,7 @@ public final class PlanSimulator
             final double t0 = clock[d];
             if (s.kind() == Step.Kind.COMPUTE)
             {
-                final double workNs = devices[d].predictNs(s.layer(), s.rows().rows());
+                final double workNs = devices[d].predictNs(s);
                 final CpuQuota quota = devices[d].quota();
                 clock[d] = quota == null ? clock[d] + workNs : quota.run(clock[d], workNs, quotaUsed[d]);
             }
@@ -177,9 +177,9 @@ public final class PlanSimulator
     }
 
     /**
-     * @return what a device needs for its program: the weights of every layer it computes rows of, and a buffer
-     * for each layer's window of rows it holds (computed or received), without the engine's buffer reuse, so an
-     * upper bound on its arena.
+     * @return what a device needs for its program: the weights of every layer it computes rows of (of a layer split
+     * by output features, only its slice's share of them: {@link #weightBytes}), and a buffer for each layer's window
+     * of rows it holds (computed or received), without the engine's buffer reuse, so an upper bound on its arena.
      */
     public static long memoryBytes(final LayerGraph graph, final DeviceProgram program)
     {
@@ -187,13 +187,30 @@ public final class PlanSimulator
         for (int id = 0; id < graph.layerCount(); id++)
         {
             final Layer l = graph.layer(id);
-            if (program.computes(id))
-            {
-                bytes += l.weightBytes();
-            }
+            bytes += weightBytes(l, program);
             bytes += (long)program.window(id).rows() * l.bytesPerRow();
         }
         return bytes;
+    }
+
+    /**
+     * @return bytes of {@code layer}'s weights that a device with {@code program} holds: all of them if it computes
+     * any rows, the slice's share (rounded up) if it computes a slice of the output features, none otherwise.
+     */
+    public static long weightBytes(final Layer layer, final DeviceProgram program)
+    {
+        final int id = layer.id();
+        if (!program.computes(id))
+        {
+            return 0;
+        }
+        if (!program.computesFeatures(id))
+        {
+            return layer.weightBytes();
+        }
+        final long features = program.computed(id).rows();
+        final long all = Math.max(1, layer.channels());
+        return (layer.weightBytes() * features + all - 1) / all;
     }
 
     private static long key(final int from, final int to, final int sequence, final int devices)

@@ -244,6 +244,115 @@ public final class Planner
     }
 
     /**
+     * As {@link #hybrid(LayerGraph, double[], int, int, int, long, boolean, boolean)}, with the graph's run of
+     * fully-connected layers ({@link #featureRun}) split by output features in one {@link Mode#FEATURES} stage
+     * (MoDNN): each layer's features apportioned by {@code featureShares} (largest remainder, 0 gives none), the
+     * layers between the split part and the run, and those after the run, on {@code tailDevice}.
+     *
+     * @param featureShares relative share of every fully-connected layer's output features per device, or null for
+     *                      no feature split (the run then goes to {@code tailDevice} like the rest).
+     * @throws IllegalArgumentException as the other {@code hybrid}, or if feature shares are given for a graph
+     *                                  without a run of fully-connected layers or of another device count.
+     */
+    public static Plan hybrid(
+        final LayerGraph graph,
+        final double[] shares,
+        final int fuseDepth,
+        final int splitLast,
+        final int tailDevice,
+        final long epoch,
+        final boolean haloMinimum,
+        final boolean diffuse,
+        final double[] featureShares)
+    {
+        final Plan plan = hybrid(graph, shares, fuseDepth, splitLast, tailDevice, epoch, haloMinimum, diffuse);
+        if (featureShares == null)
+        {
+            return plan;
+        }
+        final int[] run = featureRun(graph);
+        if (run == null)
+        {
+            throw new IllegalArgumentException("graph has no run of fully-connected layers to split by features");
+        }
+        if (featureShares.length != shares.length)
+        {
+            throw new IllegalArgumentException(featureShares.length + " feature shares for " + shares.length +
+                " devices");
+        }
+        final List<Stage> stages = new ArrayList<>(plan.stages());
+        final Stage tail = stages.remove(stages.size() - 1);
+        if (tail.mode() != Mode.SINGLE_DEVICE || tail.firstLayer() > run[0])
+        {
+            throw new IllegalArgumentException("split part ends at layer " + splitLast +
+                ", inside the fully-connected run from layer " + run[0]);
+        }
+        if (tail.firstLayer() < run[0])
+        {
+            stages.add(single(graph, tail.firstLayer(), run[0] - 1, tailDevice, shares.length));
+        }
+        final RowRange[][] features = new RowRange[run[1] - run[0] + 1][];
+        for (int l = 0; l < features.length; l++)
+        {
+            features[l] = Apportion.rowRanges(Apportion.largestRemainder(featureShares,
+                graph.layer(run[0] + l).channels(), new int[featureShares.length]));
+        }
+        stages.add(Stage.features(run[0], features));
+        if (run[1] + 1 < graph.layerCount())
+        {
+            stages.add(single(graph, run[1] + 1, graph.layerCount() - 1, tailDevice, shares.length));
+        }
+        return new Plan(epoch, stages).validate(graph);
+    }
+
+    /**
+     * @return {@code {first, last}} of the first run of layers that a {@link Mode#FEATURES} stage can split: after
+     * the spatial part, each a fully-connected layer with a {@code 1 x 1 x C} output ({@link Plan#isFeatureLayer})
+     * reading only the one before it (the first reads anything), and no layer outside the run reading one of its
+     * layers but the last; null if the graph has none (VGG-16's FC6-FC8 is one, ResNet-18's single FC another).
+     */
+    public static int[] featureRun(final LayerGraph graph)
+    {
+        int first = -1;
+        for (int id = graph.firstGlobalLayer(); id < graph.layerCount() && first < 0; id++)
+        {
+            if (Plan.isFeatureLayer(graph.layer(id)))
+            {
+                first = id;
+            }
+        }
+        if (first < 0)
+        {
+            return null;
+        }
+        int last = first;
+        while (last + 1 < graph.layerCount() && Plan.isFeatureLayer(graph.layer(last + 1)) &&
+            graph.layer(last + 1).inputCount() == 1 && graph.layer(last + 1).inputId(0) == last &&
+            graph.readers(last).length == 1)
+        {
+            last++;
+        }
+        for (int id = first; id < last; id++)
+        {
+            final int[] readers = graph.readers(id);
+            if (readers.length != 1 || readers[0] != id + 1 || graph.isOutput(id))
+            {
+                return null;
+            }
+        }
+        return new int[]{first, last};
+    }
+
+    private static Stage single(
+        final LayerGraph graph, final int first, final int last, final int device, final int devices)
+    {
+        final RowRange[] rows = new RowRange[devices];
+        java.util.Arrays.fill(rows, RowRange.EMPTY);
+        rows[device] = RowRange.of(0, graph.layer(last).heightRows());
+        return new Stage(first, last, Mode.SINGLE_DEVICE, rows);
+    }
+
+    /**
      * As {@link #autoFuse(LayerGraph, double[], ClusterModel, int, long)} with epoch 0.
      */
     public static FuseChoice autoFuse(

@@ -2,7 +2,7 @@ package org.coedge.planner;
 
 /**
  * A contiguous run of layers {@code [firstLayer, lastLayer]}, a {@link Mode}, and per device the rows of the last
- * layer it outputs. The device ranges are checked here to be contiguous, disjoint and in device order (empty ranges
+ * layer it outputs (for a {@link Mode#FEATURES} stage, output features instead of rows: see {@link #features}). The device ranges are checked here to be contiguous, disjoint and in device order (empty ranges
  * allowed anywhere); {@link Plan#validate(LayerGraph)} checks them against the graph.
  * <p>
  * A PER_LAYER stage built by {@link #perLayer} carries every layer's split, so each layer can be apportioned by its
@@ -83,6 +83,21 @@ public final class Stage
         return new Stage(firstLayer, lastLayer, Mode.PER_LAYER, copy[copy.length - 1], copy);
     }
 
+    /**
+     * A FEATURES stage from layer {@code firstLayer} on: a run of fully-connected layers on a {@code 1 x 1 x C}
+     * vector, each device computing a contiguous slice of every layer's output features. The ranges here are
+     * feature ranges, with the same ordering rules as row ranges; {@link Plan#validate(LayerGraph)} checks that each
+     * layer is such a vector layer and that its ranges cover {@code [0, channels)}.
+     *
+     * @param featuresByLayer {@code featuresByLayer[l][device]}: output features of layer {@code firstLayer + l}
+     *                        that the device computes. Copied.
+     */
+    public static Stage features(final int firstLayer, final RowRange[][] featuresByLayer)
+    {
+        final Stage perLayer = perLayer(firstLayer, featuresByLayer);
+        return new Stage(firstLayer, perLayer.lastLayer, Mode.FEATURES, perLayer.deviceRows, perLayer.layerRows);
+    }
+
     public int firstLayer()
     {
         return firstLayer;
@@ -145,7 +160,8 @@ public final class Stage
     }
 
     /**
-     * @return true if built by {@link #perLayer}, so {@link #layerRows} gives every layer's split.
+     * @return true if built by {@link #perLayer} or {@link #features}, so {@link #layerRows} gives every layer's
+     * split (feature ranges for FEATURES).
      */
     public boolean hasLayerRows()
     {

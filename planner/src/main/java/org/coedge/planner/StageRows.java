@@ -7,7 +7,7 @@ package org.coedge.planner;
  * the last layer ({@link RowRanges#backward}), and every other layer of the block whose rows are wanted beyond the
  * block's own layers (a model output, a layer no one reads, a layer read by a later stage) also gets its height
  * apportioned by the same shares, so that the union over devices holds all its rows; for SINGLE_DEVICE the one
- * device computes every row.
+ * device computes every row; for FEATURES the stage's own feature ranges of each layer (output features, not rows).
  * <p>
  * Pure function shared by {@link PlanCost} and the engine's plan compiler, so both agree; any thread.
  */
@@ -73,6 +73,17 @@ public final class StageRows
                     for (int d = 0; d < devices; d++)
                     {
                         rows[d][l] = ranges[d];
+                    }
+                }
+                break;
+            }
+            case FEATURES:
+            {
+                for (int d = 0; d < devices; d++)
+                {
+                    for (int l = 0; l < layers; l++)
+                    {
+                        rows[d][l] = stage.layerRows(l, d);
                     }
                 }
                 break;

@@ -26,7 +26,10 @@ public final class Step
         HALO,
         /** Rows moving between stages with different shares or modes. */
         REDISTRIBUTE,
-        /** Rows collected on one device: into a SINGLE_DEVICE stage, or the model outputs onto the coordinator. */
+        /**
+         * Rows collected on one device: into a SINGLE_DEVICE stage, the model outputs onto the coordinator, or the
+         * input of a FEATURES stage and the other devices' feature slices onto each device that computes a slice.
+         */
         GATHER
     }
 
@@ -37,11 +40,20 @@ public final class Step
     private final int peer;
     private final int sequence;
     private final long bytes;
+    private final boolean features;
 
     Step(
         final Kind kind, final Purpose purpose, final int layer, final RowRange rows, final int peer,
         final int sequence, final long bytes)
     {
+        this(kind, purpose, layer, rows, peer, sequence, bytes, false);
+    }
+
+    Step(
+        final Kind kind, final Purpose purpose, final int layer, final RowRange rows, final int peer,
+        final int sequence, final long bytes, final boolean features)
+    {
+        this.features = features;
         this.kind = kind;
         this.purpose = purpose;
         this.layer = layer;
@@ -57,6 +69,25 @@ public final class Step
         final int sequence, final long bytes)
     {
         return new Step(kind, purpose, layer, rows, peer, sequence, bytes);
+    }
+
+    /** @return as {@link #of}, with {@code rows} output features of a vector layer when {@code features}. */
+    public static Step of(
+        final Kind kind, final Purpose purpose, final int layer, final RowRange rows, final int peer,
+        final int sequence, final long bytes, final boolean features)
+    {
+        return new Step(kind, purpose, layer, rows, peer, sequence, bytes, features);
+    }
+
+    /**
+     * @return true if {@link #rows()} are output features {@code [start, end)} of a {@code 1 x 1 x C} layer computed
+     * in a {@link Mode#FEATURES} stage rather than rows: a slice is then the contiguous floats {@code [start, end)}
+     * of the vector (NHWC puts a 1x1 map's channels side by side), so it moves and is written exactly as a row
+     * block would be, only with the feature as its unit.
+     */
+    public boolean features()
+    {
+        return features;
     }
 
     public Kind kind()
@@ -92,7 +123,7 @@ public final class Step
         return sequence;
     }
 
-    /** @return payload bytes moved (rows times the layer's bytes per row); 0 for COMPUTE. */
+    /** @return payload bytes moved (rows times the layer's bytes per row, or features times bytes per feature). */
     public long bytes()
     {
         return bytes;
@@ -101,11 +132,12 @@ public final class Step
     @Override
     public String toString()
     {
+        final String unit = features ? " features " : " rows ";
         if (kind == Kind.COMPUTE)
         {
-            return "COMPUTE layer " + layer + " rows " + rows;
+            return "COMPUTE layer " + layer + unit + rows;
         }
-        return kind + " " + purpose + " layer " + layer + " rows " + rows + (kind == Kind.SEND ? " to " : " from ") +
+        return kind + " " + purpose + " layer " + layer + unit + rows + (kind == Kind.SEND ? " to " : " from ") +
             peer + " #" + sequence + " (" + bytes + " B)";
     }
 }

@@ -27,6 +27,14 @@ import java.util.List;
  * Every message is sent at its layer and awaited at a later layer, so with buffering for one inference's messages
  * per stream no device waits on a device that waits on it.
  * <p>
+ * A {@link Mode#FEATURES} stage's layers are {@code 1 x 1 x C} vectors split by output feature. Their unit is a
+ * feature rather than a row: the compiler tracks, moves and steps them in features (steps say so,
+ * {@link Step#features()}), and everything else stays in rows. Treating the vector as a map of {@code C} one-float
+ * "rows" keeps one code path for holdings, streams and placement; only the edges differ: a feature slice needs the
+ * whole input (vector or map), a row-split or single-device reader of a split vector needs all its features, and a
+ * device's window of such a vector is its one row, whole, since a vector is small beside the weights it is split to
+ * spare.
+ * <p>
  * Called by the engine when it prepares a split (the coordinator compiles every device's program and each worker
  * can compile its own from the same plan); stateless, any thread.
  */
@@ -52,6 +60,7 @@ public final class StepCompiler
         final int layers = graph.layerCount();
         final RowRange[][] computed = new RowRange[devices][layers];
         final int[] stageOf = new int[layers];
+        final boolean[] features = new boolean[layers];
         for (final RowRange[] c : computed)
         {
             Arrays.fill(c, RowRange.EMPTY);
@@ -75,6 +84,7 @@ public final class StepCompiler
                     continue;
                 }
                 stageOf[id] = s;
+                features[id] = stage.mode() == Mode.FEATURES;
                 for (int d = 0; d < devices; d++)
                 {
                     computed[d][id] = rows[d][id - stage.firstLayer()];
@@ -107,11 +117,17 @@ public final class StepCompiler
                 for (int j = 0; j < layer.inputCount(); j++)
                 {
                     final int p = layer.inputId(j);
-                    final RowRange need = RowRanges.inputRows(layer, j, rows);
+                    // a feature slice reads the whole input vector; a row of a vector layer's reader needs all its
+                    // features, as its one row holds them
+                    final RowRange inputRows = features[id] ? RowRange.of(0, graph.layer(p).heightRows()) :
+                        RowRanges.inputRows(layer, j, rows);
+                    final RowRange need = !features[p] || inputRows.isEmpty() ? inputRows :
+                        RowRange.of(0, graph.layer(p).channels());
+                    final Mode mode = plan.stages().get(stageOf[id]).mode();
                     final Step.Purpose purpose = graph.layer(p).isSource() ? Step.Purpose.SCATTER :
-                        plan.stages().get(stageOf[id]).mode() == Mode.SINGLE_DEVICE ? Step.Purpose.GATHER :
+                        mode == Mode.SINGLE_DEVICE || mode == Mode.FEATURES ? Step.Purpose.GATHER :
                         stageOf[p] == stageOf[id] ? Step.Purpose.HALO : Step.Purpose.REDISTRIBUTE;
-                    request(graph, computed, held, messages, d, p, need, id, purpose);
+                    request(graph, computed, held, messages, d, p, need, id, purpose, features);
                     windows[d][p] = windows[d][p].hull(need);
                 }
             }
@@ -122,11 +138,19 @@ public final class StepCompiler
             {
                 throw new IllegalArgumentException("output layer " + out + " outside [0, " + layers + ")");
             }
-            final RowRange all = RowRange.of(0, graph.layer(out).heightRows());
-            request(graph, computed, held, messages, COORDINATOR, out, all, layers, Step.Purpose.GATHER);
+            final RowRange all = RowRange.of(0, units(graph, out, features));
+            request(graph, computed, held, messages, COORDINATOR, out, all, layers, Step.Purpose.GATHER, features);
             windows[COORDINATOR][out] = windows[COORDINATOR][out].hull(all);
         }
-        return assemble(graph, devices, computed, windows, messages);
+        for (int id = 0; id < layers; id++)
+        {
+            for (int d = 0; d < devices && features[id]; d++)
+            {
+                // a device holding any feature of a vector holds the whole vector: its one row
+                windows[d][id] = windows[d][id].isEmpty() ? RowRange.EMPTY : RowRange.of(0, 1);
+            }
+        }
+        return assemble(graph, devices, computed, windows, messages, features);
     }
 
     /**
@@ -164,10 +188,20 @@ public final class StepCompiler
         }
     }
 
-    /** Adds messages that bring rows {@code need} of layer {@code p} which device {@code d} lacks. */
+    /** @return how many units a layer's output has: its features if it is split by them, else its rows. */
+    private static int units(final LayerGraph graph, final int id, final boolean[] features)
+    {
+        return features[id] ? graph.layer(id).channels() : graph.layer(id).heightRows();
+    }
+
+    /**
+     * Adds messages that bring units {@code need} (rows, or features of a layer split by them) of layer {@code p}
+     * which device {@code d} lacks.
+     */
     private static void request(
         final LayerGraph graph, final RowRange[][] computed, final Holdings held, final List<Message> messages,
-        final int d, final int p, final RowRange need, final int consumer, final Step.Purpose purpose)
+        final int d, final int p, final RowRange need, final int consumer, final Step.Purpose purpose,
+        final boolean[] features)
     {
         int row = need.start();
         while (row < need.end())
@@ -181,15 +215,18 @@ public final class StepCompiler
             final int sender = sender(computed, p, row, d);
             if (sender < 0)
             {
-                throw new IllegalArgumentException("plan leaves row " + row + " of layer " + p + " (" +
+                throw new IllegalArgumentException("plan leaves " + (features[p] ? "feature " : "row ") + row +
+                    " of layer " + p + " (" +
                     graph.layer(p).name() + ") uncomputed, but device " + d + " needs it for " +
                     (consumer < graph.layerCount() ? "layer " + consumer + " (" + graph.layer(consumer).name() + ")" :
                     "the gathered output"));
             }
             final int end = Math.min(Math.min(need.end(), computed[sender][p].end()), held.startOfNextRun(d, p, row));
             final RowRange rows = RowRange.of(row, end);
+            final Layer layer = graph.layer(p);
+            final long bytesPerUnit = features[p] ? layer.bytesPerRow() / layer.channels() : layer.bytesPerRow();
             messages.add(new Message(messages.size(), sender, d, p, rows, consumer, purpose,
-                rows.rows() * graph.layer(p).bytesPerRow()));
+                rows.rows() * bytesPerUnit));
             held.add(d, p, rows);
             row = end;
         }
@@ -209,7 +246,7 @@ public final class StepCompiler
 
     private static List<DeviceProgram> assemble(
         final LayerGraph graph, final int devices, final RowRange[][] computed, final RowRange[][] windows,
-        final List<Message> messages)
+        final List<Message> messages, final boolean[] features)
     {
         final int layers = graph.layerCount();
         // streams: per (sender, receiver), ordered by layer then by creation; sequence numbers and await positions
@@ -246,7 +283,7 @@ public final class StepCompiler
                     if (m.receiver == d && m.awaitAt == id)
                     {
                         steps.add(new Step(Step.Kind.AWAIT, m.purpose, m.layer, m.rows, m.sender, m.sequence,
-                            m.bytes));
+                            m.bytes, features[m.layer]));
                     }
                 }
                 if (id == layers)
@@ -255,14 +292,15 @@ public final class StepCompiler
                 }
                 if (!graph.layer(id).isSource() && !computed[d][id].isEmpty())
                 {
-                    steps.add(new Step(Step.Kind.COMPUTE, Step.Purpose.NONE, id, computed[d][id], -1, -1, 0));
+                    steps.add(new Step(Step.Kind.COMPUTE, Step.Purpose.NONE, id, computed[d][id], -1, -1, 0,
+                        features[id]));
                 }
                 for (final Message m : ordered)
                 {
                     if (m.sender == d && m.layer == id)
                     {
                         steps.add(new Step(Step.Kind.SEND, m.purpose, m.layer, m.rows, m.receiver, m.sequence,
-                            m.bytes));
+                            m.bytes, features[m.layer]));
                     }
                 }
             }

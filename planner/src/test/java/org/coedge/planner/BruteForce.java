@@ -7,7 +7,9 @@ import java.util.List;
  * Exhaustive search over the plan shapes {@link AdaptivePlanner} considers, with shares on a 1/8 grid: every
  * device alone; every split of layers {@code [0, c]} at every single-layer cut, over every non-empty subset of the
  * devices with every positive composition of 8 eighths, at fuse depths 1, 2, 4 and 8, with the rest on every
- * device. For graphs of up to 8 layers and 3 devices.
+ * device. Where the graph has a run of fully-connected layers ({@link Planner#featureRun}), each of those plans is also
+ * tried with the run split by output features ({@link Mode#FEATURES}) over every composition of 8 eighths. For
+ * graphs of up to 8 layers and 3 devices (2 with a feature run).
  */
 final class BruteForce
 {
@@ -20,12 +22,21 @@ final class BruteForce
     {
         final int n = devices.length;
         double best = Double.POSITIVE_INFINITY;
+        final List<double[]> grid = grid(n, 8);
+        final List<double[]> featureGrid = new ArrayList<>();
+        featureGrid.add(null);
+        if (Planner.featureRun(g) != null)
+        {
+            featureGrid.addAll(grid);
+        }
         for (int d = 0; d < n; d++)
         {
-            best = Math.min(best, ns(g, Planner.hybrid(g, AdaptivePlannerTest.unit(n, d), 1, -1, d, 0, false),
-                outputs, devices, links));
+            for (final double[] features : featureGrid)
+            {
+                best = Math.min(best, ns(g, Planner.hybrid(g, AdaptivePlannerTest.unit(n, d), 1, -1, d, 0, false,
+                    false, features), outputs, devices, links));
+            }
         }
-        final List<double[]> grid = grid(n, 8);
         for (int cut = 1; cut < g.firstGlobalLayer(); cut++)
         {
             if (!Planner.isSingleLayerCut(g, cut))
@@ -38,9 +49,12 @@ final class BruteForce
                 {
                     for (int tail = 0; tail < (cut + 1 < g.layerCount() ? n : 1); tail++)
                     {
-                        final double v = ns(g, Planner.hybrid(g, shares, depth, cut, tail, 0, true, true), outputs,
-                            devices, links);
-                        best = Math.min(best, v);
+                        for (final double[] features : featureGrid)
+                        {
+                            final double v = ns(g, Planner.hybrid(g, shares, depth, cut, tail, 0, true, true,
+                                features), outputs, devices, links);
+                            best = Math.min(best, v);
+                        }
                     }
                 }
             }

@@ -381,7 +381,7 @@ final class ClusterRun implements AutoCloseable
         Stage last = first;
         for (final Stage s : coordinator.plan().stages())
         {
-            if (s.mode() != org.coedge.planner.Mode.SINGLE_DEVICE)
+            if (s.mode() != org.coedge.planner.Mode.SINGLE_DEVICE && s.mode() != org.coedge.planner.Mode.FEATURES)
             {
                 last = s;
             }

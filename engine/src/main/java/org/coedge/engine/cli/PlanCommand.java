@@ -14,6 +14,7 @@ import org.coedge.planner.AdaptivePlanner;
 import org.coedge.planner.DeviceProfile;
 import org.coedge.planner.LatencyModel;
 import org.coedge.planner.LayerGraph;
+import org.coedge.planner.Mode;
 import org.coedge.planner.PlanChoice;
 import org.coedge.planner.Plan;
 import org.coedge.planner.PlanCost;
@@ -127,8 +128,10 @@ final class PlanCommand implements Callable<Integer>
             for (int d = 0; d < sc.deviceCount(); d++)
             {
                 final RowRange rows = stage.deviceRows(d);
-                out.printf(Locale.ROOT, "  device %d: rows [%d, %d) of %d, %.3f GFLOPs, halo %d rows %.1f KiB in " +
-                    "%d messages%n", d, rows.start(), rows.end(), graph.layer(stage.lastLayer()).heightRows(),
+                final boolean features = stage.mode() == Mode.FEATURES;
+                out.printf(Locale.ROOT, "  device %d: %s [%d, %d) of %d, %.3f GFLOPs, halo %d rows %.1f KiB in " +
+                    "%d messages%n", d, features ? "features" : "rows", rows.start(), rows.end(),
+                    features ? graph.layer(stage.lastLayer()).channels() : graph.layer(stage.lastLayer()).heightRows(),
                     sc.flops(d) / 1e9, sc.haloRows(d), sc.haloBytes(d) / 1024.0, sc.messages(d));
             }
         }

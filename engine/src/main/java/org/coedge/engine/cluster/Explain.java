@@ -6,6 +6,7 @@ import java.util.Locale;
 
 import org.coedge.planner.DeviceProgram;
 import org.coedge.planner.LayerGraph;
+import org.coedge.planner.Mode;
 import org.coedge.planner.Plan;
 import org.coedge.planner.PlanSimulator;
 import org.coedge.planner.Prediction;
@@ -89,7 +90,9 @@ public final class Explain
                     continue;
                 }
                 out.printf(Locale.ROOT, "%-6d %-8d %-22s %-7s %21s %21s %21s%n", s, d, layers,
-                    works ? stage.deviceRows(d).start() + "-" + stage.deviceRows(d).end() : "-",
+                    // a FEATURES stage's ranges are output features of its last layer: marked with an f
+                    works ? (stage.mode() == Mode.FEATURES ? "f" : "") + stage.deviceRows(d).start() + "-" +
+                    stage.deviceRows(d).end() : "-",
                     pair(predicted.computeNs(d, s), m == null ? -1 : m[0]),
                     pair(predicted.sendNs(d, s), m == null ? -1 : m[1]),
                     pair(predicted.waitNs(d, s), m == null ? -1 : m[2]));

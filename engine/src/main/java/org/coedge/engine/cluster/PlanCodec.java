@@ -33,7 +33,7 @@ final class PlanCodec
 
     /**
      * @return per stage, per device {first row, row count}; for a PER_LAYER stage that carries every layer's split,
-     * per layer then per device.
+     * and for a FEATURES stage (whose ranges are output features), per layer then per device.
      */
     static int[][] stageRows(final Plan plan)
     {
@@ -55,6 +55,23 @@ final class PlanCodec
             }
         }
         return out;
+    }
+
+    /** The oldest plan message version this node reads: version 4 added the FEATURES stage mode. */
+    static final int MIN_PLAN_VERSION = 4;
+
+    /**
+     * @throws IllegalArgumentException if a plan message of wire schema version {@code actingVersion} is older than
+     *                                  {@link #MIN_PLAN_VERSION}: a node of an older build sent it.
+     */
+    static void checkVersion(final int actingVersion)
+    {
+        if (actingVersion < MIN_PLAN_VERSION)
+        {
+            throw new IllegalArgumentException("plan message of wire schema version " + actingVersion +
+                "; this node reads version " + MIN_PLAN_VERSION + " and later (version 4 added feature-split " +
+                "stages): run the same coedge build on every node");
+        }
     }
 
     /**
@@ -84,18 +101,17 @@ final class PlanCodec
                 }
                 rows.add(r.rowCount() == 0 ? RowRange.EMPTY : RowRange.of(r.firstRow(), r.firstRow() + r.rowCount()));
             }
-            if (rows.size() == devices)
+            if (modes[mode] == Mode.FEATURES && last >= first && rows.size() == (last - first + 1) * devices)
+            {
+                out.add(Stage.features(first, byLayer(rows, last - first + 1, devices)));
+            }
+            else if (rows.size() == devices)
             {
                 out.add(new Stage(first, last, modes[mode], rows.toArray(new RowRange[0])));
             }
             else if (modes[mode] == Mode.PER_LAYER && last >= first && rows.size() == (last - first + 1) * devices)
             {
-                final RowRange[][] byLayer = new RowRange[last - first + 1][devices];
-                for (int i = 0; i < rows.size(); i++)
-                {
-                    byLayer[i / devices][i % devices] = rows.get(i);
-                }
-                out.add(Stage.perLayer(first, byLayer));
+                out.add(Stage.perLayer(first, byLayer(rows, last - first + 1, devices)));
             }
             else
             {
@@ -104,6 +120,16 @@ final class PlanCodec
             }
         }
         return new Plan(epoch, out);
+    }
+
+    private static RowRange[][] byLayer(final List<RowRange> rows, final int layers, final int devices)
+    {
+        final RowRange[][] out = new RowRange[layers][devices];
+        for (int i = 0; i < rows.size(); i++)
+        {
+            out[i / devices][i % devices] = rows.get(i);
+        }
+        return out;
     }
 
     /**

@@ -461,6 +461,7 @@ public final class WorkerNode implements ControlListener, AutoCloseable
         final Plan p;
         try
         {
+            PlanCodec.checkVersion(plan.actingVersion());
             final Plan stages = PlanCodec.readStages(epoch, n, plan.stages());
             if (device < 0)
             {

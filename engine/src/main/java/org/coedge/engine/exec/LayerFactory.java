@@ -381,8 +381,16 @@ final class LayerFactory
         {
             final Lowering.Fused fused = l.fuseActivation(n);
             l.add(new IdleLayer(n.name(), n.opType() + fused.suffix(), List.of(in), l.newOutput(fused.output()),
-                2L * k * nOut, (j, rows) -> RowRange.of(0, in.shape().height()), true), 0);
+                2L * k * nOut, (j, rows) -> RowRange.of(0, in.shape().height()), true)
+                .kind(LayerKind.FULLY_CONNECTED), 4L * k * nOut, 0);
             return;
+        }
+        final RowRange slice = l.nextLayerFeatures();
+        final int n0 = slice == null ? 0 : slice.start();
+        final int n1 = slice == null ? nOut : slice.end();
+        if (n0 < 0 || n1 <= n0 || n1 > nOut)
+        {
+            throw new IllegalArgumentException("feature slice " + slice + " outside the " + nOut + " outputs");
         }
         float[] weights = bt.floats();
         final MapShape flattened = l.flattenedFrom(n.input(0));
@@ -396,14 +404,15 @@ final class LayerFactory
         {
             final float[] c = n.input(2).isEmpty() ? null : l.constant(n.input(2)).floats();
             kernel = FullyConnected.gemm(weights, k, nOut, transB, n.attrFloat("alpha", 1f), c,
-                n.attrFloat("beta", 1f), fused.activation());
+                n.attrFloat("beta", 1f), fused.activation(), n0, n1);
         }
         else
         {
-            kernel = FullyConnected.matMul(weights, k, nOut, null, fused.activation());
+            kernel = FullyConnected.gemm(weights, k, nOut, false, 1f, null, 1f, fused.activation(), n0, n1);
         }
         final Value out = l.newOutput(fused.output());
-        l.add(new FullyConnectedLayer(n.name(), n.opType() + fused.suffix(), kernel, in, out), 4L * k * nOut);
+        l.add(new FullyConnectedLayer(n.name(), n.opType() + fused.suffix(), kernel, in, out)
+            .kind(LayerKind.FULLY_CONNECTED), 4L * k * nOut, 4L * k * (n1 - n0));
     }
 
     /**

@@ -47,6 +47,16 @@ public final class Lowering
         {
             return true;
         }
+
+        /**
+         * @return the output features of fully-connected layer {@code layerIndex} this device computes when it
+         * computes only a slice of them (a feature split): the layer is then lowered with that slice's weights only.
+         * Null (the default) for all of them.
+         */
+        default org.coedge.planner.RowRange features(final int layerIndex)
+        {
+            return null;
+        }
     }
 
     private final Graph graph;
@@ -319,11 +329,27 @@ public final class Lowering
         return windows.runsLayer(layers.size());
     }
 
+    /** @return the slice of the next layer's output features this device computes, or null for all of them. */
+    org.coedge.planner.RowRange nextLayerFeatures()
+    {
+        return windows.features(layers.size());
+    }
+
     /**
      * Adds a layer as the next step; records the lifetimes of its values. A layer this device never runs is replaced
      * by an {@link IdleLayer} and its weights are dropped.
      */
     void add(final Layer built, final long layerWeightBytes)
+    {
+        add(built, layerWeightBytes, layerWeightBytes);
+    }
+
+    /**
+     * As {@link #add(Layer, long)} for a layer whose kernel holds only {@code heldWeightBytes} of its
+     * {@code layerWeightBytes} (a slice of a fully-connected layer's features): the layer still reports the whole
+     * layer's bytes to the planner, the device counts what it holds.
+     */
+    void add(final Layer built, final long layerWeightBytes, final long heldWeightBytes)
     {
         final int step = layers.size();
         final boolean runs = windows.runsLayer(step);
@@ -336,7 +362,7 @@ public final class Lowering
         layer.output().storage().useAt(step);
         layer.weightBytes(layerWeightBytes);
         layers.add(layer);
-        weightBytes += runs ? layerWeightBytes : 0;
+        weightBytes += runs ? heldWeightBytes : 0;
     }
 
     /** @return the nodes reading {@code value}. */

@@ -14,7 +14,8 @@ import org.coedge.planner.StepCompiler;
 /**
  * Runs one inference split by rows over simulated devices in this process. The {@link Plan} is compiled into one
  * {@link DeviceProgram} per device ({@link StepCompiler}); each device owns a copy of the model prepared for its
- * program (an arena holding only its rows plus halos, weights only of the layers it computes), a {@link StepRunner},
+ * program (an arena holding only its rows plus halos, weights only of the layers it computes, and of a
+ * fully-connected layer split by output features only its slice's), a {@link StepRunner},
  * and an endpoint of a {@link LocalExchange}, through which every row that crosses devices travels as a message.
  * Device 0 is the coordinator: it takes the inputs, scatters their rows, and gathers the outputs.
  * <p>
@@ -98,6 +99,11 @@ public final class SplitExecutor implements AutoCloseable
             public boolean runsLayer(final int layerIndex)
             {
                 return program.computes(sources + layerIndex);
+            }
+
+            public org.coedge.planner.RowRange features(final int layerIndex)
+            {
+                return program.computesFeatures(sources + layerIndex) ? program.computed(sources + layerIndex) : null;
             }
         });
     }

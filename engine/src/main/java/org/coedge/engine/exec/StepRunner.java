@@ -8,7 +8,10 @@ import org.coedge.planner.Step;
 /**
  * Executes one device's compiled {@link DeviceProgram} against its {@link LocalExecutor} (arena and kernels) and a
  * {@link RowExchange}: COMPUTE runs a layer's rows, SEND offers rows straight from the arena, AWAIT writes received
- * rows straight into it. The program is flattened into arrays of ints once, with every arena offset resolved and
+ * rows straight into it. A step in features ({@link Step#features()}) works on a slice of a fully-connected layer's
+ * {@code 1 x 1 x C} output: COMPUTE runs those output features, and a move is the slice's contiguous floats of the
+ * vector's one row, handed to the exchange like a block of rows (its first "row" the first feature, its row count the
+ * feature count). The program is flattened into arrays of ints once, with every arena offset resolved and
  * checked here, so {@link #run} only walks them.
  * <p>
  * {@link #run} allocates nothing and throws nothing: it returns {@link RowExchange#OK} or the code of the step that
@@ -89,6 +92,18 @@ public final class StepRunner
                         throw new IllegalArgumentException("device " + device + " computes " + layer +
                             " but was prepared without it");
                     }
+                    if (s.features())
+                    {
+                        // a slice of a fully-connected layer: its units are its output features
+                        if (!(layer instanceof FullyConnectedLayer) || s.rows().end() > layer.units())
+                        {
+                            throw new IllegalArgumentException(s + ": not output features of a fully-connected " +
+                                "layer with " + layer.units() + " of them (" + layer + ")");
+                        }
+                        from[i] = s.rows().start();
+                        to[i] = s.rows().end();
+                        break;
+                    }
                     final int height = layer.output().shape().height();
                     if (s.rows().end() > height)
                     {
@@ -108,10 +123,24 @@ public final class StepRunner
                     to[i] = s.rows().rows();
                     final Value v = s.layer() < sources ? model.inputs().get(s.layer()) :
                         model.layers().get(s.layer() - sources).output();
-                    // rowOffset checks that the device's window holds both ends
-                    offsetFloats[i] = v.rowOffset(s.rows().start());
-                    v.rowOffset(s.rows().end() - 1);
-                    floats[i] = s.rows().rows() * v.shape().rowStride();
+                    if (s.features())
+                    {
+                        // features [a, b) of a 1x1xC vector: floats [a, b) of its one row
+                        if (v.shape().height() != 1 || v.shape().width() != 1 ||
+                            s.rows().end() > v.shape().channels())
+                        {
+                            throw new IllegalArgumentException(s + ": not features of a vector (" + v.shape() + ")");
+                        }
+                        offsetFloats[i] = v.rowOffset(0) + s.rows().start();
+                        floats[i] = s.rows().rows();
+                    }
+                    else
+                    {
+                        // rowOffset checks that the device's window holds both ends
+                        offsetFloats[i] = v.rowOffset(s.rows().start());
+                        v.rowOffset(s.rows().end() - 1);
+                        floats[i] = s.rows().rows() * v.shape().rowStride();
+                    }
                     if ((long)offsetFloats[i] + floats[i] > executor.arena().length())
                     {
                         throw new IllegalArgumentException(s + ": outside the arena");

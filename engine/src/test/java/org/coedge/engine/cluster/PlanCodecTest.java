@@ -2,6 +2,7 @@ package org.coedge.engine.cluster;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
 
@@ -11,6 +12,7 @@ import org.coedge.engine.exec.PlanGraphs;
 import org.coedge.engine.exec.SplitExecutor;
 import org.coedge.engine.zoo.ModelZoo;
 import org.coedge.planner.LayerGraph;
+import org.coedge.planner.Mode;
 import org.coedge.planner.Plan;
 import org.coedge.planner.Planner;
 import org.coedge.planner.Stage;
@@ -122,6 +124,34 @@ class PlanCodecTest
                 }
             }
         }
+    }
+
+    @Test
+    void shouldCarryAFeatureSplitOfTheClassifier()
+    {
+        final Model model = Model.load(ModelZoo.build("resnet18"), "resnet18");
+        final LayerGraph graph = PlanGraphs.of(SplitExecutor.skeleton(model,
+            java.util.Map.of(model.inputNames().get(0), ModelZoo.inputDims())));
+        // ResNet-18 has one FC: a FEATURES stage of one layer carries as many ranges as a stage of last-layer rows
+        final Plan plan = Planner.hybrid(graph, new double[]{1, 1, 0}, 1, graph.firstGlobalLayer() - 1, 2, 4, true,
+            true, new double[]{1, 3, 1});
+        final Plan back = roundTrip(plan, 3).validate(graph);
+        assertEquals(plan.stages().size(), back.stages().size());
+        final Stage features = back.stages().get(back.stages().size() - 1);
+        assertEquals(plan.stages().get(plan.stages().size() - 1).toString(), features.toString());
+        assertEquals(Mode.FEATURES, features.mode());
+        assertEquals(600, features.deviceRows(1).rows(), "1000 classes 1:3:1");
+    }
+
+    @Test
+    void shouldRefusePlansOfAnOlderWireVersion()
+    {
+        assertTrue(PlanMessageDecoder.SCHEMA_VERSION >= PlanCodec.MIN_PLAN_VERSION);
+        PlanCodec.checkVersion(PlanMessageDecoder.SCHEMA_VERSION);
+        final IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+            () -> PlanCodec.checkVersion(3));
+        assertTrue(e.getMessage().contains("wire schema version 3") &&
+            e.getMessage().contains("same coedge build on every node"), e.getMessage());
     }
 
     @Test

@@ -311,7 +311,7 @@ public final class AdaptivePlanPolicy implements PlanPolicy
                 if (s.kind() == Step.Kind.COMPUTE)
                 {
                     computeNs[d] += ns;
-                    planModels[d].observe(s.layer(), s.rows().rows(), Math.round(ns * workShare));
+                    planModels[d].observe(s, Math.round(ns * workShare));
                 }
                 else if (s.kind() == Step.Kind.AWAIT)
                 {
@@ -415,7 +415,7 @@ public final class AdaptivePlanPolicy implements PlanPolicy
         {
             if (s.kind() == Step.Kind.COMPUTE)
             {
-                work += planModels[d].predictNs(s.layer(), s.rows().rows());
+                work += planModels[d].predictNs(s);
             }
         }
         final double wall = choice.prediction().computeNs(d);

@@ -3,7 +3,6 @@ package org.coedge.engine.cluster;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -48,7 +47,7 @@ import org.coedge.transport.sbe.Status;
  * The coordinator sends a join, a plan or a request again until it is answered (a JVM may stall for seconds, longer
  * than Aeron keeps an image): a join of the current session is welcomed again, a plan already acknowledged is
  * acknowledged again and one being built is ignored, and a request already run gets its result again, one running
- * is ignored. The compute thread keeps its last acknowledgement and result for that.
+ * is ignored. The compute thread keeps its last acknowledgement and result for that ({@link WorkerReplies}).
  */
 public final class WorkerNode implements ControlListener, AutoCloseable
 {
@@ -67,6 +66,7 @@ public final class WorkerNode implements ControlListener, AutoCloseable
     private final Thread computeThread;
     private final ProbeReceiver probes;
     private volatile boolean running = true;
+    private final WorkerReplies replies;
 
     // control thread state
     private long sessionToken;
@@ -84,21 +84,6 @@ public final class WorkerNode implements ControlListener, AutoCloseable
     private long handedEpoch = -1;
     private long handedRequest = -1;
 
-    // the last plan ack and result, written by the compute thread before it publishes the volatile epoch / request
-    private long ackSession;
-    private Status ackStatus;
-    private long ackMemory;
-    private String ackError;
-    private volatile long ackedEpoch = -1;
-    private long resultSession;
-    private long resultEpoch;
-    private Status resultStatus;
-    private int resultCode;
-    private long resultComputeNs;
-    private long resultSendNs;
-    private long resultAwaitNs;
-    private String resultError;
-    private volatile long resultRequest = -1;
 
     // hand-offs to the compute thread
     private volatile PlanOrder pendingPlan;
@@ -109,38 +94,6 @@ public final class WorkerNode implements ControlListener, AutoCloseable
     private volatile long readyEpoch = -1;
     private volatile long runningRequest = -1;
 
-    /** A plan as received, for the compute thread to build. */
-    private static final class PlanOrder
-    {
-        final long sessionToken;
-        final Publication toCoordinator;
-        final ModelRef model;
-        final Plan plan;
-        final int device;
-        final int[] nodes;
-        final String[] endpoints;
-        final int sessionBase;
-        final int termLength;
-        final int mtu;
-        final long timeoutNs;
-
-        PlanOrder(final long sessionToken, final Publication toCoordinator, final ModelRef model, final Plan plan,
-            final int device, final int[] nodes, final String[] endpoints, final int sessionBase,
-            final int termLength, final int mtu, final long timeoutNs)
-        {
-            this.sessionToken = sessionToken;
-            this.toCoordinator = toCoordinator;
-            this.model = model;
-            this.plan = plan;
-            this.device = device;
-            this.nodes = nodes;
-            this.endpoints = endpoints;
-            this.sessionBase = sessionBase;
-            this.termLength = termLength;
-            this.mtu = mtu;
-            this.timeoutNs = timeoutNs;
-        }
-    }
 
     /**
      * A worker with the machine's memory limit and the default profile cache.
@@ -172,6 +125,7 @@ public final class WorkerNode implements ControlListener, AutoCloseable
         final long sendTimeoutNs = node.context().sendTimeoutNs();
         this.proxy = new ControlProxy(key, 0, sendTimeoutNs).node(node);
         this.computeProxy = new ControlProxy(key, 1, sendTimeoutNs).node(node);
+        this.replies = new WorkerReplies(computeProxy, log);
         this.computeThread = new Thread(this::computeLoop, "coedge-compute");
         this.computeThread.setDaemon(true);
         this.computeThread.start();
@@ -433,10 +387,7 @@ public final class WorkerNode implements ControlListener, AutoCloseable
         final long epoch = plan.epoch();
         if (epoch == handedPlanEpoch)
         {
-            if (ackedEpoch == epoch && ackSession == sessionToken)
-            {
-                proxy.planAck(toCoordinator, epoch, ackStatus, ackMemory, ackError);
-            }
+            replies.ackAgain(proxy, toCoordinator, sessionToken, epoch);
             return;
         }
         final int sessionBase = plan.dataSessionBase();
@@ -492,11 +443,7 @@ public final class WorkerNode implements ControlListener, AutoCloseable
         final long id = request.requestId();
         if (epoch == handedEpoch && id <= handedRequest)
         {
-            if (resultRequest == id && resultEpoch == epoch && resultSession == sessionToken)
-            {
-                proxy.result(toCoordinator, epoch, id, resultStatus, resultCode, resultComputeNs, resultSendNs,
-                    resultAwaitNs, resultError);
-            }
+            replies.resultAgain(proxy, toCoordinator, sessionToken, epoch, id);
             return;
         }
         handedEpoch = epoch;
@@ -570,8 +517,9 @@ public final class WorkerNode implements ControlListener, AutoCloseable
                 final long arrivedNs = pendingRequestAtNs;
                 if (slot == null || slot.epoch != epoch || readyEpoch != epoch)
                 {
-                    sendResult(slotSession, epoch, request, Status.FAILED, RowExchange.BAD_PEER, 0, 0, 0, stepStarts,
-                        stepDurations, 0, "worker node " + nodeId + " has no plan of epoch " + epoch);
+                    replies.sendResult(toCoordinator, slotSession, epoch, request, Status.FAILED,
+                        RowExchange.BAD_PEER, 0, 0, 0, stepStarts, stepDurations, 0,
+                        "worker node " + nodeId + " has no plan of epoch " + epoch);
                     continue;
                 }
                 runningRequest = request;
@@ -592,9 +540,9 @@ public final class WorkerNode implements ControlListener, AutoCloseable
                     stepStarts[i] = start == 0 ? -1 : start - arrivedNs;
                     stepDurations[i] = slot.runner.stepNs(i);
                 }
-                sendResult(slotSession, epoch, request, status, code, slot.runner.computeNs(), slot.runner.sendNs(),
-                    slot.runner.awaitNs(), stepStarts, stepDurations, steps,
-                    code == RowExchange.OK ? "" : slot.runner.failure());
+                replies.sendResult(toCoordinator, slotSession, epoch, request, status, code,
+                    slot.runner.computeNs(), slot.runner.sendNs(), slot.runner.awaitNs(), stepStarts, stepDurations,
+                    steps, code == RowExchange.OK ? "" : slot.runner.failure());
                 continue;
             }
             // the control thread unparks this one for every plan and request; the timeout is only a safety net
@@ -603,49 +551,6 @@ public final class WorkerNode implements ControlListener, AutoCloseable
         CloseHelper.quietClose(slot);
     }
 
-    /**
-     * Compute thread: keeps the result for a coordinator that asks again (sent again without its time line), then
-     * sends it with the start (from the request's arrival, -1 if it did not run) and duration of each step.
-     */
-    private void sendResult(
-        final long session, final long epoch, final long request, final Status status, final int code,
-        final long computeNs, final long sendNs, final long awaitNs, final long[] stepStartNs,
-        final long[] stepDurationNs, final int steps, final String error)
-    {
-        resultSession = session;
-        resultEpoch = epoch;
-        resultStatus = status;
-        resultCode = code;
-        resultComputeNs = computeNs;
-        resultSendNs = sendNs;
-        resultAwaitNs = awaitNs;
-        resultError = error;
-        resultRequest = request;
-        final int sent = computeProxy.result(toCoordinator, epoch, request, status, code, computeNs, sendNs, awaitNs,
-            stepStartNs, stepDurationNs, steps, error);
-        if (sent != TransportCodes.OK)
-        {
-            log.println("worker: could not send the result of request " + request + " (" +
-                TransportCodes.name(sent) + "); it is sent again when the coordinator asks");
-        }
-    }
-
-    /** Compute thread: keeps the ack for a coordinator that sends the plan again, then sends it. */
-    private void sendAck(final PlanOrder order, final long epoch, final Status status, final long memory,
-        final String error)
-    {
-        ackSession = order.sessionToken;
-        ackStatus = status;
-        ackMemory = memory;
-        ackError = error;
-        ackedEpoch = epoch;
-        final int sent = computeProxy.planAck(order.toCoordinator, epoch, status, memory, error);
-        if (sent != TransportCodes.OK)
-        {
-            log.println("worker: could not acknowledge plan epoch " + epoch + " (" + TransportCodes.name(sent) +
-                "); it is acknowledged again when the coordinator sends it again");
-        }
-    }
 
     private DeviceSlot buildSlot(final PlanOrder order, final WaitHook hook)
     {
@@ -663,11 +568,12 @@ public final class WorkerNode implements ControlListener, AutoCloseable
             if (!exchange.awaitConnected(System.nanoTime() + TimeUnit.SECONDS.toNanos(10)))
             {
                 slot.close();
-                sendAck(order, plan.epoch(), Status.FAILED, 0, "node " + nodeId + " could not connect to its peers");
+                replies.sendAck(order.toCoordinator, order.sessionToken, plan.epoch(), Status.FAILED, 0,
+                    "node " + nodeId + " could not connect to its peers");
                 return null;
             }
             readyEpoch = plan.epoch();
-            sendAck(order, plan.epoch(), Status.OK, slot.memoryBytes(), "");
+            replies.sendAck(order.toCoordinator, order.sessionToken, plan.epoch(), Status.OK, slot.memoryBytes(), "");
             log.println("worker: node " + nodeId + " ready for plan epoch " + plan.epoch() + " as device " +
                 order.device + " (" + programs.get(order.device).steps().size() + " steps, " +
                 slot.memoryBytes() / (1 << 20) + " MiB; peak RSS so far " + DeviceFacts.peakRss() + ")");
@@ -676,7 +582,7 @@ public final class WorkerNode implements ControlListener, AutoCloseable
         catch (final RuntimeException e)
         {
             CloseHelper.quietClose(exchange);
-            sendAck(order, order.plan.epoch(), Status.FAILED, 0,
+            replies.sendAck(order.toCoordinator, order.sessionToken, order.plan.epoch(), Status.FAILED, 0,
                 "node " + nodeId + " cannot run the plan: " + e.getMessage());
             return null;
         }

@@ -348,10 +348,10 @@ class OnnxImporterTest
     @Test
     void shouldConvertHalfFloatsExactly()
     {
-        assertEquals(65504f, OnnxImporter.halfToFloat(0x7BFF), EXACT);
-        assertEquals(0x1p-24f, OnnxImporter.halfToFloat(0x0001), EXACT);
-        assertEquals(Float.NEGATIVE_INFINITY, OnnxImporter.halfToFloat(0xFC00), EXACT);
-        assertEquals(-0.5f, OnnxImporter.halfToFloat(0xB800), EXACT);
+        assertEquals(65504f, OnnxTensors.halfToFloat(0x7BFF), EXACT);
+        assertEquals(0x1p-24f, OnnxTensors.halfToFloat(0x0001), EXACT);
+        assertEquals(Float.NEGATIVE_INFINITY, OnnxTensors.halfToFloat(0xFC00), EXACT);
+        assertEquals(-0.5f, OnnxTensors.halfToFloat(0xB800), EXACT);
     }
 
     private static OnnxMl.TensorProto.Builder tensor(final String name, final int type, final long... dims)

@@ -69,7 +69,29 @@ public final class FullyConnected
         final float[] b, final int k, final int n, final boolean transB, final float alpha,
         final float[] c, final float beta, final Activation activation, final int n0, final int n1)
     {
+        return gemm(b, k, n, transB, alpha, c, beta, activation, n0, n1, null);
+    }
+
+    /**
+     * As {@link #gemm(float[], int, int, boolean, float, float[], float, Activation, int, int)}, with the input
+     * features held in another order than the weights index them: input feature {@code p} as held is weight row
+     * {@code inputOrder[p]} (e.g. a map held NHWC that the model flattened NCHW). The weights are reordered while
+     * they are packed off-heap, so no reordered copy of them is made on the heap (411 MB for VGG-16's first
+     * fully-connected layer).
+     *
+     * @param inputOrder a permutation of {@code [0, k)}, or null for the weights' own order.
+     * @throws IllegalArgumentException if {@code inputOrder} is not {@code k} indices inside {@code [0, k)}.
+     */
+    public static FullyConnected gemm(
+        final float[] b, final int k, final int n, final boolean transB, final float alpha,
+        final float[] c, final float beta, final Activation activation, final int n0, final int n1,
+        final int[] inputOrder)
+    {
         checkShape(b, k, n);
+        if (inputOrder != null)
+        {
+            checkOrder(inputOrder, k);
+        }
         if (n0 < 0 || n1 <= n0 || n1 > n)
         {
             throw new IllegalArgumentException("FullyConnected: slice [" + n0 + ", " + n1 + ") of " + n +
@@ -83,7 +105,8 @@ public final class FullyConnected
             final int col = n0 + j;
             for (int p = 0; p < k; p++)
             {
-                w.put(j * k + p, alpha * (transB ? b[col * k + p] : b[p * n + col]));
+                final int row = inputOrder == null ? p : inputOrder[p];
+                w.put(j * k + p, alpha * (transB ? b[col * k + row] : b[row * n + col]));
             }
         }
         return new FullyConnected(k, n, n0, n1, packed, prepareBias(c, n, beta, n0, n1),
@@ -203,6 +226,22 @@ public final class FullyConnected
             for (int i = 0; i < m; i++)
             {
                 activation.applyInPlace(y, yOffset + i * outputFeatures + n0, cols);
+            }
+        }
+    }
+
+    private static void checkOrder(final int[] order, final int k)
+    {
+        if (order.length != k)
+        {
+            throw new IllegalArgumentException("FullyConnected: input order of " + order.length + " features for " +
+                k + " inputs");
+        }
+        for (final int p : order)
+        {
+            if (p < 0 || p >= k)
+            {
+                throw new IllegalArgumentException("FullyConnected: input order names feature " + p + " of " + k);
             }
         }
     }

@@ -41,6 +41,59 @@ class FullyConnectedTest
     }
 
     @Test
+    void shouldReadInputsInTheOrderGivenWhileHoldingOnlyTheSlice()
+    {
+        // an input held in another order than the weights index it (NHWC vs the model's NCHW flatten): the reference
+        // multiplies by the rows reordered up front, the kernel reorders while it packs
+        final SplittableRandom random = new SplittableRandom(84);
+        for (int trial = 0; trial < 30; trial++)
+        {
+            final int k = 1 + random.nextInt(80);
+            final int n = 1 + random.nextInt(30);
+            final boolean transB = random.nextBoolean();
+            final int[] order = new int[k];
+            for (int p = 0; p < k; p++)
+            {
+                order[p] = p;
+            }
+            for (int p = k - 1; p > 0; p--)
+            {
+                final int q = random.nextInt(p + 1);
+                final int t = order[p];
+                order[p] = order[q];
+                order[q] = t;
+            }
+            final float[] b = random(random, k * n);
+            final float[] reordered = new float[k * n];
+            for (int p = 0; p < k; p++)
+            {
+                for (int j = 0; j < n; j++)
+                {
+                    if (transB)
+                    {
+                        reordered[j * k + p] = b[j * k + order[p]];
+                    }
+                    else
+                    {
+                        reordered[p * n + j] = b[order[p] * n + j];
+                    }
+                }
+            }
+            final float[] x = random(random, k);
+            final int n0 = random.nextInt(n);
+            final int n1 = n0 + 1 + random.nextInt(n - n0);
+            final FullyConnected fc = FullyConnected.gemm(b, k, n, transB, 1.5f, null, 1f, Activation.RELU, n0, n1,
+                order);
+            final float[] expected = OpsReference.gemm(x, 1, k, reordered, n, transB, 1.5f, null, 1f,
+                Activation.RELU);
+            assertColumns(random, fc, x, 1, expected, n0, n1);
+        }
+        final int[] outside = {0, 3};
+        assertThrows(IllegalArgumentException.class, () -> FullyConnected.gemm(new float[4], 2, 2, false, 1f, null,
+            1f, Activation.NONE, 0, 2, outside));
+    }
+
+    @Test
     void shouldComputeColumnBlocksIndependently()
     {
         final SplittableRandom random = new SplittableRandom(82);

@@ -392,23 +392,20 @@ final class LayerFactory
         {
             throw new IllegalArgumentException("feature slice " + slice + " outside the " + nOut + " outputs");
         }
-        float[] weights = bt.floats();
+        final float[] weights = bt.floats();
         final MapShape flattened = l.flattenedFrom(n.input(0));
-        if (flattened != null)
-        {
-            weights = permuteFlattenRows(weights, flattened, nOut, transB);
-        }
+        final int[] order = flattened == null ? null : flattenOrder(flattened);
         final Lowering.Fused fused = l.fuseActivation(n);
         final FullyConnected kernel;
         if (gemm)
         {
             final float[] c = n.input(2).isEmpty() ? null : l.constant(n.input(2)).floats();
             kernel = FullyConnected.gemm(weights, k, nOut, transB, n.attrFloat("alpha", 1f), c,
-                n.attrFloat("beta", 1f), fused.activation(), n0, n1);
+                n.attrFloat("beta", 1f), fused.activation(), n0, n1, order);
         }
         else
         {
-            kernel = FullyConnected.gemm(weights, k, nOut, false, 1f, null, 1f, fused.activation(), n0, n1);
+            kernel = FullyConnected.gemm(weights, k, nOut, false, 1f, null, 1f, fused.activation(), n0, n1, order);
         }
         final Value out = l.newOutput(fused.output());
         l.add(new FullyConnectedLayer(n.name(), n.opType() + fused.suffix(), kernel, in, out)
@@ -416,42 +413,24 @@ final class LayerFactory
     }
 
     /**
-     * The input is a map (H, W, C) held in NHWC order but indexed by the model in NCHW flatten order: move weight row
-     * {@code c*H*W + y*W + x} to row {@code (y*W + x)*C + c} so the layer reads the memory as it is.
+     * The input is a map (H, W, C) held in NHWC order but indexed by the model in NCHW flatten order: the feature held
+     * at {@code (y*W + x)*C + c} is the model's {@code c*H*W + y*W + x}, the weight row the layer must read for it.
      */
-    private static float[] permuteFlattenRows(final float[] w, final MapShape map, final int n, final boolean transB)
+    static int[] flattenOrder(final MapShape map)
     {
         final int h = map.height();
         final int wd = map.width();
         final int c = map.channels();
-        final int k = h * wd * c;
         final int hw = h * wd;
-        final float[] out = new float[w.length];
-        if (transB)
+        final int[] order = new int[hw * c];
+        for (int pos = 0; pos < hw; pos++)
         {
-            // one output feature's row at a time (k floats, read in order): striding a whole row per element
-            // instead would touch a new cache line for every one of VGG-16's 100 million weights
-            for (int j = 0; j < n; j++)
+            for (int ch = 0; ch < c; ch++)
             {
-                final int row = j * k;
-                for (int ch = 0; ch < c; ch++)
-                {
-                    for (int pos = 0; pos < hw; pos++)
-                    {
-                        out[row + pos * c + ch] = w[row + ch * hw + pos];
-                    }
-                }
-            }
-            return out;
-        }
-        for (int ch = 0; ch < c; ch++)
-        {
-            for (int pos = 0; pos < hw; pos++)
-            {
-                System.arraycopy(w, (ch * hw + pos) * n, out, (pos * c + ch) * n, n);
+                order[pos * c + ch] = ch * hw + pos;
             }
         }
-        return out;
+        return order;
     }
 
     private static void softmax(final Lowering l, final Node n)

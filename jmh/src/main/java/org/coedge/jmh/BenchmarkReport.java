@@ -35,7 +35,8 @@ import org.openjdk.jmh.runner.options.VerboseMode;
  * java -cp jmh/target/benchmarks.jar org.coedge.jmh.BenchmarkReport [quick] [conv] [models] [rounds=N] \
  *     [layer=a,b] [model=a,b] [threads=1,2]
  * </pre>
- * {@code quick} measures a few layers and two models briefly (a smoke test, minutes); without it every layer and
+ * {@code quick} measures a few layers and two models briefly (one short fork each, a model's warmed up for 4 s;
+ * minutes); without it every layer and
  * model of the benchmarks' {@code @Param} lists is measured with the benchmarks' own iteration settings. {@code conv}
  * or {@code models} picks one of the two suites (both by default); {@code rounds} defaults to 1; {@code layer},
  * {@code model} and {@code threads} replace a parameter's list. Single-threaded
@@ -233,7 +234,10 @@ public final class BenchmarkReport
         }
         if (quick)
         {
-            options.warmupIterations(1).warmupTime(TimeValue.seconds(1))
+            // a model fork warms up for 4 s: after 1 s the engine's Java loops (the Vector API depthwise loop above
+            // all) were still short of C2 and MobileNetV2 ran at twice its warm time (21 ms against the 11 ms that
+            // LayerProfile's warm layers add up to), which ONNX Runtime's native code does not suffer
+            options.warmupIterations(higherIsBetter ? 1 : 2).warmupTime(TimeValue.seconds(higherIsBetter ? 1 : 2))
                 .measurementIterations(2).measurementTime(TimeValue.seconds(higherIsBetter ? 1 : 2));
         }
         final RunResult run = single(new Runner(options.build()).run());

@@ -10,8 +10,9 @@ import java.util.Objects;
  * <p>
  * Why the staging: JDK 17's C2 vectorizes a loop only when every array it touches is indexed by the loop variable plus
  * the same constant offset; loops over direct buffers, or over heap arrays at run-time offsets, stay scalar (measured
- * about 2 GFLOP/s). So the input rows a pixel tile needs are copied once per output row into heap arrays (with zero
- * columns for the padding), each tap's input run is copied to offset 0 of a tile array, and the
+ * about 2 GFLOP/s). So the input rows a pixel tile needs are copied into heap arrays (with zero columns for the
+ * padding) once per call, into a ring that holds the window's span of rows (consecutive output rows share all but
+ * {@code strideH} of them), each tap's input run is copied to offset 0 of a tile array, and the
  * {@code acc[i] += x[i] * w[i]} loop then vectorizes (measured 6-12 GFLOP/s on AVX-512). The bias seeds the
  * accumulator and the activation runs on the tile before it is stored.
  * <p>
@@ -164,8 +165,13 @@ public final class DepthwiseConv2d implements ConvKernel
         final int outW = out.width();
         // Staged columns: every input column an output row reads, padding included, from column -padLeft.
         final int stagedColumns = (outW - 1) * strideW + (kernelW - 1) * dilationW + 1;
-        final Staging staging = STAGING.get().ensure(kernelH, stagedColumns * channels, tilePixels * channels,
+        // The staged rows form a ring over the window's span of input rows: consecutive output rows share input
+        // rows (all but one at stride 1), and each input row is staged once per call instead of once per output row
+        // that reads it. Slot floorMod(ih, span) is distinct for the rows of one window.
+        final int span = (kernelH - 1) * params.dilationH() + 1;
+        final Staging staging = STAGING.get().ensure(kernelH, span, stagedColumns * channels, tilePixels * channels,
             vector ? outW * channels : 0);
+        staging.forgetRows(span);
         final FloatBuffer src = in.region().floats();
         final FloatBuffer dst = out.region().floats();
         final float[] acc = staging.acc;
@@ -181,8 +187,14 @@ public final class DepthwiseConv2d implements ConvKernel
                 staging.rowUsed[kh] = inside;
                 if (inside)
                 {
-                    Staged.stageRow(src, in.rowOffset(ih), in.width(), channels, params.padLeft(), stagedColumns,
-                        staging.rows[kh], 0f);
+                    final int slot = Math.floorMod(ih, span);
+                    if (staging.ringRow[slot] != ih)
+                    {
+                        Staged.stageRow(src, in.rowOffset(ih), in.width(), channels, params.padLeft(),
+                            stagedColumns, staging.ring[slot], 0f);
+                        staging.ringRow[slot] = ih;
+                    }
+                    staging.rows[kh] = staging.ring[slot];
                     rowsUsed++;
                 }
             }
@@ -261,16 +273,40 @@ public final class DepthwiseConv2d implements ConvKernel
     /** One thread's staging arrays; grown when a layer needs more, never shrunk. */
     private static final class Staging
     {
+        /** Per kernel row of the current output row: its staged input row, one of {@link #ring}. */
         float[][] rows = new float[0][];
         boolean[] rowUsed = new boolean[0];
+        /** Staged input rows, slot {@code floorMod(ih, span)} for input row ih. */
+        float[][] ring = new float[0][];
+        /** The input row each ring slot holds in the current call, {@link Integer#MIN_VALUE} for none. */
+        int[] ringRow = new int[0];
         float[] acc = new float[0];
         float[] x = new float[0];
         float[] outRow = new float[0];
         float[] residualRow = new float[0];
         float[] zeroRow = new float[0]; // never written: the staged row of kernel rows outside the map
 
-        Staging ensure(final int rowCount, final int rowFloats, final int tileFloats, final int outRowFloats)
+        /** Marks the first {@code span} ring slots empty: a call's rows are not the previous call's. */
+        void forgetRows(final int span)
         {
+            java.util.Arrays.fill(ringRow, 0, span, Integer.MIN_VALUE);
+        }
+
+        Staging ensure(
+            final int rowCount, final int span, final int rowFloats, final int tileFloats, final int outRowFloats)
+        {
+            if (ring.length < span)
+            {
+                ring = java.util.Arrays.copyOf(ring, span);
+                ringRow = new int[span];
+            }
+            for (int i = 0; i < span; i++)
+            {
+                if (ring[i] == null || ring[i].length < rowFloats)
+                {
+                    ring[i] = new float[rowFloats];
+                }
+            }
             if (outRowFloats > 0 && zeroRow.length < rowFloats)
             {
                 zeroRow = new float[rowFloats];
@@ -284,13 +320,6 @@ public final class DepthwiseConv2d implements ConvKernel
             {
                 rows = java.util.Arrays.copyOf(rows, rowCount);
                 rowUsed = new boolean[rowCount];
-            }
-            for (int i = 0; i < rowCount; i++)
-            {
-                if (rows[i] == null || rows[i].length < rowFloats)
-                {
-                    rows[i] = new float[rowFloats];
-                }
             }
             if (acc.length < tileFloats)
             {

@@ -1,6 +1,8 @@
 package org.coedge.kernels;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.SplittableRandom;
 
@@ -89,5 +91,46 @@ class ConvTranspose2dTest
             ConvHarness.runAndCheck(c, 2, c.outH() - 3, random);
             ConvHarness.runAndCheck(c, 5, 6, random);
         }
+    }
+
+    @Test
+    void shouldMatchReferenceWhereWindowsDoNotOverlap()
+    {
+        final SplittableRandom random = new SplittableRandom(44);
+        // the 2x2 stride-2 upsamplings of a text-detection head (24 -> 24, 24 -> 1 with sigmoid), and odd shapes
+        final ConvParams[] layers = {
+            ConvParams.transpose(24, 24, 2, 2).stride(2, 2).build(),
+            ConvParams.transpose(24, 1, 2, 2).stride(2, 2).build(),
+            ConvParams.transpose(5, 3, 3, 2).stride(3, 2).build(),
+            ConvParams.transpose(2, 7, 1, 3).stride(1, 3).build()
+        };
+        final Activation[] activations = { Activation.RELU, Activation.of(Activation.Kind.SIGMOID, 0f, 0f),
+            Activation.NONE, Activation.clip(0f, 6f) };
+        for (int i = 0; i < layers.length; i++)
+        {
+            final ConvParams p = layers[i];
+            final float[] weights = ConvHarness.randomArray(random,
+                p.inChannels() * p.outChannelsPerGroup() * p.kernelH() * p.kernelW());
+            final float[] bias = ConvHarness.randomArray(random, p.outChannels());
+            final ConvTranspose2d kernel = new ConvTranspose2d(p, weights, bias, activations[i]);
+            assertTrue(kernel.disjointWindows(), p.toString());
+            assertEquals(0, kernel.scratchFloats(9));
+            final ConvHarness.Case c = ConvHarness.convTranspose(kernel, weights, bias, activations[i], 7, 9, random);
+            ConvHarness.runAndCheck(c, 0, c.outH(), random);
+            // row slices, also ones that start or end inside an input row's pair of output rows
+            for (int r = 0; r < 6; r++)
+            {
+                final int[] range = ConvHarness.randomRange(random, c.outH());
+                ConvHarness.runAndCheck(c, range[0], range[1], random);
+            }
+            ConvHarness.runAndCheck(c, 3, 4, random);
+        }
+        // overlapping windows, pads or output padding keep the scatter path
+        assertFalse(new ConvTranspose2d(ConvParams.transpose(2, 2, 3, 3).stride(2, 2).build(),
+            new float[2 * 2 * 9], null, Activation.NONE).disjointWindows());
+        assertFalse(new ConvTranspose2d(ConvParams.transpose(2, 2, 2, 2).stride(2, 2).pads(1, 0, 0, 0).build(),
+            new float[2 * 2 * 4], null, Activation.NONE).disjointWindows());
+        assertFalse(new ConvTranspose2d(ConvParams.transpose(2, 2, 2, 2).stride(2, 2).outputPadding(1, 0).build(),
+            new float[2 * 2 * 4], null, Activation.NONE).disjointWindows());
     }
 }

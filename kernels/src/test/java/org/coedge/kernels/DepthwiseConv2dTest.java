@@ -96,6 +96,32 @@ class DepthwiseConv2dTest
     }
 
     @Test
+    void shouldStageEachCallsOwnInputRows()
+    {
+        // the staged rows are kept between output rows of one call: a second call on the same thread (another input,
+        // another layer of the same width) must not reuse them
+        final SplittableRandom random = new SplittableRandom(33);
+        final ConvParams p = ConvParams.conv(24, 24, 3, 3).groups(24).pad(1).build();
+        final ConvParams strided = ConvParams.conv(24, 24, 3, 3).groups(24).stride(2, 2).pad(1).build();
+        for (final boolean vector : new boolean[]{ false, true })
+        {
+            final float[] weights = ConvHarness.randomArray(random, 24 * 9);
+            final ConvKernel kernel = new DepthwiseConv2d(p, weights, null, Activation.NONE, vector);
+            final ConvKernel other = new DepthwiseConv2d(strided, weights, null, Activation.NONE, vector);
+            final ConvHarness.Case a = ConvHarness.conv(kernel, weights, null, Activation.NONE, 12, 10, random);
+            final ConvHarness.Case b = ConvHarness.conv(kernel, weights, null, Activation.NONE, 12, 10, random);
+            final ConvHarness.Case c = ConvHarness.conv(other, weights, null, Activation.NONE, 12, 10, random);
+            // each call starts on the input rows the previous call ended on
+            ConvHarness.runAndCheck(a, 0, 5, random);
+            ConvHarness.runAndCheck(b, 4, 8, random);
+            ConvHarness.runAndCheck(a, 7, 12, random);
+            ConvHarness.runAndCheck(b, 11, 12, random);
+            ConvHarness.runAndCheck(c, 5, 6, random);
+            ConvHarness.runAndCheck(a, 0, a.outH(), random);
+        }
+    }
+
+    @Test
     void shouldRunTheVectorLoopByDefaultWhereTheJvmHasTheModule()
     {
         // the build runs tests as the launcher runs the engine: with --add-modules jdk.incubator.vector

@@ -54,10 +54,14 @@ final class EpilogueVector
         final ByteBuffer out, final int offset, final int count, final float[] pattern, final int pieceFloats,
         final Activation activation, final ByteBuffer residual, final int residualOffset)
     {
+        if (activation.kind() == Activation.Kind.SIGMOID)
+        {
+            applySigmoid(out, offset, count, pattern, pieceFloats, activation, residual, residualOffset);
+            return;
+        }
         final boolean clip = activation.kind() == Activation.Kind.CLIP;
         final boolean relu = activation.kind() == Activation.Kind.RELU;
         final boolean hardSwish = activation.kind() == Activation.Kind.HARD_SWISH;
-        final boolean sigmoid = activation.kind() == Activation.Kind.SIGMOID;
         final float lo = clip ? activation.alpha() : relu ? 0f : Float.NEGATIVE_INFINITY;
         final float hi = clip ? activation.beta() : Float.POSITIVE_INFINITY;
         final int lanes = SPECIES.length();
@@ -82,11 +86,6 @@ final class EpilogueVector
                     // x * max(0, min(1, x / 6 + 1/2)), with Activation.apply's roundings
                     x = x.mul(x.mul(1f / 6f).add(0.5f).max(0f).min(1f));
                 }
-                else if (sigmoid)
-                {
-                    // 1 / (1 + e^-x): 0 where e^-x overflows, 1 where it underflows, like Activation.apply
-                    x = FloatVector.broadcast(SPECIES, 1f).div(x.neg().lanewise(VectorOperators.EXP).add(1f));
-                }
                 else
                 {
                     x = x.max(lo).min(hi);
@@ -101,7 +100,49 @@ final class EpilogueVector
                 {
                     x += residual.getFloat((int)(rBase + (long)i * Float.BYTES));
                 }
-                out.putFloat(at, hardSwish || sigmoid ? activation.apply(x) : Math.min(Math.max(x, lo), hi));
+                out.putFloat(at, hardSwish ? activation.apply(x) : Math.min(Math.max(x, lo), hi));
+            }
+        }
+    }
+
+    /**
+     * {@link #apply} for the sigmoid, in a method of its own: the vector exp is a call C2 may not inline, and a
+     * vector that may flow into a call is boxed on the heap; kept apart, the other activations' loop never has one.
+     */
+    private static void applySigmoid(
+        final ByteBuffer out, final int offset, final int count, final float[] pattern, final int pieceFloats,
+        final Activation activation, final ByteBuffer residual, final int residualOffset)
+    {
+        final int lanes = SPECIES.length();
+        for (int done = 0; done < count; done += pieceFloats)
+        {
+            final int length = Math.min(pieceFloats, count - done);
+            final long base = (long)(offset + done) * Float.BYTES;
+            final long rBase = (long)(residualOffset + done) * Float.BYTES;
+            int i = 0;
+            for (; i + lanes <= length; i += lanes)
+            {
+                final int at = (int)(base + (long)i * Float.BYTES);
+                FloatVector x = FloatVector.fromByteBuffer(SPECIES, out, at, ORDER)
+                    .add(FloatVector.fromArray(SPECIES, pattern, i));
+                if (residual != null)
+                {
+                    x = x.add(FloatVector.fromByteBuffer(SPECIES, residual, (int)(rBase + (long)i * Float.BYTES),
+                        ORDER));
+                }
+                // 1 / (1 + e^-x): 0 where e^-x overflows, 1 where it underflows, like Activation.apply
+                x = FloatVector.broadcast(SPECIES, 1f).div(x.neg().lanewise(VectorOperators.EXP).add(1f));
+                x.intoByteBuffer(out, at, ORDER);
+            }
+            for (; i < length; i++)
+            {
+                final int at = (int)(base + (long)i * Float.BYTES);
+                float x = out.getFloat(at) + pattern[i];
+                if (residual != null)
+                {
+                    x += residual.getFloat((int)(rBase + (long)i * Float.BYTES));
+                }
+                out.putFloat(at, activation.apply(x));
             }
         }
     }

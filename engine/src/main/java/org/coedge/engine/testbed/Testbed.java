@@ -174,10 +174,6 @@ public final class Testbed implements AutoCloseable
             log.println("testbed: taskset not found: devices are not pinned to CPUs (their quotas lose more)");
         }
         processes = new DeviceProcesses(config, log, work, cgroups, network, cpus);
-        // what the quotas are shares of: a device's JVM on device 0's CPUs with no quota, before any device runs
-        result.unthrottledGflops = processes.unthrottledGflops(cpus == null ? "" : cpus[0]);
-        log.printf(java.util.Locale.ROOT, "testbed: unthrottled %.1f GFLOP/s on 1 thread%n",
-            result.unthrottledGflops);
         final Path model;
         final List<Path> inputs = new ArrayList<>();
         if (config.modelName != null)
@@ -244,6 +240,12 @@ public final class Testbed implements AutoCloseable
             ref.add(TensorFiles.read(r));
         }
 
+        // what the quotas are shares of: a device's JVM on device 0's CPUs with no quota, measured right before the
+        // workers calibrate (and device 0 with the first planner), not minutes earlier: on this shared machine the
+        // same measurement moved by up to 15% between runs five minutes apart
+        result.unthrottledGflops = processes.unthrottledGflops(cpus == null ? "" : cpus[0]);
+        log.printf(java.util.Locale.ROOT, "testbed: unthrottled %.1f GFLOP/s on 1 thread%n",
+            result.unthrottledGflops);
         if (n > 1)
         {
             for (int d = 1; d < n; d++)

@@ -60,8 +60,9 @@ public final class TestbedReport
             "alone| over max |alone|.%n%n", r.devices.size(), r.linkMbps > 0 ? String.format(Locale.ROOT,
             "%.0f Mbit/s each way (tc tbf on both ends of every veth)", r.linkMbps) : "unlimited (veth)",
             r.delayMs > 0 ? String.format(Locale.ROOT, ", %.1f ms one way", r.delayMs) : "", r.repeat));
-        md.append(String.format(Locale.ROOT, "Unthrottled, the testbed measured %.1f GFLOP/s before the devices " +
-            "started; \"/ share\" is what a device reported over its cores times that.%n%n", r.unthrottledGflops));
+        md.append(String.format(Locale.ROOT, "Unthrottled, the testbed measured %.1f GFLOP/s right before the " +
+            "workers started; \"/ share\" is what a device reported over its cores times that.%n%n",
+            r.unthrottledGflops));
         md.append("| device | cores | CFS quota / period (us) | CPUs | GFLOP/s reported | / share | memory MiB | " +
             "peak RSS MiB |\n|---|---|---|---|---|---|---|---|\n");
         for (int i = 0; i < r.devices.size(); i++)

@@ -323,7 +323,7 @@ public final class TestbedResult
         out.printf(Locale.ROOT, "testbed: %s on %d device(s), links %s%s, %d timed request(s) each%n", model,
             devices.size(), linkMbps > 0 ? String.format(Locale.ROOT, "%.0f Mbit/s", linkMbps) : "unlimited",
             delayMs > 0 ? String.format(Locale.ROOT, " + %.1f ms", delayMs) : "", repeat);
-        out.printf(Locale.ROOT, "unthrottled: %.1f GFLOP/s (the testbed's own calibration, before the devices)%n",
+        out.printf(Locale.ROOT, "unthrottled: %.1f GFLOP/s (the testbed's own calibration, right before the workers)%n",
             unthrottledGflops);
         out.printf("%-7s %6s %18s %5s %9s %9s %10s %9s%n", "device", "cores", "quota / period us", "cpus",
             "GFLOP/s", "/ share", "memory MiB", "peak RSS");

@@ -26,23 +26,7 @@ class FeatureSplitTest
      */
     static LayerGraph withFcHead(final LayerGraph graph, final int... features)
     {
-        final LayerGraph.Builder b = LayerGraph.builder();
-        for (final Layer layer : graph.layers())
-        {
-            final int[] ins = new int[layer.inputCount()];
-            final RowMap[] maps = new RowMap[layer.inputCount()];
-            for (int j = 0; j < ins.length; j++)
-            {
-                ins[j] = layer.inputId(j);
-                maps[j] = layer.rowMap(j);
-            }
-            final int id = b.addLayer(layer.name(), ins, maps, layer.heightRows(), layer.width(), layer.channels(),
-                layer.flopsPerRow(), layer.bytesPerRow());
-            if (graph.isOutput(id) && id != graph.layerCount() - 1)
-            {
-                b.markOutput(id);
-            }
-        }
+        final LayerGraph.Builder b = RandomGraphs.copyOf(graph);
         final int last = graph.layerCount() - 1;
         final int poolChannels = 64;
         int in = b.addLayer("gap", new int[]{ last },

@@ -197,9 +197,10 @@ final class RandomGraphs
     }
 
     /**
-     * Appends a global pooling layer and a fully-connected layer after the last layer.
+     * @return a builder holding {@code graph}'s layers as they are, its outputs marked except the last layer (which
+     *         a head appended after it replaces).
      */
-    static LayerGraph withHead(final LayerGraph graph)
+    static LayerGraph.Builder copyOf(final LayerGraph graph)
     {
         final LayerGraph.Builder b = LayerGraph.builder();
         for (final Layer layer : graph.layers())
@@ -218,6 +219,15 @@ final class RandomGraphs
                 b.markOutput(id);
             }
         }
+        return b;
+    }
+
+    /**
+     * Appends a global pooling layer and a fully-connected layer after the last layer.
+     */
+    static LayerGraph withHead(final LayerGraph graph)
+    {
+        final LayerGraph.Builder b = copyOf(graph);
         final int last = graph.layerCount() - 1;
         final int pool = b.addLayer("gap", new int[]{ last },
             new RowMap[]{ RowMap.global(graph.layer(last).heightRows(), 1) }, 1, 1, 8, 100, 32);

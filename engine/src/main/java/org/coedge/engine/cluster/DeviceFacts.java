@@ -200,7 +200,13 @@ public final class DeviceFacts
     /** @return this process's peak resident set ({@code VmHWM} of {@code /proc/self/status}), or -1 if unknown. */
     public static long peakRssBytes()
     {
-        return statusKib("VmHWM:");
+        return statusKib("self", "VmHWM:");
+    }
+
+    /** @return the peak resident set of process {@code pid} ({@code VmHWM} of its status), or -1 if unknown. */
+    public static long peakRssBytes(final long pid)
+    {
+        return statusKib(Long.toString(pid), "VmHWM:");
     }
 
     /** @return the peak resident set as the logs print it: {@code 412.3 MiB}, or {@code unknown}. */
@@ -210,11 +216,11 @@ public final class DeviceFacts
         return peak < 0 ? "unknown" : String.format(Locale.ROOT, "%.1f MiB", peak / 1048576.0);
     }
 
-    private static long statusKib(final String field)
+    private static long statusKib(final String process, final String field)
     {
         try
         {
-            for (final String line : Files.readAllLines(Path.of("/proc/self/status"), StandardCharsets.UTF_8))
+            for (final String line : Files.readAllLines(Path.of("/proc", process, "status"), StandardCharsets.UTF_8))
             {
                 if (line.startsWith(field))
                 {

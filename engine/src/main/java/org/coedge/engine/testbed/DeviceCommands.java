@@ -135,29 +135,6 @@ final class DeviceCommands
         return lists;
     }
 
-    /**
-     * @return the peak resident set of process {@code pid} in MiB ({@code VmHWM} in {@code /proc/PID/status}), NaN if
-     * it cannot be read (the process is gone, or the system has no {@code /proc}).
-     */
-    static double peakRssMb(final long pid)
-    {
-        try
-        {
-            for (final String line : java.nio.file.Files.readAllLines(Path.of("/proc", Long.toString(pid), "status")))
-            {
-                if (line.startsWith("VmHWM:"))
-                {
-                    return Long.parseLong(line.substring(6).replace("kB", "").trim()) / 1024.0;
-                }
-            }
-        }
-        catch (final java.io.IOException | RuntimeException e)
-        {
-            // gone or unreadable: unknown
-        }
-        return Double.NaN;
-    }
-
     /** @return the arguments of {@code coedge worker} for device {@code d}. */
     static List<String> worker(final int d, final int port, final Path keyFile, final double cores,
         final String power)

@@ -384,8 +384,9 @@ public final class Testbed implements AutoCloseable
             }
             // the coordinator says its own peak; a worker lives through every planner, so its high-water mark is read
             // from the kernel while it runs
-            final double peak = d == 0 ? JsonReader.num(json, "peak_rss_bytes") / 1048576.0 :
-                DeviceCommands.peakRssMb(processes.workerPid(d));
+            final double bytes = d == 0 ? JsonReader.num(json, "peak_rss_bytes") :
+                org.coedge.engine.cluster.DeviceFacts.peakRssBytes(processes.workerPid(d));
+            final double peak = bytes >= 0 ? bytes / 1048576.0 : Double.NaN;
             final TestbedResult.Device dev = result.devices.get(d);
             if (!(dev.peakRssMb >= peak))
             {

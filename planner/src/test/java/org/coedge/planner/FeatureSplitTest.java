@@ -223,11 +223,7 @@ class FeatureSplitTest
             final LinkModel links = LinkModel.uniform(n, 1e5 * (1 + random.nextInt(1000)), random.nextInt(50_000),
                 random.nextInt(5000));
             final int[] outputs = RandomGraphs.outputs(g);
-            final PlanChoice choice = AdaptivePlanner.plan(g, outputs, devices, links, 0);
-            final double exhaustive = BruteForce.bestNs(g, outputs, devices, links);
-            assertTrue(choice.prediction().endNs() <= exhaustive * 1.01,
-                "trial " + trial + ": search " + choice.prediction().endNs() + " ns (" + choice.description() +
-                "), exhaustive " + exhaustive + " ns");
+            AdaptivePlannerTest.assertWithinOnePercentOfExhaustive("trial " + trial, g, outputs, devices, links);
         }
     }
 

@@ -193,7 +193,9 @@ final class DeviceProcesses
         processes.remove(p);
         try
         {
-            return Double.parseDouble(out.trim().split(" ")[0]);
+            // the calibration's line is its last; a JVM may print warnings before it (incubator modules)
+            final String[] lines = out.trim().split("\\R");
+            return Double.parseDouble(lines[lines.length - 1].trim().split(" ")[0]);
         }
         catch (final NumberFormatException e)
         {

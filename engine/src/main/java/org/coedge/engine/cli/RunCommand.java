@@ -255,6 +255,7 @@ final class RunCommand implements Callable<Integer>
                 }
             }
         }
+        final long[] inOrder = latencyNs.clone();
         Arrays.sort(latencyNs);
         final double minMs = latencyNs[0] / 1e6;
         final double medianMs = (latencyNs[(repeat - 1) / 2] + latencyNs[repeat / 2]) / 2e6;
@@ -263,8 +264,13 @@ final class RunCommand implements Callable<Integer>
             final StringBuilder sb = new StringBuilder();
             sb.append(String.format(Locale.ROOT,
                 "{\"model\": \"%s\", \"threads\": %d, \"repeat\": %d, \"latency_ms\": {\"min\": %.4f, " +
-                "\"median\": %.4f}, %s, ", Json.escape(model.toString()), threads, repeat, minMs, medianMs,
-                BlasReport.jsonFields()));
+                "\"median\": %.4f}, \"samples_ms\": [", Json.escape(model.toString()), threads, repeat, minMs,
+                medianMs));
+            for (int i = 0; i < inOrder.length; i++)
+            {
+                sb.append(i > 0 ? ", " : "").append(String.format(Locale.ROOT, "%.4f", inOrder[i] / 1e6));
+            }
+            sb.append("], ").append(BlasReport.jsonFields()).append(", ");
             if (exit != null)
             {
                 sb.append("\"exit\": ").append(exit).append(", ");

@@ -102,18 +102,28 @@ final class RunOutputs
         return max > 0 ? err / max : err;
     }
 
-    /** Fills a planner's entry from what the coordinator's {@code --json} says of its run. */
-    static void fill(final TestbedResult.Planner p, final Map<String, Object> json,
-        final double fastestAloneMs)
+    /**
+     * @return the timed requests' latencies a {@code coedge run --json} lists ({@code "samples_ms"}), or its median
+     *     alone where it lists none.
+     */
+    static double[] samplesMs(final Map<String, Object> json)
     {
         final List<Object> samples = json.get("samples_ms") instanceof List ?
             castList(json.get("samples_ms")) :
             List.of(JsonReader.num(JsonReader.obj(json, "latency_ms"), "median"));
-        p.samplesMs = new double[samples.size()];
-        for (int i = 0; i < samples.size(); i++)
+        final double[] ms = new double[samples.size()];
+        for (int i = 0; i < ms.length; i++)
         {
-            p.samplesMs[i] = (Double)samples.get(i);
+            ms[i] = (Double)samples.get(i);
         }
+        return ms;
+    }
+
+    /** Fills a planner's entry from what the coordinator's {@code --json} says of its run. */
+    static void fill(final TestbedResult.Planner p, final Map<String, Object> json,
+        final double fastestAloneMs)
+    {
+        p.samplesMs = samplesMs(json);
         p.medianMs = TestbedResult.median(p.samplesMs);
         p.p90Ms = TestbedResult.quantile(p.samplesMs, 0.9);
         p.speedup = fastestAloneMs / p.medianMs;

@@ -226,8 +226,7 @@ public final class Testbed implements AutoCloseable
             final TestbedResult.Alone a = new TestbedResult.Alone();
             a.cores = config.cores[d];
             a.device = d;
-            a.medianMs = JsonReader.num(JsonReader.obj(json, "latency_ms"), "median");
-            a.minMs = JsonReader.num(JsonReader.obj(json, "latency_ms"), "min");
+            a.add(RunOutputs.samplesMs(json), false);
             result.alone.add(a);
             if (reference == null)
             {
@@ -273,7 +272,32 @@ public final class Testbed implements AutoCloseable
                 result.planners.add(p);
             }
         }
+        if (n > 1)
+        {
+            aloneAgain(model, inputs, result);
+        }
         return result;
+    }
+
+    /**
+     * Runs the fastest device class alone once more, after the cooperative runs, and takes the speedups against
+     * both runs' requests: on a shared machine the same process's speed moves by 10-30% over the minutes between the
+     * first run alone and the last cooperative one, and a ratio against one side only follows that drift. The
+     * workers stay up but idle, on their own CPUs where the machine has enough.
+     */
+    private void aloneAgain(final Path model, final List<Path> inputs, final TestbedResult result) throws IOException
+    {
+        final TestbedResult.Alone fastest = result.fastestAlone();
+        final int d = fastest.device;
+        log.printf("testbed: %s alone on device %d (%.3f cores) again, after the cooperative runs%n", result.model, d,
+            config.cores[d]);
+        final Map<String, Object> json = processes.runToEnd(d, "alone-after-d" + d, DeviceCommands.alone(model,
+            inputs, outputs("alone-after-d" + d), config.cores[d], config.repeat, config.warmup));
+        fastest.add(RunOutputs.samplesMs(json), true);
+        for (final TestbedResult.Planner p : result.planners)
+        {
+            p.speedup = fastest.medianMs / p.medianMs;
+        }
     }
 
     /** @return the median of the latency-objective adaptive run, for a relative deadline; NaN for an absolute one. */

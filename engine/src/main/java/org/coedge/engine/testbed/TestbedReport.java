@@ -72,11 +72,13 @@ public final class TestbedReport
                 i == 0 ? " (coordinator)" : "", d.cores, d.quotaUs, d.periodUs, d.cpus.isEmpty() ? "-" : d.cpus,
                 d.gflops, r.shareRatio(d), d.memoryMb, d.peakRssMb));
         }
-        md.append("\n| alone on | median ms | min ms |\n|---|---|---|\n");
+        md.append("\n| alone on | median ms | min ms | median before / after the cooperative runs |\n" +
+            "|---|---|---|---|\n");
         for (final TestbedResult.Alone a : r.alone)
         {
-            md.append(String.format(Locale.ROOT, "| device %d, %.3f cores | %.2f | %.2f |%n", a.device, a.cores,
-                a.medianMs, a.minMs));
+            md.append(String.format(Locale.ROOT, "| device %d, %.3f cores | %.2f | %.2f | %s |%n", a.device, a.cores,
+                a.medianMs, a.minMs, Double.isNaN(a.afterMedianMs) ? "-" :
+                String.format(Locale.ROOT, "%.2f / %.2f", a.beforeMedianMs, a.afterMedianMs)));
         }
         md.append("\n| planner | median ms | p90 ms | speedup | max error | rows per device | compute / send / " +
             "wait ms per device | throttled periods |\n|---|---|---|---|---|---|---|---|\n");

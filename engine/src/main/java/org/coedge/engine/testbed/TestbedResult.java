@@ -34,8 +34,33 @@ public final class TestbedResult
     {
         public double cores;
         public int device;
+        /** Over every timed request alone: before the cooperative runs and, for the fastest class, after them. */
         public double medianMs;
         public double minMs;
+        /** The median of the run before the cooperative runs. */
+        public double beforeMedianMs = Double.NaN;
+        /** The median of the run after them (the fastest class only), NaN if there was none. */
+        public double afterMedianMs = Double.NaN;
+        /** Every timed request alone, before then after. */
+        public double[] samplesMs = new double[0];
+
+        /** Adds one run's timed requests and recomputes the median and minimum over all of them. */
+        void add(final double[] runSamplesMs, final boolean after)
+        {
+            final double[] all = Arrays.copyOf(samplesMs, samplesMs.length + runSamplesMs.length);
+            System.arraycopy(runSamplesMs, 0, all, samplesMs.length, runSamplesMs.length);
+            samplesMs = all;
+            if (after)
+            {
+                afterMedianMs = median(runSamplesMs);
+            }
+            else
+            {
+                beforeMedianMs = median(runSamplesMs);
+            }
+            medianMs = median(all);
+            minMs = Arrays.stream(all).min().orElse(Double.NaN);
+        }
     }
 
     /** One device under one planner. */
@@ -215,13 +240,16 @@ public final class TestbedResult
         }
         final Alone fastest = fastestAlone();
         sb.append("], \"alone_ms\": {\"median\": ").append(num(fastest.medianMs)).append(", \"min\": ")
-            .append(num(fastest.minMs)).append(", \"cores\": ").append(num(fastest.cores)).append("}, \"alone\": [");
+            .append(num(fastest.minMs)).append(", \"before\": ").append(num(fastest.beforeMedianMs))
+            .append(", \"after\": ").append(num(fastest.afterMedianMs)).append(", \"cores\": ")
+            .append(num(fastest.cores)).append("}, \"alone\": [");
         for (int i = 0; i < alone.size(); i++)
         {
             final Alone a = alone.get(i);
             sb.append(i > 0 ? ", " : "").append("{\"cores\": ").append(num(a.cores)).append(", \"device\": ")
                 .append(a.device).append(", \"median_ms\": ").append(num(a.medianMs)).append(", \"min_ms\": ")
-                .append(num(a.minMs)).append('}');
+                .append(num(a.minMs)).append(", \"before_median_ms\": ").append(num(a.beforeMedianMs))
+                .append(", \"after_median_ms\": ").append(num(a.afterMedianMs)).append('}');
         }
         sb.append("], \"planners\": [");
         for (int i = 0; i < planners.size(); i++)
@@ -336,8 +364,9 @@ public final class TestbedResult
         }
         for (final Alone a : alone)
         {
-            out.printf(Locale.ROOT, "alone on %.3f cores (device %d): median %.2f ms, min %.2f ms%n", a.cores,
-                a.device, a.medianMs, a.minMs);
+            out.printf(Locale.ROOT, "alone on %.3f cores (device %d): median %.2f ms, min %.2f ms%s%n", a.cores,
+                a.device, a.medianMs, a.minMs, Double.isNaN(a.afterMedianMs) ? "" : String.format(Locale.ROOT,
+                " (median %.2f ms before the cooperative runs, %.2f ms after)", a.beforeMedianMs, a.afterMedianMs));
         }
         out.printf("%-13s %10s %10s %8s %10s   %s%n", "planner", "median ms", "p90 ms", "speedup", "max error",
             "per device: rows, compute / send / wait ms, throttled");

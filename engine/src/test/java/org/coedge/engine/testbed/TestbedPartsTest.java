@@ -23,6 +23,22 @@ class TestbedPartsTest
     Path dir;
 
     @Test
+    void aloneTakesTheMedianOverTheRunsBeforeAndAfterTheCooperativeOnes()
+    {
+        final TestbedResult.Alone a = new TestbedResult.Alone();
+        a.add(new double[]{100, 110, 90}, false);
+        assertEquals(100, a.medianMs, 0);
+        assertTrue(Double.isNaN(a.afterMedianMs));
+        // the machine got slower in between: the speedup is taken against both sides, not the first alone
+        a.add(new double[]{130, 120, 140}, true);
+        assertEquals(100, a.beforeMedianMs, 0);
+        assertEquals(130, a.afterMedianMs, 0);
+        assertEquals(115, a.medianMs, 0);
+        assertEquals(90, a.minMs, 0);
+        assertEquals(6, a.samplesMs.length);
+    }
+
+    @Test
     void shouldUseTheAskedPeriodUnlessTheQuotaWouldFallUnderTheKernelsMinimum()
     {
         for (final long wanted : new long[]{CpuCgroup.MIN_US, CpuCgroup.DEFAULT_PERIOD_US})

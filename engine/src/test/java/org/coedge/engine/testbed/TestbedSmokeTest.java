@@ -48,8 +48,15 @@ class TestbedSmokeTest
                 // a JVM's resident set holds at least the slice it planned to hold
                 assertTrue(JsonReader.num(d, "peak_rss_mb") >= JsonReader.num(d, "memory_mb"), d.toString());
             }
-            final double alone = JsonReader.num(JsonReader.obj(json, "alone_ms"), "median");
+            assertTrue(JsonReader.num(json, "unthrottled_gflops") > 0, json.toString());
+            final Map<String, Object> aloneMs = JsonReader.obj(json, "alone_ms");
+            final double alone = JsonReader.num(aloneMs, "median");
             assertTrue(alone > 0, json.toString());
+            // the fastest device ran alone before and after the cooperative runs; the median is over both
+            final double before = JsonReader.num(aloneMs, "before");
+            final double after = JsonReader.num(aloneMs, "after");
+            assertTrue(before > 0 && after > 0, aloneMs.toString());
+            assertTrue(alone >= Math.min(before, after) && alone <= Math.max(before, after), aloneMs.toString());
             final List<Map<String, Object>> planners = JsonReader.objects(json, "planners");
             assertEquals(List.of("equal", "proportional", "adaptive"),
                 planners.stream().map(p -> p.get("name")).toList());

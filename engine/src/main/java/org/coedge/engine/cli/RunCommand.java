@@ -10,13 +10,13 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 
 import org.coedge.engine.api.Model;
+import org.coedge.engine.api.Session;
 import org.coedge.engine.cluster.DeviceFacts;
 import org.coedge.engine.exec.PlanGraphs;
 import org.coedge.engine.exec.PreparedModel;
 import org.coedge.engine.exec.SplitExecutor;
 import org.coedge.planner.LayerGraph;
 import org.coedge.planner.Planner;
-import org.coedge.engine.api.Session;
 import org.coedge.engine.api.SessionOptions;
 import org.coedge.engine.io.HostTensor;
 import org.coedge.engine.io.TensorFiles;
@@ -212,7 +212,7 @@ final class RunCommand implements Callable<Integer>
         final Map<String, long[]> outDims = new LinkedHashMap<>();
         final StringBuilder devicesJson = new StringBuilder();
         final StringBuilder devicesText = new StringBuilder();
-        try (Runner runner = split == null ? sessionRunner(m.newSession(options)) : splitRunner(m, options))
+        try (LocalRunner runner = split == null ? LocalRunner.of(m.newSession(options)) : splitRunner(m, options))
         {
             final long[] layerNanos = new long[runner.layerCount()];
             for (int i = 0; i < tensors.size(); i++)
@@ -341,7 +341,7 @@ final class RunCommand implements Callable<Integer>
             in.add(t.data());
         }
         final List<long[]> outDims = new ArrayList<>();
-        try (org.coedge.engine.api.Session probe = m.newSession(SessionOptions.threads(1)))
+        try (Session probe = m.newSession(SessionOptions.threads(1)))
         {
             for (int i = 0; i < m.outputNames().size(); i++)
             {
@@ -427,82 +427,7 @@ final class RunCommand implements Callable<Integer>
         return 0;
     }
 
-    /** What the timing loop drives: a local session or a split over simulated devices. */
-    private interface Runner extends AutoCloseable
-    {
-        PreparedModel prepared();
-
-        int layerCount();
-
-        void setInput(int index, float[] nchw);
-
-        /** Runs once; adds per-layer times to {@code layerNanos} when it is not null. */
-        void run(long[] layerNanos);
-
-        int outputCount();
-
-        float[] output(int index);
-
-        SplitExecutor splitExecutor();
-
-        @Override
-        void close();
-    }
-
-    private static Runner sessionRunner(final Session session)
-    {
-        return new Runner()
-        {
-            public PreparedModel prepared()
-            {
-                return session.prepared();
-            }
-
-            public int layerCount()
-            {
-                return session.prepared().layers().size();
-            }
-
-            public void setInput(final int index, final float[] nchw)
-            {
-                session.setInput(index, nchw);
-            }
-
-            public void run(final long[] layerNanos)
-            {
-                if (layerNanos == null)
-                {
-                    session.run();
-                }
-                else
-                {
-                    session.run(layerNanos);
-                }
-            }
-
-            public int outputCount()
-            {
-                return session.outputCount();
-            }
-
-            public float[] output(final int index)
-            {
-                return session.output(index);
-            }
-
-            public SplitExecutor splitExecutor()
-            {
-                throw new IllegalStateException("not a split run");
-            }
-
-            public void close()
-            {
-                session.close();
-            }
-        };
-    }
-
-    private Runner splitRunner(final Model m, final SessionOptions options)
+    private LocalRunner splitRunner(final Model m, final SessionOptions options)
     {
         if (profile)
         {
@@ -521,50 +446,7 @@ final class RunCommand implements Callable<Integer>
         unsplitBytes = (long)whole.arenaFloats() * Float.BYTES + whole.weightBytes() +
             (long)Math.max(1, whole.scratchFloats()) * Float.BYTES;
         final SplitExecutor executor = SplitExecutor.create(m, options.inputDims(), whole, graph, chosen.plan());
-        return new Runner()
-        {
-            public PreparedModel prepared()
-            {
-                return executor.model();
-            }
-
-            public int layerCount()
-            {
-                return 0;
-            }
-
-            public void setInput(final int index, final float[] nchw)
-            {
-                executor.setInput(index, nchw);
-            }
-
-            public void run(final long[] layerNanos)
-            {
-                executor.run();
-            }
-
-            public int outputCount()
-            {
-                return executor.model().outputs().size();
-            }
-
-            public float[] output(final int index)
-            {
-                final float[] data = new float[executor.model().outputs().get(index).shape().size()];
-                executor.outputInto(index, data);
-                return data;
-            }
-
-            public SplitExecutor splitExecutor()
-            {
-                return executor;
-            }
-
-            public void close()
-            {
-                executor.close();
-            }
-        };
+        return LocalRunner.of(executor);
     }
 
     /** Per device: memory held (arena, weights, scratch, receive buffers) and time per run by kind of step. */

@@ -4,6 +4,7 @@ import java.util.Arrays;
 import java.util.Locale;
 
 import org.coedge.engine.graph.Node;
+import org.coedge.kernels.Reductions;
 import org.coedge.kernels.TensorOps;
 
 /**
@@ -173,8 +174,8 @@ final class PathChoice
                 {
                     axes[i] = i + 2;
                 }
-                TensorLayers.reduce(l, n, "GlobalMaxPool".equals(n.opType()) ? TensorOps.Reduce.MAX :
-                    TensorOps.Reduce.MEAN, TensorLayer.toInts(axes), true);
+                TensorLayers.reduce(l, n, "GlobalMaxPool".equals(n.opType()) ? Reductions.Reduce.MAX :
+                    Reductions.Reduce.MEAN, TensorLayer.toInts(axes), true);
                 break;
             }
             case "LRN":

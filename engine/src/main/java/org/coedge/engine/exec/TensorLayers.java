@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Locale;
 
 import org.coedge.engine.graph.Node;
+import org.coedge.kernels.Reductions;
 import org.coedge.kernels.TensorOps;
 import org.coedge.kernels.TensorView;
 
@@ -334,19 +335,19 @@ final class TensorLayers
             @Override
             public void run()
             {
-                TensorOps.softmax(in, out, reduced, log);
+                Reductions.softmax(in, out, reduced, log);
             }
         }, 4);
     }
 
     private static void reduce(final Lowering l, final Node n)
     {
-        reduce(l, n, TensorOps.Reduce.valueOf(n.attrString("kind", "")), ints(n, "axes"),
+        reduce(l, n, Reductions.Reduce.valueOf(n.attrString("kind", "")), ints(n, "axes"),
             n.attrInt("keepdims", 1) != 0);
     }
 
     /** Reduces input 0 of {@code n} over {@code axes} (sorted, distinct). */
-    static void reduce(final Lowering l, final Node n, final TensorOps.Reduce kind, final int[] axes,
+    static void reduce(final Lowering l, final Node n, final Reductions.Reduce kind, final int[] axes,
         final boolean keepDims)
     {
         final int rank = l.dims(n.input(0)).length;
@@ -387,7 +388,7 @@ final class TensorLayers
             @Override
             public void run()
             {
-                TensorOps.reduce(kind, epsilon, in, axes.length, out);
+                Reductions.reduce(kind, epsilon, in, axes.length, out);
             }
         }, 1);
     }

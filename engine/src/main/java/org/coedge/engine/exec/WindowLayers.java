@@ -6,6 +6,7 @@ import java.util.Locale;
 
 import org.coedge.engine.graph.Node;
 import org.coedge.kernels.TensorConv;
+import org.coedge.kernels.Reductions;
 import org.coedge.kernels.TensorOps;
 import org.coedge.kernels.TensorResize;
 import org.coedge.kernels.TensorView;
@@ -85,7 +86,7 @@ final class WindowLayers
             @Override
             public void run()
             {
-                TensorOps.standardize(in, normalized, layer ? rank - firstReduced : rank - 1, epsilon);
+                Reductions.standardize(in, normalized, layer ? rank - firstReduced : rank - 1, epsilon);
                 if (scale != null)
                 {
                     TensorOps.binary(TensorOps.Binary.MUL, out, scale, out);
@@ -150,7 +151,7 @@ final class WindowLayers
             @Override
             public void run()
             {
-                TensorOps.lrn(size, alpha, beta, bias, in, out);
+                Reductions.lrn(size, alpha, beta, bias, in, out);
             }
         }, 2L * size);
     }

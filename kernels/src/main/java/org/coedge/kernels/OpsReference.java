@@ -181,7 +181,8 @@ public final class OpsReference
                 default:
                     throw new IllegalArgumentException("unknown activation " + activation);
             }
-            y[i] = (float)r;
+            // the tail as its two operators compute it: float products and sums
+            y[i] = activation.hasAffine() ? (float)r * activation.scale() + activation.shift() : (float)r;
         }
         return y;
     }

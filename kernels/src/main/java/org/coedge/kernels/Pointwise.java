@@ -31,7 +31,7 @@ public final class Pointwise
         {
             throw new IllegalArgumentException("activation is required");
         }
-        return new Pointwise(activation, null);
+        return new Pointwise(activation.withoutAffine("a pointwise activation layer"), null);
     }
 
     /**

@@ -57,7 +57,7 @@ final class Staged
         }
     }
 
-    /** Applies {@code activation} to {@code x[0, length)} in place. */
+    /** Applies {@code activation}, its affine tail included, to {@code x[0, length)} in place. */
     static void activate(final Activation activation, final float[] x, final int length)
     {
         switch (activation.kind())
@@ -88,8 +88,9 @@ final class Staged
             default:
                 for (int i = 0; i < length; i++)
                 {
-                    x[i] = activation.apply(x[i]);
+                    x[i] = activation.applyCore(x[i]);
                 }
         }
+        activation.affine(x, length);
     }
 }

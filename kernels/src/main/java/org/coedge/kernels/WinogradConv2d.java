@@ -352,7 +352,7 @@ public final class WinogradConv2d implements ConvKernel
         }
     }
 
-    /** Adds the bias and applies the activation to {@code pixels} pixels of {@code y}. */
+    /** Adds the bias and applies the activation (and its affine tail) to {@code pixels} pixels of {@code y}. */
     private void epilogue(final float[] y, final int pixels)
     {
         final float[] b = bias;
@@ -376,10 +376,11 @@ public final class WinogradConv2d implements ConvKernel
                 default:
                     for (int c = 0; c < cout; c++)
                     {
-                        y[o + c] = activation.apply(y[o + c] + b[c]);
+                        y[o + c] = activation.applyCore(y[o + c] + b[c]);
                     }
             }
         }
+        activation.affine(y, pixels * cout);
     }
 
     /** Adds the bias and the residual {@code r}, then applies the activation, to {@code pixels} pixels of {@code y}. */
@@ -407,10 +408,11 @@ public final class WinogradConv2d implements ConvKernel
             {
                 for (int c = 0; c < cout; c++)
                 {
-                    y[o + c] = activation.apply((y[o + c] + b[c]) + r[o + c]);
+                    y[o + c] = activation.applyCore((y[o + c] + b[c]) + r[o + c]);
                 }
             }
         }
+        activation.affine(y, pixels * cout);
     }
 
     /** {@code U_t = (G g G^T)_t} for every (input, output) channel pair, laid out (36, Cin, Cout). */

@@ -164,7 +164,12 @@ class Conv2dTest
         final SplittableRandom random = new SplittableRandom(27);
         final Activation[] activations = {
             Activation.NONE, Activation.RELU, Activation.clip(-0.3f, 0.4f), Activation.leakyRelu(0.2f),
-            Activation.of(Activation.Kind.HARD_SWISH, 0f, 0f), Activation.of(Activation.Kind.SIGMOID, 0f, 0f) };
+            Activation.of(Activation.Kind.HARD_SWISH, 0f, 0f), Activation.of(Activation.Kind.SIGMOID, 0f, 0f),
+            // with affine tails (PP-OCR's scalar Mul and Add after the activation)
+            Activation.NONE.withAffine(1.5f, -0.25f), Activation.RELU.withAffine(0.75f, 0.5f),
+            Activation.clip(-0.3f, 0.4f).withAffine(-2f, 1f),
+            Activation.of(Activation.Kind.HARD_SWISH, 0f, 0f).withAffine(1.25f, -0.125f),
+            Activation.of(Activation.Kind.SIGMOID, 0f, 0f).withAffine(0.5f, 0.5f) };
         for (final int channels : new int[]{ 1, 7, 4096, 5000 })
         {
             for (final Activation activation : activations)

@@ -29,14 +29,20 @@ final class ConvHarness
         final int inW;
         final float[] expected;
         final float[] residual;
+        /**
+         * The largest magnitude before the activation: errors are relative to it, since an activation that clips or
+         * an affine tail that shifts can leave outputs far smaller than the sums the kernel rounded.
+         */
+        final double magnitude;
 
-        Case(final ConvKernel kernel, final float[] input, final int inH, final int inW, final float[] expected)
+        Case(final ConvKernel kernel, final float[] input, final int inH, final int inW, final float[] expected,
+            final float[] preActivation)
         {
-            this(kernel, input, inH, inW, expected, null);
+            this(kernel, input, inH, inW, expected, null, preActivation);
         }
 
         Case(final ConvKernel kernel, final float[] input, final int inH, final int inW, final float[] expected,
-            final float[] residual)
+            final float[] residual, final float[] preActivation)
         {
             this.kernel = kernel;
             this.input = input;
@@ -44,6 +50,12 @@ final class ConvHarness
             this.inW = inW;
             this.expected = expected;
             this.residual = residual;
+            double m = 0;
+            for (final float v : preActivation)
+            {
+                m = Math.max(m, Math.abs(v));
+            }
+            this.magnitude = m;
         }
 
         int outH()
@@ -64,7 +76,8 @@ final class ConvHarness
         final ConvParams p = kernel.params();
         final float[] input = randomArray(random, inH * inW * p.inChannels());
         return new Case(kernel, input, inH, inW,
-            ConvReference.conv(input, inH, inW, p, weights, bias, activation));
+            ConvReference.conv(input, inH, inW, p, weights, bias, activation),
+            ConvReference.conv(input, inH, inW, p, weights, bias, Activation.NONE));
     }
 
     /**
@@ -79,11 +92,13 @@ final class ConvHarness
         final float[] input = randomArray(random, inH * inW * p.inChannels());
         final float[] expected = ConvReference.conv(input, inH, inW, p, weights, bias, Activation.NONE);
         final float[] residual = randomArray(random, expected.length);
+        final float[] pre = new float[expected.length];
         for (int i = 0; i < expected.length; i++)
         {
-            expected[i] = activation.apply((float)((double)expected[i] + residual[i]));
+            pre[i] = (float)((double)expected[i] + residual[i]);
+            expected[i] = activation.apply(pre[i]);
         }
-        return new Case(kernel, input, inH, inW, expected, residual);
+        return new Case(kernel, input, inH, inW, expected, residual, pre);
     }
 
     static Case convTranspose(
@@ -93,7 +108,8 @@ final class ConvHarness
         final ConvParams p = kernel.params();
         final float[] input = randomArray(random, inH * inW * p.inChannels());
         return new Case(kernel, input, inH, inW,
-            ConvReference.convTranspose(input, inH, inW, p, weights, bias, activation));
+            ConvReference.convTranspose(input, inH, inW, p, weights, bias, activation),
+            ConvReference.convTranspose(input, inH, inW, p, weights, bias, Activation.NONE));
     }
 
     /**
@@ -146,7 +162,7 @@ final class ConvHarness
             }
         }
         final double error = relativeError(c.expected, h0 * outRowFloats, outRegion, rangeStart,
-            (h1 - h0) * outRowFloats);
+            (h1 - h0) * outRowFloats, c.magnitude);
         assertTrue(error <= TOLERANCE, "relative error " + error + " for rows [" + h0 + ", " + h1 + ") of " + outH +
             ", input " + c.inH + "x" + c.inW + ", " + p);
         return error;
@@ -192,8 +208,16 @@ final class ConvHarness
         final float[] expected, final int expectedOffset, final FloatRegion actual, final int actualOffset,
         final int count)
     {
+        return relativeError(expected, expectedOffset, actual, actualOffset, count, 0);
+    }
+
+    /** As above, relative to at least {@code magnitude} (the outputs' scale before the activation). */
+    static double relativeError(
+        final float[] expected, final int expectedOffset, final FloatRegion actual, final int actualOffset,
+        final int count, final double magnitude)
+    {
         double maxError = 0;
-        double maxReference = 1e-3;
+        double maxReference = Math.max(1e-3, magnitude);
         for (int i = 0; i < count; i++)
         {
             final double e = expected[expectedOffset + i];
@@ -214,7 +238,23 @@ final class ConvHarness
         return a;
     }
 
+    /**
+     * A random activation, one time in three with an affine tail (a Mul and an Add by scalars after it): a scale of
+     * magnitude 0.5-1.5 and a shift small against the outputs, so that the tail does not cancel the outputs'
+     * magnitude that the relative error is taken against.
+     */
     static Activation randomActivation(final SplittableRandom random)
+    {
+        final Activation base = randomBaseActivation(random);
+        if (random.nextInt(3) != 0)
+        {
+            return base;
+        }
+        final float scale = (float)((0.5 + random.nextDouble()) * (random.nextBoolean() ? 1 : -1));
+        return base.withAffine(scale, (float)(random.nextDouble() * 0.2 - 0.1));
+    }
+
+    private static Activation randomBaseActivation(final SplittableRandom random)
     {
         switch (random.nextInt(6))
         {

@@ -105,7 +105,7 @@ class ConvTranspose2dTest
             ConvParams.transpose(2, 7, 1, 3).stride(1, 3).build()
         };
         final Activation[] activations = { Activation.RELU, Activation.of(Activation.Kind.SIGMOID, 0f, 0f),
-            Activation.NONE, Activation.clip(0f, 6f) };
+            Activation.NONE, Activation.clip(0f, 6f), Activation.RELU.withAffine(0.5f, 0.25f) };
         for (int i = 0; i < layers.length; i++)
         {
             final ConvParams p = layers[i];

@@ -6,7 +6,10 @@ import static org.coedge.kernels.OpsTestSupport.outputWindow;
 import static org.coedge.kernels.OpsTestSupport.random;
 import static org.coedge.kernels.OpsTestSupport.rowRange;
 import static org.coedge.kernels.OpsTestSupport.window;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.SplittableRandom;
 
@@ -51,6 +54,37 @@ class PointwiseTest
                     range[0], range[1]);
             }
         }
+    }
+
+    @Test
+    void affineTailMatchesTheReferenceAndIsRefusedWhereNoKernelAppliesIt()
+    {
+        final SplittableRandom random = new SplittableRandom(54);
+        final float[] x = random(random, 257);
+        for (int i = 0; i < x.length; i++)
+        {
+            x[i] *= 8;
+        }
+        for (final Activation base : ACTIVATIONS)
+        {
+            final Activation a = base.withAffine(-1.75f, 0.375f);
+            final float[] expected = OpsReference.activation(x, a);
+            final FloatRegion region = FloatRegion.allocate(x.length);
+            region.put(0, x);
+            a.applyInPlace(region, 0, x.length);
+            for (int i = 0; i < x.length; i++)
+            {
+                // the reference's double formulas, then a float multiply and add
+                assertEquals(expected[i], a.apply(x[i]), 2e-6f * Math.max(1f, Math.abs(expected[i])), a + " at " + i);
+                assertEquals(a.apply(x[i]), region.floats().get(i), 0f, a + " in place at " + i);
+            }
+            assertFalse(a.isIdentity(), a.toString());
+            assertThrows(IllegalArgumentException.class, () -> a.withAffine(2f, 0f));
+        }
+        assertThrows(IllegalArgumentException.class, () -> Activation.RELU.withAffine(Float.NaN, 0f));
+        final IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+            () -> Pointwise.of(Activation.RELU.withAffine(2f, 1f)));
+        assertTrue(e.getMessage().contains("affine tail"), e.getMessage());
     }
 
     @Test

@@ -79,7 +79,7 @@ final class LayerFactory
             case "HardSigmoid":
             case "HardSwish":
             case "Tanh":
-                rowOp(l, n, n.opType(), Pointwise.of(Lowering.activationOf(n))::forward, 0);
+                rowOp(l, n, n.opType(), Pointwise.of(Fusion.of(n))::forward, 0);
                 break;
             case "PRelu":
                 rowOp(l, n, "PRelu", Pointwise.prelu(preluSlope(l, n))::forward, 0);
@@ -163,17 +163,18 @@ final class LayerFactory
         }
         final ConvParams params = b.build();
         final float[] bias = n.input(2).isEmpty() ? null : l.constant(n.input(2)).floats();
-        Lowering.Fused fused = l.fuseActivation(n);
+        Fusion.Fused fused = Fusion.activation(l, n);
         Value residual = null;
         if (!transposed && fused.suffix().isEmpty())
         {
-            final Lowering.Residual r = l.fuseResidual(n);
+            final Fusion.Residual r = Fusion.residual(l, n);
             if (r != null)
             {
                 residual = r.operand();
                 fused = r.fused();
             }
         }
+        fused = Fusion.affine(l, fused);
         final List<Value> inputs = residual == null ? List.of(in) : List.of(in, residual);
         final int height = image.height();
         final boolean winograd = !transposed && l.winograd() &&
@@ -315,7 +316,7 @@ final class LayerFactory
         }
         final MapView constA = a == null ? constantView(l, an, rank) : null;
         final MapView constB = b == null ? constantView(l, bn, rank) : null;
-        final Lowering.Fused fused = l.fuseActivation(n);
+        final Fusion.Fused fused = Fusion.activation(l, n);
         final Value out = l.newOutput(fused.output());
         final long constBytes = (constA != null ? 4L * constA.region().length() : 0) +
             (constB != null ? 4L * constB.region().length() : 0);
@@ -379,7 +380,7 @@ final class LayerFactory
         }
         if (!l.runsNextLayer())
         {
-            final Lowering.Fused fused = l.fuseActivation(n);
+            final Fusion.Fused fused = Fusion.activation(l, n);
             l.add(new IdleLayer(n.name(), n.opType() + fused.suffix(), List.of(in), l.newOutput(fused.output()),
                 2L * k * nOut, (j, rows) -> RowRange.of(0, in.shape().height()), true)
                 .kind(LayerKind.FULLY_CONNECTED), 4L * k * nOut, 0);
@@ -395,7 +396,7 @@ final class LayerFactory
         final float[] weights = bt.floats();
         final MapShape flattened = l.flattenedFrom(n.input(0));
         final int[] order = flattened == null ? null : flattenOrder(flattened);
-        final Lowering.Fused fused = l.fuseActivation(n);
+        final Fusion.Fused fused = Fusion.activation(l, n);
         final FullyConnected kernel;
         if (gemm)
         {

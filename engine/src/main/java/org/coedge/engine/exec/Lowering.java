@@ -14,7 +14,6 @@ import org.coedge.engine.graph.ConstTensor;
 import org.coedge.engine.graph.Graph;
 import org.coedge.engine.graph.ModelException;
 import org.coedge.engine.graph.Node;
-import org.coedge.kernels.Activation;
 import org.coedge.kernels.FloatRegion;
 
 /**
@@ -24,9 +23,6 @@ import org.coedge.kernels.FloatRegion;
  */
 public final class Lowering
 {
-    private static final Set<String> FUSABLE = Set.of(
-        "Relu", "LeakyRelu", "Clip", "Sigmoid", "HardSigmoid", "HardSwish", "Tanh");
-
     /**
      * The rows of each value one device holds, for a model prepared for one device of a split: value ids are those of
      * {@link PlanGraphs} (model input {@code i} is {@code i}, layer {@code j}'s output is {@code inputs + j}).
@@ -70,6 +66,7 @@ public final class Lowering
     private final Set<String> graphOutputs;
     private final boolean winograd;
     private final boolean residualFusion;
+    private final boolean affineFusion;
     private long weightBytes;
 
     private Lowering(final Graph graph, final RowWindows windows, final boolean winograd)
@@ -78,6 +75,7 @@ public final class Lowering
         this.windows = windows;
         this.winograd = winograd;
         this.residualFusion = !"false".equalsIgnoreCase(System.getProperty(RESIDUAL_FUSION_PROPERTY, "true").trim());
+        this.affineFusion = !"false".equalsIgnoreCase(System.getProperty(AFFINE_FUSION_PROPERTY, "true").trim());
         this.graphOutputs = new HashSet<>(graph.outputs());
         for (final Node n : graph.nodes())
         {
@@ -132,6 +130,12 @@ public final class Lowering
      * of a cluster must run with the same value.
      */
     public static final String RESIDUAL_FUSION_PROPERTY = "coedge.fuseResidual";
+    /**
+     * Name of the system property that keeps every scalar {@code Mul} and {@code Add} after a convolution a layer of
+     * its own ({@code -Dcoedge.fuseAffine=false}), for measuring what {@link Fusion#affine} saves; like
+     * {@link #RESIDUAL_FUSION_PROPERTY}, every device of a cluster must run with the same value.
+     */
+    public static final String AFFINE_FUSION_PROPERTY = "coedge.fuseAffine";
 
     /** @return the process's default: Winograd allowed unless {@link #WINOGRAD_PROPERTY} is {@code false}. */
     public static boolean winogradByDefault()
@@ -376,95 +380,25 @@ public final class Lowering
         return graphOutputs.contains(value);
     }
 
-    /**
-     * If the only consumer of {@code producer}'s output is a pointwise activation (and the output is not a graph
-     * output), absorbs that node so the producer applies it.
-     *
-     * @return the activation and the name of the value the fused layer writes.
-     */
-    Fused fuseActivation(final Node producer)
+    /** Marks {@code n} as computed by the layer being built (a fusion absorbed it). */
+    void absorb(final Node n)
     {
-        final String out = producer.output(0);
-        final List<Node> readers = consumersOf(out);
-        if (readers.size() == 1 && !isGraphOutput(out) && FUSABLE.contains(readers.get(0).opType()))
-        {
-            final Node act = readers.get(0);
-            absorbed.add(act);
-            return new Fused(activationOf(act), act.output(0), "+" + act.opType());
-        }
-        return new Fused(Activation.NONE, out, "");
+        absorbed.add(n);
     }
 
-    /**
-     * If the only consumer of convolution {@code producer}'s output is an {@code Add} (and the output is not a graph
-     * output) whose other operand is a runtime map of the same dims that an earlier layer already computes, absorbs
-     * the Add, and a pointwise activation that is the Add's only consumer, so the convolution adds the operand in its
-     * epilogue. The operand is read row for row, so the fused layer's row map for it is the identity.
-     *
-     * @return the operand and the activation / output the fused layer takes on, or {@code null} if it does not fit.
-     */
-    Residual fuseResidual(final Node producer)
+    boolean residualFusion()
     {
-        if (!residualFusion)
-        {
-            return null;
-        }
-        final String out = producer.output(0);
-        final List<Node> readers = consumersOf(out);
-        if (readers.size() != 1 || isGraphOutput(out) || !"Add".equals(readers.get(0).opType()))
-        {
-            return null;
-        }
-        final Node add = readers.get(0);
-        if (add.inputs().size() != 2 || !PathChoice.fastPath(this, add))
-        {
-            return null;
-        }
-        final boolean first = add.input(0).equals(out);
-        final String other = first ? add.input(1) : add.input(0);
-        if (other.equals(out) || graph.isConstant(other) || !values.containsKey(other) ||
-            !isMap(graph.shape(other)) || !Arrays.equals(graph.shape(other), graph.shape(out)) ||
-            !Arrays.equals(graph.shape(add.output(0)), graph.shape(out)))
-        {
-            return null;
-        }
-        absorbed.add(add);
-        final Fused act = fuseActivation(add);
-        return new Residual(values.get(other), new Fused(act.activation(), act.output(), "+Add" + act.suffix()));
+        return residualFusion;
     }
 
-    /** An Add absorbed into a convolution: the operand it adds and what the fused layer applies and writes. */
-    record Residual(Value operand, Fused fused)
+    boolean affineFusion()
     {
+        return affineFusion;
     }
 
-    static Activation activationOf(final Node n)
+    boolean hasValue(final String name)
     {
-        switch (n.opType())
-        {
-            case "Relu":
-                return Activation.RELU;
-            case "LeakyRelu":
-                return Activation.leakyRelu(n.attrFloat("alpha", 0.01f));
-            case "Clip":
-                return Activation.clip(n.attrFloat("min", Float.NEGATIVE_INFINITY),
-                    n.attrFloat("max", Float.POSITIVE_INFINITY));
-            case "Sigmoid":
-                return Activation.of(Activation.Kind.SIGMOID, 0f, 0f);
-            case "HardSigmoid":
-                return Activation.hardSigmoid(n.attrFloat("alpha", 0.2f), n.attrFloat("beta", 0.5f));
-            case "HardSwish":
-                return Activation.of(Activation.Kind.HARD_SWISH, 0f, 0f);
-            case "Tanh":
-                return Activation.of(Activation.Kind.TANH, 0f, 0f);
-            default:
-                throw ModelException.at(n, "not a pointwise activation");
-        }
-    }
-
-    /** An activation absorbed into a producer. */
-    record Fused(Activation activation, String output, String suffix)
-    {
+        return values.containsKey(name);
     }
 
     // ---------------------------------------------------------------- shapes and constants

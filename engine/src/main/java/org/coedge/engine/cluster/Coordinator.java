@@ -556,7 +556,8 @@ public final class Coordinator implements AutoCloseable
     public String planningOverhead()
     {
         return planning.overhead() + String.format(java.util.Locale.ROOT, ", link probes %.1f ms in %d, %d link " +
-            "change(s)", linkWatch.probeNs() * 1e-6, linkWatch.probes(), linkWatch.changes());
+            "change(s), %d transfer sample(s) left out as stalled", linkWatch.probeNs() * 1e-6, linkWatch.probes(),
+            linkWatch.changes(), linkWatch.stallSuspects());
     }
 
     /**

@@ -25,7 +25,10 @@ import org.coedge.planner.policy.RequestTimes;
  * quarter of the stream's time, and their cost is counted ({@link #probeNs()}).
  * <p>
  * A probe's sample is the better of it and the previous probe (a sender that ran out of its CPU quota mid-burst
- * makes a link look slow, never fast). On a change to {@value #MIN_CHANGE} times the rate the plan was made with, or
+ * makes a link look slow, never fast). For the same reason a request's sample whose transfer is short against the
+ * coordinator's quota stalls counts only when it is not slower than the level known ({@link #sampleStands}): with two
+ * 0.45-core devices on loopback (no rate limit), the detector had reported worker 1's link changed from 41.3 to
+ * 9.9 MB/s, and the plan followed it. On a change to {@value #MIN_CHANGE} times the rate the plan was made with, or
  * further, the worker's link rate becomes the detector's new level ({@link Worker#bytesPerSecond}), so the next
  * plan is made for it. A new plan shape starts every detector afresh: how fast a request's transfer goes depends on
  * the plan (how many rows a worker gets, which other workers receive over the coordinator's link at the same time).
@@ -39,9 +42,13 @@ final class LinkWatch
     static final double MIN_CHANGE = org.coedge.planner.policy.AdaptivePlanPolicy.LINK_CHANGE;
     /** The most of a stream's time probes may take. */
     static final double PROBE_BUDGET = 0.25;
+    /** How many of the coordinator's longest quota stalls a transfer must outlast to be believed when slow. */
+    static final double SAMPLE_STALLS = 2;
 
     private final java.util.function.ToDoubleBiFunction<Worker, Integer> burst;
     private final PrintWriter log;
+    private final long maxStallNs;
+    private int stallSuspects;
     private final Map<Integer, Link> links = new HashMap<>(); // by node id
     private long requests;
     private String shape = "";
@@ -52,8 +59,40 @@ final class LinkWatch
     /** @param burst probes a worker's link with one burst of the given bytes ({@link LinkProber#burst}). */
     LinkWatch(final java.util.function.ToDoubleBiFunction<Worker, Integer> burst, final PrintWriter log)
     {
+        this(burst, log, maxStallNs(DeviceFacts.cpuCores(), DeviceFacts.cpuPeriodUs()));
+    }
+
+    /**
+     * @param maxStallNs the longest the coordinator's CPU quota can stop it ({@link #maxStallNs(double, long)}); 0
+     *                   without a quota.
+     */
+    LinkWatch(final java.util.function.ToDoubleBiFunction<Worker, Integer> burst, final PrintWriter log,
+        final long maxStallNs)
+    {
         this.burst = burst;
         this.log = log;
+        this.maxStallNs = Math.max(0, maxStallNs);
+    }
+
+    /**
+     * @return how long a quota of {@code cores} over periods of {@code periodUs} stops a process that used up its
+     * budget: the rest of the period, {@code (1 - cores) x period}; 0 without a quota (NaN) or at a whole core or more.
+     */
+    static long maxStallNs(final double cores, final long periodUs)
+    {
+        return cores > 0 && cores < 1 ? Math.round((1 - cores) * periodUs * 1000) : 0;
+    }
+
+    /**
+     * @return whether a request's transfer sample of {@code rate} bytes per second, {@code bytes} long, may stand for
+     * the link: a transfer no longer than {@link #SAMPLE_STALLS} of the coordinator's quota stalls can look several
+     * times slower than the link because the coordinator was stopped as it sent (its budget spent by the work between
+     * requests), never faster; such a sample counts only if it shows the link at least as fast as the level known.
+     */
+    boolean sampleStands(final double rate, final long bytes, final double levelBytesPerSecond)
+    {
+        final double ns = bytes / rate * 1e9;
+        return ns > SAMPLE_STALLS * maxStallNs || !(levelBytesPerSecond > 0) || rate >= levelBytesPerSecond;
     }
 
     /**
@@ -82,6 +121,12 @@ final class LinkWatch
             final Worker w = workers[d - 1];
             final Link link = links.computeIfAbsent(w.nodeId, k -> new Link());
             double sample = scatterRate(programs.get(d).steps(), times, d);
+            if (sample > 0 && !sampleStands(sample, scatterBytes(programs.get(d).steps()),
+                link.detector.levelBytesPerSecond()))
+            {
+                stallSuspects++;
+                continue;
+            }
             if (sample <= 0 && !link.probeDue(requestNs))
             {
                 continue;
@@ -153,6 +198,19 @@ final class LinkWatch
         return 0;
     }
 
+    /** @return the bytes of the worker's first wait for scatter rows from the coordinator, 0 if it has none. */
+    static long scatterBytes(final List<Step> steps)
+    {
+        for (final Step s : steps)
+        {
+            if (s.kind() == Step.Kind.AWAIT && s.purpose() == Step.Purpose.SCATTER && s.peer() == 0)
+            {
+                return s.bytes();
+            }
+        }
+        return 0;
+    }
+
     /** What is watched of one worker's link. */
     private static final class Link
     {
@@ -197,5 +255,11 @@ final class LinkWatch
     int changes()
     {
         return changes;
+    }
+
+    /** @return request samples left out as slower than the link only by the coordinator's quota stalls. */
+    int stallSuspects()
+    {
+        return stallSuspects;
     }
 }

@@ -71,7 +71,7 @@ class LinkWatchTest
         final List<DeviceProgram> programs = StepCompiler.compile(graph, plan, new int[]{ 2 });
         final StringWriter log = new StringWriter();
         final int[] probes = {0};
-        final LinkWatch watch = new LinkWatch((w, bytes) -> ++probes[0] * 0.0, new PrintWriter(log, true));
+        final LinkWatch watch = new LinkWatch((w, bytes) -> ++probes[0] * 0.0, new PrintWriter(log, true), 0);
         final Worker w = new Worker(1, "127.0.0.1:1", null);
         w.bytesPerSecond = 125e6;
         final Random random = new Random(7);
@@ -98,7 +98,7 @@ class LinkWatchTest
         final Plan plan = Planner.uniform(graph, new double[]{ 1, 1 }, 1);
         final List<DeviceProgram> programs = StepCompiler.compile(graph, plan, new int[]{ 2 });
         final StringWriter log = new StringWriter();
-        final LinkWatch watch = new LinkWatch((w, bytes) -> 0.0, new PrintWriter(log, true));
+        final LinkWatch watch = new LinkWatch((w, bytes) -> 0.0, new PrintWriter(log, true), 0);
         final Worker w = new Worker(1, "127.0.0.1:1", null);
         w.bytesPerSecond = 125e6;
         for (int r = 0; r < 40; r++)
@@ -112,6 +112,45 @@ class LinkWatchTest
     }
 
     @Test
+    void shouldLeaveOutShortSlowTransfersThatTheCoordinatorsQuotaStallsExplain()
+    {
+        assertEquals(5_500_000, LinkWatch.maxStallNs(0.45, 10_000));
+        assertEquals(0, LinkWatch.maxStallNs(Double.NaN, 10_000), "no quota");
+        assertEquals(0, LinkWatch.maxStallNs(2, 10_000), "two whole cores");
+        final LayerGraph graph = graph();
+        final Plan plan = Planner.uniform(graph, new double[]{ 1, 1 }, 1);
+        final List<DeviceProgram> programs = StepCompiler.compile(graph, plan, new int[]{ 2 });
+        final long scatter = LinkWatch.scatterBytes(programs.get(1).steps());
+        assertTrue(scatter >= LinkWatch.MIN_SAMPLE_BYTES, "scatter " + scatter);
+        final StringWriter log = new StringWriter();
+        // a 0.45-core coordinator: stalls of up to 5.5 ms; the scatter is under 1 ms on this unlimited link, and
+        // every other request it left behind a stall and took 5 ms
+        final double fast = scatter / 0.8e-3;
+        final double stalled = scatter / 5e-3;
+        final LinkWatch watch = new LinkWatch((w, bytes) -> 0.0, new PrintWriter(log, true),
+            LinkWatch.maxStallNs(0.45, 10_000));
+        final Worker w = new Worker(1, "127.0.0.1:1", null);
+        w.bytesPerSecond = fast;
+        for (int r = 0; r < 60; r++)
+        {
+            assertFalse(watch.afterRequest(programs, times(programs, r % 2 == 0 ? fast : stalled), new Worker[]{ w },
+                plan.shape(), 40_000_000), "request " + r + ": " + log);
+        }
+        assertEquals("", log.toString());
+        assertTrue(watch.stallSuspects() >= 29, "stalled samples left out: " + watch.stallSuspects());
+        // a link that really got slow: its transfers outlast two stalls, and they count
+        final double slow = scatter / 40e-3;
+        boolean changed = false;
+        for (int r = 0; r < 10 && !changed; r++)
+        {
+            changed = watch.afterRequest(programs, times(programs, slow), new Worker[]{ w }, plan.shape(),
+                80_000_000);
+        }
+        assertTrue(changed, log.toString());
+        assertEquals(slow, w.bytesPerSecond, slow * 0.2, log.toString());
+    }
+
+    @Test
     void shouldTakeTheBetterOfTwoProbesAsAStalledSenderOnlyLooksSlow()
     {
         final LayerGraph graph = graph();
@@ -121,7 +160,7 @@ class LinkWatchTest
         final int[] probe = {0};
         // every other probe stalls to a fifth of the rate: the link is steady and must not look changed
         final LinkWatch watch = new LinkWatch((w, bytes) -> probe[0]++ % 2 == 0 ? 125e6 : 25e6,
-            new PrintWriter(log, true));
+            new PrintWriter(log, true), 0);
         final Worker w = new Worker(1, "127.0.0.1:1", null);
         w.bytesPerSecond = 125e6;
         for (int r = 0; r < 100; r++)
@@ -147,7 +186,7 @@ class LinkWatchTest
             probes[0]++;
             assertEquals(LinkWatch.PROBE_BYTES, bytes);
             return 125e6 * (1 + 0.3 * (2 * random.nextDouble() - 1));
-        }, new PrintWriter(new StringWriter(), true));
+        }, new PrintWriter(new StringWriter(), true), 0);
         final Worker w = new Worker(1, "127.0.0.1:1", null);
         for (int r = 0; r < 200; r++)
         {

@@ -36,15 +36,31 @@ public final class Elementwise
 
     private final Op op;
     private final Activation activation;
+    private final boolean plusA;
 
     public Elementwise(final Op op, final Activation activation)
+    {
+        this(op, activation, false);
+    }
+
+    /**
+     * @param plusA true for {@code out = f(a * b + a)} (op {@link Op#MUL} only, {@code a} of the output's shape): a
+     *              {@code Mul} and the {@code Add} of its result to its own map operand (the residual of a squeeze
+     *              and excitation block) in one pass, multiplied and added in float as the two operators would.
+     */
+    public Elementwise(final Op op, final Activation activation, final boolean plusA)
     {
         if (op == null || activation == null)
         {
             throw new IllegalArgumentException("elementwise op and activation are required");
         }
+        if (plusA && op != Op.MUL)
+        {
+            throw new IllegalArgumentException("only MUL adds its operand A after it, not " + op);
+        }
         this.op = op;
         this.activation = activation;
+        this.plusA = plusA;
     }
 
     /** {@code a op b} with no activation. */
@@ -83,6 +99,11 @@ public final class Elementwise
         }
         checkOperand(name, "A", a, out, h0, h1);
         checkOperand(name, "B", b, out, h0, h1);
+        if (plusA && (a.height() != out.height() || a.width() != out.width() || a.channels() != out.channels()))
+        {
+            throw new IllegalArgumentException(name + "+A: operand A must have the output's shape " + out.height() +
+                "x" + out.width() + "x" + out.channels() + ", has " + a.height() + "x" + a.width() + "x" + a.channels());
+        }
 
         final int outW = out.width();
         final int outC = out.channels();
@@ -145,9 +166,17 @@ public final class Elementwise
         }
     }
 
-    /** {@code x[i] = x[i] op y[i]}. */
+    /** {@code x[i] = x[i] op y[i]} ({@code x[i] * y[i] + x[i]} with {@code plusA}). */
     private void combine(final float[] x, final float[] y, final int length)
     {
+        if (plusA)
+        {
+            for (int i = 0; i < length; i++)
+            {
+                x[i] = x[i] * y[i] + x[i];
+            }
+            return;
+        }
         switch (op)
         {
             case ADD:
@@ -244,6 +273,6 @@ public final class Elementwise
     @Override
     public String toString()
     {
-        return op.name() + (activation.isIdentity() ? "" : "+" + activation);
+        return op.name() + (plusA ? "+A" : "") + (activation.isIdentity() ? "" : "+" + activation);
     }
 }

@@ -59,6 +59,46 @@ class ElementwiseTest
     }
 
     @Test
+    void shouldAddOperandAAfterTheProductInOnePass()
+    {
+        final SplittableRandom random = new SplittableRandom(64);
+        for (int trial = 0; trial < 30; trial++)
+        {
+            final int h = 1 + random.nextInt(7);
+            final int w = 1 + random.nextInt(7);
+            final int c = 1 + random.nextInt(11);
+            // a the map, b the same map, a per-channel scale (squeeze and excitation) or a scalar
+            final int[][] shapes = shapes(new int[]{0, 1, 3}[random.nextInt(3)], h, w, c);
+            final Activation activation = ACTIVATIONS[random.nextInt(ACTIVATIONS.length)];
+            final Elementwise kernel = new Elementwise(Elementwise.Op.MUL, activation, true);
+            final float[] a = random(random, h * w * c);
+            final float[] b = random(random, shapes[1][0] * shapes[1][1] * shapes[1][2]);
+            final int[] range = rowRange(random, h);
+            final MapView av = operand(random, a, shapes[0], range);
+            final MapView bv = operand(random, b, shapes[1], range);
+            final boolean inPlace = random.nextBoolean();
+            final MapView out = inPlace ? av : outputWindow(random, h, w, c, range[0], range[1]);
+            kernel.forward(av, bv, out, range[0], range[1]);
+            // the Mul, then the Add of a to its result, then the activation: as the three operators compute it
+            final float[] product = OpsReference.elementwise(Elementwise.Op.MUL, a, shapes[0], b, shapes[1],
+                Activation.NONE);
+            for (int i = 0; i < product.length; i++)
+            {
+                product[i] += a[i];
+            }
+            assertRows(kernel + " " + shape(shapes[1]) + (inPlace ? " in place" : ""),
+                OpsReference.activation(product, activation), out, range[0], range[1]);
+        }
+        assertThrows(IllegalArgumentException.class,
+            () -> new Elementwise(Elementwise.Op.ADD, Activation.NONE, true));
+        // A must be the map: a broadcast A has no value for every output element to add
+        final MapView vector = window(random, random(random, 3), 1, 1, 3, 0, 1);
+        final MapView map = window(random, random(random, 5 * 4 * 3), 5, 4, 3, 0, 5);
+        assertThrows(IllegalArgumentException.class, () -> new Elementwise(Elementwise.Op.MUL, Activation.NONE, true)
+            .forward(vector, map, emptyWindow(random, 5, 4, 3, 0, 5), 0, 5));
+    }
+
+    @Test
     void shouldRejectBadBroadcastMissingRowsAndAliasOfBroadcastOperand()
     {
         final SplittableRandom random = new SplittableRandom(63);

@@ -150,6 +150,41 @@ final class Fusion
         return n;
     }
 
+    /**
+     * If {@code mul}'s result is read only by an {@code Add} of that result and one of the {@code Mul}'s own operands,
+     * a runtime map of the output's dims ({@code x + x * s}: the residual of PP-OCR's squeeze and excitation blocks),
+     * absorbs the Add so the Mul's layer adds it in the same pass.
+     *
+     * @return the Mul's operand that is added (the map), or null if the pattern does not hold.
+     */
+    static String selfAdd(final Lowering l, final Node mul)
+    {
+        if (!l.affineFusion() || mul.inputs().size() != 2)
+        {
+            return null;
+        }
+        final String out = mul.output(0);
+        final List<Node> readers = l.consumersOf(out);
+        if (readers.size() != 1 || l.isGraphOutput(out) || !"Add".equals(readers.get(0).opType()))
+        {
+            return null;
+        }
+        final Node add = readers.get(0);
+        if (add.inputs().size() != 2 || add.input(0).equals(add.input(1)))
+        {
+            return null;
+        }
+        final String other = add.input(0).equals(out) ? add.input(1) : add.input(0);
+        if (!mul.inputs().contains(other) || mul.input(0).equals(mul.input(1)) || l.isConstant(other) ||
+            !l.hasValue(other) || !Arrays.equals(l.dims(other), l.dims(out)) ||
+            !Arrays.equals(l.dims(add.output(0)), l.dims(out)))
+        {
+            return null;
+        }
+        l.absorb(add);
+        return other;
+    }
+
     /** An Add absorbed into a convolution: the operand it adds and what the fused layer applies and writes. */
     record Residual(Value operand, Fused fused)
     {

@@ -298,8 +298,10 @@ final class LayerFactory
     {
         final Elementwise.Op op = Elementwise.Op.valueOf(n.opType().toUpperCase(Locale.ROOT));
         final int rank = l.dims(n.output(0)).length;
-        final String an = n.input(0);
-        final String bn = n.input(1);
+        // x * s + x in one pass: the map operand x first, the Add's result the layer's output
+        final String added = op == Elementwise.Op.MUL ? Fusion.selfAdd(l, n) : null;
+        final String an = added == null || added.equals(n.input(0)) ? n.input(0) : n.input(1);
+        final String bn = an.equals(n.input(0)) ? n.input(1) : n.input(0);
         final Value a = l.isConstant(an) ? null : l.value(an);
         final Value b = l.isConstant(bn) ? null : l.value(bn);
         if (a == null && b == null)
@@ -316,12 +318,13 @@ final class LayerFactory
         }
         final MapView constA = a == null ? constantView(l, an, rank) : null;
         final MapView constB = b == null ? constantView(l, bn, rank) : null;
-        final Fusion.Fused fused = Fusion.activation(l, n);
+        final Node last = added == null ? n : l.consumersOf(n.output(0)).get(0);
+        final Fusion.Fused fused = Fusion.activation(l, last);
         final Value out = l.newOutput(fused.output());
         final long constBytes = (constA != null ? 4L * constA.region().length() : 0) +
             (constB != null ? 4L * constB.region().length() : 0);
-        l.add(new ElementwiseLayer(n.name(), n.opType() + fused.suffix(), new Elementwise(op, fused.activation()),
-            a, constA, b, constB, out), constBytes);
+        l.add(new ElementwiseLayer(n.name(), n.opType() + (added == null ? "" : "+Add") + fused.suffix(),
+            new Elementwise(op, fused.activation(), added != null), a, constA, b, constB, out), constBytes);
     }
 
     private static MapView constantView(final Lowering l, final String name, final int rank)

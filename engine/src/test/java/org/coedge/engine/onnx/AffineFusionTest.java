@@ -23,7 +23,8 @@ import org.junit.jupiter.api.Test;
  * model matches ONNX Runtime on the same bytes and input within max abs error / max |reference| <= 1e-4, and the
  * engine with the fusion off within 1e-5. Where the
  * pattern does not hold (an Add of a graph output; a per-channel Mul; an Add of a value read twice) the
- * operators stay layers of their own.
+ * operators stay layers of their own. Likewise a Mul whose result is added to its own map operand ({@code y + y * s},
+ * PP-OCR's squeeze-and-excitation residual) is one layer.
  */
 class AffineFusionTest
 {
@@ -103,6 +104,53 @@ class AffineFusionTest
             assertTrue(vsUnfused <= UNFUSED_TOLERANCE, "output " + i + " against the unfused layers: " + vsUnfused);
             System.out.printf("affine fusion, output %d: error %.3g against ONNX Runtime (unfused %.3g), %.3g " +
                 "against the unfused engine%n", i, vsOrt, relativeError(ref.data(i), unfused.get(i)), vsUnfused);
+        }
+    }
+
+    @Test
+    void squeezeAndExcitationResidualIsOneLayerAndMatchesOnnxRuntime()
+    {
+        // PP-OCR's RSE block: y = conv(x); s = hardsigmoid(conv(relu(conv(gap(y))))); out = y + y * s, in both orders
+        final Random random = new Random(11);
+        final ModelBuilder b = new ModelBuilder(14)
+            .input("x", 1, 6, 16, 12)
+            .output("out", 1, 8, 16, 12)
+            .output("out2", 1, 8, 16, 12);
+        conv(b, random, "y", "x", 6, 8, 3, 1, 1);
+        b.node("GlobalAveragePool", "", List.of("y"), List.of("g"));
+        conv(b, random, "q", "g", 8, 4, 1, 1, 0);
+        b.node("Relu", "", List.of("q"), List.of("qr"));
+        conv(b, random, "e", "qr", 4, 8, 1, 1, 0);
+        b.node("HardSigmoid", "", List.of("e"), List.of("s"));
+        b.node("Mul", "", List.of("y", "s"), List.of("ys"));
+        b.node("Add", "", List.of("y", "ys"), List.of("out"));
+        // the same with the scale first and the sum the other way round, then a ReLU taken in
+        conv(b, random, "z", "x", 6, 8, 3, 1, 1);
+        b.node("Mul", "", List.of("s", "z"), List.of("zs"));
+        b.node("Add", "", List.of("zs", "z"), List.of("zsum"));
+        b.node("Relu", "", List.of("zsum"), List.of("out2"));
+        final byte[] bytes = b.bytes();
+
+        final List<String> ops = new ArrayList<>();
+        for (final Layer l : Model.load(bytes, "rse").prepare(Map.of()).layers())
+        {
+            ops.add(l.opType());
+        }
+        assertEquals(1, ops.stream().filter(o -> o.equals("Mul+Add")).count(), ops.toString());
+        assertEquals(1, ops.stream().filter(o -> o.equals("Mul+Add+Relu")).count(), ops.toString());
+        assertTrue(ops.stream().noneMatch(o -> o.equals("Add") || o.equals("Mul")), ops.toString());
+
+        final long[] dims = {1, 6, 16, 12};
+        final float[] input = ModelBuilder.random(random, 6 * 16 * 12);
+        final OrtReference.Result ref = OrtReference.run(bytes, List.of(input), List.of(dims), 1);
+        final List<float[]> fused = run(bytes, input);
+        final List<float[]> unfused = withoutFusion(() -> run(bytes, input));
+        for (int i = 0; i < fused.size(); i++)
+        {
+            final double vsOrt = relativeError(ref.data(i), fused.get(i));
+            assertTrue(vsOrt <= ORT_TOLERANCE, "output " + i + " against ONNX Runtime: " + vsOrt);
+            final double vsUnfused = relativeError(unfused.get(i), fused.get(i));
+            assertTrue(vsUnfused <= UNFUSED_TOLERANCE, "output " + i + " against the unfused layers: " + vsUnfused);
         }
     }
 

@@ -83,7 +83,17 @@ public final class Conv2d implements ConvKernel
      */
     public Conv2d(final ConvParams params, final float[] weights, final float[] biasOrNull, final Activation fused)
     {
-        this(params, weights, biasOrNull, fused, DEFAULT_SCRATCH_TARGET_FLOATS, MIN_CHUNK_PIXELS);
+        this(params, weights, biasOrNull, fused, RegionAllocator.COLLECTED);
+    }
+
+    /**
+     * As {@link #Conv2d(ConvParams, float[], float[], Activation)}, packing into memory from {@code memory} (the
+     * owner of a prepared model's weights, which frees them when the model is closed).
+     */
+    public Conv2d(final ConvParams params, final float[] weights, final float[] biasOrNull, final Activation fused,
+        final RegionAllocator memory)
+    {
+        this(params, weights, biasOrNull, fused, DEFAULT_SCRATCH_TARGET_FLOATS, MIN_CHUNK_PIXELS, memory);
     }
 
     /** As {@link #Conv2d(ConvParams, float[], float[], Activation)} with a chosen im2col chunk bound (tests). */
@@ -91,12 +101,12 @@ public final class Conv2d implements ConvKernel
         final ConvParams params, final float[] weights, final float[] biasOrNull, final Activation fused,
         final int scratchTargetFloats)
     {
-        this(params, weights, biasOrNull, fused, scratchTargetFloats, 1);
+        this(params, weights, biasOrNull, fused, scratchTargetFloats, 1, RegionAllocator.COLLECTED);
     }
 
     private Conv2d(
         final ConvParams params, final float[] weights, final float[] biasOrNull, final Activation fused,
-        final int scratchTargetFloats, final int minChunkPixels)
+        final int scratchTargetFloats, final int minChunkPixels, final RegionAllocator memory)
     {
         checkPrepare(params, false, weights, biasOrNull, fused);
         this.params = params;
@@ -109,7 +119,7 @@ public final class Conv2d implements ConvKernel
         this.contiguousTaps = params.groups() == 1 && params.dilationW() == 1;
         this.stagedIm2col = inChannelsPerGroup < STAGED_IM2COL_MAX_CHANNELS;
         this.epilogue = new Epilogue(biasOrNull, params.outChannels(), fused);
-        this.packedWeights = pack(params, weights);
+        this.packedWeights = pack(params, weights, memory);
     }
 
     @Override
@@ -457,13 +467,13 @@ public final class Conv2d implements ConvKernel
         return Math.max(Math.max(1, scratchTargetFloats / (outW * gemmK)), (minChunkPixels + outW - 1) / outW);
     }
 
-    private static FloatRegion pack(final ConvParams params, final float[] weights)
+    private static FloatRegion pack(final ConvParams params, final float[] weights, final RegionAllocator memory)
     {
         final int cinG = params.inChannelsPerGroup();
         final int coutG = params.outChannelsPerGroup();
         final int taps = params.kernelH() * params.kernelW();
         final int k = taps * cinG;
-        final FloatRegion packed = FloatRegion.allocate(weights.length);
+        final FloatRegion packed = memory.allocate(weights.length);
         final FloatBuffer f = packed.floats();
         for (int co = 0; co < params.outChannels(); co++)
         {

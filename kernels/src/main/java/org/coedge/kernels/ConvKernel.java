@@ -107,9 +107,19 @@ public interface ConvKernel
     static ConvKernel create(
         final ConvParams params, final float[] weights, final float[] biasOrNull, final Activation fused)
     {
+        return create(params, weights, biasOrNull, fused, RegionAllocator.COLLECTED);
+    }
+
+    /**
+     * As {@link #create(ConvParams, float[], float[], Activation)}, taking off-heap memory for prepared weights from
+     * {@code memory} (the owner of a prepared model's weights).
+     */
+    static ConvKernel create(final ConvParams params, final float[] weights, final float[] biasOrNull,
+        final Activation fused, final RegionAllocator memory)
+    {
         Objects.requireNonNull(params, "params");
-        return params.isDepthwise() ?
-            new DepthwiseConv2d(params, weights, biasOrNull, fused) : new Conv2d(params, weights, biasOrNull, fused);
+        return params.isDepthwise() ? new DepthwiseConv2d(params, weights, biasOrNull, fused) :
+            new Conv2d(params, weights, biasOrNull, fused, memory);
     }
 
     /**
@@ -125,6 +135,13 @@ public interface ConvKernel
     static ConvKernel createTranspose(
         final ConvParams params, final float[] weights, final float[] biasOrNull, final Activation fused)
     {
-        return new ConvTranspose2d(params, weights, biasOrNull, fused);
+        return createTranspose(params, weights, biasOrNull, fused, RegionAllocator.COLLECTED);
+    }
+
+    /** As {@link #createTranspose(ConvParams, float[], float[], Activation)}, with memory from {@code memory}. */
+    static ConvKernel createTranspose(final ConvParams params, final float[] weights, final float[] biasOrNull,
+        final Activation fused, final RegionAllocator memory)
+    {
+        return new ConvTranspose2d(params, weights, biasOrNull, fused, memory);
     }
 }

@@ -44,13 +44,30 @@ public final class ConvTranspose2d implements ConvKernel
     public ConvTranspose2d(
         final ConvParams params, final float[] weights, final float[] biasOrNull, final Activation fused)
     {
-        this(params, weights, biasOrNull, fused, Conv2d.DEFAULT_SCRATCH_TARGET_FLOATS);
+        this(params, weights, biasOrNull, fused, Conv2d.DEFAULT_SCRATCH_TARGET_FLOATS, RegionAllocator.COLLECTED);
+    }
+
+    /**
+     * As {@link #ConvTranspose2d(ConvParams, float[], float[], Activation)}, packing into memory from
+     * {@code memory} (the owner of a prepared model's weights).
+     */
+    public ConvTranspose2d(final ConvParams params, final float[] weights, final float[] biasOrNull,
+        final Activation fused, final RegionAllocator memory)
+    {
+        this(params, weights, biasOrNull, fused, Conv2d.DEFAULT_SCRATCH_TARGET_FLOATS, memory);
     }
 
     /** As {@link #ConvTranspose2d(ConvParams, float[], float[], Activation)} with a chosen chunk bound (tests). */
     ConvTranspose2d(
         final ConvParams params, final float[] weights, final float[] biasOrNull, final Activation fused,
         final int scratchTargetFloats)
+    {
+        this(params, weights, biasOrNull, fused, scratchTargetFloats, RegionAllocator.COLLECTED);
+    }
+
+    private ConvTranspose2d(
+        final ConvParams params, final float[] weights, final float[] biasOrNull, final Activation fused,
+        final int scratchTargetFloats, final RegionAllocator memory)
     {
         Conv2d.checkPrepare(params, true, weights, biasOrNull, fused);
         this.params = params;
@@ -59,7 +76,7 @@ public final class ConvTranspose2d implements ConvKernel
         this.outChannelsPerGroup = params.outChannelsPerGroup();
         this.productColumns = params.kernelH() * params.kernelW() * outChannelsPerGroup;
         this.epilogue = new Epilogue(biasOrNull, params.outChannels(), fused);
-        this.packedWeights = pack(params, weights, productColumns);
+        this.packedWeights = pack(params, weights, productColumns, memory);
         this.disjointWindows = params.groups() == 1 && params.strideH() == params.kernelH() &&
             params.strideW() == params.kernelW() && params.dilationH() == 1 && params.dilationW() == 1 &&
             params.padTop() == 0 && params.padLeft() == 0 && params.padBottom() == 0 && params.padRight() == 0 &&
@@ -215,11 +232,12 @@ public final class ConvTranspose2d implements ConvKernel
         return Math.max(1, scratchTargetFloats / (inputWidth * productColumns));
     }
 
-    private static FloatRegion pack(final ConvParams params, final float[] weights, final int productColumns)
+    private static FloatRegion pack(final ConvParams params, final float[] weights, final int productColumns,
+        final RegionAllocator memory)
     {
         final int coutG = params.outChannelsPerGroup();
         final int taps = params.kernelH() * params.kernelW();
-        final FloatRegion packed = FloatRegion.allocate(weights.length);
+        final FloatRegion packed = memory.allocate(weights.length);
         final FloatBuffer f = packed.floats();
         for (int ci = 0; ci < params.inChannels(); ci++)
         {

@@ -87,6 +87,18 @@ public final class FullyConnected
         final float[] c, final float beta, final Activation activation, final int n0, final int n1,
         final int[] inputOrder)
     {
+        return gemm(b, k, n, transB, alpha, c, beta, activation, n0, n1, inputOrder, RegionAllocator.COLLECTED);
+    }
+
+    /**
+     * As {@link #gemm(float[], int, int, boolean, float, float[], float, Activation, int, int, int[])}, packing the
+     * weights and bias into memory from {@code memory} (the owner of a prepared model's weights).
+     */
+    public static FullyConnected gemm(
+        final float[] b, final int k, final int n, final boolean transB, final float alpha,
+        final float[] c, final float beta, final Activation activation, final int n0, final int n1,
+        final int[] inputOrder, final RegionAllocator memory)
+    {
         checkShape(b, k, n);
         if (inputOrder != null)
         {
@@ -98,7 +110,7 @@ public final class FullyConnected
                 " outputs is empty or outside them");
         }
         final int cols = n1 - n0;
-        final FloatRegion packed = FloatRegion.allocate(cols * k);
+        final FloatRegion packed = memory.allocate(cols * k);
         final FloatBuffer w = packed.floats();
         for (int j = 0; j < cols; j++)
         {
@@ -109,7 +121,7 @@ public final class FullyConnected
                 w.put(j * k + p, alpha * (transB ? b[col * k + row] : b[row * n + col]));
             }
         }
-        return new FullyConnected(k, n, n0, n1, packed, prepareBias(c, n, beta, n0, n1),
+        return new FullyConnected(k, n, n0, n1, packed, prepareBias(c, n, beta, n0, n1, memory),
             checkActivation(activation));
     }
 
@@ -259,7 +271,8 @@ public final class FullyConnected
         }
     }
 
-    private static FloatRegion prepareBias(final float[] c, final int n, final float beta, final int n0, final int n1)
+    private static FloatRegion prepareBias(final float[] c, final int n, final float beta, final int n0, final int n1,
+        final RegionAllocator memory)
     {
         if (c == null || beta == 0f)
         {
@@ -270,7 +283,7 @@ public final class FullyConnected
             throw new IllegalArgumentException("FullyConnected: bias has " + c.length + " values, expected " + n +
                 " or 1");
         }
-        final FloatRegion region = FloatRegion.allocate(n1 - n0);
+        final FloatRegion region = memory.allocate(n1 - n0);
         for (int j = n0; j < n1; j++)
         {
             region.floats().put(j - n0, beta * c[c.length == 1 ? 0 : j]);

@@ -54,6 +54,16 @@ public final class WinogradConv2d implements ConvKernel
     public WinogradConv2d(
         final ConvParams params, final float[] weights, final float[] biasOrNull, final Activation fused)
     {
+        this(params, weights, biasOrNull, fused, RegionAllocator.COLLECTED);
+    }
+
+    /**
+     * As {@link #WinogradConv2d(ConvParams, float[], float[], Activation)}, transforming into memory from
+     * {@code memory} (the owner of a prepared model's weights).
+     */
+    public WinogradConv2d(final ConvParams params, final float[] weights, final float[] biasOrNull,
+        final Activation fused, final RegionAllocator memory)
+    {
         Conv2d.checkPrepare(params, false, weights, biasOrNull, fused);
         if (!supports(params))
         {
@@ -65,7 +75,7 @@ public final class WinogradConv2d implements ConvKernel
         this.cout = params.outChannels();
         this.activation = fused;
         this.bias = biasOrNull == null ? new float[cout] : biasOrNull.clone();
-        this.transformedWeights = transformWeights(weights, cin, cout);
+        this.transformedWeights = transformWeights(weights, cin, cout, memory);
     }
 
     /** @return true if {@code p} is a convolution this kernel computes: 3x3, stride 1, dilation 1, one group. */
@@ -416,9 +426,10 @@ public final class WinogradConv2d implements ConvKernel
     }
 
     /** {@code U_t = (G g G^T)_t} for every (input, output) channel pair, laid out (36, Cin, Cout). */
-    private static FloatRegion transformWeights(final float[] weights, final int cin, final int cout)
+    private static FloatRegion transformWeights(final float[] weights, final int cin, final int cout,
+        final RegionAllocator memory)
     {
-        final FloatRegion u = FloatRegion.allocate(POINTS * cin * cout);
+        final FloatRegion u = memory.allocate(POINTS * cin * cout);
         final FloatBuffer f = u.floats();
         final double[] gt = new double[IN_TILE * 3];
         for (int co = 0; co < cout; co++)

@@ -200,7 +200,8 @@ public final class Model
 
     /**
      * Folds the model for concrete input dims and prepares it: constant sub-graphs evaluated, shapes inferred,
-     * BatchNormalization folded, activations fused, weights transformed, arena planned.
+     * BatchNormalization folded, activations fused, weights transformed, arena planned. The caller owns the result:
+     * closing it frees its weights off-heap at once (once no executor runs on it).
      *
      * @param inputDims NCHW dims per input name; inputs with fully static declared dims may be left out.
      * @throws ModelException if an operator is unsupported or a shape is wrong.
@@ -250,7 +251,7 @@ public final class Model
         return Lowering.lower(folded, windows, winograd);
     }
 
-    /** Prepares the model for the options' input dims and starts a session. */
+    /** Prepares the model for the options' input dims and starts a session, which owns (and frees) what it prepared. */
     public Session newSession(final SessionOptions options)
     {
         return new Session(prepare(options.inputDims(), Lowering.RowWindows.FULL, options.winograd()),

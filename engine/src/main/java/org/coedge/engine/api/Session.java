@@ -14,7 +14,9 @@ import org.coedge.kernels.Blas;
  * A prepared model bound to its own arena and threads, ready to run many times. Inputs and outputs are exchanged in
  * the model's NCHW layout; {@link #setInput}, {@link #run} and {@link #outputInto} allocate nothing. A multi-exit
  * model serves each request up to the exit it chooses with {@link #runFor}, on the same weights and arena. One caller
- * thread at a time. Close it to stop its threads.
+ * thread at a time. Close it to stop its threads and free its memory at once: the session owns the model it prepared
+ * (weights) and its executor (arena, scratch); both are released off-heap on {@link #close()}, after which every run
+ * throws {@link IllegalStateException}.
  */
 public final class Session implements AutoCloseable
 {
@@ -27,7 +29,15 @@ public final class Session implements AutoCloseable
         this.model = model;
         // Row splitting gives the parallelism: OpenBLAS running threads of its own would oversubscribe the cores.
         Blas.setThreads(1);
-        this.executor = new LocalExecutor(model, threads);
+        try
+        {
+            this.executor = new LocalExecutor(model, threads);
+        }
+        catch (final RuntimeException | Error e)
+        {
+            model.close();
+            throw e;
+        }
         this.outputPrograms = new int[model.outputs().size()][];
         for (int i = 0; i < outputPrograms.length; i++)
         {
@@ -86,9 +96,11 @@ public final class Session implements AutoCloseable
      * Copies input {@code index} in (NCHW).
      *
      * @throws IllegalArgumentException if {@code nchw} does not hold exactly the input's element count.
+     * @throws IllegalStateException    if the session is closed.
      */
     public void setInput(final int index, final float[] nchw)
     {
+        executor.checkOpen();
         final Value v = model.inputs().get(index);
         if (nchw.length != v.shape().size())
         {
@@ -167,9 +179,11 @@ public final class Session implements AutoCloseable
      * Copies output {@code index} out (NCHW) into {@code nchw}.
      *
      * @throws IllegalArgumentException if {@code nchw} does not hold exactly the output's element count.
+     * @throws IllegalStateException    if the session is closed.
      */
     public void outputInto(final int index, final float[] nchw)
     {
+        executor.checkOpen();
         final Value v = model.outputs().get(index);
         if (nchw.length != v.shape().size())
         {
@@ -187,17 +201,24 @@ public final class Session implements AutoCloseable
         return out;
     }
 
-    /** @return the output's NHWC memory, read-only, for zero-copy consumers. */
+    /**
+     * @return the output's NHWC memory, read-only, for zero-copy consumers. The buffer may outlive the session, so
+     * once one was handed out the session leaves its arena to the garbage collector rather than freeing it on close.
+     */
     public FloatBuffer outputNhwc(final int index)
     {
+        executor.checkOpen();
         final Value v = model.outputs().get(index);
+        executor.keepArenaForViews();
         final MapShape s = v.shape();
         return executor.arena().floats().slice(v.offset(), s.size()).asReadOnlyBuffer();
     }
 
+    /** Stops the threads and frees the arena, scratch and prepared weights; idempotent. */
     @Override
     public void close()
     {
         executor.close();
+        model.close();
     }
 }

@@ -445,8 +445,9 @@ final class RunCommand implements Callable<Integer>
         fuseUsed = chosen.describe();
         unsplitBytes = (long)whole.arenaFloats() * Float.BYTES + whole.weightBytes() +
             (long)Math.max(1, whole.scratchFloats()) * Float.BYTES;
-        final SplitExecutor executor = SplitExecutor.create(m, options.inputDims(), whole, graph, chosen.plan());
-        return LocalRunner.of(executor);
+        final List<org.coedge.planner.DeviceProgram> programs = SplitExecutor.compile(whole, graph, chosen.plan());
+        whole.close(); // only its shape was needed: free its weights before the devices' copies are packed
+        return LocalRunner.of(SplitExecutor.create(m, options.inputDims(), programs, SplitExecutor.DEFAULT_TIMEOUT_NS));
     }
 
     /** Per device: memory held (arena, weights, scratch, receive buffers) and time per run by kind of step. */

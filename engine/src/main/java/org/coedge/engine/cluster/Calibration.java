@@ -4,6 +4,7 @@ import java.util.concurrent.TimeUnit;
 
 import org.coedge.kernels.Blas;
 import org.coedge.kernels.FloatRegion;
+import org.coedge.kernels.RegionOwner;
 
 /**
  * Measures the throughput a device can sustain: single-precision GEMMs shaped like a mid-network 3x3 convolution
@@ -53,18 +54,43 @@ final class Calibration
     static double flopsPerSecond(final int threads, final long windowNs, final int windows)
     {
         Blas.setThreads(1);
-        final Gemms[] gemms = new Gemms[threads];
-        for (int t = 0; t < threads; t++)
+        // the threads are joined before the buffers are freed (window() returns after every thread ended)
+        try (RegionOwner memory = new RegionOwner("calibration buffers"))
         {
-            gemms[t] = new Gemms();
+            final Gemms[] gemms = new Gemms[threads];
+            for (int t = 0; t < threads; t++)
+            {
+                gemms[t] = new Gemms(memory);
+            }
+            gemms[0].untilCompilerQuiet();
+            double best = 0;
+            for (int w = 0; w < windows; w++)
+            {
+                best = Math.max(best, window(gemms, windowNs));
+            }
+            return best;
         }
-        gemms[0].untilCompilerQuiet();
-        double best = 0;
-        for (int w = 0; w < windows; w++)
+    }
+
+    /** Waits for {@code thread} to end even if interrupted (keeping the interrupt): it runs to a deadline. */
+    private static void joinUninterruptibly(final Thread thread)
+    {
+        boolean interrupted = false;
+        while (thread.isAlive())
         {
-            best = Math.max(best, window(gemms, windowNs));
+            try
+            {
+                thread.join();
+            }
+            catch (final InterruptedException e)
+            {
+                interrupted = true;
+            }
         }
-        return best;
+        if (interrupted)
+        {
+            Thread.currentThread().interrupt();
+        }
     }
 
     /** One window: a short warm-up, then every thread's GEMMs counted over {@code windowNs}. */
@@ -85,14 +111,7 @@ final class Calibration
         double flops = gemms[0].flopsPerSecond();
         for (int t = 1; t < threads; t++)
         {
-            try
-            {
-                helpers[t - 1].join();
-            }
-            catch (final InterruptedException e)
-            {
-                Thread.currentThread().interrupt();
-            }
+            joinUninterruptibly(helpers[t - 1]); // its buffers are freed after this returns
             flops += gemms[t].flopsPerSecond();
         }
         return flops;
@@ -101,15 +120,18 @@ final class Calibration
     /** One thread's buffers and count; written by that thread, read after it is joined. */
     private static final class Gemms
     {
-        final FloatRegion a = FloatRegion.allocate(M * K);
-        final FloatRegion b = FloatRegion.allocate(K * N);
-        final FloatRegion c = FloatRegion.allocate(M * N);
+        final FloatRegion a;
+        final FloatRegion b;
+        final FloatRegion c;
         long counted;
         long startNs;
         long endNs;
 
-        Gemms()
+        Gemms(final RegionOwner memory)
         {
+            a = memory.allocate(M * K);
+            b = memory.allocate(K * N);
+            c = memory.allocate(M * N);
             a.fill(0, M * K, 0.5f);
             b.fill(0, K * N, 0.25f);
         }

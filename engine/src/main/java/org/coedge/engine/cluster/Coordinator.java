@@ -540,6 +540,12 @@ public final class Coordinator implements AutoCloseable
         return membership.adapter();
     }
 
+    /** @return the coordinator's slot of the current plan epoch (this package's tests: what a re-plan frees). */
+    DeviceSlot slot()
+    {
+        return planning.slot();
+    }
+
     /** @return bytes of the coordinator's arena, weights and scratch. */
     public long memoryBytes()
     {

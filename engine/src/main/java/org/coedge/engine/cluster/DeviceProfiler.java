@@ -263,18 +263,21 @@ public final class DeviceProfiler
                     }
                 });
             stats[0] += System.nanoTime() - prepareStart;
-            final int r = measureChunk(prepared, threads, cpuTime, computes, from, to, chunked, chunkBudgetNs,
-                partRows, wholeNs, partNs);
+            final int r;
+            try
+            {
+                r = measureChunk(prepared, threads, cpuTime, computes, from, to, chunked, chunkBudgetNs, partRows,
+                    wholeNs, partNs);
+            }
+            finally
+            {
+                // free the chunk's weights before the next chunk's are packed, so the device never holds them all
+                prepared.close();
+            }
             stats[1] += r;
             for (int i = from; i < to; i++)
             {
                 runs[i] = r;
-            }
-            if (chunked)
-            {
-                // the chunk's weights are direct buffers, freed only once collected: free them before the next
-                // chunk's, or the device holds them all at once after all (cold path, a few times per model)
-                System.gc();
             }
             from = to;
         }

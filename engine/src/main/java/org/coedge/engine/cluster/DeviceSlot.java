@@ -15,7 +15,9 @@ import org.coedge.planner.DeviceProgram;
 /**
  * What one device of one plan epoch owns: its copy of the model prepared for its program (arena of its windows,
  * weights of the layers it computes), an executor, the Aeron exchange and the step runner over them. Built on the
- * cold path when a plan arrives, closed when the next one replaces it; run by one thread.
+ * cold path when a plan arrives, closed when the next one replaces it (its owner closes the old slot before it builds
+ * the new one, so two copies of the weights are never held at once); run by one thread. Closing frees the weights,
+ * arena and scratch off-heap at once rather than when a garbage collection finds them.
  */
 final class DeviceSlot implements AutoCloseable
 {
@@ -30,9 +32,23 @@ final class DeviceSlot implements AutoCloseable
     {
         this.epoch = epoch;
         this.model = SplitExecutor.prepareFor(source, inputDims, programs.get(device));
-        this.executor = new LocalExecutor(model, threads);
+        LocalExecutor made = null;
+        try
+        {
+            made = new LocalExecutor(model, threads);
+            this.runner = new StepRunner(programs.get(device), model, made, exchange);
+        }
+        catch (final RuntimeException | Error e)
+        {
+            if (made != null)
+            {
+                made.close();
+            }
+            model.close();
+            throw e;
+        }
+        this.executor = made;
         this.exchange = exchange;
-        this.runner = new StepRunner(programs.get(device), model, executor, exchange);
     }
 
     /** @return bytes of this device's arena, weights and scratch. */
@@ -55,10 +71,12 @@ final class DeviceSlot implements AutoCloseable
         Layouts.outputOf(v, executor.arena().floats(), nchw);
     }
 
+    /** Closes the exchange, then frees the executor's arena and scratch and the model's weights; idempotent. */
     @Override
     public void close()
     {
         exchange.close();
         executor.close();
+        model.close();
     }
 }

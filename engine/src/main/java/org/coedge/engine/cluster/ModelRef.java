@@ -36,12 +36,15 @@ final class ModelRef
         this.sha256 = sha256;
         this.model = model;
         this.inputDims = inputDims;
-        final PreparedModel skeleton = SplitExecutor.skeleton(model, inputDims);
-        this.graph = PlanGraphs.of(skeleton);
-        this.outputLayers = new int[skeleton.outputs().size()];
-        for (int i = 0; i < outputLayers.length; i++)
+        // the skeleton holds no weights, but the constants of its idle layers are off-heap too: freed once read
+        try (PreparedModel skeleton = SplitExecutor.skeleton(model, inputDims))
         {
-            outputLayers[i] = SplitExecutor.producerOf(skeleton, skeleton.outputs().get(i));
+            this.graph = PlanGraphs.of(skeleton);
+            this.outputLayers = new int[skeleton.outputs().size()];
+            for (int i = 0; i < outputLayers.length; i++)
+            {
+                outputLayers[i] = SplitExecutor.producerOf(skeleton, skeleton.outputs().get(i));
+            }
         }
     }
 

@@ -177,11 +177,20 @@ final class PlanSession implements AutoCloseable
                 w.lastSentNs = System.nanoTime();
                 planMessage.applyAsInt(w);
             }
+            // the old slot's weights, arena and scratch are freed before the new slot packs its own
             CloseHelper.quietClose(slot);
             slot = null;
             final AeronExchange exchange = new AeronExchange(node, 0, programs, nodes, endpoints,
                 membership.sessionToken(), epoch, sessionBase, termLength, mtu, timeoutNs, hook, receivers);
-            slot = new DeviceSlot(epoch, model.model, model.inputDims, programs, 0, threads, exchange);
+            try
+            {
+                slot = new DeviceSlot(epoch, model.model, model.inputDims, programs, 0, threads, exchange);
+            }
+            catch (final RuntimeException | Error e)
+            {
+                CloseHelper.quietClose(exchange);
+                throw e;
+            }
             membership.clearFailure();
             final Worker failed = awaitAcks();
             if (failed == null && exchange.awaitConnected(System.nanoTime() + TimeUnit.SECONDS.toNanos(10)))

@@ -579,7 +579,7 @@ public final class WorkerNode implements ControlListener, AutoCloseable
                 slot.memoryBytes() / (1 << 20) + " MiB; peak RSS so far " + DeviceFacts.peakRss() + ")");
             return slot;
         }
-        catch (final RuntimeException e)
+        catch (final RuntimeException | OutOfMemoryError e)
         {
             CloseHelper.quietClose(exchange);
             replies.sendAck(order.toCoordinator, order.sessionToken, order.plan.epoch(), Status.FAILED, 0,

@@ -203,9 +203,9 @@ final class LayerFactory
             return;
         }
         final ConvKernel kernel = transposed ?
-            ConvKernel.createTranspose(params, w.floats(), bias, fused.activation()) :
-            winograd ? new WinogradConv2d(params, w.floats(), bias, fused.activation()) :
-            ConvKernel.create(params, w.floats(), bias, fused.activation());
+            ConvKernel.createTranspose(params, w.floats(), bias, fused.activation(), l.memory()) :
+            winograd ? new WinogradConv2d(params, w.floats(), bias, fused.activation(), l.memory()) :
+            ConvKernel.create(params, w.floats(), bias, fused.activation(), l.memory());
         final Value out = l.newOutput(fused.output());
         checkShape(n, out, params.outputHeight(height), params.outputWidth(image.width()), outC);
         l.add(new ConvLayer(n.name(), kind + fused.suffix(), kernel, in, residual, out).kind(plannerKind),
@@ -329,7 +329,7 @@ final class LayerFactory
 
     private static MapView constantView(final Lowering l, final String name, final int rank)
     {
-        final Lowering.ConstOperand c = Lowering.nhwcConstant(l.constant(name), rank);
+        final Lowering.ConstOperand c = l.nhwcConstant(l.constant(name), rank);
         return MapView.of(c.region(), 0, c.shape().height(), c.shape().width(), c.shape().channels());
     }
 
@@ -405,11 +405,12 @@ final class LayerFactory
         {
             final float[] c = n.input(2).isEmpty() ? null : l.constant(n.input(2)).floats();
             kernel = FullyConnected.gemm(weights, k, nOut, transB, n.attrFloat("alpha", 1f), c,
-                n.attrFloat("beta", 1f), fused.activation(), n0, n1, order);
+                n.attrFloat("beta", 1f), fused.activation(), n0, n1, order, l.memory());
         }
         else
         {
-            kernel = FullyConnected.gemm(weights, k, nOut, false, 1f, null, 1f, fused.activation(), n0, n1, order);
+            kernel = FullyConnected.gemm(weights, k, nOut, false, 1f, null, 1f, fused.activation(), n0, n1, order,
+                l.memory());
         }
         final Value out = l.newOutput(fused.output());
         l.add(new FullyConnectedLayer(n.name(), n.opType() + fused.suffix(), kernel, in, out)

@@ -15,11 +15,14 @@ import org.coedge.engine.graph.Graph;
 import org.coedge.engine.graph.ModelException;
 import org.coedge.engine.graph.Node;
 import org.coedge.kernels.FloatRegion;
+import org.coedge.kernels.RegionOwner;
 
 /**
  * Turns a folded, optimized {@link Graph} (NCHW, static shapes) into a {@link PreparedModel}: NHWC values, layers
  * with prepared kernels, activations fused into their producers, reshapes that keep memory order turned into
- * aliases, and every activation buffer placed in one arena by liveness. Cold path, on the preparing thread.
+ * aliases, and every activation buffer placed in one arena by liveness. Every region of prepared weights and constants
+ * comes from one {@link RegionOwner} that the prepared model takes over (and frees when it is closed), or that is
+ * freed here when lowering fails. Cold path, on the preparing thread.
  */
 public final class Lowering
 {
@@ -67,6 +70,7 @@ public final class Lowering
     private final boolean winograd;
     private final boolean residualFusion;
     private final boolean affineFusion;
+    private final RegionOwner memory;
     private long weightBytes;
 
     private Lowering(final Graph graph, final RowWindows windows, final boolean winograd)
@@ -76,6 +80,7 @@ public final class Lowering
         this.winograd = winograd;
         this.residualFusion = !"false".equalsIgnoreCase(System.getProperty(RESIDUAL_FUSION_PROPERTY, "true").trim());
         this.affineFusion = !"false".equalsIgnoreCase(System.getProperty(AFFINE_FUSION_PROPERTY, "true").trim());
+        this.memory = new RegionOwner("prepared weights of model '" + graph.name() + "'");
         this.graphOutputs = new HashSet<>(graph.outputs());
         for (final Node n : graph.nodes())
         {
@@ -114,7 +119,16 @@ public final class Lowering
      */
     public static PreparedModel lower(final Graph folded, final RowWindows windows, final boolean winograd)
     {
-        return new Lowering(folded, windows, winograd).build();
+        final Lowering lowering = new Lowering(folded, windows, winograd);
+        try
+        {
+            return lowering.build();
+        }
+        catch (final RuntimeException | Error e)
+        {
+            lowering.memory.close();
+            throw e;
+        }
     }
 
     /**
@@ -230,7 +244,7 @@ public final class Lowering
             scratch = Math.max(scratch, l.scratchFloats());
         }
         return new PreparedModel(graph.name(), layers, inputs, inputDims, outputs, outputDims, (int)arenaFloats,
-            planner.sizeWithoutReuse(), scratch, weightBytes);
+            planner.sizeWithoutReuse(), scratch, weightBytes, memory);
     }
 
     /**
@@ -260,6 +274,12 @@ public final class Lowering
     Graph graph()
     {
         return graph;
+    }
+
+    /** @return where every prepared weight and constant of this model is allocated; the model frees it on close. */
+    RegionOwner memory()
+    {
+        return memory;
     }
 
     /** @return the runtime value {@code name}, or throws if it is a constant or unknown. */
@@ -458,7 +478,7 @@ public final class Lowering
      *
      * @return (region, shape) with each of the shape's H, W, C either the output's or 1.
      */
-    static ConstOperand nhwcConstant(final ConstTensor c, final int outputRank)
+    ConstOperand nhwcConstant(final ConstTensor c, final int outputRank)
     {
         final long[] d = c.dims();
         if (d.length > outputRank)
@@ -490,7 +510,7 @@ public final class Lowering
                 }
             }
         }
-        final FloatRegion region = FloatRegion.allocate(nhwc.length);
+        final FloatRegion region = memory.allocate(nhwc.length);
         region.put(0, nhwc);
         return new ConstOperand(region, shape);
     }

@@ -2,12 +2,19 @@ package org.coedge.engine.exec;
 
 import java.util.List;
 
+import org.coedge.kernels.RegionOwner;
+
 /**
  * A model lowered for one set of input shapes: the layers in execution order with their kernels and transformed
  * weights, the runtime values with arena offsets planned, and the sizes an executor must allocate. Immutable once
  * built; shared by the executors (sessions) created from it, each with its own arena.
+ * <p>
+ * It owns the off-heap memory of its weights and constants ({@link RegionOwner}); whoever prepared it closes it once
+ * no executor runs on it any more, which frees that memory at once. An executor refuses to run a closed model
+ * ({@link LocalExecutor#run()}), so nothing reads the freed memory. Nothing else holds a region of it: each
+ * preparation packs its own copy.
  */
-public final class PreparedModel
+public final class PreparedModel implements AutoCloseable
 {
     private final String name;
     private final List<Layer> layers;
@@ -20,12 +27,16 @@ public final class PreparedModel
     private final int scratchFloats;
     private final long weightBytes;
     private final int[][] outputLayers; // per output: indices into layers of what it depends on, in order
+    private final RegionOwner memory;
+    private volatile boolean closed;
 
     PreparedModel(
         final String name, final List<Layer> layers, final List<Value> inputs, final List<long[]> inputDims,
         final List<Value> outputs, final List<long[]> outputDims, final int arenaFloats,
-        final long arenaFloatsWithoutReuse, final int scratchFloats, final long weightBytes)
+        final long arenaFloatsWithoutReuse, final int scratchFloats, final long weightBytes,
+        final RegionOwner memory)
     {
+        this.memory = memory;
         this.name = name;
         this.layers = List.copyOf(layers);
         this.inputs = List.copyOf(inputs);
@@ -150,6 +161,29 @@ public final class PreparedModel
     public long weightBytes()
     {
         return weightBytes;
+    }
+
+    /** @return bytes of off-heap memory this model's weights and constants hold now (0 once closed). */
+    public long offHeapBytes()
+    {
+        return memory.allocatedBytes();
+    }
+
+    /** @return true once {@link #close()} freed the weights: no executor may run the model any more. */
+    public boolean isClosed()
+    {
+        return closed;
+    }
+
+    /**
+     * Frees the off-heap memory of the weights and constants now; idempotent. Call it only when no executor runs on
+     * the model (they are cold-checked: a later run throws {@link IllegalStateException}).
+     */
+    @Override
+    public void close()
+    {
+        closed = true;
+        memory.close();
     }
 
     /** @return total floating-point operations of one inference. */

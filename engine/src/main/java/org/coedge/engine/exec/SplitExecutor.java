@@ -21,7 +21,8 @@ import org.coedge.planner.StepCompiler;
  * <p>
  * The devices run on an owned worker pool, one thread each (the caller is device 0). When a device fails, it aborts
  * the exchange so that no other device waits for it, and {@link #run()} throws with the failing step named. One
- * caller thread at a time; after construction a run allocates nothing but the pool's hand-off.
+ * caller thread at a time; after construction a run allocates nothing but the pool's hand-off. It owns the copies it
+ * prepared: {@link #close()} frees their weights, arenas and scratch off-heap.
  */
 public final class SplitExecutor implements AutoCloseable
 {
@@ -74,11 +75,19 @@ public final class SplitExecutor implements AutoCloseable
         final long timeoutNs)
     {
         final List<PreparedModel> copies = new ArrayList<>();
-        for (final DeviceProgram program : programs)
+        try
         {
-            copies.add(prepareFor(model, inputDims, program));
+            for (final DeviceProgram program : programs)
+            {
+                copies.add(prepareFor(model, inputDims, program));
+            }
+            return new SplitExecutor(copies, programs, timeoutNs);
         }
-        return new SplitExecutor(copies, programs, timeoutNs);
+        catch (final RuntimeException | Error e)
+        {
+            copies.forEach(PreparedModel::close);
+            throw e;
+        }
     }
 
     /**
@@ -137,10 +146,24 @@ public final class SplitExecutor implements AutoCloseable
         this.executors = new LocalExecutor[devices];
         this.runners = new StepRunner[devices];
         this.codes = new int[devices];
-        for (int d = 0; d < devices; d++)
+        try
         {
-            executors[d] = new LocalExecutor(this.models[d], 1);
-            runners[d] = new StepRunner(programs.get(d), this.models[d], executors[d], exchange.endpoint(d));
+            for (int d = 0; d < devices; d++)
+            {
+                executors[d] = new LocalExecutor(this.models[d], 1);
+                runners[d] = new StepRunner(programs.get(d), this.models[d], executors[d], exchange.endpoint(d));
+            }
+        }
+        catch (final RuntimeException | Error e)
+        {
+            for (final LocalExecutor made : executors)
+            {
+                if (made != null)
+                {
+                    made.close();
+                }
+            }
+            throw e; // create() closes the models
         }
         this.pool = new WorkerPool(devices, "coedge-device");
     }
@@ -271,6 +294,10 @@ public final class SplitExecutor implements AutoCloseable
         for (final LocalExecutor e : executors)
         {
             e.close();
+        }
+        for (final PreparedModel m : models)
+        {
+            m.close();
         }
     }
 }

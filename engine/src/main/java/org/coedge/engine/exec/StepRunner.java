@@ -157,9 +157,11 @@ public final class StepRunner
      * Runs the program once for request {@code request}.
      *
      * @return {@link RowExchange#OK}, or the failing step's code (a kernel failure is {@link RowExchange#ABORTED}).
+     * @throws IllegalStateException if the executor or its model is closed (checked once, before any step).
      */
     public int run(final long request)
     {
+        executor.checkOpen();
         failedStep = -1;
         failedWith = null;
         for (int i = 0; i < kinds.length; i++)

@@ -5,6 +5,7 @@ import java.util.List;
 
 import org.coedge.engine.graph.ConstTensor;
 import org.coedge.kernels.FloatRegion;
+import org.coedge.kernels.RegionAllocator;
 import org.coedge.kernels.TensorView;
 
 /**
@@ -63,7 +64,7 @@ final class TensorLayer extends Layer
     private final FloatRegion[] constants;
 
     TensorLayer(final String name, final String opType, final List<Operand> operands, final Value output,
-        final long[] outDims, final Kernel kernel, final long flops)
+        final long[] outDims, final Kernel kernel, final long flops, final RegionAllocator memory)
     {
         super(name, opType, runtimeValues(operands), output);
         this.operands = java.util.Collections.unmodifiableList(new ArrayList<>(operands));
@@ -76,7 +77,7 @@ final class TensorLayer extends Layer
             final ConstTensor c = operands.get(i) == null ? null : operands.get(i).constant();
             if (c != null)
             {
-                constants[i] = FloatRegion.allocate(Math.max(1, c.size()));
+                constants[i] = memory.allocate(Math.max(1, c.size()));
                 constants[i].put(0, c.floats());
             }
         }

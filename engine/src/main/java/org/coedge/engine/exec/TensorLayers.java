@@ -140,7 +140,7 @@ final class TensorLayers
         final long[] outDims = l.dims(n.output(0));
         final Value out = l.newOutput(n.output(0));
         final TensorLayer layer = new TensorLayer(n.name(), n.attrString("onnx", n.opType()), ops, out, outDims, kernel,
-            Math.max(1, flopsPerOutput) * out.shape().size());
+            Math.max(1, flopsPerOutput) * out.shape().size(), l.memory());
         l.add(layer, layer.constantBytes());
     }
 

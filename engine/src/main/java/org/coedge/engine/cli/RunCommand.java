@@ -115,6 +115,9 @@ final class RunCommand implements Callable<Integer>
     /** What one device running the model alone holds: arena, weights and one thread's scratch. */
     private long unsplitBytes;
 
+    /** Runs the warm-up took past {@code --warmup} until the compiler rested. */
+    private int extraWarmup;
+
     @picocli.CommandLine.Mixin
     ObjectiveOptions objectiveOptions = new ObjectiveOptions();
 
@@ -223,6 +226,12 @@ final class RunCommand implements Callable<Integer>
             {
                 runner.run(null);
             }
+            if (repeat > 1 && warmup > 0)
+            {
+                // as a cooperative run does: timed runs that share the cores (or the quota) with the compiler
+                // measure the compiler, and a comparison of the two would favour whichever ran longer before timing
+                extraWarmup = untilCompilerQuiet(runner);
+            }
             if (split != null)
             {
                 for (int d = 0; d < split.length; d++)
@@ -270,7 +279,8 @@ final class RunCommand implements Callable<Integer>
             {
                 sb.append(i > 0 ? ", " : "").append(String.format(Locale.ROOT, "%.4f", inOrder[i] / 1e6));
             }
-            sb.append("], ").append(BlasReport.jsonFields()).append(", ");
+            sb.append("], \"extra_warmup\": ").append(extraWarmup).append(", ").append(BlasReport.jsonFields())
+                .append(", ");
             if (exit != null)
             {
                 sb.append("\"exit\": ").append(exit).append(", ");
@@ -469,6 +479,28 @@ final class RunCommand implements Callable<Integer>
                 executor.weightBytes(d), executor.memoryBytes(d), r.computeNs() / 1e6 / repeat,
                 r.sendNs() / 1e6 / repeat, r.awaitNs() / 1e6 / repeat));
         }
+    }
+
+    /**
+     * Runs until {@link ClusterRun#QUIET_REQUESTS} runs in a row left this JVM's compiler (nearly) idle, at most
+     * {@link ClusterRun#MAX_QUIET_REQUESTS}.
+     *
+     * @return the runs it took.
+     */
+    private static int untilCompilerQuiet(final LocalRunner runner)
+    {
+        int n = 0;
+        int quiet = 0;
+        long before = org.coedge.engine.cluster.JitClock.compiledMs();
+        while (n < ClusterRun.MAX_QUIET_REQUESTS && quiet < ClusterRun.QUIET_REQUESTS)
+        {
+            runner.run(null);
+            n++;
+            final long after = org.coedge.engine.cluster.JitClock.compiledMs();
+            quiet = after - before <= ClusterRun.QUIET_COMPILE_MS ? quiet + 1 : 0;
+            before = after;
+        }
+        return n;
     }
 
     private void printProfile(final java.io.PrintWriter out, final PreparedModel prepared, final long[] layerNanos)

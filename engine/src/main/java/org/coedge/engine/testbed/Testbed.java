@@ -239,19 +239,26 @@ public final class Testbed implements AutoCloseable
             ref.add(TensorFiles.read(r));
         }
 
-        // what the quotas are shares of: a device's JVM on device 0's CPUs with no quota, measured right before the
-        // workers calibrate (and device 0 with the first planner), not minutes earlier: on this shared machine the
-        // same measurement moved by up to 15% between runs five minutes apart
-        result.unthrottledGflops = processes.unthrottledGflops(cpus == null ? "" : cpus[0]);
-        log.printf(java.util.Locale.ROOT, "testbed: unthrottled %.1f GFLOP/s on 1 thread%n",
-            result.unthrottledGflops);
+        // what the quotas are shares of: a device's JVM on device 0's CPUs with no quota, measured right before and
+        // right after the workers calibrate (device 0 calibrates with the first planner, just after), not minutes
+        // earlier: on this shared machine the same measurement moved by up to 15% between runs five minutes apart, and
+        // one measurement before the workers alone had all devices, whole cores included, at 0.82-0.84 of it
+        final String cpu0 = cpus == null ? "" : cpus[0];
+        result.unthrottledBefore = processes.unthrottledGflops(cpu0);
+        log.printf(java.util.Locale.ROOT, "testbed: unthrottled %.1f GFLOP/s on 1 thread%n", result.unthrottledBefore);
         if (n > 1)
         {
             for (int d = 1; d < n; d++)
             {
                 processes.startWorker(d, key);
             }
+            result.unthrottledAfter = processes.unthrottledGflops(cpu0);
+            log.printf(java.util.Locale.ROOT, "testbed: unthrottled %.1f GFLOP/s on 1 thread after the workers " +
+                "calibrated%n", result.unthrottledAfter);
         }
+        result.unthrottledGflops = Double.isNaN(result.unthrottledAfter) ? result.unthrottledBefore :
+            Double.isNaN(result.unthrottledBefore) ? result.unthrottledAfter :
+            (result.unthrottledBefore + result.unthrottledAfter) / 2;
         for (final String planner : config.planners)
         {
             result.planners.add(runPlanner(Planners.canonical(planner), model, inputs, key, ref, result,

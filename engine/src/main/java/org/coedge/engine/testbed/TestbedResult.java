@@ -135,8 +135,14 @@ public final class TestbedResult
     }
 
     public String model = "";
-    /** The testbed's own calibration, with no quota, before any device started: what a quota is a share of. */
+    /**
+     * The testbed's own calibration, with no quota: what a quota is a share of; the mean of the measurements right
+     * before and right after the workers calibrated.
+     */
     public double unthrottledGflops = Double.NaN;
+    public double unthrottledBefore = Double.NaN;
+    /** NaN with one device (no worker calibrates). */
+    public double unthrottledAfter = Double.NaN;
     public double linkMbps;
     public double delayMs;
     public int repeat;
@@ -223,7 +229,9 @@ public final class TestbedResult
         final StringBuilder sb = new StringBuilder(4096);
         sb.append("{\"model\": \"").append(escape(model)).append("\", \"link_mbps\": ").append(num(linkMbps))
             .append(", \"link_delay_ms\": ").append(num(delayMs)).append(", \"repeat\": ").append(repeat)
-            .append(", \"unthrottled_gflops\": ").append(num(unthrottledGflops));
+            .append(", \"unthrottled_gflops\": ").append(num(unthrottledGflops))
+            .append(", \"unthrottled_gflops_before\": ").append(num(unthrottledBefore))
+            .append(", \"unthrottled_gflops_after\": ").append(num(unthrottledAfter));
         if (!linkSchedule.isEmpty())
         {
             sb.append(", \"link_schedule\": \"").append(escape(linkSchedule)).append('"');

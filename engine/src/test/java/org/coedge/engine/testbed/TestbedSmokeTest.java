@@ -48,7 +48,12 @@ class TestbedSmokeTest
                 // a JVM's resident set holds at least the slice it planned to hold
                 assertTrue(JsonReader.num(d, "peak_rss_mb") >= JsonReader.num(d, "memory_mb"), d.toString());
             }
-            assertTrue(JsonReader.num(json, "unthrottled_gflops") > 0, json.toString());
+            // the reference is the mean of the calibrations before and after the worker's
+            final double refBefore = JsonReader.num(json, "unthrottled_gflops_before");
+            final double refAfter = JsonReader.num(json, "unthrottled_gflops_after");
+            assertTrue(refBefore > 0 && refAfter > 0, json.toString());
+            assertEquals((refBefore + refAfter) / 2, JsonReader.num(json, "unthrottled_gflops"),
+                1e-3 * (refBefore + refAfter), json.toString());
             final Map<String, Object> aloneMs = JsonReader.obj(json, "alone_ms");
             final double alone = JsonReader.num(aloneMs, "median");
             assertTrue(alone > 0, json.toString());

@@ -9,11 +9,13 @@ import org.coedge.kernels.RegionOwner;
 /**
  * Measures the throughput a device can sustain: single-precision GEMMs shaped like a mid-network 3x3 convolution
  * (im2col: 3136 pixels x 576 taps x 64 filters) on one OpenBLAS thread per compute thread, as the engine calls it,
- * run back to back on every compute thread at once for a window of {@value #WINDOW_PROP} ms (800 by default), and
- * reported as the FLOPs done over the window's wall time. A best-of-short-bursts would not do: a CPU quota (cgroup
- * cfs) lets a burst shorter than its period run at full speed, so only a window of several periods shows the
- * quota; likewise a core that throttles when warm. A warm-up first is not counted: until the JIT compiler has been
- * quiet for a while (a JVM that has just started compiles on the same budget), then a short one for the threads.
+ * run back to back on every compute thread at once for a window of {@value #WINDOW_PROP} ms (800 by default).
+ * Without a quota it reports the FLOPs done over the window's wall time; under one, the FLOPs per CPU second of the
+ * compute thread times the quota's cores ({@link #sustained}). A best-of-short-bursts by wall time would not do: a
+ * CPU quota (cgroup cfs) lets a burst shorter than its period run at full speed; and a window of several periods
+ * counts what the quota's stalls cost the compute (caches refilled after each), likewise a core that throttles when
+ * warm. A warm-up first is not counted: until the JIT compiler has been quiet for a while (a JVM that has just
+ * started compiles on the same budget), then a short one for the threads.
  * Until the adaptive planner profiles per layer type, plans share rows in proportion to this number, until the rates
  * measured during requests replace it ({@link RateWindow}). Cold path.
  */
@@ -93,6 +95,31 @@ final class Calibration
         }
     }
 
+    /**
+     * @param flops   floating-point operations one compute thread did in a window.
+     * @param wallNs  the window's wall time.
+     * @param cpuNs   the CPU time the thread got in it; below 0 if unknown.
+     * @param cores   the CPU quota's cores ({@link DeviceFacts#cpuCores()}), NaN for none.
+     * @param threads compute threads sharing the quota.
+     * @return what the thread sustains: without a quota, or without its CPU time, its operations over wall time;
+     *     under a quota, its operations per CPU second times the CPU seconds per second the quota grants each thread
+     *     (at most one), so that what else ran on the budget during the window (the JIT compiling the JVM's start,
+     *     a collection) is not taken for the device's speed, while what the quota's stalls cost the compute itself
+     *     (caches refilled after each stall) is: a worker that had just started under a 0.45 or 0.225-core quota
+     *     measured 0.77-0.90 of its share by wall time, the coordinator, calibrating later in its run, 0.98-1.01.
+     */
+    static double sustained(final double flops, final long wallNs, final long cpuNs, final double cores,
+        final int threads)
+    {
+        final double wall = flops / (Math.max(1, wallNs) * 1e-9);
+        if (Double.isNaN(cores) || cpuNs <= 0 || !(cores > 0))
+        {
+            return wall;
+        }
+        final double share = Math.min(1, cores / Math.max(1, threads));
+        return flops / (cpuNs * 1e-9) * share;
+    }
+
     /** One window: a short warm-up, then every thread's GEMMs counted over {@code windowNs}. */
     private static double window(final Gemms[] gemms, final long windowNs)
     {
@@ -108,11 +135,12 @@ final class Calibration
             helpers[t - 1].start();
         }
         gemms[0].runUntil(measureFrom, until);
-        double flops = gemms[0].flopsPerSecond();
+        final double cores = DeviceFacts.cpuCores();
+        double flops = gemms[0].flopsPerSecond(cores, threads);
         for (int t = 1; t < threads; t++)
         {
             joinUninterruptibly(helpers[t - 1]); // its buffers are freed after this returns
-            flops += gemms[t].flopsPerSecond();
+            flops += gemms[t].flopsPerSecond(cores, threads);
         }
         return flops;
     }
@@ -126,6 +154,7 @@ final class Calibration
         long counted;
         long startNs;
         long endNs;
+        long cpuNs = -1;
 
         Gemms(final RegionOwner memory)
         {
@@ -189,6 +218,8 @@ final class Calibration
                 Blas.sgemm(false, false, M, N, K, 1f, a, 0, K, b, 0, N, 0f, c, 0, N);
                 now = System.nanoTime();
             }
+            final java.lang.management.ThreadMXBean cpu = java.lang.management.ManagementFactory.getThreadMXBean();
+            final long cpuStart = cpu.isCurrentThreadCpuTimeSupported() ? cpu.getCurrentThreadCpuTime() : -1;
             startNs = now;
             counted = 0;
             while (now < untilNs || counted == 0)
@@ -198,11 +229,12 @@ final class Calibration
                 now = System.nanoTime();
             }
             endNs = now;
+            cpuNs = cpuStart >= 0 ? cpu.getCurrentThreadCpuTime() - cpuStart : -1;
         }
 
-        double flopsPerSecond()
+        double flopsPerSecond(final double cores, final int threads)
         {
-            return counted * FLOPS_PER_GEMM / (Math.max(1, endNs - startNs) * 1e-9);
+            return sustained(counted * FLOPS_PER_GEMM, endNs - startNs, cpuNs, cores, threads);
         }
     }
 }

@@ -22,7 +22,8 @@ import org.coedge.planner.policy.RequestTimes;
  * received no such rows (the plan gives it nothing, or only rows in the middle of the model) is probed instead, at
  * the request boundary, with one burst of {@value #PROBE_BYTES} bytes on the data path ({@link LinkProber#burst}),
  * so a link that got faster again is seen while the plan does not use it; as often as keeps the probes under a
- * quarter of the stream's time, and their cost is counted ({@link #probeNs()}).
+ * quarter of the stream's time ({@value #QUOTA_PROBE_BUDGET} of it when the coordinator runs under a CPU quota), and
+ * their cost is counted ({@link #probeNs()}).
  * <p>
  * A probe's sample is the better of it and the previous probe (a sender that ran out of its CPU quota mid-burst
  * makes a link look slow, never fast). For the same reason a request's sample whose transfer is short against the
@@ -42,12 +43,21 @@ final class LinkWatch
     static final double MIN_CHANGE = org.coedge.planner.policy.AdaptivePlanPolicy.LINK_CHANGE;
     /** The most of a stream's time probes may take. */
     static final double PROBE_BUDGET = 0.25;
+    /**
+     * The most under a CPU quota below a core: each probe then comes out of the budget the compute needs (four
+     * 0.45-core devices, ResNet-18 over two of them, the other two probed: 0.74x of one device alone with 0.25,
+     * 1.14x with 0.03, one run each).
+     */
+    static final double QUOTA_PROBE_BUDGET = 0.03;
+    /** System property: the share of a stream's time probes may take instead (for measuring what probing costs). */
+    static final String PROBE_BUDGET_PROP = "coedge.probe.budget";
     /** How many of the coordinator's longest quota stalls a transfer must outlast to be believed when slow. */
     static final double SAMPLE_STALLS = 2;
 
     private final java.util.function.ToDoubleBiFunction<Worker, Integer> burst;
     private final PrintWriter log;
     private final long maxStallNs;
+    private final double probeShare;
     private int stallSuspects;
     private final Map<Integer, Link> links = new HashMap<>(); // by node id
     private long requests;
@@ -72,6 +82,7 @@ final class LinkWatch
         this.burst = burst;
         this.log = log;
         this.maxStallNs = Math.max(0, maxStallNs);
+        this.probeShare = probeShare(maxStallNs > 0 ? QUOTA_PROBE_BUDGET : PROBE_BUDGET);
     }
 
     /**
@@ -127,7 +138,7 @@ final class LinkWatch
                 stallSuspects++;
                 continue;
             }
-            if (sample <= 0 && !link.probeDue(requestNs))
+            if (sample <= 0 && !link.probeDue(requestNs, probeShare))
             {
                 continue;
             }
@@ -198,6 +209,20 @@ final class LinkWatch
         return 0;
     }
 
+    /** @return {@value #PROBE_BUDGET_PROP} if set to a share in (0, 1], else {@code byDefault}. */
+    private static double probeShare(final double byDefault)
+    {
+        try
+        {
+            final double share = Double.parseDouble(System.getProperty(PROBE_BUDGET_PROP, "" + byDefault));
+            return share > 0 && share <= 1 ? share : byDefault;
+        }
+        catch (final NumberFormatException e)
+        {
+            return byDefault;
+        }
+    }
+
     /** @return the bytes of the worker's first wait for scatter rows from the coordinator, 0 if it has none. */
     static long scatterBytes(final List<Step> steps)
     {
@@ -229,15 +254,15 @@ final class LinkWatch
         }
 
         /**
-         * @return whether the link is due a probe: its last probe took at most {@value LinkWatch#PROBE_BUDGET} of the
+         * @return whether the link is due a probe: its last probe took at most {@code share} of the
          * requests run since (of {@code requestNs} each), so probing costs a stream of requests at most that share
          * of its time (a 128 KiB burst takes 21 ms at 50 Mbit/s: every other request of ResNet-18 alone; 1 ms at
          * 1 Gbit/s: every few of a 0.3 ms model).
          */
-        boolean probeDue(final long requestNs)
+        boolean probeDue(final long requestNs, final double share)
         {
             sinceProbe++;
-            return lastProbeNs < 0 || sinceProbe * (double)requestNs * PROBE_BUDGET >= lastProbeNs;
+            return lastProbeNs < 0 || sinceProbe * (double)requestNs * share >= lastProbeNs;
         }
     }
 

@@ -20,6 +20,23 @@ public final class RegionOwner implements RegionAllocator, AutoCloseable
     private long allocatedBytes;
     private boolean closed;
 
+    /**
+     * @return the bytes of direct buffers this JVM holds now (its "direct" buffer pool), every region's and every
+     *     other direct buffer's: what a close should give back, for diagnostics and tests.
+     */
+    public static long directBytesInUse()
+    {
+        for (final java.lang.management.BufferPoolMXBean pool :
+            java.lang.management.ManagementFactory.getPlatformMXBeans(java.lang.management.BufferPoolMXBean.class))
+        {
+            if ("direct".equals(pool.getName()))
+            {
+                return pool.getMemoryUsed();
+            }
+        }
+        throw new IllegalStateException("this JVM reports no direct buffer pool");
+    }
+
     /** @param name what owns the memory, for messages ("weights of vgg16"). */
     public RegionOwner(final String name)
     {

@@ -7,8 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.lang.management.BufferPoolMXBean;
-import java.lang.management.ManagementFactory;
 import java.nio.ByteBuffer;
 import java.util.SplittableRandom;
 
@@ -17,18 +15,6 @@ import org.junit.jupiter.api.function.Executable;
 
 class RegionOwnerTest
 {
-    private static long directBytesUsed()
-    {
-        for (final BufferPoolMXBean pool : ManagementFactory.getPlatformMXBeans(BufferPoolMXBean.class))
-        {
-            if ("direct".equals(pool.getName()))
-            {
-                return pool.getMemoryUsed();
-            }
-        }
-        throw new IllegalStateException("no direct buffer pool");
-    }
-
     @Test
     void shouldReturnTheDirectMemoryAtOnceWhenClosed()
     {
@@ -38,9 +24,9 @@ class RegionOwnerTest
         region.fill(0, floats, 1.5f);
         assertEquals(4L * floats, owner.allocatedBytes());
         // measured across close alone: a collection in between (of other buffers) could only add to the drop
-        final long before = directBytesUsed();
+        final long before = RegionOwner.directBytesInUse();
         owner.close();
-        final long freed = before - directBytesUsed();
+        final long freed = before - RegionOwner.directBytesInUse();
         assertTrue(freed >= 4L * floats, "closing freed " + freed + " of " + 4L * floats + " bytes");
         assertEquals(0, owner.allocatedBytes());
     }

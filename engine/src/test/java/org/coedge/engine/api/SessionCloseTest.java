@@ -5,8 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.lang.management.BufferPoolMXBean;
-import java.lang.management.ManagementFactory;
 import java.nio.FloatBuffer;
 import java.util.Map;
 
@@ -14,6 +12,7 @@ import org.coedge.engine.exec.LocalExecutor;
 import org.coedge.engine.exec.PreparedModel;
 import org.coedge.engine.zoo.ModelZoo;
 import org.coedge.engine.zoo.SelfTestNet;
+import org.coedge.kernels.RegionOwner;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
 
@@ -23,18 +22,6 @@ import org.junit.jupiter.api.function.Executable;
  */
 class SessionCloseTest
 {
-    private static long directBytesUsed()
-    {
-        for (final BufferPoolMXBean pool : ManagementFactory.getPlatformMXBeans(BufferPoolMXBean.class))
-        {
-            if ("direct".equals(pool.getName()))
-            {
-                return pool.getMemoryUsed();
-            }
-        }
-        throw new IllegalStateException("no direct buffer pool");
-    }
-
     private static void assertClosed(final String what, final Executable call)
     {
         final IllegalStateException e = assertThrows(IllegalStateException.class, call);
@@ -105,9 +92,9 @@ class SessionCloseTest
         session.setInput(0, input(session.inputSize(0)));
         session.run();
         // measured across close alone: a collection in between (of other tests' buffers) could only add to the drop
-        final long before = directBytesUsed();
+        final long before = RegionOwner.directBytesInUse();
         session.close();
-        final long freed = before - directBytesUsed();
+        final long freed = before - RegionOwner.directBytesInUse();
         assertTrue(freed >= weights + arena, "closing freed " + freed + " bytes of direct memory; the session held " +
             weights + " of weights and " + arena + " of arena");
     }

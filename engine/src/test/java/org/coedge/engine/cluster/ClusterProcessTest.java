@@ -6,8 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.PrintWriter;
 import java.io.StringWriter;
-import java.lang.management.BufferPoolMXBean;
-import java.lang.management.ManagementFactory;
 import java.net.DatagramPacket;
 import java.net.DatagramSocket;
 import java.net.InetSocketAddress;
@@ -47,6 +45,7 @@ import org.coedge.planner.policy.AdaptivePlanPolicy;
 import org.coedge.planner.policy.ClusterView;
 import org.coedge.planner.policy.PlanPolicy;
 import org.coedge.planner.policy.RequestTimes;
+import org.coedge.kernels.RegionOwner;
 
 /**
  * Real worker processes ({@code coedge worker} in fresh JVMs) on loopback UDP, with the coordinator in this JVM.
@@ -186,18 +185,6 @@ class ClusterProcessTest
         }
     }
 
-    private static long directBytesUsed()
-    {
-        for (final BufferPoolMXBean pool : ManagementFactory.getPlatformMXBeans(BufferPoolMXBean.class))
-        {
-            if ("direct".equals(pool.getName()))
-            {
-                return pool.getMemoryUsed();
-            }
-        }
-        throw new IllegalStateException("no direct buffer pool");
-    }
-
     @Test
     void shouldFreeEverySupersededPlanWhileReplanningEveryRequest()
     {
@@ -231,7 +218,7 @@ class ClusterProcessTest
                 }
                 assertTrue(slot.model.offHeapBytes() > 0);
                 previous = slot;
-                final long direct = directBytesUsed();
+                final long direct = RegionOwner.directBytesInUse();
                 if (r == 0)
                 {
                     firstDirect = direct;

@@ -11,7 +11,8 @@ import java.nio.FloatBuffer;
  * spends per output), loops over heap arrays at offset zero do: so each piece of output (and of the residual) is
  * copied into per-thread heap arrays, transformed there against the bias repeated over a whole piece, and copied
  * back (about 0.2 ns a float). Where the JVM has the Vector API ({@link DepthwiseConv2d#vectorByDefault()}) and the
- * activation is none, ReLU or clip, {@link EpilogueVector} does it in one pass over the direct buffer instead.
+ * activation is none, ReLU, clip or hard swish without an affine tail, {@link EpilogueVector} does it in one pass over
+ * the direct buffer instead.
  * Immutable; the staging arrays belong to the calling thread, so one instance serves
  * all threads.
  */
@@ -45,7 +46,10 @@ final class Epilogue
         this.activation = activation;
         this.identity = biasOrNull == null && activation.isIdentity();
         this.pieceFloats = Math.max(1, STAGING_FLOATS / channels) * channels;
-        this.vector = vector && DepthwiseConv2d.vectorAvailable() && EpilogueVector.handles(activation);
+        // an affine tail takes the staged loop: a longer vector loop, compiled after PP-OCR's tails had been seen,
+        // left MobileNetV2's clip epilogue allocating its vectors (69 MB per 5 inferences in the allocation test)
+        this.vector = vector && DepthwiseConv2d.vectorAvailable() && EpilogueVector.handles(activation) &&
+            !activation.hasAffine();
         this.pattern = new float[pieceFloats];
         if (biasOrNull != null)
         {

@@ -59,9 +59,6 @@ final class EpilogueVector
         final boolean hardSwish = activation.kind() == Activation.Kind.HARD_SWISH;
         final float lo = clip ? activation.alpha() : relu ? 0f : Float.NEGATIVE_INFINITY;
         final float hi = clip ? activation.beta() : Float.POSITIVE_INFINITY;
-        final boolean affine = activation.hasAffine();
-        final float scale = activation.scale();
-        final float shift = activation.shift();
         final int lanes = SPECIES.length();
         for (int done = 0; done < count; done += pieceFloats)
         {
@@ -88,11 +85,6 @@ final class EpilogueVector
                 {
                     x = x.max(lo).min(hi);
                 }
-                if (affine)
-                {
-                    // a multiply, then an add: the two operators' roundings, not a fused multiply-add
-                    x = x.mul(scale).add(shift);
-                }
                 x.intoByteBuffer(out, at, ORDER);
             }
             for (; i < length; i++)
@@ -103,8 +95,7 @@ final class EpilogueVector
                 {
                     x += residual.getFloat((int)(rBase + (long)i * Float.BYTES));
                 }
-                final float y = hardSwish ? activation.applyCore(x) : Math.min(Math.max(x, lo), hi);
-                out.putFloat(at, affine ? y * scale + shift : y);
+                out.putFloat(at, hardSwish ? activation.apply(x) : Math.min(Math.max(x, lo), hi));
             }
         }
     }

@@ -145,6 +145,14 @@ final class Epilogue
                     x[i] = Math.min(Math.max(x[i] + b[i], lo), hi);
                 }
                 break;
+            case HARD_SWISH:
+                // as Activation.apply, written out so that C2 vectorizes it (PP-OCR's convolutions with a tail)
+                for (int i = 0; i < length; i++)
+                {
+                    final float v = x[i] + b[i];
+                    x[i] = v * Math.max(0f, Math.min(1f, v * (1f / 6f) + 0.5f));
+                }
+                break;
             default:
                 for (int i = 0; i < length; i++)
                 {

@@ -111,21 +111,6 @@ public final class Activation
         }
     }
 
-    /** Applies the affine tail to {@code x[from, from + length)} in place (nothing without one). */
-    void affine(final float[] x, final int from, final int length)
-    {
-        if (!affine)
-        {
-            return;
-        }
-        final float s = scale;
-        final float t = shift;
-        for (int i = from, end = from + length; i < end; i++)
-        {
-            x[i] = x[i] * s + t;
-        }
-    }
-
     /** @throws IllegalArgumentException naming {@code kernel} if this activation has an affine tail. */
     Activation withoutAffine(final String kernel)
     {

@@ -4,8 +4,9 @@ import java.nio.FloatBuffer;
 
 /**
  * The end of the GEMM convolution kernels ({@link Conv2d}, {@link ConvTranspose2d}): adds the bias (if any) per
- * channel, then the residual (if the call has one), and applies the fused activation and its affine tail, in place, to whole pixels of an
- * NHWC map. The kernels call it on each GEMM output chunk right after its product, while the chunk is in cache.
+ * channel, then the residual (if the call has one), and applies the fused activation and its affine tail, in place,
+ * to whole pixels of an NHWC map. The kernels call it on each GEMM output chunk right after its product, while the
+ * chunk is in cache.
  * <p>
  * Loops over direct buffers do not vectorize on JDK 17 (about 0.7 ns a float measured, more than a small-K GEMM
  * spends per output), loops over heap arrays at offset zero do: so each piece of output (and of the residual) is

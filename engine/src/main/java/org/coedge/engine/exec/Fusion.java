@@ -58,18 +58,12 @@ final class Fusion
             return null;
         }
         final String out = producer.output(0);
-        final List<Node> readers = l.consumersOf(out);
-        if (readers.size() != 1 || l.isGraphOutput(out) || !"Add".equals(readers.get(0).opType()))
+        final Node add = soleReader(l, out, "Add");
+        if (add == null || add.inputs().size() != 2 || !PathChoice.fastPath(l, add))
         {
             return null;
         }
-        final Node add = readers.get(0);
-        if (add.inputs().size() != 2 || !PathChoice.fastPath(l, add))
-        {
-            return null;
-        }
-        final boolean first = add.input(0).equals(out);
-        final String other = first ? add.input(1) : add.input(0);
+        final String other = otherInput(add, out);
         if (other.equals(out) || l.isConstant(other) || !l.hasValue(other) ||
             !Lowering.isMap(l.dims(other)) || !Arrays.equals(l.dims(other), l.dims(out)) ||
             !Arrays.equals(l.dims(add.output(0)), l.dims(out)))
@@ -106,8 +100,7 @@ final class Fusion
             {
                 continue;
             }
-            final String other = n.input(0).equals(out) ? n.input(1) : n.input(0);
-            final float value = l.constant(other).floats()[0];
+            final float value = l.constant(otherInput(n, out)).floats()[0];
             if (op.equals("Mul"))
             {
                 scale = value;
@@ -130,17 +123,12 @@ final class Fusion
      */
     private static Node scalarOperation(final Lowering l, final String value, final String op)
     {
-        final List<Node> readers = l.consumersOf(value);
-        if (readers.size() != 1 || l.isGraphOutput(value) || !op.equals(readers.get(0).opType()))
+        final Node n = soleReader(l, value, op);
+        if (n == null || n.inputs().size() != 2 || n.outputs().size() != 1 || n.input(0).equals(n.input(1)))
         {
             return null;
         }
-        final Node n = readers.get(0);
-        if (n.inputs().size() != 2 || n.outputs().size() != 1 || n.input(0).equals(n.input(1)))
-        {
-            return null;
-        }
-        final String other = n.input(0).equals(value) ? n.input(1) : n.input(0);
+        final String other = otherInput(n, value);
         final ConstTensor c = l.isConstant(other) ? l.constant(other) : null;
         if (c == null || !c.isFloat() || c.size() != 1 || !Float.isFinite(c.floats()[0]) ||
             !Arrays.equals(l.dims(n.output(0)), l.dims(value)))
@@ -155,26 +143,21 @@ final class Fusion
      * a runtime map of the output's dims ({@code x + x * s}: the residual of PP-OCR's squeeze and excitation blocks),
      * absorbs the Add so the Mul's layer adds it in the same pass.
      *
-     * @return the Mul's operand that is added (the map), or null if the pattern does not hold.
+     * @return the Add and the Mul's operand it adds (the map), or null if the pattern does not hold.
      */
-    static String selfAdd(final Lowering l, final Node mul)
+    static SelfAdd selfAdd(final Lowering l, final Node mul)
     {
         if (!l.affineFusion() || mul.inputs().size() != 2)
         {
             return null;
         }
         final String out = mul.output(0);
-        final List<Node> readers = l.consumersOf(out);
-        if (readers.size() != 1 || l.isGraphOutput(out) || !"Add".equals(readers.get(0).opType()))
+        final Node add = soleReader(l, out, "Add");
+        if (add == null || add.inputs().size() != 2 || add.input(0).equals(add.input(1)))
         {
             return null;
         }
-        final Node add = readers.get(0);
-        if (add.inputs().size() != 2 || add.input(0).equals(add.input(1)))
-        {
-            return null;
-        }
-        final String other = add.input(0).equals(out) ? add.input(1) : add.input(0);
+        final String other = otherInput(add, out);
         if (!mul.inputs().contains(other) || mul.input(0).equals(mul.input(1)) || l.isConstant(other) ||
             !l.hasValue(other) || !Arrays.equals(l.dims(other), l.dims(out)) ||
             !Arrays.equals(l.dims(add.output(0)), l.dims(out)))
@@ -182,7 +165,26 @@ final class Fusion
             return null;
         }
         l.absorb(add);
-        return other;
+        return new SelfAdd(add, other);
+    }
+
+    /** A Mul's result added to its own map operand: the Add absorbed and that operand. */
+    record SelfAdd(Node add, String operand)
+    {
+    }
+
+    /** @return the only reader of {@code value} if it is an {@code op} and {@code value} no graph output, else null. */
+    private static Node soleReader(final Lowering l, final String value, final String op)
+    {
+        final List<Node> readers = l.consumersOf(value);
+        return readers.size() == 1 && !l.isGraphOutput(value) && op.equals(readers.get(0).opType()) ?
+            readers.get(0) : null;
+    }
+
+    /** @return the input of two-input node {@code n} that is not {@code value} ({@code value} if both are). */
+    private static String otherInput(final Node n, final String value)
+    {
+        return n.input(0).equals(value) ? n.input(1) : n.input(0);
     }
 
     /** An Add absorbed into a convolution: the operand it adds and what the fused layer applies and writes. */

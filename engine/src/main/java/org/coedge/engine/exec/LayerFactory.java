@@ -299,8 +299,8 @@ final class LayerFactory
         final Elementwise.Op op = Elementwise.Op.valueOf(n.opType().toUpperCase(Locale.ROOT));
         final int rank = l.dims(n.output(0)).length;
         // x * s + x in one pass: the map operand x first, the Add's result the layer's output
-        final String added = op == Elementwise.Op.MUL ? Fusion.selfAdd(l, n) : null;
-        final String an = added == null || added.equals(n.input(0)) ? n.input(0) : n.input(1);
+        final Fusion.SelfAdd selfAdd = op == Elementwise.Op.MUL ? Fusion.selfAdd(l, n) : null;
+        final String an = selfAdd == null || selfAdd.operand().equals(n.input(0)) ? n.input(0) : n.input(1);
         final String bn = an.equals(n.input(0)) ? n.input(1) : n.input(0);
         final Value a = l.isConstant(an) ? null : l.value(an);
         final Value b = l.isConstant(bn) ? null : l.value(bn);
@@ -318,13 +318,12 @@ final class LayerFactory
         }
         final MapView constA = a == null ? constantView(l, an, rank) : null;
         final MapView constB = b == null ? constantView(l, bn, rank) : null;
-        final Node last = added == null ? n : l.consumersOf(n.output(0)).get(0);
-        final Fusion.Fused fused = Fusion.activation(l, last);
+        final Fusion.Fused fused = Fusion.activation(l, selfAdd == null ? n : selfAdd.add());
         final Value out = l.newOutput(fused.output());
         final long constBytes = (constA != null ? 4L * constA.region().length() : 0) +
             (constB != null ? 4L * constB.region().length() : 0);
-        l.add(new ElementwiseLayer(n.name(), n.opType() + (added == null ? "" : "+Add") + fused.suffix(),
-            new Elementwise(op, fused.activation(), added != null), a, constA, b, constB, out), constBytes);
+        l.add(new ElementwiseLayer(n.name(), n.opType() + (selfAdd == null ? "" : "+Add") + fused.suffix(),
+            new Elementwise(op, fused.activation(), selfAdd != null), a, constA, b, constB, out), constBytes);
     }
 
     private static MapView constantView(final Lowering l, final String name, final int rank)

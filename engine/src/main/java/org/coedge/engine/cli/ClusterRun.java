@@ -181,12 +181,23 @@ final class ClusterRun implements AutoCloseable
      */
     private int untilCompilerQuiet(final List<float[]> inputs, final List<float[]> outputs)
     {
+        return untilCompilerQuiet(() -> coordinator.infer(inputs, outputs));
+    }
+
+    /**
+     * Runs {@code request} until {@value #QUIET_REQUESTS} runs in a row left this JVM's compiler (nearly) idle, at
+     * most {@value #MAX_QUIET_REQUESTS} times; a run alone ({@code coedge run --repeat}) warms up the same way.
+     *
+     * @return the runs it took.
+     */
+    static int untilCompilerQuiet(final Runnable request)
+    {
         int n = 0;
         int quiet = 0;
         long before = JitClock.compiledMs();
         while (n < MAX_QUIET_REQUESTS && quiet < QUIET_REQUESTS)
         {
-            coordinator.infer(inputs, outputs);
+            request.run();
             n++;
             final long after = JitClock.compiledMs();
             quiet = after - before <= QUIET_COMPILE_MS ? quiet + 1 : 0;

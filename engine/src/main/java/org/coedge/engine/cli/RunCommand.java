@@ -230,7 +230,7 @@ final class RunCommand implements Callable<Integer>
             {
                 // as a cooperative run does: timed runs that share the cores (or the quota) with the compiler
                 // measure the compiler, and a comparison of the two would favour whichever ran longer before timing
-                extraWarmup = untilCompilerQuiet(runner);
+                extraWarmup = ClusterRun.untilCompilerQuiet(() -> runner.run(null));
             }
             if (split != null)
             {
@@ -479,28 +479,6 @@ final class RunCommand implements Callable<Integer>
                 executor.weightBytes(d), executor.memoryBytes(d), r.computeNs() / 1e6 / repeat,
                 r.sendNs() / 1e6 / repeat, r.awaitNs() / 1e6 / repeat));
         }
-    }
-
-    /**
-     * Runs until {@link ClusterRun#QUIET_REQUESTS} runs in a row left this JVM's compiler (nearly) idle, at most
-     * {@link ClusterRun#MAX_QUIET_REQUESTS}.
-     *
-     * @return the runs it took.
-     */
-    private static int untilCompilerQuiet(final LocalRunner runner)
-    {
-        int n = 0;
-        int quiet = 0;
-        long before = org.coedge.engine.cluster.JitClock.compiledMs();
-        while (n < ClusterRun.MAX_QUIET_REQUESTS && quiet < ClusterRun.QUIET_REQUESTS)
-        {
-            runner.run(null);
-            n++;
-            final long after = org.coedge.engine.cluster.JitClock.compiledMs();
-            quiet = after - before <= ClusterRun.QUIET_COMPILE_MS ? quiet + 1 : 0;
-            before = after;
-        }
-        return n;
     }
 
     private void printProfile(final java.io.PrintWriter out, final PreparedModel prepared, final long[] layerNanos)

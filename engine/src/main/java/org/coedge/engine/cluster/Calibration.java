@@ -106,13 +106,13 @@ final class Calibration
      *     (at most one), so that what else ran on the budget during the window (the JIT compiling the JVM's start,
      *     a collection) is not taken for the device's speed, while what the quota's stalls cost the compute itself
      *     (caches refilled after each stall) is: a worker that had just started under a 0.45 or 0.225-core quota
-     *     measured 0.77-0.90 of its share by wall time, the coordinator, calibrating later in its run, 0.98-1.01.
+     *     measured 0.64-0.90 of its share by wall time, the coordinator, calibrating later in its run, 0.98-1.01.
      */
     static double sustained(final double flops, final long wallNs, final long cpuNs, final double cores,
         final int threads)
     {
         final double wall = flops / (Math.max(1, wallNs) * 1e-9);
-        if (Double.isNaN(cores) || cpuNs <= 0 || !(cores > 0))
+        if (cpuNs <= 0 || !(cores > 0))
         {
             return wall;
         }

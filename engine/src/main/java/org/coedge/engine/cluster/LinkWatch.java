@@ -131,8 +131,9 @@ final class LinkWatch
         {
             final Worker w = workers[d - 1];
             final Link link = links.computeIfAbsent(w.nodeId, k -> new Link());
-            double sample = scatterRate(programs.get(d).steps(), times, d);
-            if (sample > 0 && !sampleStands(sample, scatterBytes(programs.get(d).steps()),
+            final List<Step> steps = programs.get(d).steps();
+            double sample = scatterRate(steps, times, d);
+            if (sample > 0 && !sampleStands(sample, steps.get(scatterStep(steps)).bytes(),
                 link.detector.levelBytesPerSecond()))
             {
                 stallSuspects++;
@@ -193,20 +194,14 @@ final class LinkWatch
      */
     static double scatterRate(final List<Step> steps, final RequestTimes times, final int device)
     {
-        if (times.stepCount(device) != steps.size())
+        final int i = scatterStep(steps);
+        if (times.stepCount(device) != steps.size() || i < 0)
         {
             return 0;
         }
-        for (int i = 0; i < steps.size(); i++)
-        {
-            final Step s = steps.get(i);
-            if (s.kind() == Step.Kind.AWAIT && s.purpose() == Step.Purpose.SCATTER && s.peer() == 0)
-            {
-                final long ns = times.stepNs(device, i);
-                return s.bytes() >= MIN_SAMPLE_BYTES && ns > 0 ? s.bytes() / (ns * 1e-9) : 0;
-            }
-        }
-        return 0;
+        final long bytes = steps.get(i).bytes();
+        final long ns = times.stepNs(device, i);
+        return bytes >= MIN_SAMPLE_BYTES && ns > 0 ? bytes / (ns * 1e-9) : 0;
     }
 
     /** @return {@value #PROBE_BUDGET_PROP} if set to a share in (0, 1], else {@code byDefault}. */
@@ -223,17 +218,18 @@ final class LinkWatch
         }
     }
 
-    /** @return the bytes of the worker's first wait for scatter rows from the coordinator, 0 if it has none. */
-    static long scatterBytes(final List<Step> steps)
+    /** @return the index of the worker's first wait for scatter rows from the coordinator, -1 if it has none. */
+    static int scatterStep(final List<Step> steps)
     {
-        for (final Step s : steps)
+        for (int i = 0; i < steps.size(); i++)
         {
+            final Step s = steps.get(i);
             if (s.kind() == Step.Kind.AWAIT && s.purpose() == Step.Purpose.SCATTER && s.peer() == 0)
             {
-                return s.bytes();
+                return i;
             }
         }
-        return 0;
+        return -1;
     }
 
     /** What is watched of one worker's link. */

@@ -256,9 +256,6 @@ public final class Testbed implements AutoCloseable
             log.printf(java.util.Locale.ROOT, "testbed: unthrottled %.1f GFLOP/s on 1 thread after the workers " +
                 "calibrated%n", result.unthrottledAfter);
         }
-        result.unthrottledGflops = Double.isNaN(result.unthrottledAfter) ? result.unthrottledBefore :
-            Double.isNaN(result.unthrottledBefore) ? result.unthrottledAfter :
-            (result.unthrottledBefore + result.unthrottledAfter) / 2;
         for (final String planner : config.planners)
         {
             result.planners.add(runPlanner(Planners.canonical(planner), model, inputs, key, ref, result,

@@ -62,7 +62,7 @@ public final class TestbedReport
             r.delayMs > 0 ? String.format(Locale.ROOT, ", %.1f ms one way", r.delayMs) : "", r.repeat));
         md.append(String.format(Locale.ROOT, "Unthrottled, the testbed measured %.1f GFLOP/s right before the " +
             "workers started; \"/ share\" is what a device reported over its cores times that.%n%n",
-            r.unthrottledGflops));
+            r.unthrottledGflops()));
         md.append("| device | cores | CFS quota / period (us) | CPUs | GFLOP/s reported | / share | memory MiB | " +
             "peak RSS MiB |\n|---|---|---|---|---|---|---|---|\n");
         for (int i = 0; i < r.devices.size(); i++)

@@ -135,11 +135,7 @@ public final class TestbedResult
     }
 
     public String model = "";
-    /**
-     * The testbed's own calibration, with no quota: what a quota is a share of; the mean of the measurements right
-     * before and right after the workers calibrated.
-     */
-    public double unthrottledGflops = Double.NaN;
+    /** The testbed's own calibration, with no quota, right before the workers calibrated. */
     public double unthrottledBefore = Double.NaN;
     /** NaN with one device (no worker calibrates). */
     public double unthrottledAfter = Double.NaN;
@@ -151,6 +147,16 @@ public final class TestbedResult
     public final List<Device> devices = new ArrayList<>();
     public final List<Alone> alone = new ArrayList<>();
     public final List<Planner> planners = new ArrayList<>();
+
+    /**
+     * @return what a quota is a share of: the mean of the testbed's own calibrations right before and right after the
+     *     workers calibrated (the one there is, with one device), NaN with neither.
+     */
+    public double unthrottledGflops()
+    {
+        return Double.isNaN(unthrottledAfter) ? unthrottledBefore :
+            Double.isNaN(unthrottledBefore) ? unthrottledAfter : (unthrottledBefore + unthrottledAfter) / 2;
+    }
 
     /** @return the fastest device class alone. */
     public Alone fastestAlone()
@@ -216,11 +222,11 @@ public final class TestbedResult
 
     /**
      * @return what a device reported over its quota's share of the unthrottled rate ({@code cores} times
-     * {@link #unthrottledGflops}): 1 for a perfect estimate, NaN when either is unknown.
+     * {@link #unthrottledGflops()}): 1 for a perfect estimate, NaN when either is unknown.
      */
     public double shareRatio(final Device d)
     {
-        return d.gflops / (d.cores * unthrottledGflops);
+        return d.gflops / (d.cores * unthrottledGflops());
     }
 
     /** @return the result as one JSON object (the fields README's {@code coedge testbed} section names). */
@@ -229,7 +235,7 @@ public final class TestbedResult
         final StringBuilder sb = new StringBuilder(4096);
         sb.append("{\"model\": \"").append(escape(model)).append("\", \"link_mbps\": ").append(num(linkMbps))
             .append(", \"link_delay_ms\": ").append(num(delayMs)).append(", \"repeat\": ").append(repeat)
-            .append(", \"unthrottled_gflops\": ").append(num(unthrottledGflops))
+            .append(", \"unthrottled_gflops\": ").append(num(unthrottledGflops()))
             .append(", \"unthrottled_gflops_before\": ").append(num(unthrottledBefore))
             .append(", \"unthrottled_gflops_after\": ").append(num(unthrottledAfter));
         if (!linkSchedule.isEmpty())
@@ -360,7 +366,7 @@ public final class TestbedResult
             devices.size(), linkMbps > 0 ? String.format(Locale.ROOT, "%.0f Mbit/s", linkMbps) : "unlimited",
             delayMs > 0 ? String.format(Locale.ROOT, " + %.1f ms", delayMs) : "", repeat);
         out.printf(Locale.ROOT, "unthrottled: %.1f GFLOP/s (the testbed's own calibration, right before the workers)%n",
-            unthrottledGflops);
+            unthrottledGflops());
         out.printf("%-7s %6s %18s %5s %9s %9s %10s %9s%n", "device", "cores", "quota / period us", "cpus",
             "GFLOP/s", "/ share", "memory MiB", "peak RSS");
         for (int i = 0; i < devices.size(); i++)

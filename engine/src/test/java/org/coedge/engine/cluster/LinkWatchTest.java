@@ -120,7 +120,8 @@ class LinkWatchTest
         final LayerGraph graph = graph();
         final Plan plan = Planner.uniform(graph, new double[]{ 1, 1 }, 1);
         final List<DeviceProgram> programs = StepCompiler.compile(graph, plan, new int[]{ 2 });
-        final long scatter = LinkWatch.scatterBytes(programs.get(1).steps());
+        final List<Step> workerSteps = programs.get(1).steps();
+        final long scatter = workerSteps.get(LinkWatch.scatterStep(workerSteps)).bytes();
         assertTrue(scatter >= LinkWatch.MIN_SAMPLE_BYTES, "scatter " + scatter);
         final StringWriter log = new StringWriter();
         // a 0.45-core coordinator: stalls of up to 5.5 ms; the scatter is under 1 ms on this unlimited link, and

@@ -22,16 +22,25 @@ public final class WinogradConv2d implements ConvKernel
     /** Output tile edge (m of F(m x m, 3 x 3)). */
     static final int TILE = 4;
 
-    /** Input tile edge: m + 3 - 1. */
-    private static final int IN_TILE = 6;
+    private static final int IN_TILE = WinogradTransforms.IN_TILE;
 
-    private static final int POINTS = IN_TILE * IN_TILE;
+    private static final int POINTS = WinogradTransforms.POINTS;
 
-    /** Scratch of one chunk of tiles (its V and M matrices): about 4 MiB, but never fewer than {@link #MIN_TILES}. */
-    private static final int CHUNK_TARGET_FLOATS = 1024 * 1024;
+    /**
+     * Scratch of one chunk of tiles (its V and M matrices): about 8 MiB, but within {@link #MIN_TILES} and
+     * {@link #MAX_TILES} tiles. Measured (1 thread, VGG-16 and ResNet-18 shapes, 48..512 tiles): 64..128 tiles was
+     * as fast as any other choice on every shape, and 10-25% faster than 32-tile chunks on 512 channels.
+     */
+    private static final int CHUNK_TARGET_FLOATS = 2 * 1024 * 1024;
 
     /** Fewest tiles a chunk's GEMMs get (their M dimension), for OpenBLAS to run near its peak. */
-    private static final int MIN_TILES = 32;
+    private static final int MIN_TILES = 64;
+
+    /** Most tiles a chunk gets: more leave V and M out of the cache between the transforms and the GEMMs. */
+    private static final int MAX_TILES = 128;
+
+    /** Most tiles of one row that one transform call stages together (one copy per point for them all). */
+    private static final int BLOCK = 4;
 
     private static final ThreadLocal<Staging> STAGING = new ThreadLocal<>();
 
@@ -41,6 +50,7 @@ public final class WinogradConv2d implements ConvKernel
     private final FloatRegion transformedWeights; // (36, Cin, Cout)
     private final float[] bias; // (Cout), zeros without bias
     private final Activation activation;
+    private final boolean vector;
 
     /**
      * Transforms the weights.
@@ -54,7 +64,7 @@ public final class WinogradConv2d implements ConvKernel
     public WinogradConv2d(
         final ConvParams params, final float[] weights, final float[] biasOrNull, final Activation fused)
     {
-        this(params, weights, biasOrNull, fused, RegionAllocator.COLLECTED);
+        this(params, weights, biasOrNull, fused, RegionAllocator.COLLECTED, DepthwiseConv2d.vectorByDefault());
     }
 
     /**
@@ -63,6 +73,18 @@ public final class WinogradConv2d implements ConvKernel
      */
     public WinogradConv2d(final ConvParams params, final float[] weights, final float[] biasOrNull,
         final Activation fused, final RegionAllocator memory)
+    {
+        this(params, weights, biasOrNull, fused, memory, DepthwiseConv2d.vectorByDefault());
+    }
+
+    /**
+     * As {@link #WinogradConv2d(ConvParams, float[], float[], Activation, RegionAllocator)}, choosing whether the
+     * input and output transforms run on the Vector API ({@link WinogradVector}; same results, bit for bit).
+     *
+     * @param vector the Vector API loops, where the JVM has the module ({@link DepthwiseConv2d#vectorAvailable()}).
+     */
+    public WinogradConv2d(final ConvParams params, final float[] weights, final float[] biasOrNull,
+        final Activation fused, final RegionAllocator memory, final boolean vector)
     {
         Conv2d.checkPrepare(params, false, weights, biasOrNull, fused);
         if (!supports(params))
@@ -75,7 +97,14 @@ public final class WinogradConv2d implements ConvKernel
         this.cout = params.outChannels();
         this.activation = fused;
         this.bias = biasOrNull == null ? new float[cout] : biasOrNull.clone();
-        this.transformedWeights = transformWeights(weights, cin, cout, memory);
+        this.vector = vector && DepthwiseConv2d.vectorAvailable();
+        this.transformedWeights = WinogradTransforms.transformWeights(weights, cin, cout, memory);
+    }
+
+    /** @return whether the transforms run on the Vector API. */
+    public boolean usesVector()
+    {
+        return vector;
     }
 
     /** @return true if {@code p} is a convolution this kernel computes: 3x3, stride 1, dilation 1, one group. */
@@ -144,7 +173,16 @@ public final class WinogradConv2d implements ConvKernel
         {
             return 0;
         }
-        return POINTS * chunkTiles(inputWidth, outputRows) * (cin + cout);
+        return POINTS * stride(chunkTiles(inputWidth, outputRows)) * (cin + cout);
+    }
+
+    /**
+     * @return the rows {@code V_t} and {@code M_t} of a chunk of {@code tiles} are apart in scratch: odd, so that the
+     * 36 points of one tile do not fall into the same cache sets when {@code tiles x channels} is a power of two.
+     */
+    private static int stride(final int tiles)
+    {
+        return tiles | 1;
     }
 
     /** @return tiles per chunk for a call over {@code outputRows} rows of a map {@code inputWidth} wide. */
@@ -153,7 +191,7 @@ public final class WinogradConv2d implements ConvKernel
         final int tilesWide = (params.outputWidth(inputWidth) + TILE - 1) / TILE;
         final long tileRows = Math.min((long)outputRows + 2 * TILE, Integer.MAX_VALUE) / TILE + 1;
         final long inRange = tileRows * tilesWide;
-        final int target = Math.max(MIN_TILES, CHUNK_TARGET_FLOATS / (POINTS * (cin + cout)));
+        final int target = Math.max(MIN_TILES, Math.min(MAX_TILES, CHUNK_TARGET_FLOATS / (POINTS * (cin + cout))));
         return (int)Math.max(1, Math.min(inRange, target));
     }
 
@@ -185,9 +223,11 @@ public final class WinogradConv2d implements ConvKernel
                 "rows [" + i0 + ", " + i1 + ") but input view holds [" + in.firstRow() + ", " + in.endRow() + ")");
         }
         final int tiles = chunkTiles(in.width(), h1 - h0);
-        Conv2d.checkScratch(POINTS * tiles * (cin + cout), scratch, scratchOffset);
+        final int ld = stride(tiles);
+        Conv2d.checkScratch(POINTS * ld * (cin + cout), scratch, scratchOffset);
         final int vOffset = scratchOffset;
-        final int mOffset = scratchOffset + POINTS * tiles * cin;
+        final int mOffset = scratchOffset + POINTS * ld * cin;
+        final FloatBuffer sf = scratch.floats();
         final Staging s = staging();
         final int tilesWide = (out.width() + TILE - 1) / TILE;
         final int firstTileRow = h0 / TILE;
@@ -196,43 +236,51 @@ public final class WinogradConv2d implements ConvKernel
         for (int start = 0; start < total; start += tiles)
         {
             final int count = Math.min(tiles, total - start);
-            for (int i = 0; i < count; i++)
+            for (int i = 0; i < count; )
             {
                 final int tile = start + i;
-                inputTransform(in, (firstTileRow + tile / tilesWide) * TILE, (tile % tilesWide) * TILE, s);
+                final int run = Math.min(Math.min(BLOCK, tilesWide - tile % tilesWide), count - i);
+                inputTransform(in, (firstTileRow + tile / tilesWide) * TILE, (tile % tilesWide) * TILE, run, s);
                 for (int t = 0; t < POINTS; t++)
                 {
-                    scratch.floats().put(vOffset + (t * tiles + i) * cin, s.v, t * cin, cin);
+                    sf.put(vOffset + (t * ld + i) * cin, s.v, t * run * cin, run * cin);
                 }
+                i += run;
             }
             for (int t = 0; t < POINTS; t++)
             {
-                Blas.sgemm(false, false, count, cout, cin, 1f, scratch, vOffset + t * tiles * cin, cin,
-                    transformedWeights, t * cin * cout, cout, 0f, scratch, mOffset + t * tiles * cout, cout);
+                Blas.sgemm(false, false, count, cout, cin, 1f, scratch, vOffset + t * ld * cin, cin,
+                    transformedWeights, t * cin * cout, cout, 0f, scratch, mOffset + t * ld * cout, cout);
             }
-            for (int i = 0; i < count; i++)
+            for (int i = 0; i < count; )
             {
                 final int tile = start + i;
+                final int run = Math.min(Math.min(BLOCK, tilesWide - tile % tilesWide), count - i);
                 for (int t = 0; t < POINTS; t++)
                 {
-                    scratch.floats().get(mOffset + (t * tiles + i) * cout, s.m, t * cout, cout);
+                    sf.get(mOffset + (t * ld + i) * cout, s.m, t * run * cout, run * cout);
                 }
                 outputTransform(residual, out, (firstTileRow + tile / tilesWide) * TILE, (tile % tilesWide) * TILE,
-                    h0, h1, s);
+                    run, h0, h1, s);
+                i += run;
             }
         }
     }
 
-    /** Reads the 6x6 input tile of the output tile at {@code (oy, ox)} (zeros outside the map) into {@code s.v}. */
-    private void inputTransform(final MapView in, final int oy, final int ox, final Staging s)
+    /**
+     * Reads the input of the {@code run} tiles of one tile row from the tile at output {@code (oy, ox)} (zeros
+     * outside the map) and writes their transforms to {@code s.v}, laid out (36, run, Cin).
+     */
+    private void inputTransform(final MapView in, final int oy, final int ox, final int run, final Staging s)
     {
-        final float[] d = s.patch; // (6, 6, Cin)
+        final float[] d = s.patch; // (6, 4 run + 2, Cin)
         final FloatBuffer src = in.region().floats();
-        final int rowFloats = IN_TILE * cin;
+        final int cols = TILE * run + 2;
+        final int rowFloats = cols * cin;
         final int y0 = oy - params.padTop();
         final int x0 = ox - params.padLeft();
         final int xa = Math.max(0, x0);
-        final int xb = Math.min(in.width(), x0 + IN_TILE);
+        final int xb = Math.min(in.width(), x0 + cols);
         for (int r = 0; r < IN_TILE; r++)
         {
             final int ih = y0 + r;
@@ -246,84 +294,71 @@ public final class WinogradConv2d implements ConvKernel
             src.get(in.index(ih, xa, 0), d, rowStart + (xa - x0) * cin, (xb - xa) * cin);
             java.util.Arrays.fill(d, rowStart + (xb - x0) * cin, rowStart + rowFloats, 0f);
         }
-        // along each row (x) into tmp (6, 6, Cin), then along each column (y): v = B^T d B, (6, 6, Cin)
-        for (int r = 0; r < IN_TILE; r++)
+        // per tile: along each row (x) into tmp (6, 6, Cin), then along each column (y) into v: B^T d B
+        final int tileFloats = IN_TILE * cin;
+        for (int j = 0; j < run; j++)
         {
-            inputRow(d, r * rowFloats, cin, s.tmp, r * rowFloats, cin, cin);
-        }
-        for (int x = 0; x < IN_TILE; x++)
-        {
-            inputRow(s.tmp, x * cin, rowFloats, s.v, x * cin, rowFloats, cin);
-        }
-    }
-
-    /**
-     * {@code B^T} of F(4, 3) over six vectors of {@code n} floats at {@code src[so + k * ss]}, written to
-     * {@code dst[dOff + k * ds]}.
-     */
-    private static void inputRow(
-        final float[] src, final int so, final int ss, final float[] dst, final int dOff, final int ds, final int n)
-    {
-        final int s1 = so + ss;
-        final int s2 = so + 2 * ss;
-        final int s3 = so + 3 * ss;
-        final int s4 = so + 4 * ss;
-        final int s5 = so + 5 * ss;
-        for (int c = 0; c < n; c++)
-        {
-            final float d0 = src[so + c];
-            final float d1 = src[s1 + c];
-            final float d2 = src[s2 + c];
-            final float d3 = src[s3 + c];
-            final float d4 = src[s4 + c];
-            final float d5 = src[s5 + c];
-            dst[dOff + c] = 4 * d0 - 5 * d2 + d4;
-            dst[dOff + ds + c] = -4 * (d1 + d2) + d3 + d4;
-            dst[dOff + 2 * ds + c] = 4 * (d1 - d2) - d3 + d4;
-            dst[dOff + 3 * ds + c] = 2 * (d3 - d1) - d2 + d4;
-            dst[dOff + 4 * ds + c] = 2 * (d1 - d3) - d2 + d4;
-            dst[dOff + 5 * ds + c] = 4 * d1 - 5 * d3 + d5;
+            for (int r = 0; r < IN_TILE; r++)
+            {
+                inputRow(d, r * rowFloats + TILE * j * cin, cin, s.tmp, r * tileFloats, cin);
+            }
+            for (int x = 0; x < IN_TILE; x++)
+            {
+                inputRow(s.tmp, x * cin, tileFloats, s.v, (x * run + j) * cin, IN_TILE * run * cin);
+            }
         }
     }
 
-    /**
-     * Computes the 4x4 tile at {@code (oy, ox)} from {@code s.m}, adds the bias and the residual's pixels (if any),
-     * applies the activation and writes its pixels in rows {@code [h0, h1)}.
-     */
-    private void outputTransform(
-        final MapView residual, final MapView out, final int oy, final int ox, final int h0, final int h1,
-        final Staging s)
+    /** {@link WinogradTransforms#inputRow} over all {@link #cin} channels, vector loop first where it runs. */
+    private void inputRow(final float[] src, final int so, final int ss, final float[] dst, final int dOff,
+        final int ds)
     {
-        final int rowFloats = IN_TILE * cout;
-        final int outRowFloats = TILE * cout;
-        // along each of the 6 rows (6 -> 4) into tmp (6, 4, Cout), then along each column (6 -> 4): y = A^T m A
-        for (int r = 0; r < IN_TILE; r++)
+        final int done = vector ? WinogradVector.inputRow(src, so, ss, dst, dOff, ds, cin) : 0;
+        WinogradTransforms.inputRow(src, so, ss, dst, dOff, ds, done, cin);
+    }
+
+    /**
+     * Computes the {@code run} 4x4 tiles of one tile row from the tile at output {@code (oy, ox)} from {@code s.m}
+     * (laid out (36, run, Cout)), adds the bias and the residual's pixels (if any), applies the activation and writes
+     * their pixels in rows {@code [h0, h1)}.
+     */
+    private void outputTransform(final MapView residual, final MapView out, final int oy, final int ox,
+        final int run, final int h0, final int h1, final Staging s)
+    {
+        final int tmpRowFloats = TILE * cout;
+        final float[] y = s.y; // (4, 4 run, Cout)
+        final int yRow = TILE * run * cout;
+        // per tile: along each of the 6 rows (6 -> 4) into tmp (6, 4, Cout), then along each column (6 -> 4) into y
+        for (int j = 0; j < run; j++)
         {
-            outputRow(s.m, r * rowFloats, cout, s.tmp, r * outRowFloats, cout, cout);
+            for (int r = 0; r < IN_TILE; r++)
+            {
+                outputRow(s.m, (r * IN_TILE * run + j) * cout, run * cout, s.tmp, r * tmpRowFloats, cout);
+            }
+            for (int k = 0; k < TILE; k++)
+            {
+                outputRow(s.tmp, k * cout, tmpRowFloats, y, (TILE * j + k) * cout, yRow);
+            }
         }
-        final float[] y = s.y; // (4, 4, Cout)
-        for (int j = 0; j < TILE; j++)
-        {
-            outputRow(s.tmp, j * cout, outRowFloats, y, j * cout, outRowFloats, cout);
-        }
-        final int cols = Math.min(TILE, out.width() - ox);
+        final int cols = Math.min(TILE * run, out.width() - ox);
+        final int pixels = TILE * TILE * run;
         if (residual == null)
         {
-            epilogue(y, TILE * TILE);
+            epilogue(y, pixels);
         }
         else
         {
-            // pixels of the tile outside the range or the map keep stale residual values: they are never stored
+            // pixels of the tiles outside the range or the map keep stale residual values: they are never stored
             final FloatBuffer r = residual.region().floats();
             for (int i = 0; i < TILE; i++)
             {
                 final int oh = oy + i;
                 if (oh >= h0 && oh < h1)
                 {
-                    r.get(residual.index(oh, ox, 0), s.r, i * TILE * cout, cols * cout);
+                    r.get(residual.index(oh, ox, 0), s.r, i * yRow, cols * cout);
                 }
             }
-            epilogue(y, s.r, TILE * TILE);
+            epilogue(y, s.r, pixels);
         }
         final FloatBuffer dst = out.region().floats();
         for (int i = 0; i < TILE; i++)
@@ -331,35 +366,17 @@ public final class WinogradConv2d implements ConvKernel
             final int oh = oy + i;
             if (oh >= h0 && oh < h1)
             {
-                dst.put(out.index(oh, ox, 0), y, i * TILE * cout, cols * cout);
+                dst.put(out.index(oh, ox, 0), y, i * yRow, cols * cout);
             }
         }
     }
 
-    /**
-     * {@code A^T} of F(4, 3) over six vectors of {@code n} floats at {@code src[so + k * ss]}, written as four at
-     * {@code dst[dOff + k * ds]}.
-     */
-    private static void outputRow(
-        final float[] src, final int so, final int ss, final float[] dst, final int dOff, final int ds, final int n)
+    /** {@link WinogradTransforms#outputRow} over all {@link #cout} channels, vector loop first where it runs. */
+    private void outputRow(final float[] src, final int so, final int ss, final float[] dst, final int dOff,
+        final int ds)
     {
-        final int s1 = so + ss;
-        final int s2 = so + 2 * ss;
-        final int s3 = so + 3 * ss;
-        final int s4 = so + 4 * ss;
-        final int s5 = so + 5 * ss;
-        for (int c = 0; c < n; c++)
-        {
-            final float m0 = src[so + c];
-            final float a = src[s1 + c] + src[s2 + c];
-            final float b = src[s1 + c] - src[s2 + c];
-            final float p = src[s3 + c] + src[s4 + c];
-            final float q = src[s3 + c] - src[s4 + c];
-            dst[dOff + c] = m0 + a + p;
-            dst[dOff + ds + c] = b + 2 * q;
-            dst[dOff + 2 * ds + c] = a + 4 * p;
-            dst[dOff + 3 * ds + c] = b + 8 * q + src[s5 + c];
-        }
+        final int done = vector ? WinogradVector.outputRow(src, so, ss, dst, dOff, ds, cout) : 0;
+        WinogradTransforms.outputRow(src, so, ss, dst, dOff, ds, done, cout);
     }
 
     /** Adds the bias and applies the activation (and its affine tail) to {@code pixels} pixels of {@code y}. */
@@ -425,49 +442,6 @@ public final class WinogradConv2d implements ConvKernel
         activation.affine(y, pixels * cout);
     }
 
-    /** {@code U_t = (G g G^T)_t} for every (input, output) channel pair, laid out (36, Cin, Cout). */
-    private static FloatRegion transformWeights(final float[] weights, final int cin, final int cout,
-        final RegionAllocator memory)
-    {
-        final FloatRegion u = memory.allocate(POINTS * cin * cout);
-        final FloatBuffer f = u.floats();
-        final double[] gt = new double[IN_TILE * 3];
-        for (int co = 0; co < cout; co++)
-        {
-            for (int ci = 0; ci < cin; ci++)
-            {
-                final int w = (co * cin + ci) * 9;
-                // G g: 6x3, then (G g) G^T: 6x6, in double so the transform adds no rounding of its own
-                for (int k = 0; k < 3; k++)
-                {
-                    filterColumn(weights[w + k], weights[w + 3 + k], weights[w + 6 + k], gt, k, 3);
-                }
-                final double[] row = new double[IN_TILE];
-                for (int r = 0; r < IN_TILE; r++)
-                {
-                    filterColumn(gt[r * 3], gt[r * 3 + 1], gt[r * 3 + 2], row, 0, 1);
-                    for (int c = 0; c < IN_TILE; c++)
-                    {
-                        f.put(((r * IN_TILE + c) * cin + ci) * cout + co, (float)row[c]);
-                    }
-                }
-            }
-        }
-        return u;
-    }
-
-    /** {@code G} of F(4, 3) applied to {@code (g0, g1, g2)}, written to {@code dst[off + k * stride]}. */
-    private static void filterColumn(
-        final double g0, final double g1, final double g2, final double[] dst, final int off, final int stride)
-    {
-        dst[off] = g0 / 4;
-        dst[off + stride] = -(g0 + g1 + g2) / 6;
-        dst[off + 2 * stride] = -(g0 - g1 + g2) / 6;
-        dst[off + 3 * stride] = g0 / 24 + g1 / 12 + g2 / 6;
-        dst[off + 4 * stride] = g0 / 24 - g1 / 12 + g2 / 6;
-        dst[off + 5 * stride] = g2;
-    }
-
     private Staging staging()
     {
         Staging s = STAGING.get();
@@ -485,7 +459,7 @@ public final class WinogradConv2d implements ConvKernel
         return Math.max(lo, Math.min(v, hi));
     }
 
-    /** A thread's heap arrays for one tile, sized for the widest layer it has run. */
+    /** A thread's heap arrays for one block of tiles, sized for the widest layer it has run. */
     private static final class Staging
     {
         final int width;
@@ -499,12 +473,12 @@ public final class WinogradConv2d implements ConvKernel
         Staging(final int width)
         {
             this.width = width;
-            this.patch = new float[POINTS * width];
+            this.patch = new float[IN_TILE * (TILE * BLOCK + 2) * width];
             this.tmp = new float[POINTS * width];
-            this.v = new float[POINTS * width];
-            this.m = new float[POINTS * width];
-            this.y = new float[TILE * TILE * width];
-            this.r = new float[TILE * TILE * width];
+            this.v = new float[POINTS * BLOCK * width];
+            this.m = new float[POINTS * BLOCK * width];
+            this.y = new float[TILE * TILE * BLOCK * width];
+            this.r = new float[TILE * TILE * BLOCK * width];
         }
     }
 }

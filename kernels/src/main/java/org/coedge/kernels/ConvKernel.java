@@ -94,6 +94,59 @@ public interface ConvKernel
     void forward(MapView in, MapView residual, MapView out, int h0, int h1, FloatRegion scratch, int scratchOffset);
 
     /**
+     * @param inputWidth columns of the input map.
+     * @param outputRows output rows of the call that would be split.
+     * @param parts      threads that would share it.
+     * @return whether {@code parts} threads should split such a call by output channels
+     * ({@link #forwardChannels}) rather than by rows: where one thread's share of the rows is so small that reading
+     * (and packing) all the weights in every thread costs more than each thread preparing the whole input. False
+     * for kernels that cannot compute a window of channels.
+     */
+    default boolean prefersChannelSplit(final int inputWidth, final int outputRows, final int parts)
+    {
+        return false;
+    }
+
+    /**
+     * As {@link #forward(MapView, MapView, MapView, int, int, FloatRegion, int)}, computing only output channels
+     * {@code [c0, c1)} of rows {@code [h0, h1)}: threads that split a layer by channels call it at once on disjoint
+     * windows of the same rows, each with its own scratch ({@link #scratchFloats} is enough for any window).
+     *
+     * @throws IllegalArgumentException if the window is not inside the output's channels, or as {@code forward}.
+     * @throws UnsupportedOperationException if {@link #prefersChannelSplit} is never true for this kernel.
+     */
+    default void forwardChannels(final MapView in, final MapView residual, final MapView out, final int h0,
+        final int h1, final int c0, final int c1, final FloatRegion scratch, final int scratchOffset)
+    {
+        throw new UnsupportedOperationException(getClass().getSimpleName() + " computes whole pixels only");
+    }
+
+    /**
+     * @param channels output channels.
+     * @return the first channel of part {@code part} of {@code parts} windows that split {@code channels} as evenly
+     * as whole vectors of 16 channels allow ({@code channels} for {@code part == parts}).
+     */
+    static int windowStart(final int channels, final int part, final int parts)
+    {
+        if (part >= parts)
+        {
+            return channels;
+        }
+        final int blocks = (channels + 15) / 16;
+        return Math.min(channels, (int)((long)blocks * part / parts) * 16);
+    }
+
+    /** @throws IllegalArgumentException unless {@code 0 <= c0 <= c1 <= channels}. */
+    static void checkWindow(final int c0, final int c1, final int channels)
+    {
+        if (c0 < 0 || c1 < c0 || c1 > channels)
+        {
+            throw new IllegalArgumentException("channel window [" + c0 + ", " + c1 + ") is not inside the output's " +
+                channels + " channels");
+        }
+    }
+
+    /**
      * Prepares a convolution, choosing the implementation: {@link DepthwiseConv2d} when every channel is its own group,
      * {@link Conv2d} (im2col + sgemm, or one sgemm for pointwise layers) otherwise.
      *

@@ -22,8 +22,8 @@ final class Epilogue
     /** Floats staged at a time: 16 KiB, comfortably inside L1 with its bias pattern (and residual piece). */
     private static final int STAGING_FLOATS = 4096;
 
-    private static final ThreadLocal<float[][]> STAGING =
-        ThreadLocal.withInitial(() -> new float[][] {new float[STAGING_FLOATS], new float[STAGING_FLOATS]});
+    private static final ThreadLocal<float[][]> STAGING = ThreadLocal.withInitial(
+        () -> new float[][] {new float[STAGING_FLOATS], new float[STAGING_FLOATS], new float[STAGING_FLOATS]});
 
     private final Activation activation;
     private final boolean identity;
@@ -89,17 +89,11 @@ final class Epilogue
         }
         if (vector)
         {
-            EpilogueVector.apply(region.bytes(), offset, count, pattern, pieceFloats, activation,
+            EpilogueVector.apply(region.bytes(), offset, count, pattern, 0, pieceFloats, activation,
                 residual == null ? null : residual.region().bytes(), rOffset);
             return;
         }
-        float[][] staging = STAGING.get();
-        if (staging[0].length < pieceFloats)
-        {
-            // Only layers with more than STAGING_FLOATS channels get here, once per thread.
-            staging = new float[][] {new float[pieceFloats], new float[pieceFloats]};
-            STAGING.set(staging);
-        }
+        final float[][] staging = staging();
         final float[] x = staging[0];
         final float[] r = staging[1];
         final FloatBuffer f = region.floats();
@@ -110,20 +104,88 @@ final class Epilogue
             f.get(offset + done, x, 0, length);
             if (rf == null)
             {
-                transform(x, length);
+                transform(x, pattern, length);
             }
             else
             {
                 rf.get(rOffset + done, r, 0, length);
-                transform(x, r, length);
+                transform(x, r, pattern, length);
             }
             f.put(offset + done, x, 0, length);
         }
     }
 
-    private void transform(final float[] x, final int length)
+    /**
+     * As {@link #apply}, for channels {@code [c0, c1)} of each of {@code pixels} pixels {@code pixelFloats} apart from
+     * {@code offset} (the first pixel's channel 0), and nothing else: the window of the output channels one thread
+     * computes when a layer's threads split its channels.
+     */
+    void applyWindow(final FloatRegion region, final int offset, final int pixels, final int pixelFloats,
+        final int c0, final int c1, final MapView residual, final int firstRow)
     {
-        final float[] b = pattern;
+        if ((identity && residual == null) || pixels == 0 || c0 == c1)
+        {
+            return;
+        }
+        final int span = (pixels - 1) * pixelFloats + c1;
+        region.checkRange(offset, span);
+        final int rOffset = residual == null ? 0 : residual.rowOffset(firstRow);
+        if (residual != null)
+        {
+            residual.region().checkRange(rOffset, span);
+        }
+        final int w = c1 - c0;
+        if (vector)
+        {
+            final java.nio.ByteBuffer rb = residual == null ? null : residual.region().bytes();
+            for (int p = 0; p < pixels; p++)
+            {
+                final int at = p * pixelFloats + c0;
+                EpilogueVector.apply(region.bytes(), offset + at, w, pattern, c0, pieceFloats, activation, rb,
+                    rOffset + at);
+            }
+            return;
+        }
+        final float[][] staging = staging();
+        final float[] x = staging[0];
+        final float[] r = staging[1];
+        final float[] b = staging[2];
+        System.arraycopy(pattern, c0, b, 0, w);
+        final FloatBuffer f = region.floats();
+        final FloatBuffer rf = residual == null ? null : residual.region().floats();
+        for (int p = 0; p < pixels; p++)
+        {
+            final int at = p * pixelFloats + c0;
+            f.get(offset + at, x, 0, w);
+            if (rf == null)
+            {
+                transform(x, b, w);
+            }
+            else
+            {
+                rf.get(rOffset + at, r, 0, w);
+                transform(x, r, b, w);
+            }
+            f.put(offset + at, x, 0, w);
+        }
+    }
+
+    /** @return the calling thread's staging arrays: a piece, its residual, a window's bias. */
+    private float[][] staging()
+    {
+        float[][] staging = STAGING.get();
+        if (staging[0].length < pieceFloats)
+        {
+            // Only layers with more than STAGING_FLOATS channels get here, once per thread.
+            staging = new float[][] {new float[pieceFloats], new float[pieceFloats], new float[pieceFloats]};
+            STAGING.set(staging);
+        }
+        return staging;
+    }
+
+    /** {@code x = f(x + b)}, {@code b} the bias of each float (at offset 0, so that C2 vectorizes the loop). */
+    private void transform(final float[] x, final float[] b, final int length)
+    {
         switch (activation.kind())
         {
             case NONE:
@@ -164,9 +226,8 @@ final class Epilogue
     }
 
     /** {@code x = f((x + b) + r)}: the order the unfused Conv then Add computes in. */
-    private void transform(final float[] x, final float[] r, final int length)
+    private void transform(final float[] x, final float[] r, final float[] b, final int length)
     {
-        final float[] b = pattern;
         switch (activation.kind())
         {
             case NONE:

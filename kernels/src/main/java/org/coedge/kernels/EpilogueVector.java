@@ -46,13 +46,15 @@ final class EpilogueVector
     /**
      * {@code x = f((x + bias) + residual)} over floats {@code [offset, offset + count)} of {@code out}, which cover
      * whole pixels from a pixel's first channel; the bias is {@code pattern}, repeated every {@code pieceFloats}
-     * floats (a whole number of pixels). The caller has checked both ranges.
+     * floats (a whole number of pixels), read from {@code patternOffset} on. The caller has checked both ranges.
      *
-     * @param residual null, or the residual's bytes, its floats from {@code residualOffset} added one for one.
+     * @param patternOffset 0 for whole pixels; for a window of a pixel's channels (one piece: {@code count <=
+     *                      pieceFloats - patternOffset}), the window's first channel.
+     * @param residual      null, or the residual's bytes, its floats from {@code residualOffset} added one for one.
      */
     static void apply(
-        final ByteBuffer out, final int offset, final int count, final float[] pattern, final int pieceFloats,
-        final Activation activation, final ByteBuffer residual, final int residualOffset)
+        final ByteBuffer out, final int offset, final int count, final float[] pattern, final int patternOffset,
+        final int pieceFloats, final Activation activation, final ByteBuffer residual, final int residualOffset)
     {
         final boolean clip = activation.kind() == Activation.Kind.CLIP;
         final boolean relu = activation.kind() == Activation.Kind.RELU;
@@ -70,7 +72,7 @@ final class EpilogueVector
             {
                 final int at = (int)(base + (long)i * Float.BYTES);
                 FloatVector x = FloatVector.fromByteBuffer(SPECIES, out, at, ORDER)
-                    .add(FloatVector.fromArray(SPECIES, pattern, i));
+                    .add(FloatVector.fromArray(SPECIES, pattern, patternOffset + i));
                 if (residual != null)
                 {
                     x = x.add(FloatVector.fromByteBuffer(SPECIES, residual, (int)(rBase + (long)i * Float.BYTES),
@@ -90,7 +92,7 @@ final class EpilogueVector
             for (; i < length; i++)
             {
                 final int at = (int)(base + (long)i * Float.BYTES);
-                float x = out.getFloat(at) + pattern[i];
+                float x = out.getFloat(at) + pattern[patternOffset + i];
                 if (residual != null)
                 {
                     x += residual.getFloat((int)(rBase + (long)i * Float.BYTES));

@@ -58,6 +58,30 @@ final class ConvLayer extends Layer
         ImageBatch.run(from, to, output.imageShape().height(), perImage, scratch, scratchOffset);
     }
 
+    /**
+     * Splits the layer's output channels among the threads where its kernel prefers that
+     * ({@link ConvKernel#prefersChannelSplit}: few pixels, many weights), else its rows.
+     */
+    @Override
+    public void runPart(final int part, final int parts, final FloatRegion scratch, final int scratchOffset)
+    {
+        final int height = output.imageShape().height();
+        // decided by every part alike, from the shapes alone (no state the threads share)
+        if (!kernel.prefersChannelSplit(inputs.get(0).imageShape().width(), height, parts))
+        {
+            super.runPart(part, parts, scratch, scratchOffset);
+            return;
+        }
+        final int channels = output.imageShape().channels();
+        final int c0 = ConvKernel.windowStart(channels, part, parts);
+        final int c1 = ConvKernel.windowStart(channels, part + 1, parts);
+        for (int image = 0; image < out.length; image++)
+        {
+            kernel.forwardChannels(in[image], hasResidual ? residual[image] : null, out[image], 0, height, c0, c1,
+                scratch, scratchOffset);
+        }
+    }
+
     private void runImage(final int image, final int o0, final int o1, final FloatRegion scratch,
         final int scratchOffset)
     {

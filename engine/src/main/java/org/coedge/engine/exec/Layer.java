@@ -78,6 +78,21 @@ public abstract class Layer
     /** Computes units {@code [from, to)}. Allocates nothing. */
     public abstract void run(int from, int to, FloatRegion scratch, int scratchOffset);
 
+    /**
+     * Computes part {@code part} of {@code parts} of the whole layer, the threads of one executor calling it at once
+     * with their own scratch: by default an even share of the {@link #units}. Allocates nothing.
+     */
+    public void runPart(final int part, final int parts, final FloatRegion scratch, final int scratchOffset)
+    {
+        final int units = units();
+        final int from = (int)((long)units * part / parts);
+        final int to = (int)((long)units * (part + 1) / parts);
+        if (from < to)
+        {
+            run(from, to, scratch, scratchOffset);
+        }
+    }
+
     /** @return scratch floats one call of {@link #run} needs per thread. */
     public int scratchFloats()
     {

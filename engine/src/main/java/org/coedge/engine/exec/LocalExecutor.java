@@ -206,14 +206,7 @@ public final class LocalExecutor implements AutoCloseable
 
     private void runPart(final int part, final int parts)
     {
-        final Layer layer = current;
-        final int units = layer.units();
-        final int from = (int)((long)units * part / parts);
-        final int to = (int)((long)units * (part + 1) / parts);
-        if (from < to)
-        {
-            layer.run(from, to, scratch[part], 0);
-        }
+        current.runPart(part, parts, scratch[part], 0);
     }
 
     /** Stops the pool, then frees the arena and scratch; idempotent. The model stays open. */

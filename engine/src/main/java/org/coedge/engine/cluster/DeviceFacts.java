@@ -38,9 +38,10 @@ public final class DeviceFacts
     /**
      * @param threads     compute threads of the device.
      * @param memoryBytes memory limit the device states.
-     * @return what the device is, as one line: CPU model, BLAS core, threads, CPU quota, memory limit and whether
-     * 3x3 convolutions may use Winograd, and how profiles are measured ({@link DeviceProfiler#METHOD}: a profile
-     * measured another way is measured again); two processes with the same key compute alike.
+     * @return what the device is, as one line: CPU model, BLAS core, threads, CPU quota, memory limit, whether 3x3
+     * convolutions may use Winograd and the kernels the Vector API, which build of the kernels runs
+     * ({@link KernelBuild}), and how profiles are measured ({@link DeviceProfiler#METHOD}: a profile measured
+     * another way is measured again); two processes with the same key compute alike.
      */
     public static String deviceKey(final int threads, final long memoryBytes)
     {
@@ -49,7 +50,8 @@ public final class DeviceFacts
             (Double.isNaN(cores) ? "unlimited" : String.format(Locale.ROOT, "%.4f", cores) + ";period-us=" +
             cpuPeriodUs()) +
             ";memory-mib=" + (memoryBytes >> 20) + ";winograd=" + (Lowering.winogradByDefault() ? "on" : "off") +
-            ";method=" + DeviceProfiler.METHOD;
+            ";vector=" + (org.coedge.kernels.DepthwiseConv2d.vectorByDefault() ? "on" : "off") +
+            ";kernels=" + KernelBuild.id() + ";method=" + DeviceProfiler.METHOD;
     }
 
     /** @return the CPU's model name from {@code /proc/cpuinfo}, or the JVM's architecture if it has none. */

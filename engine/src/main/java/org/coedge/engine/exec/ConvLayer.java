@@ -15,6 +15,16 @@ import org.coedge.planner.RowRange;
  */
 final class ConvLayer extends Layer
 {
+    /**
+     * Name of the system property that keeps every convolution on the row split between an executor's threads
+     * ({@code -Dcoedge.channelSplit=false}), for measuring what the channel split saves; results are the same either
+     * way within float rounding.
+     */
+    static final String CHANNEL_SPLIT_PROPERTY = "coedge.channelSplit";
+
+    private static final boolean CHANNEL_SPLIT =
+        !"false".equalsIgnoreCase(System.getProperty(CHANNEL_SPLIT_PROPERTY, "true").trim());
+
     private final ConvKernel kernel;
     private final boolean hasResidual;
     private final ImageBatch.ImageRows perImage = this::runImage;
@@ -67,7 +77,7 @@ final class ConvLayer extends Layer
     {
         final int height = output.imageShape().height();
         // decided by every part alike, from the shapes alone (no state the threads share)
-        if (!kernel.prefersChannelSplit(inputs.get(0).imageShape().width(), height, parts))
+        if (!CHANNEL_SPLIT || !kernel.prefersChannelSplit(inputs.get(0).imageShape().width(), height, parts))
         {
             super.runPart(part, parts, scratch, scratchOffset);
             return;

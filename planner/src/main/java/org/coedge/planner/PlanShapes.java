@@ -195,7 +195,8 @@ final class PlanShapes
 
     /**
      * @return a one-line account of a shape whose fully-connected run ({@link Planner#featureRun}) is split by output
-     * features by {@code featureShares}; {@code cut} -1 for no spatial split (everything else on {@code tail}).
+     * features by {@code featureShares}, its stages in the order they run; {@code cut} -1 for no spatial split
+     * (everything else on {@code tail}).
      */
     static String describe(
         final LayerGraph graph, final int cut, final double[] shares, final int depth, final int tail,
@@ -206,18 +207,22 @@ final class PlanShapes
         final String split = subset.length == 1 ? "layers 0-" + cut + " on device " + subset[0] :
             "rows of layers 0-" + cut + " over devices " + Arrays.toString(subset) +
             (depth == 1 ? " (exchange per layer)" : " (fused blocks of up to " + depth + ")");
-        final boolean between = run[0] > cut + 1;
-        final boolean after = run[1] + 1 < graph.layerCount();
-        final String rest = between || after ? "layers " + (between ? (cut + 1) + "-" + (run[0] - 1) : "") +
-            (between && after ? " and " : "") + (after ? (run[1] + 1) + "-" + (graph.layerCount() - 1) : "") +
-            " on device " + tail : "";
-        final String features = "output features of layers " + run[0] + "-" + run[1] + " over devices " +
-            Arrays.toString(positive(featureShares)) + " (MoDNN)";
-        if (cut < 0)
+        final List<String> stages = new ArrayList<>();
+        if (cut >= 0)
         {
-            return features + (rest.isEmpty() ? "" : ", " + rest);
+            stages.add(split);
         }
-        return split + ", then " + features + (rest.isEmpty() ? "" : ", " + rest);
+        if (run[0] > cut + 1)
+        {
+            stages.add("layers " + (cut + 1) + "-" + (run[0] - 1) + " on device " + tail);
+        }
+        stages.add("output features of layers " + run[0] + "-" + run[1] + " over devices " +
+            Arrays.toString(positive(featureShares)) + " (MoDNN)");
+        if (run[1] + 1 < graph.layerCount())
+        {
+            stages.add("layers " + (run[1] + 1) + "-" + (graph.layerCount() - 1) + " on device " + tail);
+        }
+        return String.join(", then ", stages);
     }
 
     private static int[] positive(final double[] shares)

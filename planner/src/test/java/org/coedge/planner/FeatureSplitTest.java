@@ -61,6 +61,23 @@ class FeatureSplitTest
     }
 
     @Test
+    void shouldDescribeTheStagesInTheOrderTheyRun()
+    {
+        final LayerGraph g = vggLike(new Random(1));
+        final int[] run = Planner.featureRun(g);
+        final String features = "output features of layers " + run[0] + "-" + run[1];
+        final double[] both = { 0.5, 0.5 };
+        assertEquals("rows of layers 0-1 over devices [0, 1] (exchange per layer), then layers 2-" + (run[0] - 1) +
+            " on device 0, then " + features + " over devices [0, 1] (MoDNN)",
+            PlanShapes.describe(g, 1, both, 1, 0, both));
+        assertEquals("layers 0-" + (run[0] - 1) + " on device 1, then " + features + " over devices [0, 1] (MoDNN)",
+            PlanShapes.describe(g, -1, both, 1, 1, both));
+        assertEquals("rows of layers 0-" + (run[0] - 1) + " over devices [0, 1] (exchange per layer), then " +
+            features + " over devices [1] (MoDNN)",
+            PlanShapes.describe(g, run[0] - 1, both, 1, 0, new double[]{ 0, 1 }));
+    }
+
+    @Test
     void shouldRefuseFeatureStagesOverOtherLayersOrWithGaps()
     {
         final LayerGraph g = vggLike(new Random(2));

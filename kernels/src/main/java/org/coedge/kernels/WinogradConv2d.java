@@ -282,15 +282,7 @@ public final class WinogradConv2d implements ConvKernel
                 // s.m: (36, run, w), the window's columns of each product row
                 for (int t = 0; t < POINTS; t++)
                 {
-                    if (w == cout)
-                    {
-                        sf.get(mOffset + (t * ld + i) * cout, s.m, t * run * cout, run * cout);
-                        continue;
-                    }
-                    for (int j = 0; j < run; j++)
-                    {
-                        sf.get(mOffset + (t * ld + i + j) * cout + c0, s.m, (t * run + j) * w, w);
-                    }
+                    copyPixels(sf, mOffset + (t * ld + i) * cout + c0, s.m, t * run * w, run, w, false);
                 }
                 outputTransform(residual, out, (firstTileRow + tile / tilesWide) * TILE, (tile % tilesWide) * TILE,
                     run, h0, h1, c0, w, s);
@@ -409,9 +401,9 @@ public final class WinogradConv2d implements ConvKernel
     }
 
     /**
-     * Moves {@code w} channels of {@code cols} consecutive pixels between a map (pixels {@link #cout} apart, from
-     * {@code at}) and packed heap floats ({@code w} apart, from {@code off}): one copy when the window is the whole
-     * pixel.
+     * Moves {@code w} channels of {@code cols} consecutive pixels (or product rows) between a map or the products
+     * (pixels {@link #cout} apart, from {@code at}) and packed heap floats ({@code w} apart, from {@code off}): one
+     * copy when the window is the whole pixel.
      */
     private void copyPixels(final FloatBuffer map, final int at, final float[] packed, final int off, final int cols,
         final int w, final boolean store)

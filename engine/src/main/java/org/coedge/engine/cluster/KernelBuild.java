@@ -11,6 +11,8 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.Enumeration;
 import java.util.Iterator;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.jar.JarEntry;
 import java.util.jar.JarFile;
 import java.util.stream.Stream;
@@ -77,13 +79,7 @@ final class KernelBuild
             {
                 add(digest, locations[i], prefixes[i]);
             }
-            final StringBuilder hex = new StringBuilder();
-            final byte[] d = digest.digest();
-            for (int i = 0; i < 6; i++)
-            {
-                hex.append(String.format("%02x", d[i]));
-            }
-            return hex.toString();
+            return ModelRef.hex(digest.digest()).substring(0, 12);
         }
         catch (final IOException | UncheckedIOException | NoSuchAlgorithmException | SecurityException e)
         {
@@ -115,7 +111,7 @@ final class KernelBuild
         }
         try (JarFile jar = new JarFile(location.toFile()))
         {
-            final java.util.TreeMap<String, Long> crcs = new java.util.TreeMap<>();
+            final TreeMap<String, Long> crcs = new TreeMap<>();
             for (final Enumeration<JarEntry> e = jar.entries(); e.hasMoreElements(); )
             {
                 final JarEntry entry = e.nextElement();
@@ -124,7 +120,7 @@ final class KernelBuild
                     crcs.put(entry.getName(), entry.getCrc());
                 }
             }
-            for (final java.util.Map.Entry<String, Long> c : crcs.entrySet())
+            for (final Map.Entry<String, Long> c : crcs.entrySet())
             {
                 digest.update(c.getKey().getBytes(StandardCharsets.UTF_8));
                 digest.update(Long.toString(c.getValue()).getBytes(StandardCharsets.UTF_8));

@@ -25,6 +25,7 @@ public final class DriverDirectories
     private static final String PID_TAG = "pid";
     /** A live driver's conductor stamps its command-and-control file far more often than this. */
     private static final long DRIVER_ALIVE_MS = TimeUnit.SECONDS.toMillis(10);
+    private static final long RETRY_MS = 20;
 
     private DriverDirectories()
     {
@@ -105,5 +106,38 @@ public final class DriverDirectories
     static void delete(final Path dir)
     {
         IoUtil.delete(dir.toFile(), true);
+    }
+
+    /**
+     * Removes {@code dir} while a driver may still be writing into it (the shutdown hook runs beside the driver's
+     * threads, and a signal can come while the driver is still creating its files): deletes, and while the directory
+     * is still there, deletes again every {@value #RETRY_MS} ms, for at most {@code timeoutMs}.
+     *
+     * @return true if the directory is gone.
+     */
+    static boolean deleteWhileWritten(final Path dir, final long timeoutMs)
+    {
+        final long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
+        while (true)
+        {
+            delete(dir);
+            if (!Files.exists(dir))
+            {
+                return true;
+            }
+            if (System.nanoTime() > deadline)
+            {
+                return false;
+            }
+            try
+            {
+                Thread.sleep(RETRY_MS);
+            }
+            catch (final InterruptedException e)
+            {
+                Thread.currentThread().interrupt();
+                return false;
+            }
+        }
     }
 }

@@ -67,6 +67,8 @@ public final class TransportNode implements AutoCloseable
     static final long WOKEN_LISTEN_MAX_PARK_NS = TimeUnit.MILLISECONDS.toNanos(10);
     /** How long a client or driver may go unserviced (a JVM stalled at a safepoint) before Aeron gives up on it. */
     private static final long LIVENESS_TIMEOUT_NS = TimeUnit.SECONDS.toNanos(20);
+    /** How long the shutdown hook keeps deleting a driver directory that its still-running driver writes into. */
+    private static final long HOOK_DELETE_MS = 2000;
 
     private final TransportContext context;
     private final DriverWakeups wakeups;
@@ -107,7 +109,9 @@ public final class TransportNode implements AutoCloseable
                 DriverDirectories.removeStale(parent);
                 dir = DriverDirectories.create(parent);
                 final Path owned = dir;
-                hook = new Thread(() -> DriverDirectories.delete(owned), "coedge-driver-dir-cleanup");
+                // the driver's threads keep running beside the hook, and may still be creating its files
+                hook = new Thread(() -> DriverDirectories.deleteWhileWritten(owned, HOOK_DELETE_MS),
+                    "coedge-driver-dir-cleanup");
                 Runtime.getRuntime().addShutdownHook(hook);
                 final ThreadingMode mode = context.driverThreadingMode();
                 launched = MediaDriver.launchEmbedded(new MediaDriver.Context()

@@ -96,6 +96,41 @@ class DriverDirectoriesTest
         }
     }
 
+    @Test
+    void shouldRemoveADirectoryThatIsStillBeingWritten(@TempDir final Path parent) throws Exception
+    {
+        final Path dir = DriverDirectories.create(parent);
+        final Path driver = Files.createDirectories(dir.resolve("driver"));
+        final Thread writer = new Thread(() ->
+        {
+            // like a driver still creating its files: a file made between a delete's listing and its removal of the
+            // directory keeps that delete from removing it; once the directory is gone, nothing brings it back
+            final long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(200);
+            for (int i = 0; System.nanoTime() < end; i++)
+            {
+                try
+                {
+                    Files.write(driver.resolve(i + ".logbuffer"), new byte[512]);
+                }
+                catch (final IOException e)
+                {
+                    // the directory is gone
+                }
+            }
+        });
+        writer.start();
+        try
+        {
+            Thread.sleep(20);
+            assertTrue(DriverDirectories.deleteWhileWritten(dir, 10_000));
+        }
+        finally
+        {
+            writer.join();
+        }
+        assertFalse(Files.exists(dir));
+    }
+
     private static Path findCnc(final String prefix) throws IOException
     {
         try (Stream<Path> s = Files.list(DriverDirectories.parent()))

@@ -3,6 +3,7 @@ package org.coedge.transport;
 import java.io.File;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.LockSupport;
@@ -86,6 +87,7 @@ public final class TransportNode implements AutoCloseable
     private final Thread keeper;
     private volatile boolean closed;
     private volatile long lastInvokeNs;
+    private volatile boolean keeperIdle; // the keeper is in (or about to enter) an idle park
 
     public TransportNode(final TransportContext context)
     {
@@ -281,7 +283,10 @@ public final class TransportNode implements AutoCloseable
         long periodNs = idlePeriodNs;
         while (!closed)
         {
+            // a send during an idle park cuts it short (sent()): the in-flight cadence starts with the send
+            keeperIdle = periodNs == idlePeriodNs;
             LockSupport.parkNanos(periodNs);
+            keeperIdle = false;
             // while messages are in flight (one was sent lately), every 1 ms: the sender's driver must answer the
             // receiver's status messages (flow control) while its thread computes, or a block committed before a
             // 20 ms compute step leaves only when the keeper next comes by, and its receiver waits that long
@@ -344,23 +349,53 @@ public final class TransportNode implements AutoCloseable
             new BackoffIdleStrategy(100, 10, TimeUnit.MICROSECONDS.toNanos(1), context.controlMaxParkNs());
     }
 
-    /** Called by a thread that has committed a message: the driver sends it now rather than at its next wake. */
+    /**
+     * Called by a thread that has committed a message: the driver sends it now rather than at its next wake. With
+     * threads of its own, they are woken; in INVOKER mode the keeper is, from an idle park, and comes by every 1 ms
+     * while the message is in flight. Allocates nothing.
+     */
     public void sent()
     {
-        if (driverWakesWaiters())
+        if (driver == null)
         {
-            wakeups.sent();
+            return;
         }
+        wakeups.sent();
+        final Thread k = keeper;
+        if (k != null && keeperIdle)
+        {
+            keeperIdle = false;
+            LockSupport.unpark(k);
+        }
+    }
+
+    /** @return true while the keeper serves the driver every 1 ms, a message having been sent lately; for tests. */
+    boolean keeperInFlight()
+    {
+        return keeper != null && wakeups.sentWithin(TimeUnit.MILLISECONDS.toNanos(KEEPER_IN_FLIGHT_MS));
     }
 
     private static int kernelSocketBufferLimit()
     {
+        return socketBufferLimit(Path.of("/proc/sys/net/core/rmem_max"),
+            Path.of("/proc/sys/net/core/wmem_max"));
+    }
+
+    /**
+     * @return the largest power of two, at most 4 MiB and at least 64 KiB, within the kernel's socket buffer limits
+     * read from {@code files} (208 KiB for a limit that cannot be read). Each is read by lines: on Linux 6.18
+     * {@code Files.readString} of a {@code /proc/sys} file returned its first byte only ("4" for 4194304), which
+     * made every socket buffer, and so every receiver window, 64 KiB.
+     */
+    static int socketBufferLimit(final Path... files)
+    {
         int limit = 4 * 1024 * 1024;
-        for (final String file : new String[]{"/proc/sys/net/core/rmem_max", "/proc/sys/net/core/wmem_max"})
+        for (final Path file : files)
         {
             try
             {
-                limit = Math.min(limit, Integer.parseInt(Files.readString(java.nio.file.Path.of(file)).trim()));
+                final List<String> lines = Files.readAllLines(file);
+                limit = Math.min(limit, Integer.parseInt(lines.isEmpty() ? "" : lines.get(0).trim()));
             }
             catch (final java.io.IOException | NumberFormatException | SecurityException e)
             {

@@ -1,6 +1,7 @@
 package org.coedge.transport;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.concurrent.TimeUnit;
@@ -19,6 +20,19 @@ class InvokerModeTest
     private static TransportNode invokerNode()
     {
         return new TransportNode(new TransportContext().listenEndpoint("127.0.0.1:0").driverThreading("INVOKER"));
+    }
+
+    @Test
+    void shouldServeTheDriverOftenWhileAMessageIsInFlight()
+    {
+        try (TransportNode node = invokerNode())
+        {
+            // nothing sent yet: the keeper comes by on its idle period
+            assertFalse(node.keeperInFlight());
+            node.sent();
+            // a block committed by a thread that goes on computing leaves with the keeper's 1 ms visits, not 20 ms
+            assertTrue(node.keeperInFlight());
+        }
     }
 
     @Test

@@ -100,7 +100,8 @@ final class CpuCgroup
         final Path dir = (v1 ? V1 : ROOT).resolve(name);
         if (!v1)
         {
-            final String controllers = Files.readString(ROOT.resolve("cgroup.subtree_control"));
+            // by lines: Files.readString of a kernel file can return its first byte only (seen on /proc/sys)
+            final String controllers = String.join(" ", Files.readAllLines(ROOT.resolve("cgroup.subtree_control")));
             if (!controllers.contains("cpu"))
             {
                 Files.writeString(ROOT.resolve("cgroup.subtree_control"), "+cpu");

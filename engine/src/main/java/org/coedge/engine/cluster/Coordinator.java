@@ -100,6 +100,7 @@ public final class Coordinator implements AutoCloseable
             log);
         this.prober = new LinkProber(node, membership, planning.hook(), log);
         this.linkWatch = new LinkWatch(prober::burst, log);
+        linkWatch.coordinatorClock(this::stepStartNs);
     }
 
     /** Sets how this device (device 0) profiles the model at {@link #start}: its memory limit and cache. */

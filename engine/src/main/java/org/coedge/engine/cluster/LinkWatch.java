@@ -17,7 +17,9 @@ import org.coedge.planner.policy.RequestTimes;
  * {@link BandwidthChangeDetector} per worker, fed one sample per request.
  * <p>
  * A sample is what a request's own transfer showed: the worker's first wait for input rows from the coordinator
- * (the scatter, sent as the request starts, so the wait is the transfer), its bytes over its time, when it carries at
+ * (the scatter, sent as the request starts), its bytes over the longer of that wait and the time from the
+ * coordinator's send to the wait's end on the coordinator's clock (rows that arrive while the worker is still starting
+ * are not waited for), when it carries at
  * least {@value #MIN_SAMPLE_BYTES} bytes (a token bucket lets a few kilobytes through at line rate). A worker that
  * received no such rows (the plan gives it nothing, or only rows in the middle of the model) is probed instead, at
  * the request boundary, with one burst of {@value #PROBE_BYTES} bytes on the data path ({@link LinkProber#burst}),
@@ -55,6 +57,7 @@ final class LinkWatch
     static final double SAMPLE_STALLS = 2;
 
     private final java.util.function.ToDoubleBiFunction<Worker, Integer> burst;
+    private java.util.function.IntToLongFunction coordinatorStepStartNs; // null: the waits alone
     private final PrintWriter log;
     private final long maxStallNs;
     private final double probeShare;
@@ -132,7 +135,7 @@ final class LinkWatch
             final Worker w = workers[d - 1];
             final Link link = links.computeIfAbsent(w.nodeId, k -> new Link());
             final List<Step> steps = programs.get(d).steps();
-            double sample = scatterRate(steps, times, d);
+            double sample = scatterRate(steps, times, d, arrivalAfterSendNs(programs.get(0).steps(), w, d, steps));
             if (sample > 0 && !sampleStands(sample, steps.get(scatterStep(steps)).bytes(),
                 link.detector.levelBytesPerSecond()))
             {
@@ -194,14 +197,59 @@ final class LinkWatch
      */
     static double scatterRate(final List<Step> steps, final RequestTimes times, final int device)
     {
+        return scatterRate(steps, times, device, 0);
+    }
+
+    /**
+     * @param arrivalNs how long after the coordinator began sending them the rows were in, on the coordinator's
+     *                  clock (0 when unknown): the transfer is the longer of it and the worker's wait, since rows
+     *                  that arrive while the worker is still starting are not waited for (with 1 MB receiver windows a
+     *                  300 KB slice on a 1 Gbit/s link was mostly in before the worker waited, and its wait alone
+     *                  read 1134 MB/s).
+     * @return the scatter's bytes per second, as {@link #scatterRate(List, RequestTimes, int)}.
+     */
+    static double scatterRate(final List<Step> steps, final RequestTimes times, final int device, final long arrivalNs)
+    {
         final int i = scatterStep(steps);
         if (times.stepCount(device) != steps.size() || i < 0)
         {
             return 0;
         }
         final long bytes = steps.get(i).bytes();
-        final long ns = times.stepNs(device, i);
+        final long ns = Math.max(times.stepNs(device, i), arrivalNs);
         return bytes >= MIN_SAMPLE_BYTES && ns > 0 ? bytes / (ns * 1e-9) : 0;
+    }
+
+    /** Sets where the coordinator's step start times are read ({@code System.nanoTime()} of step i, 0 if not run). */
+    void coordinatorClock(final java.util.function.IntToLongFunction stepStartNs)
+    {
+        coordinatorStepStartNs = stepStartNs;
+    }
+
+    /**
+     * @return when worker {@code d}'s scatter wait ended after the coordinator began sending it those rows, on the
+     * coordinator's clock (the worker's times count from the request's arrival there, half a round trip after it was
+     * sent); 0 when a time is missing.
+     */
+    private long arrivalAfterSendNs(final List<Step> mine, final Worker w, final int d, final List<Step> theirs)
+    {
+        final int wait = scatterStep(theirs);
+        if (coordinatorStepStartNs == null || wait < 0 || w.stepCount() <= wait || w.stepStartNs(wait) < 0)
+        {
+            return 0;
+        }
+        for (int j = 0; j < mine.size(); j++)
+        {
+            final Step s = mine.get(j);
+            if (s.kind() == Step.Kind.SEND && s.purpose() == Step.Purpose.SCATTER && s.peer() == d)
+            {
+                final long sentAt = coordinatorStepStartNs.applyAsLong(j);
+                final long arrivedAt = w.requestSentNs() + (long)(w.rttNs() / 2) + w.stepStartNs(wait) +
+                    w.stepDurationNs(wait);
+                return sentAt == 0 ? 0 : Math.max(0, arrivedAt - sentAt);
+            }
+        }
+        return 0;
     }
 
     /** @return {@value #PROBE_BUDGET_PROP} if set to a share in (0, 1], else {@code byDefault}. */

@@ -64,6 +64,23 @@ class LinkWatchTest
     }
 
     @Test
+    void shouldTakeTheTransferFromTheSendWhenTheRowsCameBeforeTheWorkerWaited()
+    {
+        final LayerGraph graph = graph();
+        final List<DeviceProgram> programs = StepCompiler.compile(graph, Planner.uniform(graph, new double[]{ 1, 1 },
+            1), new int[]{ 2 });
+        final List<Step> steps = programs.get(1).steps();
+        final long bytes = steps.get(LinkWatch.scatterStep(steps)).bytes();
+        // the worker waited as if the link ran at 10 GB/s: most rows were in before it waited; on the coordinator's
+        // clock they were in at the 125 MB/s the link carries
+        final long arrivalNs = Math.round(bytes / 125e6 * 1e9);
+        assertEquals(125e6, LinkWatch.scatterRate(steps, times(programs, 10e9), 1, arrivalNs), 1e4);
+        // a wait longer than the aligned arrival (a clock estimate off by the request's one-way time) still counts
+        assertEquals(12.5e6, LinkWatch.scatterRate(steps, times(programs, 12.5e6), 1, arrivalNs), 1e3);
+        assertEquals(10e9, LinkWatch.scatterRate(steps, times(programs, 10e9), 1, 0), 1e6);
+    }
+
+    @Test
     void shouldReportADropOfTheLinkWithinThreeRequestsAndTakeItsNewRate()
     {
         final LayerGraph graph = graph();

@@ -27,7 +27,8 @@ public final class RowBlockPublisher implements AutoCloseable
     /**
      * Driver duty cycles run after a block is committed (INVOKER mode), beyond one per chunk, at most, to push it out:
      * a duty cycle sends one frame, and a block left partly in the log waited for the sender's next wait or for the
-     * keeper (a 300 KB input slice arrived over 3-20 ms on a 1 Gbit/s link, its first 16 chunks at once).
+     * keeper (a 300 KB input slice arrived over 3-23 ms on a 1 Gbit/s link: its first 6-8 frames at once, the rest
+     * when the sender's driver next ran).
      */
     private static final int FLUSH_INVOCATIONS = 16;
 

@@ -101,15 +101,23 @@ final class Network
         }
     }
 
+    /** A token bucket's burst in microseconds of its rate (see {@link #shapingCommands}). */
+    static final long BURST_US = 100;
+    /** The least burst a token bucket gets, in bytes. */
+    static final long MIN_BURST_BYTES = 16 * 1024;
+
     /**
-     * @return the {@code tc} commands that limit {@code dev} to {@code mbps}: a token bucket whose burst is 1 ms of
-     * the rate (at least 16 KiB, so the kernel can keep up) and whose queue holds 100 ms; with a delay, a
-     * {@code netem} child adds half of it.
+     * @return the {@code tc} commands that limit {@code dev} to {@code mbps}: a token bucket whose burst is
+     * {@value #BURST_US} us of the rate, at least {@value #MIN_BURST_BYTES} bytes (ten full 1500-byte frames, so the
+     * kernel's timer keeps up), and whose queue holds 100 ms; with a delay, a {@code netem} child adds half of it.
+     * A real link never carries more than its rate: with a bucket of 1 ms (125 KB at 1 Gbit/s) every halo message
+     * and a 128 KiB probe went through at the veth's speed (a 128 KiB TCP transfer at 261 MB/s on a 1 Gbit/s link;
+     * with 16 KiB, 107 MB/s), and large transfers ran no faster with the bigger bucket.
      */
     static List<List<String>> shapingCommands(final String dev, final double mbps, final double delayMs)
     {
         final long bytesPerSecond = (long)(mbps * 1e6 / 8);
-        final long burst = Math.max(16 * 1024, bytesPerSecond / 1000);
+        final long burst = Math.max(MIN_BURST_BYTES, bytesPerSecond * BURST_US / 1_000_000);
         final List<List<String>> cmds = new ArrayList<>();
         cmds.add(List.of("tc", "qdisc", "add", "dev", dev, "root", "handle", "1:", "tbf", "rate",
             String.format(Locale.ROOT, "%.3fmbit", mbps), "burst", Long.toString(burst), "latency", "100ms"));

@@ -100,7 +100,7 @@ class LinkScheduleTest
         assertEquals(List.of("tc", "-n", "coedge-tb-7-d1", "qdisc", "replace", "dev", "eth0", "root", "handle", "1:",
             "tbf", "rate", "50.000mbit", "burst", "16384", "latency", "100ms"),
             Network.rateCommand("coedge-tb-7-d1", "eth0", 50));
-        final List<String> fast = Network.rateCommand("coedge-tb-7-br", "port1", 1000);
+        final List<String> fast = Network.rateCommand("coedge-tb-7-br", "port1", 10000);
         assertEquals("125000", fast.get(fast.indexOf("burst") + 1));
         assertEquals("port1", fast.get(fast.indexOf("dev") + 1));
     }

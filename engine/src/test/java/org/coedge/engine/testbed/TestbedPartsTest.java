@@ -145,7 +145,7 @@ class TestbedPartsTest
     }
 
     @Test
-    void shouldShapeBothWaysWithABurstOfAMillisecondAndRefuseNothingElse()
+    void shouldShapeBothWaysWithABurstOfATenthOfAMillisecondAtLeast16KiB()
     {
         final List<List<String>> cmds = Network.shapingCommands("eth0", 100, 0);
         assertEquals(1, cmds.size());
@@ -153,7 +153,9 @@ class TestbedPartsTest
         assertEquals("tbf", tbf.get(tbf.indexOf("1:") + 1));
         assertEquals("100.000mbit", tbf.get(tbf.indexOf("rate") + 1));
         assertEquals("16384", tbf.get(tbf.indexOf("burst") + 1));
-        assertEquals("125000", Network.shapingCommands("eth0", 1000, 0).get(0).get(tbf.indexOf("burst") + 1));
+        // 100 us of 1 Gbit/s is 12.5 KB, under the floor; of 10 Gbit/s, 125 KB
+        assertEquals("16384", Network.shapingCommands("eth0", 1000, 0).get(0).get(tbf.indexOf("burst") + 1));
+        assertEquals("125000", Network.shapingCommands("eth0", 10000, 0).get(0).get(tbf.indexOf("burst") + 1));
         final List<List<String>> delayed = Network.shapingCommands("port1", 100, 3);
         assertEquals(2, delayed.size());
         assertEquals("1.500ms", delayed.get(1).get(delayed.get(1).indexOf("delay") + 1));

@@ -205,8 +205,6 @@ public final class Coordinator implements AutoCloseable
             if (w.alive)
             {
                 prober.probe(w);
-                log.printf(java.util.Locale.ROOT, "coordinator: link to worker %d: round trip %.0f us, %.1f MB/s " +
-                    "over the data path%n", w.nodeId, w.rttNs() / 1e3, w.bytesPerSecond() / 1e6);
             }
         }
         final PlanPolicy policy = planPolicy != null ? planPolicy :

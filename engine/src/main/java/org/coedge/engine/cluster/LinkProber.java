@@ -2,6 +2,7 @@ package org.coedge.engine.cluster;
 
 import java.io.PrintWriter;
 import java.security.SecureRandom;
+import java.util.Locale;
 import java.util.concurrent.TimeUnit;
 
 import org.agrona.BufferUtil;
@@ -99,6 +100,8 @@ final class LinkProber
                         Math.max(1e-9, (membership.probeReplyAtNs() - t0 - best / 2) * 1e-9));
                 }
             }
+            log.printf(Locale.ROOT, "coordinator: link to worker %d: round trip %.0f us, %.1f MB/s over the data " +
+                "path%n", w.nodeId, w.rttNs / 1e3, w.bytesPerSecond / 1e6);
         }
     }
 

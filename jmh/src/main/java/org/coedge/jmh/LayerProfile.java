@@ -48,7 +48,7 @@ public final class LayerProfile
         final String name = args[0];
         final int runs = args.length > 1 ? Integer.parseInt(args[1]) : 10;
         final double fraction = args.length > 2 ? Double.parseDouble(args[2]) : 0;
-        if (fraction < 0 || fraction >= 1)
+        if (args.length > 2 && !(fraction > 0 && fraction < 1))
         {
             System.err.println("fraction must be in (0, 1), got " + args[2]);
             System.exit(2);
